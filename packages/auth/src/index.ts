@@ -1,0 +1,2 @@
+/** @aruna/auth: authentication and authorization for every Aruna entry point. */
+export {}

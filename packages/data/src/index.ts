@@ -1,0 +1,2 @@
+/** @aruna/data */
+export {}

@@ -1,0 +1,2 @@
+/** @aruna/metadata */
+export {}

@@ -1,0 +1,2 @@
+/** @aruna/network */
+export {}

@@ -1,0 +1,2 @@
+/** @aruna/orga */
+export {}
