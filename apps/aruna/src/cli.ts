@@ -1,0 +1,23 @@
+/** The `aruna` process: wires signals and exit codes to `runCli`. */
+import { runCli } from './program.js'
+
+let signals = 0
+const stopSignal = new Promise<string>((resolve) => {
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++
+    if (signals > 1) process.exit(130) // a second Ctrl-C: stop waiting
+    resolve(signal)
+    // Whatever still holds the event loop after the graceful stop must not keep the process alive.
+    setTimeout(() => process.exit(1), 5000).unref()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+})
+
+const code = await runCli(process.argv.slice(2), {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+  stopSignal,
+})
+process.exit(code)

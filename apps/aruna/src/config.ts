@@ -1,0 +1,308 @@
+/**
+ * Node configuration: embedded defaults, overridden by a JSON file, then by ARUNA_* environment
+ * variables, then by command-line flags. Every value is validated with one schema; the first bad
+ * value becomes a ConfigError naming the key, where it came from, and what is allowed.
+ */
+import { readFile } from 'node:fs/promises'
+import { z } from 'zod'
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+/** Strings from the environment or flags become numbers only when they are plain integers. */
+const integerFrom = (v: unknown) => (typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v)
+const booleanFrom = (v: unknown) => {
+  if (typeof v !== 'string') return v
+  const s = v.trim().toLowerCase()
+  if (['true', '1', 'yes', 'on'].includes(s)) return true
+  if (['false', '0', 'no', 'off'].includes(s)) return false
+  return v
+}
+
+const port = z.preprocess(
+  integerFrom,
+  z
+    .number({ error: 'must be an integer port from 0 to 65535 (0 picks a free port)' })
+    .int({ error: 'must be an integer port from 0 to 65535 (0 picks a free port)' })
+    .min(0, { error: 'must be an integer port from 0 to 65535 (0 picks a free port)' })
+    .max(65535, { error: 'must be an integer port from 0 to 65535 (0 picks a free port)' }),
+)
+const host = z
+  .string({ error: 'must be a host name or IP address' })
+  .regex(/^[A-Za-z0-9.:_-]+$/, { error: 'must be a host name or IP address' })
+const flag = z.preprocess(booleanFrom, z.boolean({ error: 'must be true or false' }))
+
+export const ConfigSchema = z
+  .object({
+    dataDir: z
+      .string({ error: 'must be a directory path' })
+      .min(1, { error: 'must not be empty' })
+      .default('./.aruna'),
+    realm: z
+      .object({
+        name: z
+          .string({ error: 'must be a string' })
+          .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, {
+            error: 'must be 1-63 lowercase letters, digits or dashes, starting with a letter or digit',
+          })
+          .default('default'),
+      })
+      .strict()
+      .prefault({}),
+    rest: z
+      .object({ host: host.default('127.0.0.1'), port: port.default(8080) })
+      .strict()
+      .prefault({}),
+    s3: z
+      .object({ host: host.default('127.0.0.1'), port: port.default(9000) })
+      .strict()
+      .prefault({}),
+    p2p: z
+      .object({
+        listen: z
+          .array(z.string().startsWith('/', { error: 'must be multiaddrs such as /ip4/127.0.0.1/tcp/4001' }))
+          .default(['/ip4/127.0.0.1/tcp/0']),
+        bootstrap: z
+          .array(
+            z.string().startsWith('/', { error: 'must be multiaddrs such as /ip4/10.0.0.1/tcp/4001/p2p/…' }),
+          )
+          .default([]),
+      })
+      .strict()
+      .prefault({}),
+    log: z
+      .object({
+        level: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+        format: z
+          .enum(['auto', 'json', 'pretty'], { error: 'must be one of auto, json, pretty' })
+          .default('auto'),
+      })
+      .strict()
+      .prefault({}),
+    dev: z
+      .object({ login: flag.default(true) })
+      .strict()
+      .prefault({}),
+    shutdownTimeoutMs: z
+      .preprocess(
+        integerFrom,
+        z
+          .number({ error: 'must be an integer number of milliseconds from 100 to 60000' })
+          .int({ error: 'must be an integer number of milliseconds from 100 to 60000' })
+          .min(100, { error: 'must be an integer number of milliseconds from 100 to 60000' })
+          .max(60000, { error: 'must be an integer number of milliseconds from 100 to 60000' }),
+      )
+      .default(4000),
+  })
+  .strict()
+
+export type ArunaConfig = z.infer<typeof ConfigSchema>
+
+/** A configuration value that cannot be used; `key` is the dotted path, `origin` where it came from. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError'
+  constructor(
+    readonly key: string,
+    message: string,
+    readonly origin?: string,
+  ) {
+    super(message)
+  }
+}
+
+/** One layer of configuration values and the name of where they came from. */
+export interface ConfigLayer {
+  readonly origin: string
+  readonly values: Record<string, unknown>
+}
+
+/** Environment variables, each mapped to a configuration key (the documented ones). */
+export const ENV_KEYS: Readonly<Record<string, string>> = {
+  ARUNA_DATA_DIR: 'dataDir',
+  ARUNA_REALM_NAME: 'realm.name',
+  ARUNA_REST_HOST: 'rest.host',
+  ARUNA_REST_PORT: 'rest.port',
+  ARUNA_S3_HOST: 's3.host',
+  ARUNA_S3_PORT: 's3.port',
+  ARUNA_P2P_LISTEN: 'p2p.listen',
+  ARUNA_P2P_BOOTSTRAP: 'p2p.bootstrap',
+  ARUNA_LOG_LEVEL: 'log.level',
+  ARUNA_LOG_FORMAT: 'log.format',
+  ARUNA_DEV_LOGIN: 'dev.login',
+  ARUNA_SHUTDOWN_TIMEOUT_MS: 'shutdownTimeoutMs',
+}
+
+const LIST_KEYS = new Set(['p2p.listen', 'p2p.bootstrap'])
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+function setPath(target: Record<string, unknown>, key: string, value: unknown): void {
+  const parts = key.split('.')
+  let node = target
+  for (const part of parts.slice(0, -1)) {
+    const next = node[part]
+    if (!isRecord(next)) node[part] = {}
+    node = node[part] as Record<string, unknown>
+  }
+  node[parts[parts.length - 1] as string] = value
+}
+
+/** Builds a layer from dotted keys (`rest.port`) to values; list keys accept comma-separated strings. */
+export function layerFromEntries(origin: string, entries: Record<string, unknown>): ConfigLayer {
+  const values: Record<string, unknown> = {}
+  for (const [key, raw] of Object.entries(entries)) {
+    if (raw === undefined) continue
+    const value =
+      LIST_KEYS.has(key) && typeof raw === 'string'
+        ? raw
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : raw
+    setPath(values, key, value)
+  }
+  return { origin, values }
+}
+
+/** One layer per ARUNA_* variable set in `env`; an unknown ARUNA_* name is refused. */
+export function layersFromEnv(env: NodeJS.ProcessEnv): ConfigLayer[] {
+  const layers: ConfigLayer[] = []
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith('ARUNA_') || value === undefined || name === 'ARUNA_CONFIG') continue
+    const key = ENV_KEYS[name]
+    if (!key) {
+      throw new ConfigError(
+        name,
+        `unknown environment variable ${name}; known: ARUNA_CONFIG, ${Object.keys(ENV_KEYS).join(', ')}`,
+        'environment',
+      )
+    }
+    layers.push(layerFromEntries(`environment variable ${name}`, { [key]: value }))
+  }
+  return layers
+}
+
+/** Parses the text of a JSON configuration file into a layer (not yet validated). */
+export function layerFromText(text: string, origin: string): ConfigLayer {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch (err) {
+    const detail = err instanceof Error ? err.message : String(err)
+    throw new ConfigError('(file)', `${origin} is not valid JSON: ${detail}`, origin)
+  }
+  if (!isRecord(parsed)) {
+    throw new ConfigError('(file)', `${origin} must hold a JSON object at the top level`, origin)
+  }
+  return { origin, values: parsed }
+}
+
+/** Reads a JSON configuration file into a layer; a missing or unreadable file is a ConfigError. */
+export async function layerFromFile(path: string): Promise<ConfigLayer> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    const why = code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? 'unknown error'})`
+    throw new ConfigError('(file)', `configuration file ${path} ${why}`, path)
+  }
+  return layerFromText(text, `file ${path}`)
+}
+
+function merge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base }
+  for (const [k, v] of Object.entries(over)) {
+    const prev = out[k]
+    out[k] = isRecord(prev) && isRecord(v) ? merge(prev, v) : v
+  }
+  return out
+}
+
+/** The origin of the innermost layer that sets `path` (or one of its parents). */
+function originOf(layers: readonly ConfigLayer[], path: readonly PropertyKey[]): string | undefined {
+  for (let i = layers.length - 1; i >= 0; i--) {
+    let node: unknown = (layers[i] as ConfigLayer).values
+    let found = true
+    for (const part of path) {
+      if (!isRecord(node) || !(String(part) in node)) {
+        found = false
+        break
+      }
+      node = node[String(part)]
+    }
+    if (found) return (layers[i] as ConfigLayer).origin
+  }
+  return undefined
+}
+
+function describeValue(v: unknown): string {
+  const text = JSON.stringify(v) ?? String(v)
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text
+}
+
+function valueAt(values: unknown, path: readonly PropertyKey[]): unknown {
+  let node = values
+  for (const part of path) node = isRecord(node) || Array.isArray(node) ? (node as never)[part] : undefined
+  return node
+}
+
+/** Validates merged layers (lowest priority first) into a configuration. */
+export function resolveConfig(layers: readonly ConfigLayer[]): ArunaConfig {
+  const merged = layers.reduce<Record<string, unknown>>((acc, l) => merge(acc, l.values), {})
+  const result = ConfigSchema.safeParse(merged)
+  if (result.success) return result.data
+  const issue = result.error.issues[0]
+  if (!issue) throw new ConfigError('(config)', 'configuration is invalid')
+  if (issue.code === 'unrecognized_keys') {
+    const key = [...issue.path, issue.keys[0] ?? ''].map(String).join('.')
+    const origin = originOf(layers, [...issue.path, issue.keys[0] ?? ''])
+    throw new ConfigError(
+      key,
+      `unknown configuration key "${key}"${origin ? ` (from ${origin})` : ''}`,
+      origin,
+    )
+  }
+  const key = issue.path.map(String).join('.') || '(root)'
+  const origin = originOf(layers, issue.path)
+  const got = valueAt(merged, issue.path)
+  throw new ConfigError(
+    key,
+    `configuration key "${key}"${origin ? ` (from ${origin})` : ''} ${issue.message}; got ${describeValue(got)}`,
+    origin,
+  )
+}
+
+/** Parses and validates the text of a JSON configuration file on its own (defaults fill the rest). */
+export function parseConfigText(text: string, source = 'config'): ArunaConfig {
+  return resolveConfig([layerFromText(text, source)])
+}
+
+/** A configuration value set by a command-line flag. */
+export interface FlagValue {
+  readonly flag: string
+  readonly key: string
+  readonly value: unknown
+}
+
+export interface LoadConfigOptions {
+  /** Path of a JSON configuration file; defaults to $ARUNA_CONFIG when set. */
+  readonly file?: string
+  /** Values given as command-line flags, each with its dotted key and the flag that set it. */
+  readonly flags?: readonly FlagValue[]
+  readonly env?: NodeJS.ProcessEnv
+}
+
+/** Loads the effective configuration: defaults < file < environment < flags. */
+export async function loadConfig(options: LoadConfigOptions = {}): Promise<ArunaConfig> {
+  const env = options.env ?? process.env
+  const layers: ConfigLayer[] = []
+  const file = options.file ?? env.ARUNA_CONFIG
+  if (file) layers.push(await layerFromFile(file))
+  layers.push(...layersFromEnv(env))
+  for (const f of options.flags ?? []) {
+    if (f.value !== undefined) layers.push(layerFromEntries(`flag ${f.flag}`, { [f.key]: f.value }))
+  }
+  return resolveConfig(layers)
+}

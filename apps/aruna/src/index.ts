@@ -1,0 +1,26 @@
+/**
+ * aruna: the Aruna node. Composes the domain packages (network, auth, orga, data, metadata) into a
+ * running node with its REST and S3 APIs, and offers its configuration parser and command line to
+ * tools and tests.
+ */
+export {
+  type ArunaConfig,
+  ConfigError,
+  type ConfigLayer,
+  ConfigSchema,
+  ENV_KEYS,
+  type FlagValue,
+  layerFromEntries,
+  layerFromFile,
+  layerFromText,
+  layersFromEnv,
+  loadConfig,
+  parseConfigText,
+  resolveConfig,
+} from './config.js'
+export { type HttpEndpoint, ListenError, listen } from './http/listen.js'
+export { createRestApp, type NodeStatus } from './http/rest.js'
+export { createLogger, type Logger } from './logger.js'
+export { ArunaNode, NodeStartError } from './node.js'
+export { type CliIo, createProgram, runCli } from './program.js'
+export { VERSION } from './version.js'

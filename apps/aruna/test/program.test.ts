@@ -1,0 +1,125 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { PassThrough } from 'node:stream'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { runCli } from '../src/program.js'
+
+function capture() {
+  const stream = new PassThrough()
+  let text = ''
+  stream.on('data', (d) => {
+    text += d.toString()
+  })
+  return { stream, text: () => text }
+}
+
+function io(env: NodeJS.ProcessEnv = {}, stopSignal: Promise<string> = new Promise(() => {})) {
+  const out = capture()
+  const err = capture()
+  return { out, err, io: { stdout: out.stream, stderr: err.stream, env, stopSignal } }
+}
+
+describe('aruna command line', () => {
+  let dir: string
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'aruna-cli-'))
+  })
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('documents every command in --help', async () => {
+    const t = io()
+    expect(await runCli(['--help'], t.io)).toBe(0)
+    for (const cmd of ['start', 'config', 'status']) expect(t.out.text()).toContain(cmd)
+  })
+
+  it('prints help when run without arguments', async () => {
+    const t = io()
+    expect(await runCli([], t.io)).toBe(0)
+    expect(t.out.text()).toContain('Usage: aruna')
+  })
+
+  it('documents every flag and environment variable of start', async () => {
+    const t = io()
+    expect(await runCli(['start', '--help'], t.io)).toBe(0)
+    for (const flag of ['--port', '--s3-port', '--data-dir', '--config', '--bootstrap', 'ARUNA_REST_PORT']) {
+      expect(t.out.text()).toContain(flag)
+    }
+  })
+
+  it('exits 2 with one clear line for start --port notanumber', async () => {
+    const t = io()
+    expect(await runCli(['start', '--port', 'notanumber'], t.io)).toBe(2)
+    const lines = t.err.text().trim().split('\n')
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(/^aruna: invalid configuration: .*rest\.port.*--port.*0 to 65535/)
+  })
+
+  it('exits 2 on an unknown flag or command', async () => {
+    expect(await runCli(['start', '--portt', '1'], io().io)).toBe(2)
+    expect(await runCli(['frobnicate'], io().io)).toBe(2)
+  })
+
+  it('prints the merged configuration as JSON', async () => {
+    const t = io({ ARUNA_S3_PORT: '9100' })
+    expect(await runCli(['config', '--port', '8100'], t.io)).toBe(0)
+    const config = JSON.parse(t.out.text())
+    expect(config.rest.port).toBe(8100)
+    expect(config.s3.port).toBe(9100)
+  })
+
+  it('starts a node that answers /health, then stops on the stop signal', async () => {
+    let stop: (s: string) => void = () => {}
+    const stopSignal = new Promise<string>((resolve) => {
+      stop = resolve
+    })
+    const t = io({}, stopSignal)
+    const running = runCli(['start', '--port', '0', '--data-dir', dir, '--log-format', 'json'], t.io)
+    const deadline = Date.now() + 10_000
+    let url: string | undefined
+    while (!url && Date.now() < deadline) {
+      url = /"rest":"(http:[^"]+)"/.exec(t.out.text())?.[1]
+      if (!url) await new Promise((r) => setTimeout(r, 20))
+    }
+    expect(url).toBeDefined()
+    const status = io()
+    expect(await runCli(['status', '--url', url as string], status.io)).toBe(0)
+    expect(status.out.text()).toContain('ok (realm default')
+    stop('SIGTERM')
+    expect(await running).toBe(0)
+    expect(t.out.text()).toContain('node stopped')
+  })
+
+  it('exits 1 from status when the node answers but is not ok', async () => {
+    const { createServer } = await import('node:http')
+    const server = createServer((_req, res) => {
+      res.writeHead(503, { 'content-type': 'application/json' })
+      res.end('{"status":"stopping","realm":"r","version":"v"}')
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const port = (server.address() as { port: number }).port
+    const t = io()
+    expect(await runCli(['status', '--url', `http://127.0.0.1:${port}`], t.io)).toBe(1)
+    expect(t.out.text()).toContain('stopping')
+    server.close()
+  })
+
+  it('reports a node that does not answer', async () => {
+    const t = io()
+    expect(await runCli(['status', '--url', 'http://127.0.0.1:1'], t.io)).toBe(1)
+    expect(t.err.text()).toContain('no node answers at http://127.0.0.1:1')
+  })
+
+  it('reports a data directory that cannot be created', async () => {
+    const t = io()
+    const file = join(dir, 'a-file')
+    await writeFile(file, 'x')
+    const code = await runCli(['start', '--port', '0', '--data-dir', join(file, 'data')], t.io)
+    expect(code).toBe(1)
+    expect(t.err.text()).toMatch(
+      /^aruna: cannot start: data directory .*a-file\/data cannot be created or written \(ENOTDIR\)/,
+    )
+  })
+})
