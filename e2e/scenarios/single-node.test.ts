@@ -1,0 +1,46 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { type NodeProcess, runAruna, startNode, waitForHealth } from '../src/cluster.js'
+
+describe('a single node', () => {
+  let node: NodeProcess | undefined
+  afterEach(async () => {
+    await node?.stop()
+    node = undefined
+  })
+
+  it('starts on embedded defaults, answers /health, and stops cleanly on SIGTERM within 5 s', async () => {
+    node = await startNode()
+    const res = await waitForHealth(node.restUrl)
+    expect(await res.json()).toMatchObject({ status: 'ok', realm: 'default' })
+    const status = await runAruna(['status', '--url', node.restUrl])
+    expect(status.code).toBe(0)
+    expect(status.stdout).toContain(': ok (realm default')
+    const stopped = await node.stop()
+    expect(stopped.code).toBe(0)
+    expect(stopped.ms).toBeLessThan(5000)
+    expect(node.output()).toContain('"msg":"node stopped"')
+    await expect(fetch(`${node.restUrl}/health`)).rejects.toThrow()
+  })
+
+  it('stops cleanly on SIGINT as well', async () => {
+    node = await startNode()
+    await waitForHealth(node.restUrl)
+    node.child.kill('SIGINT')
+    const stopped = await node.stop()
+    expect(stopped.code).toBe(0)
+  })
+
+  it('exits non-zero with one clear line for an invalid port', async () => {
+    const run = await runAruna(['start', '--port', 'notanumber'])
+    expect(run.code).toBe(2)
+    expect(run.stderr.trim().split('\n')).toHaveLength(1)
+    expect(run.stderr).toContain('rest.port')
+    expect(run.stdout).toBe('')
+  })
+
+  it('refuses a bad value from the environment, naming the variable', async () => {
+    const run = await runAruna(['start'], { ARUNA_S3_PORT: '99999' })
+    expect(run.code).toBe(2)
+    expect(run.stderr).toContain('environment variable ARUNA_S3_PORT')
+  })
+})
