@@ -1,0 +1,73 @@
+import { createHash, type Hash } from 'node:crypto'
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import { create as createDigest } from 'multiformats/hashes/digest'
+import { sha256 } from 'multiformats/hashes/sha2'
+import { DataError } from './errors.js'
+
+/**
+ * Chunk ids are CIDv1 with the raw codec and a sha2-256 multihash, in their canonical base32 string
+ * form (`bafkrei…`), so every chunk id is also a valid IPFS CID.
+ */
+export const RAW_CODEC = raw.code
+export const SHA2_256 = sha256.code
+
+/**
+ * Parses a chunk id and checks that it is a canonical CIDv1 (raw, sha2-256) string; anything else
+ * (CIDv0, other codecs or hashes, other bases, garbage) is `InvalidCid`.
+ */
+export function parseChunkCid(value: string): CID {
+  let cid: CID
+  try {
+    cid = CID.parse(value)
+  } catch (err) {
+    throw new DataError('InvalidCid', `not a CID: ${JSON.stringify(value).slice(0, 80)}`, { cause: err })
+  }
+  if (cid.version !== 1 || cid.code !== RAW_CODEC || cid.multihash.code !== SHA2_256) {
+    throw new DataError('InvalidCid', `not a raw sha2-256 CIDv1: ${value}`)
+  }
+  if (cid.multihash.digest.byteLength !== 32)
+    throw new DataError('InvalidCid', `bad sha2-256 digest: ${value}`)
+  if (cid.toString() !== value) throw new DataError('InvalidCid', `not the canonical base32 form: ${value}`)
+  return cid
+}
+
+/** The chunk id of a sha2-256 digest. */
+export function chunkCidFromDigest(digest: Uint8Array): string {
+  return CID.createV1(RAW_CODEC, createDigest(SHA2_256, digest)).toString()
+}
+
+/** The chunk id of `bytes`. */
+export function chunkCidOf(bytes: Uint8Array): string {
+  return chunkCidFromDigest(createHash('sha256').update(bytes).digest())
+}
+
+/** Hashes a chunk that arrives in pieces, so stores can verify while streaming to or from disk. */
+export class ChunkHasher {
+  readonly #hash: Hash = createHash('sha256')
+  #size = 0
+
+  update(piece: Uint8Array): void {
+    this.#hash.update(piece)
+    this.#size += piece.byteLength
+  }
+
+  get size(): number {
+    return this.#size
+  }
+
+  /** The chunk id of everything passed to `update`. Call once. */
+  cid(): string {
+    return chunkCidFromDigest(this.#hash.digest())
+  }
+}
+
+/** Throws `CorruptChunk` unless `bytes` hash to `cid`. */
+export function verifyChunk(cid: string, bytes: Uint8Array): void {
+  const actual = chunkCidOf(bytes)
+  if (actual !== cid) throw corruptChunk(cid, actual)
+}
+
+export function corruptChunk(cid: string, actual: string): DataError {
+  return new DataError('CorruptChunk', `chunk ${cid} holds bytes that hash to ${actual}`)
+}

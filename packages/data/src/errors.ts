@@ -1,0 +1,42 @@
+/**
+ * Every failure of this package is a `DataError` carrying a code. The S3 and REST edges map codes to
+ * their wire errors in one place; nothing here leaks a filesystem path to a client.
+ */
+export type DataErrorCode =
+  | 'NoSuchChunk'
+  | 'CorruptChunk'
+  | 'InvalidCid'
+  | 'NoSuchKey'
+  | 'NoSuchBucket'
+  | 'NoSuchVersion'
+  | 'InvalidKey'
+  | 'InvalidBucketName'
+  | 'BucketAlreadyExists'
+  | 'BucketNotEmpty'
+  | 'InvalidVersionId'
+  | 'VersionConflict'
+  | 'InvalidManifest'
+  | 'InvalidArgument'
+  | 'Aborted'
+
+export class DataError extends Error {
+  override readonly name = 'DataError'
+
+  constructor(
+    readonly code: DataErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options)
+  }
+}
+
+/** True when `err` is a `DataError`, and when `code` is given, one with that code. */
+export function isDataError(err: unknown, code?: DataErrorCode): err is DataError {
+  return err instanceof DataError && (code === undefined || err.code === code)
+}
+
+/** Throws `Aborted` when the signal has fired, so callers see our error type, not a DOMException. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted === true) throw new DataError('Aborted', 'the operation was aborted')
+}

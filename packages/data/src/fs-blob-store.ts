@@ -1,0 +1,280 @@
+import { randomBytes } from 'node:crypto'
+import type { Stats } from 'node:fs'
+import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises'
+import { dirname, join, resolve } from 'node:path'
+import { ChunkHasher, chunkCidOf, corruptChunk, parseChunkCid } from './chunk-id.js'
+import { DataError, throwIfAborted } from './errors.js'
+import type { AbortOptions, BlobStore, ChunkRef, ChunkSource, ChunkStat } from './port.js'
+
+/** Pieces read per step by `stream`. */
+const STREAM_PIECE = 256 * 1024
+const SHARD = /^[a-z2-7]{2}$/
+
+export interface FsBlobStoreInit {
+  /** The store's root; created if missing. One open store per directory at a time. */
+  directory: string
+}
+
+/**
+ * A `BlobStore` on the local filesystem.
+ *
+ * Layout under the root: `chunks/<shard>/<cid>` holds the chunks, `tmp/` the writes in flight and
+ * `quarantine/` the copies found corrupt. The shard is the next-to-last two characters of the CID
+ * (as IPFS's flatfs does): the leading `bafkrei` is the same for every chunk, the last character
+ * carries only 3 bits, and the two before it spread chunks evenly over 1024 directories.
+ *
+ * A write goes to a fresh temp file in `tmp/` (same filesystem), is fsynced, verified, renamed into
+ * place and the shard directory fsynced: after a crash a chunk is either whole or absent, and
+ * whatever was left in `tmp/` is removed by the next `open`. Concurrent writers of one chunk each
+ * write their own temp file; the rename is atomic and the contents are identical, so either wins.
+ */
+export class FsBlobStore implements BlobStore {
+  readonly directory: string
+  readonly #chunks: string
+  readonly #tmp: string
+  readonly #quarantine: string
+  readonly #shards = new Set<string>()
+
+  private constructor(directory: string) {
+    this.directory = directory
+    this.#chunks = join(directory, 'chunks')
+    this.#tmp = join(directory, 'tmp')
+    this.#quarantine = join(directory, 'quarantine')
+  }
+
+  /** Opens (or creates) the store at `init.directory` and removes temp files an earlier crash left. */
+  static async open(init: FsBlobStoreInit): Promise<FsBlobStore> {
+    const store = new FsBlobStore(resolve(init.directory))
+    for (const dir of [store.#chunks, store.#tmp, store.#quarantine]) await mkdir(dir, { recursive: true })
+    for (const leftover of await readdir(store.#tmp)) {
+      await rm(join(store.#tmp, leftover), { recursive: true, force: true })
+    }
+    await syncDirectory(store.directory)
+    return store
+  }
+
+  /** Where the chunk's file is (or would be). `InvalidCid` for anything but a chunk id. */
+  chunkPath(cid: string): string {
+    parseChunkCid(cid)
+    return join(this.#chunks, cid.slice(-3, -1), cid)
+  }
+
+  async put(source: ChunkSource, options: AbortOptions = {}): Promise<ChunkRef> {
+    return this.#write(source, undefined, options.signal)
+  }
+
+  async putVerified(cid: string, source: ChunkSource, options: AbortOptions = {}): Promise<ChunkRef> {
+    parseChunkCid(cid)
+    return this.#write(source, cid, options.signal)
+  }
+
+  async get(cid: string, options: AbortOptions = {}): Promise<Uint8Array> {
+    const handle = await this.#openChunk(cid, options.signal)
+    try {
+      let bytes: Uint8Array
+      try {
+        const buffer = await handle.readFile({ signal: options.signal })
+        bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)
+      } catch (err) {
+        throwIfAborted(options.signal)
+        throw err
+      }
+      const actual = chunkCidOf(bytes)
+      if (actual !== cid) {
+        await this.#quarantineCopy(cid, await handle.stat())
+        throw corruptChunk(cid, actual)
+      }
+      return bytes
+    } finally {
+      await handle.close()
+    }
+  }
+
+  async *stream(cid: string, options: AbortOptions = {}): AsyncGenerator<Uint8Array> {
+    const handle = await this.#openChunk(cid, options.signal)
+    try {
+      const hasher = new ChunkHasher()
+      for (;;) {
+        throwIfAborted(options.signal)
+        const piece = new Uint8Array(STREAM_PIECE)
+        const { bytesRead } = await handle.read(piece, 0, STREAM_PIECE, null)
+        if (bytesRead === 0) break
+        const filled = piece.subarray(0, bytesRead)
+        hasher.update(filled)
+        yield filled
+      }
+      const actual = hasher.cid()
+      if (actual !== cid) {
+        await this.#quarantineCopy(cid, await handle.stat())
+        throw corruptChunk(cid, actual)
+      }
+    } finally {
+      await handle.close()
+    }
+  }
+
+  async has(cid: string, options: AbortOptions = {}): Promise<boolean> {
+    const path = this.chunkPath(cid)
+    throwIfAborted(options.signal)
+    return (await statIfExists(path)) !== undefined
+  }
+
+  async stat(cid: string, options: AbortOptions = {}): Promise<ChunkStat> {
+    const path = this.chunkPath(cid)
+    throwIfAborted(options.signal)
+    const stats = await statIfExists(path)
+    if (stats === undefined) throw noSuchChunk(cid)
+    return { size: stats.size }
+  }
+
+  async delete(cid: string, options: AbortOptions = {}): Promise<void> {
+    const path = this.chunkPath(cid)
+    throwIfAborted(options.signal)
+    await rm(path, { force: true })
+  }
+
+  async *list(options: AbortOptions = {}): AsyncGenerator<string> {
+    for (const shard of await readdir(this.#chunks)) {
+      if (!SHARD.test(shard)) continue
+      let names: string[]
+      try {
+        names = await readdir(join(this.#chunks, shard))
+      } catch (err) {
+        if (isMissing(err)) continue
+        throw err
+      }
+      for (const name of names) {
+        throwIfAborted(options.signal)
+        if (name.slice(-3, -1) === shard && isChunkId(name)) yield name
+      }
+    }
+  }
+
+  async #write(source: ChunkSource, expected: string | undefined, signal?: AbortSignal): Promise<ChunkRef> {
+    throwIfAborted(signal)
+    let known: ChunkRef | undefined
+    if (source instanceof Uint8Array) {
+      // Whole bytes can be named before touching the disk, which makes re-putting a chunk cheap.
+      known = { cid: chunkCidOf(source), size: source.byteLength }
+      if (expected !== undefined && known.cid !== expected) throw corruptChunk(expected, known.cid)
+      if (await this.has(known.cid)) return known
+    }
+    const temp = join(this.#tmp, `${randomBytes(12).toString('hex')}.tmp`)
+    let placed = false
+    try {
+      const hasher = known === undefined ? new ChunkHasher() : undefined
+      await writeTemp(temp, source, hasher, signal)
+      const ref = known ?? { cid: hasher!.cid(), size: hasher!.size }
+      if (expected !== undefined && ref.cid !== expected) throw corruptChunk(expected, ref.cid)
+      const target = this.chunkPath(ref.cid)
+      if ((await statIfExists(target)) === undefined) {
+        await this.#ensureShard(dirname(target))
+        throwIfAborted(signal)
+        await rename(temp, target)
+        placed = true
+        await syncDirectory(dirname(target))
+      }
+      return ref
+    } finally {
+      if (!placed) await rm(temp, { force: true })
+    }
+  }
+
+  async #ensureShard(dir: string): Promise<void> {
+    if (this.#shards.has(dir)) return
+    // A new shard directory's own entry must reach the disk too, or a crash could lose it.
+    if ((await mkdir(dir, { recursive: true })) !== undefined) await syncDirectory(this.#chunks)
+    this.#shards.add(dir)
+  }
+
+  async #openChunk(cid: string, signal: AbortSignal | undefined): Promise<FileHandle> {
+    const path = this.chunkPath(cid)
+    throwIfAborted(signal)
+    try {
+      return await open(path, 'r')
+    } catch (err) {
+      if (isMissing(err)) throw noSuchChunk(cid)
+      throw err
+    }
+  }
+
+  /**
+   * Moves a corrupt copy out of service, keeping it for inspection. It moves the file only if it is
+   * still the one that was read, so a good copy that repair wrote in the meantime stays in place.
+   */
+  async #quarantineCopy(cid: string, read: Stats): Promise<void> {
+    const path = this.chunkPath(cid)
+    const now = await statIfExists(path)
+    if (now === undefined || now.ino !== read.ino || now.dev !== read.dev) return
+    try {
+      await rename(path, join(this.#quarantine, `${cid}.${Date.now()}.${randomBytes(4).toString('hex')}`))
+    } catch (err) {
+      if (!isMissing(err)) throw err
+    }
+  }
+}
+
+/** Writes `source` to a new file at `path` and fsyncs it, feeding `hasher` on the way if given. */
+async function writeTemp(
+  path: string,
+  source: ChunkSource,
+  hasher: ChunkHasher | undefined,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const handle = await open(path, 'wx', 0o444)
+  try {
+    for await (const piece of source instanceof Uint8Array ? [source] : source) {
+      throwIfAborted(signal)
+      hasher?.update(piece)
+      await writeAll(handle, piece)
+    }
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+}
+
+async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
+  let offset = 0
+  while (offset < bytes.byteLength) {
+    const { bytesWritten } = await handle.write(bytes, offset, bytes.byteLength - offset)
+    offset += bytesWritten
+  }
+}
+
+/** fsync on a directory makes the entries created or renamed in it durable. */
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r')
+  try {
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+}
+
+async function statIfExists(path: string): Promise<Stats | undefined> {
+  try {
+    return await stat(path)
+  } catch (err) {
+    if (isMissing(err)) return undefined
+    throw err
+  }
+}
+
+function isMissing(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code
+  return code === 'ENOENT' || code === 'ENOTDIR'
+}
+
+function isChunkId(name: string): boolean {
+  try {
+    parseChunkCid(name)
+    return true
+  } catch {
+    return false
+  }
+}
+
+function noSuchChunk(cid: string): DataError {
+  return new DataError('NoSuchChunk', `no chunk ${cid}`)
+}

@@ -1,0 +1,192 @@
+import { DataError } from './errors.js'
+import { compareKeys, validateBucketName, validateKey } from './keys.js'
+import { type KeyScan, listPage, type ScanStart } from './listing.js'
+import type {
+  Bucket,
+  ContentVersion,
+  CreateBucketOptions,
+  ListOptions,
+  ListResult,
+  ListVersionsOptions,
+  ObjectIndex,
+  ObjectVersion,
+  PutVersionResult,
+} from './port.js'
+import { sameVersion, summarize, validateVersion } from './version-record.js'
+
+interface BucketState {
+  bucket: Bucket
+  /** Each key's versions, newest (greatest version id) first. */
+  history: Map<string, ObjectVersion[]>
+  /** Every key with at least one version, sorted. */
+  keys: string[]
+  /** Keys whose newest version holds content, sorted: what ListObjectsV2 pages through. */
+  live: string[]
+}
+
+export interface MemoryObjectIndexInit {
+  /** Clock for bucket creation times; default the system clock. */
+  now?: () => Date
+}
+
+/**
+ * An `ObjectIndex` in memory, for tests of the layers above and as the reference the LMDB index is
+ * checked against. Sorted arrays stand in for the ordered store: one binary search per seek.
+ * Records are copied in and out, so callers cannot change what the index holds.
+ */
+export class MemoryObjectIndex implements ObjectIndex {
+  readonly #buckets = new Map<string, BucketState>()
+  readonly #now: () => Date
+
+  constructor(init: MemoryObjectIndexInit = {}) {
+    this.#now = init.now ?? (() => new Date())
+  }
+
+  async putVersion(version: ObjectVersion): Promise<PutVersionResult> {
+    validateVersion(version)
+    const state = this.#state(version.bucket)
+    let versions = state.history.get(version.key)
+    if (versions === undefined) {
+      versions = []
+      state.history.set(version.key, versions)
+      insertSorted(state.keys, version.key)
+    }
+    // Newest first: the position is the number of versions with a greater id.
+    let at = 0
+    while (at < versions.length && versions[at]!.versionId > version.versionId) at++
+    const existing = versions[at]
+    if (existing !== undefined && existing.versionId === version.versionId) {
+      if (!sameVersion(existing, version)) {
+        throw new DataError(
+          'VersionConflict',
+          `a different record already has version id ${version.versionId}`,
+        )
+      }
+      return { stored: false, current: at === 0 }
+    }
+    versions.splice(at, 0, structuredClone(version))
+    if (at === 0) {
+      if (version.deleteMarker === true) removeSorted(state.live, version.key)
+      else insertSorted(state.live, version.key)
+    }
+    return { stored: true, current: at === 0 }
+  }
+
+  async getCurrent(bucket: string, key: string): Promise<ContentVersion> {
+    validateKey(key)
+    const current = this.#state(bucket).history.get(key)?.[0]
+    if (current === undefined || current.deleteMarker === true) {
+      throw new DataError('NoSuchKey', `no object ${key} in bucket ${bucket}`)
+    }
+    return structuredClone(current)
+  }
+
+  async getVersion(bucket: string, key: string, versionId: string): Promise<ObjectVersion> {
+    validateKey(key)
+    const versions = this.#state(bucket).history.get(key) ?? []
+    const found = versions.find((v) => v.versionId === versionId)
+    if (found === undefined) throw new DataError('NoSuchVersion', `no version ${versionId} of ${key}`)
+    return structuredClone(found)
+  }
+
+  async *listVersions(bucket: string, options: ListVersionsOptions = {}): AsyncGenerator<ObjectVersion> {
+    const state = this.#state(bucket)
+    if (options.key !== undefined) validateKey(options.key)
+    const prefix = options.key ?? options.prefix ?? ''
+    const wanted = (key: string | undefined): key is string =>
+      key !== undefined && (options.key === undefined ? key.startsWith(prefix) : key === options.key)
+
+    let start: ScanStart = { key: prefix, inclusive: true }
+    const marker = options.keyMarker
+    if (marker !== undefined && compareKeys(marker, prefix) >= 0) {
+      start = { key: marker, inclusive: false }
+      if (options.versionIdMarker !== undefined && wanted(marker)) {
+        const older = (state.history.get(marker) ?? []).filter((v) => v.versionId < options.versionIdMarker!)
+        for (const version of older) yield structuredClone(version)
+      }
+    }
+    // Seek afresh for every key, so writes between two reads neither skip nor repeat a key.
+    for (;;) {
+      const key = state.keys[seek(state.keys, start)]
+      if (!wanted(key)) return
+      for (const version of [...(state.history.get(key) ?? [])]) yield structuredClone(version)
+      start = { key, inclusive: false }
+    }
+  }
+
+  async list(bucket: string, options: ListOptions = {}): Promise<ListResult> {
+    const state = this.#state(bucket)
+    const scan: KeyScan<ContentVersion> = function* (start) {
+      for (let i = seek(state.live, start); i < state.live.length; i++) {
+        const key = state.live[i]!
+        yield [key, state.history.get(key)![0] as ContentVersion] as const
+      }
+    }
+    const page = listPage(scan, options)
+    const result: ListResult = {
+      objects: page.entries.map(([, version]) => summarize(version)),
+      commonPrefixes: page.commonPrefixes,
+      keyCount: page.entries.length + page.commonPrefixes.length,
+      isTruncated: page.isTruncated,
+    }
+    if (page.nextContinuationToken !== undefined) result.nextContinuationToken = page.nextContinuationToken
+    return result
+  }
+
+  async createBucket(name: string, options: CreateBucketOptions): Promise<Bucket> {
+    validateBucketName(name)
+    if (typeof options?.group !== 'string' || options.group === '') {
+      throw new DataError('InvalidArgument', 'a bucket needs an owning group')
+    }
+    if (this.#buckets.has(name)) throw new DataError('BucketAlreadyExists', `bucket ${name} exists`)
+    const bucket: Bucket = { name, group: options.group, createdAt: this.#now().toISOString() }
+    this.#buckets.set(name, { bucket, history: new Map(), keys: [], live: [] })
+    return { ...bucket }
+  }
+
+  async deleteBucket(name: string): Promise<void> {
+    const state = this.#state(name)
+    if (state.live.length > 0) throw new DataError('BucketNotEmpty', `bucket ${name} is not empty`)
+    this.#buckets.delete(name)
+  }
+
+  async getBucket(name: string): Promise<Bucket> {
+    return { ...this.#state(name).bucket }
+  }
+
+  async listBuckets(options: { group?: string } = {}): Promise<Bucket[]> {
+    return [...this.#buckets.values()]
+      .map((state) => ({ ...state.bucket }))
+      .filter((bucket) => options.group === undefined || bucket.group === options.group)
+      .sort((a, b) => compareKeys(a.name, b.name))
+  }
+
+  #state(bucket: string): BucketState {
+    const state = this.#buckets.get(bucket)
+    if (state === undefined) throw new DataError('NoSuchBucket', `no bucket ${bucket}`)
+    return state
+  }
+}
+
+/** Index of the first key at or after `start` in `sorted`. */
+function seek(sorted: string[], start: ScanStart): number {
+  let low = 0
+  let high = sorted.length
+  while (low < high) {
+    const mid = (low + high) >>> 1
+    const order = compareKeys(sorted[mid]!, start.key)
+    if (order < 0 || (order === 0 && !start.inclusive)) low = mid + 1
+    else high = mid
+  }
+  return low
+}
+
+function insertSorted(sorted: string[], key: string): void {
+  const at = seek(sorted, { key, inclusive: true })
+  if (sorted[at] !== key) sorted.splice(at, 0, key)
+}
+
+function removeSorted(sorted: string[], key: string): void {
+  const at = seek(sorted, { key, inclusive: true })
+  if (sorted[at] === key) sorted.splice(at, 1)
+}

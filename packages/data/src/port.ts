@@ -1,0 +1,245 @@
+/**
+ * The ports of the data layer: where chunks live (`BlobStore`) and where a bucket's keys point
+ * (`ObjectIndex`). Implementations: `MemoryBlobStore`, `FsBlobStore`, `MemoryObjectIndex`; each must
+ * pass the matching compliance suite in `@aruna/data/testing`.
+ */
+
+export interface AbortOptions {
+  signal?: AbortSignal
+}
+
+/** Bytes of one chunk, whole or as a stream of pieces of any size. */
+export type ChunkSource = Uint8Array | AsyncIterable<Uint8Array>
+
+/** A chunk as a manifest lists it. */
+export interface ChunkRef {
+  /** CIDv1 (raw, sha2-256), canonical base32 (`bafkrei…`). */
+  cid: string
+  /** Bytes in the chunk. */
+  size: number
+}
+
+export interface ChunkStat {
+  size: number
+}
+
+/**
+ * Content-addressed chunk storage on one node. Chunks are immutable and named by the sha2-256 CID of
+ * their bytes, so writing the same bytes twice (or from two writers at once) is harmless.
+ *
+ * Every method that takes a chunk id first checks it: anything but a canonical raw sha2-256 CIDv1
+ * string fails with `InvalidCid`. An aborted `signal` fails with `Aborted` and leaves nothing half
+ * written behind.
+ *
+ * Integrity: every read re-hashes the bytes. When a read finds a chunk whose bytes do not match its
+ * id, the store takes that copy out of service (so `has` turns false and repair can fetch a good copy
+ * from another holder) and the read fails with `CorruptChunk`.
+ */
+export interface BlobStore {
+  /**
+   * Stores a chunk and returns its id and size. Idempotent: storing bytes already present keeps the
+   * existing copy. The write is durable when the promise resolves (for stores that persist at all).
+   */
+  put(source: ChunkSource, options?: AbortOptions): Promise<ChunkRef>
+
+  /**
+   * Stores a chunk that arrived under a claimed id, e.g. from another node during replication or
+   * repair. Refuses (with `CorruptChunk`) bytes that do not hash to `cid`, storing nothing.
+   */
+  putVerified(cid: string, source: ChunkSource, options?: AbortOptions): Promise<ChunkRef>
+
+  /** The chunk's bytes, verified against `cid`. `NoSuchChunk` if absent, `CorruptChunk` if damaged. */
+  get(cid: string, options?: AbortOptions): Promise<Uint8Array>
+
+  /**
+   * The chunk's bytes as a stream of pieces, for sending a chunk on without holding it whole. The
+   * hash is checked as the pieces go by: a damaged chunk fails with `CorruptChunk` after its last
+   * piece, so a consumer must not commit what it received until the iteration ends normally.
+   * `NoSuchChunk` (on first iteration) if absent.
+   */
+  stream(cid: string, options?: AbortOptions): AsyncIterable<Uint8Array>
+
+  /** Whether the chunk is stored. Does not verify the bytes. */
+  has(cid: string, options?: AbortOptions): Promise<boolean>
+
+  /** The chunk's size without reading it. `NoSuchChunk` if absent. */
+  stat(cid: string, options?: AbortOptions): Promise<ChunkStat>
+
+  /** Removes the chunk. Idempotent: removing an absent chunk succeeds. */
+  delete(cid: string, options?: AbortOptions): Promise<void>
+
+  /** The ids of all stored chunks, once each, in no particular order (e.g. for scrub and repair). */
+  list(options?: AbortOptions): AsyncIterable<string>
+}
+
+/** S3 checksums of an object's whole content, as S3 returns them. */
+export interface Checksums {
+  /** Hex MD5 of the content (for multipart: of the part MD5s); the ETag is derived from it. */
+  md5: string
+  /** Base64, as in `x-amz-checksum-sha256`. */
+  sha256?: string
+  /** Base64, as in `x-amz-checksum-crc32`. */
+  crc32?: string
+  /** Base64, as in `x-amz-checksum-crc32c`. */
+  crc32c?: string
+  /** Base64, as in `x-amz-checksum-sha1`. */
+  sha1?: string
+}
+
+/** What an object version's content is: its chunks in order plus what S3 reports about it. */
+export interface Manifest {
+  /** The content's chunks in order; their sizes add up to `size`. */
+  chunks: ChunkRef[]
+  size: number
+  contentType: string
+  /** `x-amz-meta-*` headers, names lower-cased without the prefix. */
+  userMetadata: Record<string, string>
+  checksums: Checksums
+  /** The S3 ETag, quoted as S3 sends it. */
+  etag: string
+}
+
+interface VersionCommon {
+  bucket: string
+  key: string
+  /**
+   * A hybrid-logical-clock timestamp (see `HybridLogicalClock`): ids sort lexicographically in time
+   * order with ties broken by node id, so the greatest id of a key is its newest version everywhere.
+   */
+  versionId: string
+  /** ISO 8601 time the version was made (S3 `LastModified`). */
+  createdAt: string
+}
+
+/** A version that holds content. */
+export interface ContentVersion extends VersionCommon {
+  deleteMarker?: false
+  manifest: Manifest
+}
+
+/** A version recording that the key was deleted (S3 delete marker). */
+export interface DeleteMarker extends VersionCommon {
+  deleteMarker: true
+}
+
+/** One immutable version record of a key. */
+export type ObjectVersion = ContentVersion | DeleteMarker
+
+export interface PutVersionResult {
+  /** False when the index already held this exact record. */
+  stored: boolean
+  /** Whether the record is now its key's newest version. */
+  current: boolean
+}
+
+/** A key as ListObjectsV2 shows it: its newest version, which is not a delete marker. */
+export interface ObjectSummary {
+  key: string
+  versionId: string
+  size: number
+  etag: string
+  lastModified: string
+}
+
+/** ListObjectsV2 parameters. */
+export interface ListOptions {
+  /** Only keys that start with this. */
+  prefix?: string
+  /** Keys containing this after the prefix are rolled up into one common prefix each. */
+  delimiter?: string
+  /** Start after this key (ignored when a continuation token is given). */
+  startAfter?: string
+  /** `nextContinuationToken` of the previous page. Opaque; a malformed one is `InvalidArgument`. */
+  continuationToken?: string
+  /** Objects plus common prefixes per page: 0 to 1000, default 1000; more is capped at 1000. */
+  maxKeys?: number
+}
+
+export interface ListResult {
+  /** Keys in UTF-8 binary order. */
+  objects: ObjectSummary[]
+  /** Rolled-up prefixes (each ending with the delimiter) in UTF-8 binary order. */
+  commonPrefixes: string[]
+  /** `objects.length + commonPrefixes.length`. */
+  keyCount: number
+  isTruncated: boolean
+  /** Present exactly when `isTruncated`. */
+  nextContinuationToken?: string
+}
+
+/** ListObjectVersions parameters. */
+export interface ListVersionsOptions {
+  /** Only this exact key. */
+  key?: string
+  /** Only keys that start with this. */
+  prefix?: string
+  /** Start after this key's versions (or, with `versionIdMarker`, after that version of it). */
+  keyMarker?: string
+  /** With `keyMarker`: continue with that key's versions older than this one. */
+  versionIdMarker?: string
+}
+
+export interface Bucket {
+  name: string
+  /** The id of the group that owns the bucket. */
+  group: string
+  createdAt: string
+}
+
+export interface CreateBucketOptions {
+  group: string
+}
+
+/**
+ * The key index of buckets on one node: which versions each key has and which is current.
+ *
+ * Version records are immutable and merge by union: putting the same records in any order, any
+ * number of times, on any replica gives the same state, and a key's current version is the one with
+ * the greatest `versionId`. Keys are checked with `validateKey` (`InvalidKey`), bucket names with
+ * S3's rules (`InvalidBucketName`); operations on a bucket that does not exist fail with
+ * `NoSuchBucket`.
+ */
+export interface ObjectIndex {
+  /**
+   * Records a version. Idempotent by `versionId`: the same record again changes nothing
+   * (`stored: false`); a different record under an existing `versionId` is `VersionConflict`.
+   * `InvalidVersionId` if the id is not an HLC version id, `InvalidManifest` if the chunk sizes do not
+   * add up or a chunk id is not a CID.
+   */
+  putVersion(version: ObjectVersion): Promise<PutVersionResult>
+
+  /** The key's newest version. `NoSuchKey` if the key has none or the newest is a delete marker. */
+  getCurrent(bucket: string, key: string): Promise<ContentVersion>
+
+  /** One version, delete markers included. `NoSuchVersion` if the key has no such version. */
+  getVersion(bucket: string, key: string, versionId: string): Promise<ObjectVersion>
+
+  /**
+   * Version records in key order (UTF-8 binary), newest first within a key, delete markers
+   * included. Lazy: reading a few costs a few. Errors (e.g. `NoSuchBucket`) surface on the first
+   * iteration.
+   */
+  listVersions(bucket: string, options?: ListVersionsOptions): AsyncIterable<ObjectVersion>
+
+  /**
+   * One page of ListObjectsV2 over the keys whose current version is not a delete marker, in UTF-8
+   * binary key order, with S3's prefix, delimiter, start-after, continuation and max-keys semantics.
+   * The cost grows with the page, not with the bucket.
+   */
+  list(bucket: string, options?: ListOptions): Promise<ListResult>
+
+  /** Creates an empty bucket. `BucketAlreadyExists` if the name is taken. */
+  createBucket(name: string, options: CreateBucketOptions): Promise<Bucket>
+
+  /**
+   * Deletes a bucket and its version history. `BucketNotEmpty` while any key's current version holds
+   * content (delete markers do not count).
+   */
+  deleteBucket(name: string): Promise<void>
+
+  /** `NoSuchBucket` if absent. */
+  getBucket(name: string): Promise<Bucket>
+
+  /** Buckets by name; only those of `group` when given. */
+  listBuckets(options?: { group?: string }): Promise<Bucket[]>
+}

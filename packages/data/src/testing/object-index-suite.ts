@@ -1,0 +1,269 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { ObjectIndex, ObjectVersion } from '../port.js'
+import type { TestSetup } from './index.js'
+import { runObjectListingTests } from './object-listing-suite.js'
+import { collectVersions, content, expectCode, marker, vid } from './records.js'
+
+/** Registers the behaviour every `ObjectIndex` must have: buckets, versions and listing. */
+export function runObjectIndexTests(common: TestSetup<ObjectIndex>): void {
+  describe('ObjectIndex compliance: buckets', () => {
+    let index: ObjectIndex
+    beforeEach(async () => {
+      index = await common.setup()
+    })
+    afterEach(async () => {
+      await common.teardown(index)
+    })
+
+    it('creates buckets and lists them by name, optionally by group', async () => {
+      const made = await index.createBucket('zebra', { group: 'g1' })
+      expect(made).toMatchObject({ name: 'zebra', group: 'g1' })
+      expect(Number.isNaN(Date.parse(made.createdAt))).toBe(false)
+      await index.createBucket('alpha', { group: 'g2' })
+      await index.createBucket('mid.dle-1', { group: 'g1' })
+      expect((await index.listBuckets()).map((b) => b.name)).toEqual(['alpha', 'mid.dle-1', 'zebra'])
+      expect((await index.listBuckets({ group: 'g1' })).map((b) => b.name)).toEqual(['mid.dle-1', 'zebra'])
+      expect(await index.getBucket('zebra')).toEqual(made)
+    })
+
+    it('refuses a bucket name that is taken', async () => {
+      await index.createBucket('taken', { group: 'g1' })
+      await expectCode(index.createBucket('taken', { group: 'g2' }), 'BucketAlreadyExists')
+      expect((await index.getBucket('taken')).group).toBe('g1')
+    })
+
+    it('refuses bucket names that break S3 rules', async () => {
+      const bad = ['ab', 'a'.repeat(64), 'Upper', 'under_score', '-start', 'end-', 'two..dots', '192.168.1.1']
+      for (const name of [...bad, 'xn--punycode', 'sthree-x', 'bucket-s3alias', 'bucket.mrap', 'a b']) {
+        await expectCode(index.createBucket(name, { group: 'g1' }), 'InvalidBucketName')
+      }
+      expect(await index.listBuckets()).toEqual([])
+    })
+
+    it('fails every bucket-scoped call on a bucket that does not exist', async () => {
+      await expectCode(index.getBucket('nope'), 'NoSuchBucket')
+      await expectCode(index.deleteBucket('nope'), 'NoSuchBucket')
+      await expectCode(index.putVersion(content('nope', 'k', vid(1))), 'NoSuchBucket')
+      await expectCode(index.getCurrent('nope', 'k'), 'NoSuchBucket')
+      await expectCode(index.getVersion('nope', 'k', vid(1)), 'NoSuchBucket')
+      await expectCode(index.list('nope'), 'NoSuchBucket')
+      await expectCode(collectVersions(index.listVersions('nope')), 'NoSuchBucket')
+    })
+
+    it('refuses to delete a bucket while a key holds content, and deletes it once all are deleted', async () => {
+      await index.createBucket('bkt1', { group: 'g1' })
+      await index.putVersion(content('bkt1', 'k', vid(1)))
+      await expectCode(index.deleteBucket('bkt1'), 'BucketNotEmpty')
+      await index.putVersion(marker('bkt1', 'k', vid(2)))
+      await index.deleteBucket('bkt1')
+      await expectCode(index.getBucket('bkt1'), 'NoSuchBucket')
+      await index.createBucket('bkt1', { group: 'g1' })
+      expect(await collectVersions(index.listVersions('bkt1'))).toEqual([])
+      await expectCode(index.getCurrent('bkt1', 'k'), 'NoSuchKey')
+    })
+  })
+
+  describe('ObjectIndex compliance: versions', () => {
+    let index: ObjectIndex
+    beforeEach(async () => {
+      index = await common.setup()
+      await index.createBucket('bkt1', { group: 'g1' })
+    })
+    afterEach(async () => {
+      await common.teardown(index)
+    })
+
+    it('returns the version it recorded as the current one', async () => {
+      const v = content('bkt1', 'dir/file.txt', vid(1), 1234)
+      expect(await index.putVersion(v)).toEqual({ stored: true, current: true })
+      expect(await index.getCurrent('bkt1', 'dir/file.txt')).toEqual(v)
+      expect(await index.getVersion('bkt1', 'dir/file.txt', v.versionId)).toEqual(v)
+    })
+
+    it('reports keys and versions it does not hold', async () => {
+      await index.putVersion(content('bkt1', 'k', vid(1)))
+      await expectCode(index.getCurrent('bkt1', 'other'), 'NoSuchKey')
+      await expectCode(index.getVersion('bkt1', 'k', vid(2)), 'NoSuchVersion')
+      await expectCode(index.getVersion('bkt1', 'other', vid(1)), 'NoSuchVersion')
+    })
+
+    it('makes the greatest version id current whatever order versions arrive in', async () => {
+      expect(await index.putVersion(content('bkt1', 'k', vid(20)))).toEqual({ stored: true, current: true })
+      expect(await index.putVersion(content('bkt1', 'k', vid(10)))).toEqual({ stored: true, current: false })
+      expect(await index.putVersion(content('bkt1', 'k', vid(30)))).toEqual({ stored: true, current: true })
+      expect((await index.getCurrent('bkt1', 'k')).versionId).toBe(vid(30))
+    })
+
+    it('breaks a tie in time by node id', async () => {
+      await index.putVersion(content('bkt1', 'k', vid(5, 'node-b')))
+      await index.putVersion(content('bkt1', 'k', vid(5, 'node-a')))
+      expect((await index.getCurrent('bkt1', 'k')).versionId).toBe(vid(5, 'node-b'))
+      await index.putVersion(content('bkt1', 'k', vid(5, 'node-a', 1)))
+      expect((await index.getCurrent('bkt1', 'k')).versionId).toBe(vid(5, 'node-a', 1))
+    })
+
+    it('ignores a record it already holds', async () => {
+      const v = content('bkt1', 'k', vid(1))
+      await index.putVersion(v)
+      const reordered = {
+        manifest: v.manifest,
+        createdAt: v.createdAt,
+        versionId: v.versionId,
+        key: 'k',
+        bucket: 'bkt1',
+      }
+      expect(await index.putVersion(reordered)).toEqual({ stored: false, current: true })
+      await index.putVersion(content('bkt1', 'k', vid(2)))
+      expect(await index.putVersion(v)).toEqual({ stored: false, current: false })
+      expect(await collectVersions(index.listVersions('bkt1'))).toEqual([
+        ['k', vid(2)],
+        ['k', vid(1)],
+      ])
+    })
+
+    it('refuses a different record under a version id it already holds', async () => {
+      await index.putVersion(content('bkt1', 'k', vid(1), 10))
+      await expectCode(index.putVersion(content('bkt1', 'k', vid(1), 11)), 'VersionConflict')
+      await expectCode(index.putVersion(marker('bkt1', 'k', vid(1))), 'VersionConflict')
+      expect((await index.getCurrent('bkt1', 'k')).manifest.size).toBe(10)
+    })
+
+    it('hides a key whose newest version is a delete marker but keeps its history', async () => {
+      const v1 = content('bkt1', 'k', vid(1))
+      await index.putVersion(v1)
+      expect(await index.putVersion(marker('bkt1', 'k', vid(2)))).toEqual({ stored: true, current: true })
+      await expectCode(index.getCurrent('bkt1', 'k'), 'NoSuchKey')
+      expect(await index.getVersion('bkt1', 'k', vid(1))).toEqual(v1)
+      expect(await index.getVersion('bkt1', 'k', vid(2))).toEqual(marker('bkt1', 'k', vid(2)))
+      expect((await index.list('bkt1')).objects).toEqual([])
+      await index.putVersion(content('bkt1', 'k', vid(3)))
+      expect((await index.getCurrent('bkt1', 'k')).versionId).toBe(vid(3))
+    })
+
+    it('keeps content current when an older delete marker arrives late', async () => {
+      await index.putVersion(content('bkt1', 'k', vid(5)))
+      expect(await index.putVersion(marker('bkt1', 'k', vid(4)))).toEqual({ stored: true, current: false })
+      expect((await index.getCurrent('bkt1', 'k')).versionId).toBe(vid(5))
+      expect((await index.list('bkt1')).objects.map((o) => o.key)).toEqual(['k'])
+    })
+
+    it('converges to the same state from the same records in any order', async () => {
+      const records: ObjectVersion[] = []
+      for (const [i, key] of ['a', 'b/c', 'b/d', 'é', 'z'].entries()) {
+        records.push(content('bkt1', key, vid(i)), content('bkt1', key, vid(10 + i, 'node-b')))
+        if (i % 2 === 0) records.push(marker('bkt1', key, vid(20 + i, 'node-c')))
+      }
+      const other = await common.setup()
+      try {
+        await other.createBucket('bkt1', { group: 'g1' })
+        for (const r of records) await index.putVersion(r)
+        const shuffled = [...records].reverse()
+        for (const r of [...shuffled.slice(3), ...shuffled.slice(0, 3), ...records]) await other.putVersion(r)
+        expect(await collectVersions(other.listVersions('bkt1'))).toEqual(
+          await collectVersions(index.listVersions('bkt1')),
+        )
+        expect(await other.list('bkt1')).toEqual(await index.list('bkt1'))
+        expect((await index.list('bkt1')).objects.map((o) => o.key)).toEqual(['b/c', 'é'])
+      } finally {
+        await common.teardown(other)
+      }
+    })
+
+    it('refuses records with a bad key, version id or manifest', async () => {
+      for (const key of [
+        '',
+        'a/../b',
+        '..',
+        'nul\u0000',
+        'tab\there',
+        'del\u007f',
+        'x'.repeat(1025),
+        'é'.repeat(513),
+      ]) {
+        await expectCode(index.putVersion(content('bkt1', key, vid(1))), 'InvalidKey')
+      }
+      for (const versionId of ['', '1', 'v1', vid(1).toUpperCase(), `${vid(1)}/x`]) {
+        await expectCode(index.putVersion(content('bkt1', 'k', versionId)), 'InvalidVersionId')
+      }
+      const wrongSize = content('bkt1', 'k', vid(1), 10)
+      wrongSize.manifest.size = 11
+      await expectCode(index.putVersion(wrongSize), 'InvalidManifest')
+      const badChunk = content('bkt1', 'k', vid(1), 10)
+      badChunk.manifest.chunks[0]!.cid = 'not-a-cid'
+      await expectCode(index.putVersion(badChunk), 'InvalidManifest')
+      await expectCode(index.getCurrent('bkt1', 'a/../b'), 'InvalidKey')
+      expect(await collectVersions(index.listVersions('bkt1'))).toEqual([])
+    })
+
+    it('accepts the longest key S3 allows', async () => {
+      const key = `${'é'.repeat(511)}ab`
+      await index.putVersion(content('bkt1', key, vid(1)))
+      expect((await index.getCurrent('bkt1', key)).key).toBe(key)
+    })
+
+    it('keeps its own copies of records', async () => {
+      const v = content('bkt1', 'k', vid(1))
+      await index.putVersion(v)
+      v.manifest.userMetadata.origin = 'changed'
+      const read = await index.getCurrent('bkt1', 'k')
+      expect(read.manifest.userMetadata.origin).toBe('suite')
+      read.manifest.chunks.pop()
+      expect((await index.getCurrent('bkt1', 'k')).manifest.chunks).toHaveLength(2)
+    })
+
+    it('lists versions by key in UTF-8 order, newest first within a key', async () => {
+      await index.putVersion(content('bkt1', 'b', vid(1)))
+      await index.putVersion(marker('bkt1', 'a', vid(3)))
+      await index.putVersion(content('bkt1', 'a', vid(2)))
+      await index.putVersion(content('bkt1', '\uff5e', vid(4)))
+      await index.putVersion(content('bkt1', '\u{1f600}', vid(5)))
+      await index.putVersion(content('bkt1', 'a/x', vid(6)))
+      expect(await collectVersions(index.listVersions('bkt1'))).toEqual([
+        ['a', vid(3)],
+        ['a', vid(2)],
+        ['a/x', vid(6)],
+        ['b', vid(1)],
+        ['\uff5e', vid(4)],
+        ['\u{1f600}', vid(5)],
+      ])
+      expect(await collectVersions(index.listVersions('bkt1', { key: 'a' }))).toEqual([
+        ['a', vid(3)],
+        ['a', vid(2)],
+      ])
+      expect(await collectVersions(index.listVersions('bkt1', { prefix: 'a' }))).toHaveLength(3)
+      expect(await collectVersions(index.listVersions('bkt1', { key: 'missing' }))).toEqual([])
+    })
+
+    it('resumes a version listing after a key marker and a version id marker', async () => {
+      for (const [i, key] of ['a', 'b', 'c'].entries()) {
+        for (const n of [1, 2, 3]) await index.putVersion(content('bkt1', key, vid(10 * i + n)))
+      }
+      const afterA = await collectVersions(index.listVersions('bkt1', { keyMarker: 'a' }))
+      expect(afterA.map(([key]) => key)).toEqual(['b', 'b', 'b', 'c', 'c', 'c'])
+      const fromB2 = await collectVersions(
+        index.listVersions('bkt1', { keyMarker: 'b', versionIdMarker: vid(13) }),
+      )
+      expect(fromB2).toEqual([
+        ['b', vid(12)],
+        ['b', vid(11)],
+        ['c', vid(23)],
+        ['c', vid(22)],
+        ['c', vid(21)],
+      ])
+      const fromPrefix = await collectVersions(index.listVersions('bkt1', { prefix: 'c', keyMarker: 'a' }))
+      expect(fromPrefix.map(([key]) => key)).toEqual(['c', 'c', 'c'])
+    })
+
+    it('stops a version listing when the consumer stops', async () => {
+      for (let n = 0; n < 50; n++) await index.putVersion(content('bkt1', `k${n}`, vid(n)))
+      const seen: string[] = []
+      for await (const v of index.listVersions('bkt1')) {
+        seen.push(v.key)
+        if (seen.length === 3) break
+      }
+      expect(seen).toEqual(['k0', 'k1', 'k10'])
+    })
+  })
+
+  runObjectListingTests(common)
+}

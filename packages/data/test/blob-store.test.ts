@@ -1,0 +1,37 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe } from 'vitest'
+import { FsBlobStore, MemoryBlobStore } from '../src/index.js'
+import { runBlobStoreTests } from '../src/testing/index.js'
+import { overwriteChunkFile } from './fs-fixture.js'
+
+describe('MemoryBlobStore', () => {
+  runBlobStoreTests({
+    async setup() {
+      const store = new MemoryBlobStore()
+      return { store, corrupt: async (cid, bytes) => store.tamper(cid, bytes) }
+    },
+    async teardown() {},
+  })
+})
+
+describe('FsBlobStore', () => {
+  const roots = new Map<object, string>()
+  runBlobStoreTests({
+    async setup() {
+      const root = await mkdtemp(join(tmpdir(), 'aruna-blobs-'))
+      const store = await FsBlobStore.open({ directory: root })
+      const fixture = {
+        store,
+        corrupt: (cid: string, bytes: Uint8Array) => overwriteChunkFile(store, cid, bytes),
+      }
+      roots.set(fixture, root)
+      return fixture
+    },
+    async teardown(fixture) {
+      await rm(roots.get(fixture)!, { recursive: true, force: true })
+      roots.delete(fixture)
+    },
+  })
+})

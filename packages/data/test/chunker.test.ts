@@ -1,0 +1,85 @@
+import { randomBytes } from 'node:crypto'
+import { describe, expect, it } from 'vitest'
+import { Chunker, DEFAULT_CHUNK_SIZE } from '../src/index.js'
+
+async function split(chunker: Chunker, pieces: Uint8Array[]): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = []
+  for await (const chunk of chunker.split(pieces)) out.push(chunk)
+  return out
+}
+
+function cut(bytes: Uint8Array, sizes: number[]): Uint8Array[] {
+  const pieces: Uint8Array[] = []
+  for (let offset = 0, i = 0; offset < bytes.byteLength; i++) {
+    const size = sizes[i % sizes.length]!
+    pieces.push(bytes.slice(offset, offset + size))
+    offset += size
+  }
+  return pieces
+}
+
+describe('Chunker', () => {
+  it('defaults to 4 MiB chunks', () => {
+    expect(new Chunker().chunkSize).toBe(4 * 1024 * 1024)
+    expect(DEFAULT_CHUNK_SIZE).toBe(4 * 1024 * 1024)
+  })
+
+  it('cuts any piece sizes into full chunks and one shorter last chunk', async () => {
+    const bytes = new Uint8Array(randomBytes(10_007))
+    for (const sizes of [[1], [3, 1000, 7], [5000], [10_007], [999, 1, 0, 2500]]) {
+      const chunks = await split(
+        new Chunker({ chunkSize: 1000 }),
+        cut(
+          bytes,
+          sizes.map((s) => s || 1),
+        ),
+      )
+      expect(chunks.map((c) => c.byteLength)).toEqual([...Array(10).fill(1000), 7])
+      expect(Buffer.concat(chunks)).toEqual(Buffer.from(bytes))
+    }
+  })
+
+  it('yields no empty trailing chunk when the input is a multiple of the chunk size', async () => {
+    const chunks = await split(new Chunker({ chunkSize: 4 }), [new Uint8Array(6), new Uint8Array(2)])
+    expect(chunks.map((c) => c.byteLength)).toEqual([4, 4])
+  })
+
+  it('yields nothing for empty input and skips empty pieces', async () => {
+    expect(await split(new Chunker({ chunkSize: 4 }), [])).toEqual([])
+    const chunks = await split(new Chunker({ chunkSize: 4 }), [
+      new Uint8Array(0),
+      new Uint8Array([1, 2]),
+      new Uint8Array(0),
+    ])
+    expect(chunks).toEqual([new Uint8Array([1, 2])])
+  })
+
+  it('reads no further ahead than the chunk it is filling', async () => {
+    let pulled = 0
+    async function* source(): AsyncGenerator<Uint8Array> {
+      for (let i = 0; i < 100; i++) {
+        pulled++
+        yield new Uint8Array(3).fill(i)
+      }
+    }
+    const chunks = new Chunker({ chunkSize: 10 }).split(source())
+    await chunks.next()
+    expect(pulled).toBe(4)
+    await chunks.next()
+    expect(pulled).toBe(7)
+    await chunks.return(undefined)
+  })
+
+  it('hands out chunks that later chunks do not overwrite', async () => {
+    const bytes = new Uint8Array(randomBytes(30))
+    const chunks = await split(new Chunker({ chunkSize: 8 }), cut(bytes, [3]))
+    expect(Buffer.concat(chunks)).toEqual(Buffer.from(bytes))
+    expect(new Set(chunks.map((c) => c.buffer)).size).toBe(chunks.length)
+  })
+
+  it('refuses a chunk size that is not a positive integer', () => {
+    for (const chunkSize of [0, -1, 1.5, Number.NaN]) {
+      expect(() => new Chunker({ chunkSize })).toThrow(expect.objectContaining({ code: 'InvalidArgument' }))
+    }
+  })
+})

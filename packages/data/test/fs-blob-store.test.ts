@@ -1,0 +1,139 @@
+import { randomBytes } from 'node:crypto'
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { chunkCidOf, FsBlobStore } from '../src/index.js'
+import { overwriteChunkFile } from './fs-fixture.js'
+
+async function listAll(store: FsBlobStore): Promise<string[]> {
+  const out: string[] = []
+  for await (const cid of store.list()) out.push(cid)
+  return out.sort()
+}
+
+async function* inPieces(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
+  for (let offset = 0; offset < bytes.byteLength; offset += size) yield bytes.subarray(offset, offset + size)
+}
+
+describe('FsBlobStore on disk', () => {
+  let root: string
+  let store: FsBlobStore
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'aruna-fs-blobs-'))
+    store = await FsBlobStore.open({ directory: root })
+  })
+
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true })
+  })
+
+  it('keeps a chunk as a read-only file in the shard named by its next-to-last two characters', async () => {
+    const { cid } = await store.put(new TextEncoder().encode('hello'))
+    const path = join(root, 'chunks', cid.slice(-3, -1), cid)
+    expect(store.chunkPath(cid)).toBe(path)
+    const info = await stat(path)
+    expect(info.size).toBe(5)
+    expect(info.mode & 0o777).toBe(0o444)
+  })
+
+  it('spreads chunks over many shard directories', async () => {
+    for (let i = 0; i < 200; i++) await store.put(new Uint8Array(randomBytes(8)))
+    const shards = await readdir(join(root, 'chunks'))
+    expect(shards.every((shard) => /^[a-z2-7]{2}$/.test(shard))).toBe(true)
+    expect(shards.length).toBeGreaterThan(100)
+    expect(await listAll(store)).toHaveLength(200)
+  })
+
+  it('finds its chunks again after being reopened', async () => {
+    const bytes = new Uint8Array(randomBytes(100_000))
+    const { cid } = await store.put(bytes)
+    const reopened = await FsBlobStore.open({ directory: root })
+    expect(await reopened.get(cid)).toEqual(bytes)
+    expect(await listAll(reopened)).toEqual([cid])
+  })
+
+  it('creates a missing root directory', async () => {
+    const nested = await FsBlobStore.open({ directory: join(root, 'a', 'b') })
+    const { cid } = await nested.put(new Uint8Array([1, 2, 3]))
+    expect(await nested.has(cid)).toBe(true)
+  })
+
+  it('removes temp files a crash left behind when it opens, keeping the chunks', async () => {
+    const { cid } = await store.put(new Uint8Array([9, 9, 9]))
+    await writeFile(join(root, 'tmp', 'deadbeef.tmp'), new Uint8Array(1000))
+    await mkdir(join(root, 'tmp', 'stray-dir'))
+    await writeFile(join(root, 'tmp', 'stray-dir', 'x'), 'x')
+    const reopened = await FsBlobStore.open({ directory: root })
+    expect(await readdir(join(root, 'tmp'))).toEqual([])
+    expect(await listAll(reopened)).toEqual([cid])
+  })
+
+  it('leaves no temp file behind after a put, a refused put or an aborted put', async () => {
+    const bytes = new Uint8Array(randomBytes(50_000))
+    await store.put(inPieces(bytes, 4096))
+    await store.put(bytes)
+    const claimed = chunkCidOf(new Uint8Array([1]))
+    await expect(store.putVerified(claimed, inPieces(bytes, 999))).rejects.toMatchObject({
+      code: 'CorruptChunk',
+    })
+    const controller = new AbortController()
+    async function* aborting(): AsyncGenerator<Uint8Array> {
+      yield bytes.subarray(0, 10)
+      controller.abort()
+      yield bytes.subarray(10)
+    }
+    await expect(store.put(aborting(), { signal: controller.signal })).rejects.toMatchObject({
+      code: 'Aborted',
+    })
+    expect(await readdir(join(root, 'tmp'))).toEqual([])
+  })
+
+  it('lists only well-named chunk files in their own shard', async () => {
+    const { cid } = await store.put(new Uint8Array([4, 5, 6]))
+    const other = chunkCidOf(new Uint8Array([7]))
+    await writeFile(join(root, 'chunks', 'README'), 'not a shard')
+    await writeFile(join(root, 'chunks', 'zz'), 'a file where a shard would be')
+    await mkdir(join(root, 'chunks', 'aa'), { recursive: true })
+    await writeFile(join(root, 'chunks', 'aa', other), 'a chunk in the wrong shard')
+    await writeFile(join(root, 'chunks', cid.slice(-3, -1), 'notes.txt'), 'not a chunk')
+    expect(await listAll(store)).toEqual([cid])
+  })
+
+  it('moves a corrupt copy to quarantine rather than deleting it', async () => {
+    const { cid } = await store.put(new Uint8Array(randomBytes(1000)))
+    await overwriteChunkFile(store, cid, new Uint8Array(1000))
+    await expect(store.get(cid)).rejects.toMatchObject({ code: 'CorruptChunk' })
+    const quarantined = await readdir(join(root, 'quarantine'))
+    expect(quarantined).toHaveLength(1)
+    expect(quarantined[0]!.startsWith(`${cid}.`)).toBe(true)
+    expect((await stat(join(root, 'quarantine', quarantined[0]!))).size).toBe(1000)
+  })
+
+  it('does not quarantine a good copy that replaced a corrupt one during a read', async () => {
+    const bytes = new Uint8Array(randomBytes(1024 * 1024))
+    const { cid } = await store.put(bytes)
+    await overwriteChunkFile(store, cid, new Uint8Array(bytes.byteLength))
+    const reading = (async () => {
+      for await (const _piece of store.stream(cid)) {
+        if (await store.has(cid)) {
+          // Repair replaces the file while the damaged copy is still being read.
+          await store.delete(cid)
+          await store.putVerified(cid, bytes)
+        }
+      }
+    })()
+    await expect(reading).rejects.toMatchObject({ code: 'CorruptChunk' })
+    expect(await readdir(join(root, 'quarantine'))).toEqual([])
+    expect(await store.get(cid)).toEqual(bytes)
+  })
+
+  it('reports an aborted read of a whole chunk as Aborted', async () => {
+    const { cid } = await store.put(new Uint8Array(randomBytes(4 * 1024 * 1024)))
+    const controller = new AbortController()
+    const reading = store.get(cid, { signal: controller.signal })
+    controller.abort()
+    await expect(reading).rejects.toMatchObject({ code: 'Aborted' })
+  })
+})
