@@ -73,7 +73,8 @@ export async function startNode(options: StartOptions = {}): Promise<NodeProcess
   while (!restUrl) {
     restUrl = /"rest":"(http:\/\/[^"]+)"/.exec(out)?.[1]
     if (restUrl) break
-    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode} before starting:\n${out}`)
+    if (child.exitCode !== null)
+      throw new Error(`${name} exited with ${child.exitCode} before starting:\n${out}`)
     if (Date.now() > deadline) {
       child.kill('SIGKILL')
       throw new Error(`${name} did not start within the time limit:\n${out}`)
