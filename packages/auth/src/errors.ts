@@ -1,0 +1,52 @@
+/**
+ * What went wrong, as a code the edges map once to an S3 XML error or a JSON problem document.
+ *
+ * - `InvalidPattern`: a path pattern does not parse (the message says at which segment and character).
+ * - `InvalidPath`: a resource path is relative, has `.`/`..` segments, control characters or is too long.
+ * - `InvalidRole`: a role definition is malformed (no name, bad scope, unknown permission).
+ * - `RuleOutsideScope`: a role rule reaches outside the role's group (or realm) subtree.
+ * - `AccessDenied`: an authorization check refused the access.
+ * - `MalformedToken`: a token that is not a token at all (wrong shape, bad encoding, bad claims).
+ * - `InvalidToken`: a well-formed token whose integrity check fails (bad signature, tampered, unknown).
+ * - `TokenTooLarge`: a token longer than the verifier accepts; refused before any parsing.
+ * - `TokenExpired` / `TokenNotYetValid`: the token's validity window does not contain "now".
+ * - `WrongRealm`: the token was issued for another realm.
+ * - `Revoked`: the token's `jti` is in the realm's revoked set.
+ * - `InvalidDelegation`: the issuing node's delegation by the realm key is missing or does not verify.
+ * - `AlgorithmNotAllowed`: the token is signed with an algorithm other than the allowed one(s).
+ * - `UnknownIssuer`: an OIDC token from an issuer that is not configured.
+ */
+export type AuthErrorCode =
+  | 'InvalidPattern'
+  | 'InvalidPath'
+  | 'InvalidRole'
+  | 'RuleOutsideScope'
+  | 'AccessDenied'
+  | 'MalformedToken'
+  | 'InvalidToken'
+  | 'TokenTooLarge'
+  | 'TokenExpired'
+  | 'TokenNotYetValid'
+  | 'WrongRealm'
+  | 'Revoked'
+  | 'InvalidDelegation'
+  | 'AlgorithmNotAllowed'
+  | 'UnknownIssuer'
+
+/** The one error type of `@aruna/auth`: every failure is an `AuthError` with a `code`. */
+export class AuthError extends Error {
+  override readonly name = 'AuthError'
+
+  constructor(
+    readonly code: AuthErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options)
+  }
+}
+
+/** True when `err` is an `AuthError`, and when `code` is given, one with that code. */
+export function isAuthError(err: unknown, code?: AuthErrorCode): err is AuthError {
+  return err instanceof AuthError && (code === undefined || err.code === code)
+}
