@@ -212,7 +212,8 @@ export async function layerFromFile(path: string): Promise<ConfigLayer> {
 }
 
 function merge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...base }
+  // A null prototype makes a "__proto__" key an ordinary (and so unknown, refused) key.
+  const out: Record<string, unknown> = Object.assign(Object.create(null), base)
   for (const [k, v] of Object.entries(over)) {
     const prev = out[k]
     out[k] = isRecord(prev) && isRecord(v) ? merge(prev, v) : v

@@ -130,6 +130,11 @@ describe('configuration', () => {
     expect(err.message.length).toBeLessThan(200)
   })
 
+  it('refuses a __proto__ key instead of letting it change the defaults (found by fuzzing)', () => {
+    expect(configError(() => parseConfigText('{"__proto__":{"dataDir":"/etc"}}')).key).toBe('__proto__')
+    expect(configError(() => parseConfigText('{"rest":{"__proto__":{"port":1}}}')).key).toBe('rest.__proto__')
+  })
+
   it('refuses a section given as a scalar', () => {
     expect(configError(() => parseConfigText('{"rest":5}')).key).toBe('rest')
   })
