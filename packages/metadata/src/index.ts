@@ -1,2 +1,51 @@
-/** @aruna/metadata */
-export {}
+/**
+ * @aruna/metadata: the RO-Crate metadata of Aruna's resources. A `MetadataStore` keeps one JSON-LD
+ * document per dataset or collection and changes it by intentions (set a property, add an entity, link
+ * an S3 object version) so concurrent edits merge; a `SearchIndex` per node answers queries in a small
+ * language (free text, `field:value`, `field:"phrase"`, ranges such as `size:>1GB` or
+ * `datePublished:2020..2024`, AND/OR/NOT, parentheses) over the documents the caller may see. This
+ * round has the ports, the query parser, in-memory mocks, and the compliance suites
+ * (`@aruna/metadata/testing`); the Automerge store and the flexsearch index follow. Types from other
+ * Aruna packages (the auth bitmap universe, group ids) are structural stand-ins defined here for now.
+ */
+export {
+  crateName,
+  crateProblems,
+  findDescriptor,
+  findEntity,
+  findRoot,
+  newCrate,
+  readCrate,
+} from './crate.js'
+export {
+  addGraphEntity,
+  checkEntity,
+  checkPropertyName,
+  removeEntityProperty,
+  removeGraphEntity,
+  setEntityProperty,
+} from './crate-edits.js'
+export {
+  InvalidQueryError,
+  isMetadataError,
+  MetadataError,
+  type MetadataErrorCode,
+  type Problem,
+} from './errors.js'
+export { checkId, isPathSegmentId, newResourceId } from './identifiers.js'
+export { isJsonValue, jsonProblem } from './json.js'
+export { MemoryMetadataStore, type MemoryMetadataStoreInit } from './mock/memory-metadata-store.js'
+export { MemorySearchIndex } from './mock/memory-search-index.js'
+export {
+  ARUNA_TERMS,
+  checkObjectLink,
+  objectLinkProperties,
+  readObjectLink,
+  withArunaContext,
+} from './object-link.js'
+export type * from './port.js'
+export { readBound } from './query/bound.js'
+export { formatQuery } from './query/format.js'
+export { MAX_QUERY_DEPTH, MAX_QUERY_LENGTH, parseQuery } from './query/parser.js'
+export type * from './query/types.js'
+export { normalizeQuery } from './query/validate.js'
