@@ -35,3 +35,4 @@ export PATH="$node_pkg/bin:$tools/node_modules/.bin:$PATH"
 # Native addons (roaring, lmdb) must compile against Node 24's headers, not the machine's Node 20.
 export npm_config_nodedir="$node_pkg"
 export COREPACK_ENABLE_STRICT=0
+export TURBO_TELEMETRY_DISABLED=1
