@@ -1,2 +1,52 @@
-/** @aruna/network */
-export {}
+/**
+ * `@aruna/network`: how Aruna nodes talk to each other. The `Network` port gives a node its peer
+ * identity, typed and versioned request/response protocols (`/aruna/<domain>/<n>.0.0`) whose
+ * messages pass explicit codecs that treat every input as hostile, byte streams with backpressure
+ * for large bodies and long-lived channels (CRDT sync), provider records for content ids, and
+ * realm membership with join/leave/unreachable events, gated by a predicate the layer above
+ * supplies. `createMemoryNetwork` is the in-memory implementation with fault injection (drop, delay,
+ * partition, kill); the libp2p implementation follows. Both pass `runNetworkTests` from
+ * `@aruna/network/testing`.
+ */
+export type { MessageChannelOptions } from './channel.js'
+export { MessageChannel, openMessageChannel } from './channel.js'
+export type { Validator } from './codec.js'
+export { bytesCodec, MAX_MESSAGE_DEPTH, messageCodec } from './codec.js'
+export type { Deadline } from './deadline.js'
+export { raceSignal, startDeadline } from './deadline.js'
+export type { NetworkErrorCode } from './errors.js'
+export { describeError, isNetworkError, NetworkError, toNetworkError } from './errors.js'
+export { decodeVarint, encodeFrame, encodeVarint, FrameDecoder } from './framing.js'
+export type { MemoryNetworkOptions, MemoryNodeOptions } from './memory/hub.js'
+export { createMemoryCluster, createMemoryNetwork, MemoryNetworkHub } from './memory/hub.js'
+export { MemoryNetwork } from './memory/node.js'
+export type {
+  AbortOptions,
+  Codec,
+  DeadlineOptions,
+  FindProvidersOptions,
+  HandlerContext,
+  MembershipPredicate,
+  Network,
+  NetworkEventListener,
+  NetworkEventName,
+  NetworkEvents,
+  NetworkStream,
+  PeerId,
+  Protocol,
+  RequestHandler,
+  StreamContext,
+  StreamHandler,
+} from './port.js'
+export { DEFAULT_TIMEOUT_MS } from './port.js'
+export {
+  assertContentId,
+  assertPeerId,
+  assertProtocolId,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  defineProtocol,
+  HANDSHAKE_PROTOCOL_ID,
+  MAX_CONTENT_ID_LENGTH,
+} from './protocol.js'
+export type { Reply } from './reply.js'
+export { decodeReply, encodeReply, REMOTE_ERROR_CODES } from './reply.js'

@@ -1,0 +1,16 @@
+import { createMemoryCluster, type MemoryNetworkHub } from '../src/index.js'
+import { type NetworkCluster, runNetworkTests } from '../src/testing/index.js'
+
+const hubs = new WeakMap<NetworkCluster, MemoryNetworkHub>()
+
+runNetworkTests({
+  async setup({ nodes }) {
+    const { hub, nodes: started } = await createMemoryCluster({ nodes, livenessTimeoutMs: 500 })
+    const cluster: NetworkCluster = { nodes: started }
+    hubs.set(cluster, hub)
+    return cluster
+  },
+  async teardown(cluster) {
+    await hubs.get(cluster)?.stopAll()
+  },
+})
