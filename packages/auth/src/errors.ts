@@ -15,6 +15,9 @@
  * - `InvalidDelegation`: the issuing node's delegation by the realm key is missing or does not verify.
  * - `AlgorithmNotAllowed`: the token is signed with an algorithm other than the allowed one(s).
  * - `UnknownIssuer`: an OIDC token from an issuer that is not configured.
+ * - `IssuerUnavailable`: an OIDC issuer's discovery document or JWKS cannot be fetched or is unusable.
+ * - `DelegationExpired`: the issuing node's delegation by the realm key has expired.
+ * - `InvalidKey`: a realm id or node key id is not the base64url form of a raw Ed25519 public key.
  */
 export type AuthErrorCode =
   | 'InvalidPattern'
@@ -32,6 +35,9 @@ export type AuthErrorCode =
   | 'InvalidDelegation'
   | 'AlgorithmNotAllowed'
   | 'UnknownIssuer'
+  | 'IssuerUnavailable'
+  | 'DelegationExpired'
+  | 'InvalidKey'
 
 /** The one error type of `@aruna/auth`: every failure is an `AuthError` with a `code`. */
 export class AuthError extends Error {
