@@ -1,6 +1,6 @@
 /**
  * The port of `@aruna/orga`: the realm's organisation as the layers above read and write it. The real
- * implementation (to come) keeps it in Automerge documents (one realm document, one per group, one per
+ * implementation, `AutomergeOrgaStore`, keeps it in Automerge documents (one realm document, one per group, one per
  * user) replicated to every node; `MemoryOrgaStore` is the in-memory mock. Both must pass
  * `runOrgaStoreTests` (and, with several replicas, `runOrgaReplicaTests`) from `@aruna/orga/testing`.
  *

@@ -1,0 +1,103 @@
+/**
+ * The Automerge documents of a realm's organisation, as stored: one realm document, one per group,
+ * one per user. Strings nobody edits character by character (ids, names, hashes, URLs) are
+ * `ImmutableString`s, so concurrent writes of one field resolve last-writer-wins instead of merging
+ * text. Sets are maps to `true`, so concurrent additions both survive.
+ *
+ * Every nested map is created with its document: Automerge resolves two concurrent creations of one
+ * key by keeping only one of the two objects, so nothing here is created lazily.
+ */
+
+import type { ImmutableString } from '@automerge/automerge-repo'
+
+export const SCHEMA_VERSION = 1
+export const REALM_DOC_KIND = 'aruna-orga-realm'
+export const GROUP_DOC_KIND = 'aruna-orga-group'
+export const USER_DOC_KIND = 'aruna-orga-user'
+
+/** `'all'` is stored as an `ImmutableString`. */
+export type StoredFactor = number | ImmutableString
+
+/** One map per kind, so setting data and metadata of one target concurrently keeps both. */
+export interface StoredOverrides {
+  data: Record<string, StoredFactor>
+  metadata: Record<string, StoredFactor>
+}
+
+export interface StoredNode {
+  kind: ImmutableString
+  delegation: ImmutableString
+  addresses: ImmutableString[]
+  addedAt: number
+  /** The invite this node redeemed; it counts only while it is the invite's winning redemption. */
+  invite?: ImmutableString
+}
+
+export interface StoredInvite {
+  secretHash: ImmutableString
+  createdAt: number
+  expiresAt: number
+  /** Kept as a tombstone, so a redemption made concurrently with the cancel still has a rival. */
+  cancelled: boolean
+  /** Peer id → when it redeemed. The earliest (then the smallest peer id) wins. */
+  redemptions: Record<string, number>
+}
+
+export interface StoredRule {
+  pattern: ImmutableString
+  permission: ImmutableString
+}
+
+export interface StoredRole {
+  name: ImmutableString
+  createdAt: number
+  rules: StoredRule[]
+  members: Record<string, true>
+}
+
+export interface RealmDoc {
+  kind: ImmutableString
+  schema: number
+  realmId: ImmutableString
+  name: ImmutableString
+  createdAt: number
+  replication: {
+    default: { data: StoredFactor; metadata: StoredFactor }
+    groups: StoredOverrides
+    paths: StoredOverrides
+  }
+  nodes: Record<string, StoredNode>
+  invites: Record<string, StoredInvite>
+  revokedTokens: Record<string, true>
+  /** Group id → the group document's URL. Deleting a group removes its entry. */
+  groups: Record<string, ImmutableString>
+  /** User id → the user document's URL. */
+  users: Record<string, ImmutableString>
+  /** The realm's roles. */
+  roles: Record<string, StoredRole>
+}
+
+export interface GroupDoc {
+  kind: ImmutableString
+  schema: number
+  id: ImmutableString
+  name: ImmutableString
+  createdAt: number
+  members: Record<string, true>
+  roles: Record<string, StoredRole>
+}
+
+export interface StoredIdentity {
+  issuer: ImmutableString
+  subject: ImmutableString
+}
+
+export interface UserDoc {
+  kind: ImmutableString
+  schema: number
+  id: ImmutableString
+  displayName: ImmutableString
+  createdAt: number
+  identities: StoredIdentity[]
+  attributes: Record<string, ImmutableString>
+}
