@@ -6,6 +6,17 @@
  * - `InvalidRole`: a role definition is malformed (no name, bad scope, unknown permission).
  * - `RuleOutsideScope`: a role rule reaches outside the role's group (or realm) subtree.
  * - `AccessDenied`: an authorization check refused the access.
+ * - S3 request authentication (SigV4; each maps 1:1 to the S3 error code of the same name):
+ *   `SignatureDoesNotMatch` (wrong secret, or anything signed was changed), `InvalidAccessKeyId` (unknown or
+ *   revoked key), `RequestTimeTooSkewed` (more than 15 minutes from the node's clock),
+ *   `AuthorizationHeaderMalformed` / `AuthorizationQueryParametersError` (the Authorization header / the
+ *   presigned query does not parse, or names another algorithm, service or date), `ExpiredPresignedRequest`
+ *   (a presigned URL used after `X-Amz-Expires`), `MissingSecurityHeader` (no `x-amz-date`/`date` or no
+ *   `x-amz-content-sha256`), `XAmzContentSHA256Mismatch` (the body does not hash to the signed value),
+ *   `InvalidArgument` (an unsupported `x-amz-content-sha256` or two auth mechanisms in one request),
+ *   `InvalidURI` (a path or query with a malformed percent-escape).
+ * - `AccessKeyLimitExceeded`: a user already has as many access keys as a node allows.
+ * - `AccessKeyStoreCorrupt`: a stored access key cannot be read back (damaged file, other encryption key).
  * - `MalformedToken`: a token that is not a token at all (wrong shape, bad encoding, bad claims).
  * - `InvalidToken`: a well-formed token whose integrity check fails (bad signature, tampered, unknown).
  * - `TokenTooLarge`: a token longer than the verifier accepts; refused before any parsing.
@@ -18,6 +29,8 @@
  * - `IssuerUnavailable`: an OIDC issuer's discovery document or JWKS cannot be fetched or is unusable.
  * - `DelegationExpired`: the issuing node's delegation by the realm key has expired.
  * - `InvalidKey`: a realm id or node key id is not the base64url form of a raw Ed25519 public key.
+ * - `InvalidIssuerConfig`: an OIDC issuer configuration is unusable (not an http(s) URL, no audience,
+ *   a symmetric or unknown algorithm).
  */
 export type AuthErrorCode =
   | 'InvalidPattern'
@@ -25,6 +38,18 @@ export type AuthErrorCode =
   | 'InvalidRole'
   | 'RuleOutsideScope'
   | 'AccessDenied'
+  | 'SignatureDoesNotMatch'
+  | 'InvalidAccessKeyId'
+  | 'RequestTimeTooSkewed'
+  | 'AuthorizationHeaderMalformed'
+  | 'AuthorizationQueryParametersError'
+  | 'ExpiredPresignedRequest'
+  | 'MissingSecurityHeader'
+  | 'XAmzContentSHA256Mismatch'
+  | 'InvalidArgument'
+  | 'InvalidURI'
+  | 'AccessKeyLimitExceeded'
+  | 'AccessKeyStoreCorrupt'
   | 'MalformedToken'
   | 'InvalidToken'
   | 'TokenTooLarge'
@@ -38,6 +63,7 @@ export type AuthErrorCode =
   | 'IssuerUnavailable'
   | 'DelegationExpired'
   | 'InvalidKey'
+  | 'InvalidIssuerConfig'
 
 /** The one error type of `@aruna/auth`: every failure is an `AuthError` with a `code`. */
 export class AuthError extends Error {

@@ -87,6 +87,32 @@ export class PermissionEvaluator {
     }
     return ALLOWED
   }
+
+  /**
+   * The compiled rules (read-only), for evaluating sets of paths at once (the bitmap universes): the
+   * same rules `evaluateSegments` applies, so that both always agree.
+   */
+  compiledRules(): CompiledPermissions {
+    return { grants: this.#grants, restrictions: this.#restrictions }
+  }
+}
+
+/** A read-only view of a compiled rule set (see `PermissionEvaluator.compiledRules`). */
+export interface CompiledRuleView {
+  /** DENY rules: a pattern (`undefined`: the whole scope) and, when clipped, the scope's leading segments. */
+  readonly denies: readonly {
+    readonly pattern: PathPattern | undefined
+    readonly scope: readonly string[] | undefined
+  }[]
+  /** Patterns that grant READ (READ and WRITE rules). */
+  readonly reads: readonly PathPattern[]
+  readonly writes: readonly PathPattern[]
+}
+
+/** The grants of the roles, and the token's restrictions (`undefined`: no narrowing). */
+export interface CompiledPermissions {
+  readonly grants: CompiledRuleView
+  readonly restrictions: CompiledRuleView | undefined
 }
 
 /**

@@ -3,6 +3,9 @@
  * against. Implementations: `PathAuthorizer` (real) and `MemoryAuthorizer` (mock) for `Authorizer`;
  * `MemoryTokenVerifier` (mock) for `TokenVerifier` and `RealmTokenIssuer`; the EdDSA realm token and
  * OIDC implementations come later and must pass the same compliance suites.
+ * Since then: `RealmTokenVerifier` / `RealmTokenSigner` (EdDSA realm tokens, `realm-token-*.ts`) and
+ * `JwksOidcVerifier` (`oidc-verifier.ts`) are the real `TokenVerifier`, `RealmTokenIssuer` and
+ * `OidcVerifier`.
  */
 
 // ---------------------------------------------------------------------------------------------------
@@ -123,6 +126,7 @@ export interface TokenVerifier {
    * token whose integrity fails is ever reported.
    * @throws AuthError with code `TokenTooLarge`, `MalformedToken`, `InvalidToken`, `AlgorithmNotAllowed`,
    *   `InvalidDelegation`, `WrongRealm`, `TokenNotYetValid`, `TokenExpired` or `Revoked`.
+   *   The real verifier also throws `DelegationExpired` (the issuing node's delegation has run out).
    */
   verify(token: string, options?: VerifyOptions): Promise<VerifiedToken>
 }
@@ -179,6 +183,25 @@ export interface OidcVerifier {
   /**
    * @throws AuthError with code `TokenTooLarge`, `MalformedToken`, `UnknownIssuer`, `AlgorithmNotAllowed`,
    *   `InvalidToken` (signature or audience), `TokenNotYetValid` or `TokenExpired`.
+   *   `IssuerUnavailable` when the issuer's discovery document or JWKS cannot be fetched (never a crash).
    */
   verify(token: string, options?: VerifyOptions): Promise<OidcIdentity>
+}
+
+// ---------------------------------------------------------------------------------------------------
+// S3 access keys (SigV4)
+
+/** What the SigV4 verifier needs to know about an access key: its secret and the user it acts for. */
+export interface AccessKeySecret {
+  readonly secret: string
+  readonly userId: string
+}
+
+/**
+ * Where the SigV4 verifier looks up secrets by access key id. Secrets stay on the node that issued them
+ * (`EncryptedAccessKeyStore` keeps them encrypted at rest). An unknown or revoked key is `undefined`,
+ * which is not an error here (the verifier turns it into `InvalidAccessKeyId`).
+ */
+export interface AccessKeyStore {
+  secretFor(accessKeyId: string): AccessKeySecret | undefined | Promise<AccessKeySecret | undefined>
 }
