@@ -3,9 +3,11 @@ import roaring from 'roaring'
 
 /**
  * The one module that knows which roaring implementation holds the ordinal sets: the native `roaring`
- * (CRoaring through N-API). The design card named `roaring-wasm`; the native package is what is installed
- * and, per the dependency notes, the faster of the two (and its memory needs no `dispose()`). Swapping
- * implementations means changing this file only.
+ * (CRoaring through N-API). The design card named `roaring-wasm`; `bench/roaring-choice.bench.ts` measures
+ * both in one run. Computing a universe (union of allowed prefixes minus denied ones over 1 M ordinals) is
+ * about 3.4× faster native; single `has` probes and building from arrays are faster in wasm (no N-API call
+ * per value), but a query computes one universe and probes only its few hundred hits, so native wins the
+ * per-query cost, and its memory needs no `dispose()`. Swapping implementations means changing this file.
  *
  * Ordinals are node-local uint32 numbers: a bitmap means nothing on another node, and when one is
  * serialised it is in the portable roaring format only.
