@@ -28,7 +28,9 @@ describe('node', () => {
   })
 
   it('serves /health and /metrics over HTTP while running, and stops twice safely', async () => {
-    const config = parseConfigText(JSON.stringify({ dataDir: join(dir, 'data'), rest: { port: 0 } }))
+    const config = parseConfigText(
+      JSON.stringify({ dataDir: join(dir, 'data'), rest: { port: 0 }, s3: { port: 0 } }),
+    )
     const node = new ArunaNode(config, logger)
     await node.start()
     const health = await fetch(`${node.restUrl}/health`)
@@ -42,7 +44,7 @@ describe('node', () => {
   })
 
   it('refuses to start on a port that is taken, with a clear message', async () => {
-    const config = parseConfigText(JSON.stringify({ dataDir: dir, rest: { port: 0 } }))
+    const config = parseConfigText(JSON.stringify({ dataDir: dir, rest: { port: 0 }, s3: { port: 0 } }))
     const first = new ArunaNode(config, logger)
     await first.start()
     const port = Number(new URL(first.restUrl as string).port)

@@ -76,7 +76,10 @@ describe('aruna command line', () => {
       stop = resolve
     })
     const t = io({}, stopSignal)
-    const running = runCli(['start', '--port', '0', '--data-dir', dir, '--log-format', 'json'], t.io)
+    const running = runCli(
+      ['start', '--port', '0', '--s3-port', '0', '--data-dir', dir, '--log-format', 'json'],
+      t.io,
+    )
     const deadline = Date.now() + 10_000
     let url: string | undefined
     while (!url && Date.now() < deadline) {
@@ -116,7 +119,10 @@ describe('aruna command line', () => {
     const t = io()
     const file = join(dir, 'a-file')
     await writeFile(file, 'x')
-    const code = await runCli(['start', '--port', '0', '--data-dir', join(file, 'data')], t.io)
+    const code = await runCli(
+      ['start', '--port', '0', '--s3-port', '0', '--data-dir', join(file, 'data')],
+      t.io,
+    )
     expect(code).toBe(1)
     expect(t.err.text()).toMatch(
       /^aruna: cannot start: data directory .*a-file\/data cannot be created or written \(ENOTDIR\)/,

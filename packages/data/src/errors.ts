@@ -18,6 +18,31 @@ export type DataErrorCode =
   | 'InvalidManifest'
   | 'InvalidArgument'
   | 'Aborted'
+  // Object engine and S3 edge: content checks
+  | 'BadDigest'
+  | 'InvalidDigest'
+  | 'XAmzContentSHA256Mismatch'
+  | 'IncompleteBody'
+  | 'MissingContentLength'
+  | 'EntityTooLarge'
+  | 'InvalidRequest'
+  | 'MalformedXML'
+  | 'InvalidRange'
+  | 'PreconditionFailed'
+  | 'MethodNotAllowed'
+  | 'NotImplemented'
+  // Multipart uploads
+  | 'NoSuchUpload'
+  | 'InvalidPart'
+  | 'InvalidPartOrder'
+  | 'EntityTooSmall'
+  // Authentication (S3Authenticator) and authorization
+  | 'AccessDenied'
+  | 'InvalidAccessKeyId'
+  | 'SignatureDoesNotMatch'
+  | 'AuthorizationHeaderMalformed'
+  | 'InvalidURI'
+  | 'MetadataTooLarge'
 
 export class DataError extends Error {
   override readonly name = 'DataError'

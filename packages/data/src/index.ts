@@ -6,9 +6,61 @@
  * hybrid-logical-clock version ids, so replicas merge by union; `MemoryObjectIndex` implements it in
  * memory and `listPage` gives any ordered store S3 ListObjectsV2 paging. Compliance suites for both
  * ports are in `@aruna/data/testing`.
+ *
+ * On top of the ports, `ObjectEngine` streams S3 writes into chunks (checking MD5 and flexible
+ * checksums in the same pass) and reads them back verified, with multipart uploads recorded in a
+ * `MultipartStore`; `createS3App` serves it as an S3 API (hono) behind the `S3Authenticator` and
+ * `Authorizer` ports.
  */
 export { ChunkHasher, chunkCidOf, parseChunkCid, verifyChunk } from './chunk-id.js'
 export { Chunker, type ChunkerInit, DEFAULT_CHUNK_SIZE } from './chunker.js'
+export {
+  CHECKSUM_ALGORITHMS,
+  type ChecksumAlgorithm,
+  ContentDigester,
+  type ContentDigests,
+  compositeChecksum,
+  crc32,
+  crc32c,
+  multipartMd5,
+} from './engine/checksums.js'
+export {
+  type ByteRange,
+  parseRangeHeader,
+  type RangeSpec,
+  readContent,
+  resolveRange,
+} from './engine/content-reader.js'
+export { FsMultipartStore, type FsMultipartStoreInit } from './engine/fs-multipart-store.js'
+export { type ExpectedDigests, type IngestedContent, type IngestInit, ingest } from './engine/ingest.js'
+export { MemoryMultipartStore } from './engine/memory-multipart-store.js'
+export type {
+  CompletedPart,
+  CreateUploadInput,
+  PartPage,
+  UploadPage,
+  UploadPageOptions,
+  UploadPartInput,
+} from './engine/multipart.js'
+export {
+  type CopyObjectInput,
+  DEFAULT_UPLOAD_TIMEOUT_MS,
+  MAX_PUT_SIZE,
+  MIN_PART_SIZE,
+  type ObjectAttributes,
+  type ObjectContent,
+  ObjectEngine,
+  type ObjectEngineInit,
+  type ObjectRead,
+  type PutObjectInput,
+} from './engine/object-engine.js'
+export type { ListUploadsOptions, MultipartStore, MultipartUpload, PartRecord } from './engine/port.js'
+export {
+  evaluatePreconditions,
+  type PreconditionOutcome,
+  type Preconditions,
+} from './engine/preconditions.js'
+export { MAX_PART_NUMBER, MIN_PART_NUMBER } from './engine/upload-records.js'
 export { DataError, type DataErrorCode, isDataError } from './errors.js'
 export { FsBlobStore, type FsBlobStoreInit } from './fs-blob-store.js'
 export {
@@ -23,6 +75,13 @@ export {
 } from './hlc.js'
 export { compareKeys, MAX_KEY_BYTES, validateBucketName, validateKey } from './keys.js'
 export { type KeyScan, listPage, MAX_KEYS, type Page, type ScanStart } from './listing.js'
+export {
+  type KeyRange,
+  LmdbObjectIndex,
+  type LmdbObjectIndexOptions,
+  type RangeDigest,
+  type ScanStats,
+} from './lmdb-object-index.js'
 export { MemoryBlobStore } from './memory-blob-store.js'
 export { MemoryObjectIndex, type MemoryObjectIndexInit } from './memory-object-index.js'
 export type {
@@ -45,4 +104,16 @@ export type {
   ObjectVersion,
   PutVersionResult,
 } from './port.js'
+export { createS3App, type S3AppInit } from './s3/app.js'
+export { AwsChunkedDecoder, type AwsChunkedInit } from './s3/aws-chunked.js'
+export { type S3ErrorResponse, toS3Error } from './s3/errors.js'
+export { isStreaming, payloadSigningOf } from './s3/payload.js'
+export type {
+  ChunkSignatureVerifier,
+  PayloadSigning,
+  S3Authenticator,
+  S3Identity,
+  S3RequestInfo,
+} from './s3/port.js'
+export { SigV4S3Authenticator } from './s3/sigv4-authenticator.js'
 export { validateManifest, validateVersion } from './version-record.js'

@@ -97,6 +97,11 @@ export interface Manifest {
   checksums: Checksums
   /** The S3 ETag, quoted as S3 sends it. */
   etag: string
+  /**
+   * Standard HTTP headers stored with the object and sent back on GET and HEAD (`cache-control`,
+   * `content-disposition`, `content-encoding`, `content-language`, `expires`), names lower-cased.
+   */
+  headers?: Record<string, string>
 }
 
 interface VersionCommon {

@@ -1,7 +1,6 @@
 /** Binds a hono app to a TCP port and closes it gracefully: stop accepting, let in-flight requests finish. */
 import type { AddressInfo } from 'node:net'
 import { createAdaptorServer } from '@hono/node-server'
-import type { Hono } from 'hono'
 
 export interface HttpEndpoint {
   /** The bound address (the real port when 0 was asked for). */
@@ -22,8 +21,13 @@ export class ListenError extends Error {
   }
 }
 
-export async function listen(app: Hono, host: string, port: number, what: string): Promise<HttpEndpoint> {
-  const server = createAdaptorServer({ fetch: app.fetch }) as import('node:http').Server
+/** Anything with a fetch handler: a hono app of any environment type. */
+export interface FetchApp {
+  fetch: (request: Request, env: never) => Response | Promise<Response>
+}
+
+export async function listen(app: FetchApp, host: string, port: number, what: string): Promise<HttpEndpoint> {
+  const server = createAdaptorServer({ fetch: app.fetch as never }) as import('node:http').Server
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       const why =

@@ -8,7 +8,11 @@ import type { Logger } from '../logger.js'
 
 export interface NodeStatus {
   readonly status: 'starting' | 'ok' | 'stopping'
+  /** The realm's display name. */
   readonly realm: string
+  /** The realm id (base64url of the realm's Ed25519 public key) and this node's id. */
+  readonly realmId?: string
+  readonly nodeId?: string
   readonly version: string
   readonly startedAt: string
 }

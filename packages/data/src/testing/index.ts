@@ -9,4 +9,10 @@ export interface TestSetup<T> {
 }
 
 export { type BlobStoreFixture, runBlobStoreTests } from './blob-store-suite.js'
+export { FakeSigV4Authenticator, type FakeSigV4AuthenticatorInit } from './fake-sigv4-authenticator.js'
+export {
+  type MultipartStoreFixture,
+  type MultipartStoreSuiteOptions,
+  runMultipartStoreTests,
+} from './multipart-store-suite.js'
 export { runObjectIndexTests } from './object-index-suite.js'

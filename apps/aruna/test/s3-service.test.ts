@@ -1,0 +1,103 @@
+import { mkdtemp, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Writable } from 'node:stream'
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  ListBucketsCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { parseConfigText } from '../src/config.js'
+import { createLogger } from '../src/logger.js'
+import { ArunaNode } from '../src/node.js'
+
+const logger = createLogger({
+  level: 'silent',
+  format: 'json',
+  destination: new Writable({ write: (_c, _e, cb) => cb() }),
+})
+
+function clientFor(node: ArunaNode, secret?: string): S3Client {
+  const dev = node.devCredentials
+  if (!dev || !node.s3Url) throw new Error('the node has no development credentials')
+  return new S3Client({
+    endpoint: node.s3Url,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: dev.accessKeyId, secretAccessKey: secret ?? dev.secretAccessKey },
+  })
+}
+
+describe('the node S3 service', () => {
+  let dir: string
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'aruna-s3svc-'))
+  })
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  const config = (extra: object = {}) =>
+    parseConfigText(JSON.stringify({ dataDir: dir, rest: { port: 0 }, s3: { port: 0 }, ...extra }))
+
+  it('serves S3 with the printed development key, and keeps realm, key and objects across a restart', async () => {
+    const first = new ArunaNode(config(), logger)
+    await first.start()
+    const realmId = first.status().realmId
+    expect(realmId).toMatch(/^[A-Za-z0-9_-]{43}$/)
+    const dev = first.devCredentials
+    await clientFor(first).send(new CreateBucketCommand({ Bucket: 'lab' }))
+    await clientFor(first).send(
+      new PutObjectCommand({ Bucket: 'lab', Key: 'run 1/é.txt', Body: 'measurements' }),
+    )
+    await first.stop()
+    expect((await stat(join(dir, 'realm.key'))).mode & 0o777).toBe(0o600)
+    expect((await stat(join(dir, 'node.key'))).mode & 0o777).toBe(0o600)
+
+    const second = new ArunaNode(config(), logger)
+    await second.start()
+    expect(second.status().realmId).toBe(realmId)
+    expect(second.devCredentials).toEqual(dev)
+    const got = await clientFor(second).send(new GetObjectCommand({ Bucket: 'lab', Key: 'run 1/é.txt' }))
+    expect(await got.Body?.transformToString()).toBe('measurements')
+    const buckets = await clientFor(second).send(new ListBucketsCommand({}))
+    expect(buckets.Buckets?.map((b) => b.Name)).toEqual(['lab'])
+    await expect(clientFor(second, 'z'.repeat(40)).send(new ListBucketsCommand({}))).rejects.toMatchObject({
+      name: 'SignatureDoesNotMatch',
+    })
+    await second.stop()
+  })
+
+  it('has no development user when the development login is off', async () => {
+    const node = new ArunaNode(config({ dev: { login: false } }), logger)
+    await node.start()
+    expect(node.devCredentials).toBeUndefined()
+    const anonymous = await fetch(`${node.s3Url}/`)
+    expect(anonymous.status).toBe(403)
+    await node.stop()
+  })
+
+  it('releases the S3 port and the index when the REST port cannot be bound', async () => {
+    const blocker = new ArunaNode(config(), logger)
+    await blocker.start()
+    const restPort = Number(new URL(blocker.restUrl as string).port)
+    const other = await mkdtemp(join(tmpdir(), 'aruna-s3svc-other-'))
+    const failing = new ArunaNode(
+      parseConfigText(JSON.stringify({ dataDir: other, rest: { port: restPort }, s3: { port: 0 } })),
+      logger,
+    )
+    await expect(failing.start()).rejects.toThrow('already in use')
+    // The index was closed: a new node opens the same directory at once.
+    const again = new ArunaNode(
+      parseConfigText(JSON.stringify({ dataDir: other, rest: { port: 0 }, s3: { port: 0 } })),
+      logger,
+    )
+    await again.start()
+    await again.stop()
+    await blocker.stop()
+    await rm(other, { recursive: true, force: true })
+  })
+})

@@ -1,0 +1,180 @@
+import type { Chunker } from '../chunker.js'
+import { DataError, isDataError, throwIfAborted } from '../errors.js'
+import type { BlobStore, ChunkRef } from '../port.js'
+import { type ChecksumAlgorithm, ContentDigester, type ContentDigests, decodeChecksum } from './checksums.js'
+
+/** Chunk writes in flight while the next chunk is read: overlaps the network with fsync. */
+const WRITES_IN_FLIGHT = 2
+
+/** What the client says the content's digests are. */
+export interface ExpectedDigests {
+  /** `Content-MD5`: base64 of the MD5. */
+  contentMd5?: string
+  /** `x-amz-content-sha256` when it is a payload hash: lower-case hex SHA-256. */
+  sha256Hex?: string
+  /** `x-amz-checksum-*` headers: base64 values. */
+  checksums?: Partial<Record<ChecksumAlgorithm, string>>
+}
+
+export interface IngestInit {
+  body: AsyncIterable<Uint8Array>
+  /** The exact size the body must have (`Content-Length` or `x-amz-decoded-content-length`). */
+  size?: number
+  /** More bytes than this is `EntityTooLarge`. */
+  maxSize: number
+  /** Checksums to compute even when no value is expected up front (trailers, an upload's algorithm). */
+  algorithms?: Iterable<ChecksumAlgorithm>
+  expected?: ExpectedDigests
+  /** Checksum values known only once the body has ended (aws-chunked trailers). */
+  trailing?: () => Partial<Record<ChecksumAlgorithm, string>>
+  signal?: AbortSignal
+}
+
+export interface IngestedContent {
+  chunks: ChunkRef[]
+  size: number
+  digests: ContentDigests
+}
+
+/**
+ * Streams a body into the blob store: cuts it into chunks, stores each one as it fills, and computes
+ * every digest in the same pass. Holds at most the chunk being filled plus `WRITES_IN_FLIGHT` chunks
+ * being written, whatever the body's size.
+ *
+ * Resolves only when the body had the expected size and every digest the client sent matches; it
+ * fails otherwise (`IncompleteBody`, `EntityTooLarge`, `BadDigest`, `XAmzContentSHA256Mismatch`,
+ * `InvalidDigest`). The chunks a failed ingest already stored stay unreferenced until a garbage
+ * collection removes them: they cannot be deleted here because another object may share them.
+ */
+export async function ingest(blobs: BlobStore, chunker: Chunker, init: IngestInit): Promise<IngestedContent> {
+  const expected = init.expected ?? {}
+  checkExpectedFormats(expected)
+  const digester = newDigester(init, expected)
+  const counter = { size: 0 }
+
+  const chunks: ChunkRef[] = []
+  const writes: Array<Promise<ChunkRef>> = []
+  try {
+    for await (const chunk of chunker.split(measured(init, digester, counter))) {
+      const write = blobs.put(chunk, { signal: init.signal })
+      // Failures are read when the write is awaited below; this only keeps them from going unhandled.
+      write.catch(() => {})
+      writes.push(write)
+      if (writes.length >= WRITES_IN_FLIGHT) chunks.push(await writes.shift()!)
+    }
+    for (const write of writes.splice(0)) chunks.push(await write)
+  } finally {
+    // Let writes still in flight finish (and clean up their temp files) before reporting anything.
+    await Promise.allSettled(writes)
+  }
+
+  checkSize(init, counter.size)
+  const digests = digester.digest()
+  verify(digests, expected, init.trailing?.() ?? {})
+  return { chunks, size: counter.size, digests }
+}
+
+/**
+ * Reads a small body (an XML request) into memory with the same checks as `ingest`: size, Content-MD5,
+ * payload hash and checksums. More than `init.maxSize` bytes is `EntityTooLarge`.
+ */
+export async function collectVerified(init: IngestInit): Promise<Uint8Array> {
+  const expected = init.expected ?? {}
+  checkExpectedFormats(expected)
+  const digester = newDigester(init, expected)
+  const counter = { size: 0 }
+  const pieces: Uint8Array[] = []
+  for await (const piece of measured(init, digester, counter)) pieces.push(piece)
+  checkSize(init, counter.size)
+  verify(digester.digest(), expected, init.trailing?.() ?? {})
+  return Buffer.concat(pieces)
+}
+
+function newDigester(init: IngestInit, expected: ExpectedDigests): ContentDigester {
+  const algorithms = new Set<ChecksumAlgorithm>(init.algorithms)
+  for (const algorithm of Object.keys(expected.checksums ?? {}))
+    algorithms.add(algorithm as ChecksumAlgorithm)
+  return new ContentDigester(algorithms, { sha256Hex: expected.sha256Hex !== undefined })
+}
+
+function checkSize(init: IngestInit, size: number): void {
+  if (init.size !== undefined && size !== init.size) {
+    throw new DataError('IncompleteBody', `the body has ${size} bytes, ${init.size} were announced`)
+  }
+}
+
+/** Passes the body through, digesting and counting it, and turns a broken body into our error. */
+async function* measured(
+  init: IngestInit,
+  digester: ContentDigester,
+  counter: { size: number },
+): AsyncGenerator<Uint8Array> {
+  const limit = Math.min(init.size ?? Number.POSITIVE_INFINITY, init.maxSize)
+  try {
+    for await (const piece of init.body) {
+      throwIfAborted(init.signal)
+      counter.size += piece.byteLength
+      if (counter.size > limit) {
+        if (limit === init.maxSize)
+          throw new DataError('EntityTooLarge', `the body exceeds ${init.maxSize} bytes`)
+        throw new DataError('IncompleteBody', `the body is longer than the ${init.size} bytes announced`)
+      }
+      digester.update(piece)
+      yield piece
+    }
+  } catch (err) {
+    if (isDataError(err)) throw err
+    // The connection broke or the client went away mid-body.
+    throw new DataError('IncompleteBody', 'the request body ended early', { cause: err })
+  }
+}
+
+const HEX_SHA256 = /^[0-9a-f]{64}$/
+
+function checkExpectedFormats(expected: ExpectedDigests): void {
+  if (expected.contentMd5 !== undefined) {
+    const md5 = /^[A-Za-z0-9+/]*={0,2}$/.test(expected.contentMd5)
+      ? Buffer.from(expected.contentMd5, 'base64')
+      : undefined
+    if (md5?.byteLength !== 16)
+      throw new DataError('InvalidDigest', 'the Content-MD5 you specified is not valid')
+  }
+  if (expected.sha256Hex !== undefined && !HEX_SHA256.test(expected.sha256Hex)) {
+    throw new DataError('InvalidArgument', 'x-amz-content-sha256 must be a hex SHA-256 or a payload mode')
+  }
+  for (const [algorithm, value] of Object.entries(expected.checksums ?? {})) {
+    decodeChecksum(algorithm as ChecksumAlgorithm, value)
+  }
+}
+
+function verify(
+  digests: ContentDigests,
+  expected: ExpectedDigests,
+  trailing: Partial<Record<ChecksumAlgorithm, string>>,
+): void {
+  if (
+    expected.contentMd5 !== undefined &&
+    Buffer.from(digests.md5, 'hex').toString('base64') !== expected.contentMd5
+  ) {
+    throw new DataError('BadDigest', 'the Content-MD5 you specified did not match what was received')
+  }
+  if (expected.sha256Hex !== undefined && digests.sha256Hex !== expected.sha256Hex) {
+    throw new DataError(
+      'XAmzContentSHA256Mismatch',
+      'the provided x-amz-content-sha256 does not match the body',
+    )
+  }
+  for (const [algorithm, value] of [
+    ...Object.entries(expected.checksums ?? {}),
+    ...Object.entries(trailing),
+  ]) {
+    decodeChecksum(algorithm as ChecksumAlgorithm, value)
+    const actual = digests.checksums[algorithm as ChecksumAlgorithm]
+    if (actual === undefined) {
+      throw new DataError('InvalidRequest', `a ${algorithm} checksum arrived that was not announced`)
+    }
+    if (actual !== value) {
+      throw new DataError('BadDigest', `the ${algorithm} you specified did not match the calculated checksum`)
+    }
+  }
+}

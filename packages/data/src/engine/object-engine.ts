@@ -1,0 +1,356 @@
+import { Chunker } from '../chunker.js'
+import { DataError, isDataError } from '../errors.js'
+import type { HybridLogicalClock } from '../hlc.js'
+import { validateKey } from '../keys.js'
+import type {
+  BlobStore,
+  Bucket,
+  ContentVersion,
+  DeleteMarker,
+  ListOptions,
+  ListResult,
+  ListVersionsOptions,
+  Manifest,
+  ObjectIndex,
+  ObjectVersion,
+} from '../port.js'
+import type { ChecksumAlgorithm } from './checksums.js'
+import { toChecksums } from './checksums.js'
+import { type ByteRange, type RangeSpec, readContent, resolveRange } from './content-reader.js'
+import { type ExpectedDigests, ingest } from './ingest.js'
+import {
+  type CompletedPart,
+  type CreateUploadInput,
+  completeUpload,
+  createUpload,
+  type EngineParts,
+  listUploadPage,
+  type PartPage,
+  pageParts,
+  type UploadPage,
+  type UploadPageOptions,
+  type UploadPartInput,
+  uploadPart,
+} from './multipart.js'
+import type { MultipartStore, MultipartUpload, PartRecord } from './port.js'
+import { evaluatePreconditions, type Preconditions } from './preconditions.js'
+
+/** S3's largest single PUT and largest part: 5 GiB. */
+export const MAX_PUT_SIZE = 5 * 1024 ** 3
+/** S3's smallest part other than the last: 5 MiB. */
+export const MIN_PART_SIZE = 5 * 1024 ** 2
+/** Uploads untouched for longer than this are aborted by `abortStaleUploads`: 7 days. */
+export const DEFAULT_UPLOAD_TIMEOUT_MS = 7 * 24 * 3600 * 1000
+
+export interface ObjectEngineInit {
+  index: ObjectIndex
+  blobs: BlobStore
+  uploads: MultipartStore
+  /** This node's clock: every version id comes from it. */
+  clock: HybridLogicalClock
+  /** Default 4 MiB. */
+  chunkSize?: number
+  /** Default 5 MiB; tests lower it to exercise multipart without large bodies. */
+  minPartSize?: number
+  /** Largest single PUT and largest part; default 5 GiB. */
+  maxPutSize?: number
+  /** Age after which an upload in progress is stale; default 7 days. */
+  uploadTimeoutMs?: number
+  /** Wall clock for `createdAt` and upload times; default the system clock. */
+  now?: () => Date
+}
+
+/** A body to store and what the client says about it. */
+export interface ObjectContent {
+  body: AsyncIterable<Uint8Array>
+  /** The exact announced size; a body of another size is `IncompleteBody`. */
+  size?: number
+  expected?: ExpectedDigests
+  /** Checksums to compute though no value is known up front (they arrive as trailers). */
+  algorithms?: Iterable<ChecksumAlgorithm>
+  /** Checksum values that arrive after the body (aws-chunked trailers); read once it has ended. */
+  trailing?: () => Partial<Record<ChecksumAlgorithm, string>>
+  signal?: AbortSignal
+}
+
+/** What is stored with an object besides its bytes. */
+export interface ObjectAttributes {
+  contentType?: string
+  userMetadata?: Record<string, string>
+  headers?: Record<string, string>
+}
+
+export interface PutObjectInput extends ObjectContent, ObjectAttributes {
+  bucket: string
+  key: string
+}
+
+export interface CopyObjectInput {
+  source: { bucket: string; key: string; versionId?: string }
+  bucket: string
+  key: string
+  /** Replaces the source's attributes (S3 `x-amz-metadata-directive: REPLACE`); else they are copied. */
+  replace?: ObjectAttributes
+  /** `x-amz-copy-source-if-*`: conditions on the source; any that fails is `PreconditionFailed`. */
+  conditions?: Preconditions
+}
+
+export interface ObjectRead {
+  /** The bytes selected: the whole content, or `range` when one was asked for. */
+  body: AsyncIterable<Uint8Array>
+  range?: ByteRange
+}
+
+const DEFAULT_CONTENT_TYPE = 'application/octet-stream'
+
+/**
+ * The object engine of one node: S3's buckets, objects and multipart uploads over a `BlobStore` (the
+ * bytes, as content-addressed chunks), an `ObjectIndex` (the version records) and a `MultipartStore`
+ * (uploads in progress). It knows nothing of HTTP or permissions: the S3 edge authorizes first.
+ *
+ * A write streams the body into chunks and makes the new version visible with one `putVersion`, only
+ * after every check passed, so a failed or cut-off upload leaves no object behind.
+ */
+export class ObjectEngine {
+  readonly index: ObjectIndex
+  readonly blobs: BlobStore
+  readonly uploads: MultipartStore
+  readonly #clock: HybridLogicalClock
+  readonly #now: () => Date
+  readonly #parts: EngineParts
+  readonly #maxPutSize: number
+  readonly #uploadTimeoutMs: number
+
+  constructor(init: ObjectEngineInit) {
+    this.index = init.index
+    this.blobs = init.blobs
+    this.uploads = init.uploads
+    this.#clock = init.clock
+    this.#now = init.now ?? (() => new Date())
+    this.#maxPutSize = init.maxPutSize ?? MAX_PUT_SIZE
+    this.#uploadTimeoutMs = init.uploadTimeoutMs ?? DEFAULT_UPLOAD_TIMEOUT_MS
+    this.#parts = {
+      index: init.index,
+      blobs: init.blobs,
+      uploads: init.uploads,
+      chunker: new Chunker({ chunkSize: init.chunkSize }),
+      minPartSize: init.minPartSize ?? MIN_PART_SIZE,
+      maxPartSize: this.#maxPutSize,
+      now: this.#now,
+      newVersion: (bucket, key, manifest) => this.#record(bucket, key, manifest),
+    }
+  }
+
+  // Buckets
+
+  createBucket(name: string, group: string): Promise<Bucket> {
+    return this.index.createBucket(name, { group })
+  }
+
+  getBucket(name: string): Promise<Bucket> {
+    return this.index.getBucket(name)
+  }
+
+  listBuckets(): Promise<Bucket[]> {
+    return this.index.listBuckets()
+  }
+
+  /** Deletes an empty bucket and aborts the uploads still in progress in it. */
+  async deleteBucket(name: string): Promise<void> {
+    await this.index.deleteBucket(name)
+    for await (const upload of this.uploads.listUploads(name)) await this.#forgetUpload(upload.uploadId)
+  }
+
+  // Objects
+
+  /** Stores a new version of `key` from a streamed body. */
+  async putObject(input: PutObjectInput): Promise<ContentVersion> {
+    validateKey(input.key)
+    await this.index.getBucket(input.bucket)
+    const content = await ingest(this.blobs, this.#parts.chunker, { ...input, maxSize: this.#maxPutSize })
+    const md5 = content.digests.md5
+    return this.#record(input.bucket, input.key, {
+      chunks: content.chunks,
+      size: content.size,
+      contentType: input.contentType ?? DEFAULT_CONTENT_TYPE,
+      userMetadata: { ...input.userMetadata },
+      checksums: toChecksums(content.digests),
+      etag: `"${md5}"`,
+      ...(input.headers !== undefined && Object.keys(input.headers).length > 0
+        ? { headers: { ...input.headers } }
+        : {}),
+    })
+  }
+
+  /**
+   * The current version of `key`, or the given version. `NoSuchKey` when the key has no current
+   * content; `MethodNotAllowed` when the given version is a delete marker.
+   */
+  async headObject(bucket: string, key: string, versionId?: string): Promise<ContentVersion> {
+    validateKey(key)
+    if (versionId === undefined) return this.index.getCurrent(bucket, key)
+    const version = await this.index.getVersion(bucket, key, versionId)
+    if (version.deleteMarker === true) {
+      throw new DataError('MethodNotAllowed', `version ${versionId} of ${key} is a delete marker`)
+    }
+    return version
+  }
+
+  /** Streams a version's content, or the single range `range` selects (`InvalidRange` if none). */
+  readObject(version: ContentVersion, range?: RangeSpec, signal?: AbortSignal): ObjectRead {
+    const bytes = range === undefined ? undefined : resolveRange(range, version.manifest.size)
+    const read: ObjectRead = { body: readContent(this.blobs, version.manifest.chunks, bytes, signal) }
+    if (bytes !== undefined) read.range = bytes
+    return read
+  }
+
+  /**
+   * Deletes `key` by recording a delete marker, which is returned. A key without current content
+   * gets no marker (and no error), so deleting twice is harmless.
+   */
+  async deleteObject(bucket: string, key: string): Promise<{ deleteMarker?: DeleteMarker }> {
+    validateKey(key)
+    try {
+      await this.index.getCurrent(bucket, key)
+    } catch (err) {
+      if (isDataError(err, 'NoSuchKey')) return {}
+      throw err
+    }
+    const marker: DeleteMarker = {
+      bucket,
+      key,
+      versionId: this.#clock.next(),
+      createdAt: this.#now().toISOString(),
+      deleteMarker: true,
+    }
+    await this.index.putVersion(marker)
+    return { deleteMarker: marker }
+  }
+
+  /**
+   * Makes a new version of `key` with the content of another object. Chunks are content-addressed,
+   * so nothing is read or written but the new version record.
+   */
+  async copyObject(input: CopyObjectInput): Promise<{ source: ContentVersion; version: ContentVersion }> {
+    validateKey(input.key)
+    const source = await this.headObject(input.source.bucket, input.source.key, input.source.versionId)
+    const conditions = input.conditions ?? {}
+    if (
+      evaluatePreconditions({ etag: source.manifest.etag, lastModified: source.createdAt }, conditions) !==
+      'proceed'
+    ) {
+      throw new DataError('PreconditionFailed', 'a precondition on the copy source does not hold')
+    }
+    await this.index.getBucket(input.bucket)
+    const same = input.source.bucket === input.bucket && input.source.key === input.key
+    if (same && input.replace === undefined && input.source.versionId === undefined) {
+      throw new DataError(
+        'InvalidRequest',
+        "this copy request is illegal because it copies an object to itself without changing the object's metadata",
+      )
+    }
+    const manifest: Manifest = structuredClone(source.manifest)
+    if (input.replace !== undefined) {
+      manifest.contentType = input.replace.contentType ?? DEFAULT_CONTENT_TYPE
+      manifest.userMetadata = { ...input.replace.userMetadata }
+      delete manifest.headers
+      if (input.replace.headers !== undefined && Object.keys(input.replace.headers).length > 0) {
+        manifest.headers = { ...input.replace.headers }
+      }
+    }
+    return { source, version: await this.#record(input.bucket, input.key, manifest) }
+  }
+
+  list(bucket: string, options?: ListOptions): Promise<ListResult> {
+    return this.index.list(bucket, options)
+  }
+
+  listVersions(bucket: string, options?: ListVersionsOptions): AsyncIterable<ObjectVersion> {
+    return this.index.listVersions(bucket, options)
+  }
+
+  // Multipart uploads
+
+  createMultipartUpload(input: CreateUploadInput): Promise<MultipartUpload> {
+    return createUpload(this.#parts, input)
+  }
+
+  uploadPart(input: UploadPartInput): Promise<PartRecord> {
+    return uploadPart(this.#parts, input)
+  }
+
+  /** Assembles the listed parts into a new version and ends the upload. */
+  completeMultipartUpload(input: {
+    bucket: string
+    key: string
+    uploadId: string
+    parts: readonly CompletedPart[]
+  }): Promise<ContentVersion> {
+    return completeUpload(this.#parts, input)
+  }
+
+  async abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void> {
+    await this.getUpload(bucket, key, uploadId)
+    await this.uploads.deleteUpload(uploadId)
+  }
+
+  /** The upload, checked to belong to `bucket` and `key` (`NoSuchUpload` otherwise). */
+  async getUpload(bucket: string, key: string, uploadId: string): Promise<MultipartUpload> {
+    const upload = await this.uploads.getUpload(uploadId)
+    if (upload.bucket !== bucket || upload.key !== key) {
+      throw new DataError('NoSuchUpload', `upload ${uploadId} is not an upload of ${key}`)
+    }
+    return upload
+  }
+
+  async listParts(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    options: { partNumberMarker?: number; maxParts?: number } = {},
+  ): Promise<PartPage & { upload: MultipartUpload }> {
+    const upload = await this.getUpload(bucket, key, uploadId)
+    return { upload, ...(await pageParts(this.uploads, uploadId, options)) }
+  }
+
+  async listMultipartUploads(bucket: string, options: UploadPageOptions = {}): Promise<UploadPage> {
+    await this.index.getBucket(bucket)
+    return listUploadPage(this.uploads, bucket, options)
+  }
+
+  /**
+   * Aborts every upload created more than the upload timeout ago; returns how many. Their chunks
+   * stay until a garbage collection (not built yet) removes unreferenced chunks.
+   */
+  async abortStaleUploads(): Promise<number> {
+    const cutoff = this.#now().getTime() - this.#uploadTimeoutMs
+    let aborted = 0
+    for await (const upload of this.uploads.allUploads()) {
+      if (Date.parse(upload.initiated) < cutoff && (await this.#forgetUpload(upload.uploadId))) aborted++
+    }
+    return aborted
+  }
+
+  /** Deletes an upload record; false when it was already gone (completed or aborted meanwhile). */
+  async #forgetUpload(uploadId: string): Promise<boolean> {
+    try {
+      await this.uploads.deleteUpload(uploadId)
+      return true
+    } catch (err) {
+      if (isDataError(err, 'NoSuchUpload')) return false
+      throw err
+    }
+  }
+
+  async #record(bucket: string, key: string, manifest: Manifest): Promise<ContentVersion> {
+    const version: ContentVersion = {
+      bucket,
+      key,
+      versionId: this.#clock.next(),
+      createdAt: this.#now().toISOString(),
+      manifest,
+    }
+    await this.index.putVersion(version)
+    return version
+  }
+}

@@ -1,0 +1,383 @@
+import { createHash } from 'node:crypto'
+import { mkdir } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { type Database, open, type RootDatabase } from 'lmdb'
+import { DataError } from './errors.js'
+import { parseVersionId } from './hlc.js'
+import { compareKeys, validateBucketName, validateKey } from './keys.js'
+import { type KeyScan, listPage } from './listing.js'
+import {
+  bucketEnd,
+  bucketKey,
+  bucketStart,
+  decodeObjectKey,
+  keyRange,
+  keyVersionsEnd,
+  keyVersionsStart,
+  objectKey,
+  objectSeek,
+  olderVersionsStart,
+  prefixRange,
+  versionKey,
+  versionsSeek,
+} from './lmdb-keys.js'
+import {
+  decodeBucket,
+  decodeCurrent,
+  decodeVersion,
+  encodeBucket,
+  encodeCurrent,
+  encodeVersion,
+} from './lmdb-values.js'
+import type {
+  Bucket,
+  ContentVersion,
+  CreateBucketOptions,
+  ListOptions,
+  ListResult,
+  ListVersionsOptions,
+  ObjectIndex,
+  ObjectSummary,
+  ObjectVersion,
+  PutVersionResult,
+} from './port.js'
+import { sameVersion, validateVersion } from './version-record.js'
+
+/** The layout this code reads and writes; an index in another layout is refused at `open`. */
+const FORMAT = 1
+/** Version records read per seek by `listVersions`: no read transaction outlives one batch. */
+const VERSION_BATCH = 128
+
+type Store = Database<Buffer, Buffer>
+
+export interface LmdbObjectIndexOptions {
+  /** Clock for bucket creation times; default the system clock. */
+  now?: () => Date
+  /** Initial size of the memory map in bytes; LMDB grows it as the index grows. */
+  mapSize?: number
+}
+
+/** Counters of what the index read from LMDB since it was opened (tests and metrics). */
+export interface ScanStats {
+  /** Range reads started: each one cursor positioning. */
+  seeks: number
+  /** Entries read by range reads. */
+  entriesRead: number
+}
+
+/** A digest of the version records in a key range of a bucket, for anti-entropy between holders. */
+export interface RangeDigest {
+  /** Version records in the range. */
+  count: number
+  /** Hex sha2-256 over the records' ids (key and version id) in index order. */
+  digest: string
+}
+
+/** A key range of a bucket: keys at or after `start` and before `end`; both open when absent. */
+export interface KeyRange {
+  start?: string
+  end?: string
+}
+
+/**
+ * The `ObjectIndex` of a node, in LMDB (through the `lmdb` package): one environment in a directory
+ * with four sub-databases (see `lmdb-keys.ts` for the key layout):
+ *
+ * - `buckets`: bucket name → bucket record;
+ * - `versions`: (bucket, key, inverted version id) → version record, so a key's versions follow it
+ *   newest first and the first is its current version;
+ * - `current`: (bucket, key) → the current version's summary, for the keys whose current version
+ *   holds content. ListObjectsV2 pages through this alone, so delete-marked keys and old versions
+ *   cost a listing nothing, and a page reads about as many entries as it returns;
+ * - `meta`: the layout version.
+ *
+ * Writes run as LMDB write transactions (lmdb-js child transactions, rolled back whole when a check
+ * fails): `putVersion` adds the record and moves the `current` pointer in one transaction, so a
+ * reader or a crash never sees one without the other. Writes from one event turn share a commit.
+ *
+ * Durability: LMDB's own sync on commit. `overlappingSync` (lmdb-js's default on Linux, under which
+ * a write's promise resolves before its data is flushed) is turned off, so every promise this index
+ * returns for a write resolves only after LMDB's commit has fdatasync'ed the data file. `noSync`,
+ * `noMetaSync`, `useWritemap` and `mapAsync` stay off.
+ */
+export class LmdbObjectIndex implements ObjectIndex {
+  readonly path: string
+  readonly #root: RootDatabase
+  readonly #buckets: Store
+  readonly #versions: Store
+  readonly #current: Store
+  readonly #now: () => Date
+  readonly #stats: ScanStats = { seeks: 0, entriesRead: 0 }
+  #closed = false
+
+  private constructor(path: string, root: RootDatabase, now: () => Date) {
+    this.path = path
+    this.#root = root
+    this.#now = now
+    const binary = { keyEncoding: 'binary', encoding: 'binary' } as const
+    this.#buckets = root.openDB<Buffer, Buffer>('buckets', binary)
+    this.#versions = root.openDB<Buffer, Buffer>('versions', binary)
+    this.#current = root.openDB<Buffer, Buffer>('current', binary)
+  }
+
+  /** Opens the index in directory `path`, creating it when absent. */
+  static async open(path: string, options: LmdbObjectIndexOptions = {}): Promise<LmdbObjectIndex> {
+    const directory = resolve(path)
+    await mkdir(directory, { recursive: true })
+    const root = open({
+      path: directory,
+      // lmdb-js takes a path whose last part has a dot in it for a file; ours is always a directory.
+      noSubdir: false,
+      maxDbs: 8,
+      overlappingSync: false,
+      noSync: false,
+      noMetaSync: false,
+      ...(options.mapSize === undefined ? {} : { mapSize: options.mapSize }),
+    })
+    try {
+      const meta = root.openDB<number, string>('meta', { encoding: 'json' })
+      const format = meta.get('format')
+      if (format === undefined) await meta.put('format', FORMAT)
+      else if (format !== FORMAT) {
+        throw new DataError(
+          'InvalidArgument',
+          `the object index has layout ${format}, this code reads ${FORMAT}`,
+        )
+      }
+      return new LmdbObjectIndex(directory, root, options.now ?? (() => new Date()))
+    } catch (err) {
+      await root.close()
+      throw err
+    }
+  }
+
+  /** Waits for pending writes and closes the environment. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    await this.#root.close()
+  }
+
+  /** What the index has read so far; compare two snapshots to measure one call. */
+  stats(): ScanStats {
+    return { ...this.#stats }
+  }
+
+  async putVersion(version: ObjectVersion): Promise<PutVersionResult> {
+    validateVersion(version)
+    const { bucket, key } = version
+    const stored = versionKey(bucket, key, version.versionId)
+    const record = encodeVersion(version)
+    return this.#root.childTransaction(() => {
+      this.#requireBucket(bucket)
+      const newest = this.#newestVersion(bucket, key)
+      const existing = this.#versions.get(stored)
+      if (existing !== undefined) {
+        if (!sameVersion(decodeVersion(existing), version)) {
+          throw new DataError(
+            'VersionConflict',
+            `a different record already has version id ${version.versionId}`,
+          )
+        }
+        return { stored: false, current: newest?.key.equals(stored) === true }
+      }
+      // Inverted ids: a newer version sorts before the key's newest so far.
+      const current = newest === undefined || Buffer.compare(stored, newest.key) < 0
+      this.#versions.putSync(stored, record)
+      if (current) {
+        const pointer = objectKey(bucket, key)
+        if (version.deleteMarker === true) this.#current.removeSync(pointer)
+        else this.#current.putSync(pointer, encodeCurrent(version))
+      }
+      return { stored: true, current }
+    })
+  }
+
+  async getCurrent(bucket: string, key: string): Promise<ContentVersion> {
+    validateKey(key)
+    this.#requireBucket(bucket)
+    const newest = this.#newestVersion(bucket, key)
+    const version = newest === undefined ? undefined : decodeVersion(newest.value)
+    if (version === undefined || version.deleteMarker === true) {
+      throw new DataError('NoSuchKey', `no object ${key} in bucket ${bucket}`)
+    }
+    return version
+  }
+
+  async getVersion(bucket: string, key: string, versionId: string): Promise<ObjectVersion> {
+    validateKey(key)
+    this.#requireBucket(bucket)
+    const found = isVersionId(versionId) ? this.#versions.get(versionKey(bucket, key, versionId)) : undefined
+    if (found === undefined) throw new DataError('NoSuchVersion', `no version ${versionId} of ${key}`)
+    return decodeVersion(found)
+  }
+
+  async *listVersions(bucket: string, options: ListVersionsOptions = {}): AsyncGenerator<ObjectVersion> {
+    this.#requireBucket(bucket)
+    if (options.key !== undefined) validateKey(options.key)
+    const prefix = options.key ?? options.prefix ?? ''
+    const range =
+      options.key === undefined
+        ? prefixRange(bucket, prefix)
+        : { start: keyVersionsStart(bucket, options.key), end: keyVersionsEnd(bucket, options.key) }
+    if (range === undefined) return
+
+    let start = range.start
+    const marker = options.keyMarker
+    if (marker !== undefined && compareKeys(marker, prefix) >= 0) {
+      const wanted = options.key === undefined ? marker.startsWith(prefix) : marker === options.key
+      start =
+        options.versionIdMarker !== undefined && wanted
+          ? olderVersionsStart(bucket, marker, options.versionIdMarker)
+          : versionsSeek(bucket, { key: marker, inclusive: false })
+    }
+    // A fresh read per batch: writes between batches are neither skipped nor repeated past the cursor.
+    for (;;) {
+      const batch = [...this.#scan(this.#versions, start, range.end, VERSION_BATCH)]
+      for (const entry of batch) yield decodeVersion(entry.value)
+      const last = batch.at(-1)
+      if (last === undefined || batch.length < VERSION_BATCH) return
+      start = Buffer.concat([last.key, Buffer.of(0)])
+    }
+  }
+
+  async list(bucket: string, options: ListOptions = {}): Promise<ListResult> {
+    this.#requireBucket(bucket)
+    const end = bucketEnd(bucket)
+    const scan: KeyScan<ObjectSummary> = (start) => {
+      const entries = this.#scan(this.#current, objectSeek(bucket, start), end)
+      return mapEntries(entries, ({ key, value }) => {
+        const name = decodeObjectKey(bucket, key)
+        return [name, decodeCurrent(name, value)] as const
+      })
+    }
+    const page = listPage(scan, options)
+    const result: ListResult = {
+      objects: page.entries.map(([, summary]) => summary),
+      commonPrefixes: page.commonPrefixes,
+      keyCount: page.entries.length + page.commonPrefixes.length,
+      isTruncated: page.isTruncated,
+    }
+    if (page.nextContinuationToken !== undefined) result.nextContinuationToken = page.nextContinuationToken
+    return result
+  }
+
+  async createBucket(name: string, options: CreateBucketOptions): Promise<Bucket> {
+    validateBucketName(name)
+    if (typeof options?.group !== 'string' || options.group === '') {
+      throw new DataError('InvalidArgument', 'a bucket needs an owning group')
+    }
+    const bucket: Bucket = { name, group: options.group, createdAt: this.#now().toISOString() }
+    await this.#root.childTransaction(() => {
+      if (this.#buckets.get(bucketKey(name)) !== undefined) {
+        throw new DataError('BucketAlreadyExists', `bucket ${name} exists`)
+      }
+      this.#buckets.putSync(bucketKey(name), encodeBucket(bucket))
+    })
+    return bucket
+  }
+
+  async deleteBucket(name: string): Promise<void> {
+    await this.#root.childTransaction(() => {
+      this.#requireBucket(name)
+      const start = bucketStart(name)
+      const end = bucketEnd(name)
+      if (this.#first(this.#current, start, end) !== undefined) {
+        throw new DataError('BucketNotEmpty', `bucket ${name} is not empty`)
+      }
+      const history = [...this.#versions.getKeys({ start, end })]
+      for (const key of history) this.#versions.removeSync(key)
+      this.#buckets.removeSync(bucketKey(name))
+    })
+  }
+
+  async getBucket(name: string): Promise<Bucket> {
+    return this.#requireBucket(name)
+  }
+
+  async listBuckets(options: { group?: string } = {}): Promise<Bucket[]> {
+    const buckets: Bucket[] = []
+    for (const { value } of this.#buckets.getRange()) {
+      const bucket = decodeBucket(value)
+      if (options.group === undefined || bucket.group === options.group) buckets.push(bucket)
+    }
+    return buckets
+  }
+
+  /**
+   * A digest of the bucket's version records whose keys are in `range`. Two holders with the same
+   * records there get the same digest, so anti-entropy can compare ranges and narrow down to the keys
+   * that differ before exchanging records. Records are immutable and their ids unique, so hashing the
+   * ids (the stored keys, without reading a value) stands for the records. Costs one pass over the
+   * range's keys.
+   */
+  async digestRange(bucket: string, range: KeyRange = {}): Promise<RangeDigest> {
+    this.#requireBucket(bucket)
+    const { start, end } = keyRange(bucket, range.start, range.end)
+    const hash = createHash('sha256')
+    const skip = Buffer.byteLength(bucket) + 1
+    let count = 0
+    if (Buffer.compare(start, end) < 0) {
+      for (const key of this.#versions.getKeys({ start, end })) {
+        // The stored key after the bucket: `key 00 ~versionId FF`, self-delimiting.
+        hash.update(key.subarray(skip))
+        count++
+      }
+    }
+    return { count, digest: hash.digest('hex') }
+  }
+
+  #requireBucket(name: string): Bucket {
+    // A name that breaks the rules names no bucket, and is never used as an LMDB key.
+    const stored = isBucketName(name) ? this.#buckets.get(bucketKey(name)) : undefined
+    if (stored === undefined) throw new DataError('NoSuchBucket', `no bucket ${String(name).slice(0, 80)}`)
+    return decodeBucket(stored)
+  }
+
+  /** The key's newest version record, delete markers included. */
+  #newestVersion(bucket: string, key: string): { key: Buffer; value: Buffer } | undefined {
+    return this.#first(this.#versions, keyVersionsStart(bucket, key), keyVersionsEnd(bucket, key))
+  }
+
+  #first(store: Store, start: Buffer, end: Buffer): { key: Buffer; value: Buffer } | undefined {
+    for (const entry of this.#scan(store, start, end, 1)) return entry
+    return undefined
+  }
+
+  /** A counted range read of `[start, end)`. */
+  *#scan(
+    store: Store,
+    start: Buffer,
+    end: Buffer,
+    limit?: number,
+  ): Generator<{ key: Buffer; value: Buffer }> {
+    this.#stats.seeks++
+    if (Buffer.compare(start, end) >= 0) return
+    for (const { key, value } of store.getRange({ start, end, ...(limit === undefined ? {} : { limit }) })) {
+      this.#stats.entriesRead++
+      yield { key, value }
+    }
+  }
+}
+
+function isBucketName(name: string): boolean {
+  try {
+    validateBucketName(name)
+    return true
+  } catch {
+    return false
+  }
+}
+
+function isVersionId(versionId: string): boolean {
+  try {
+    parseVersionId(versionId)
+    return true
+  } catch {
+    return false
+  }
+}
+
+function* mapEntries<A, B>(entries: Iterable<A>, map: (entry: A) => B): Generator<B> {
+  for (const entry of entries) yield map(entry)
+}

@@ -1,0 +1,105 @@
+import type { Access, Authorizer, Principal } from '@aruna/auth'
+import type { Context } from 'hono'
+import type { ObjectEngine } from '../engine/object-engine.js'
+import { DataError } from '../errors.js'
+import type { Bucket } from '../port.js'
+import type { S3Identity } from './port.js'
+import type { S3Target } from './request.js'
+import { xmlDocument } from './xml.js'
+
+/** The hono environment of the S3 app. */
+export interface S3Env {
+  /** `@hono/node-server` passes the Node request as `incoming`: its `url` is the raw request target. */
+  Bindings: { incoming?: { url?: string } }
+  Variables: {
+    requestId: string
+    target: S3Target
+    identity: S3Identity
+  }
+}
+
+export type S3Context = Context<S3Env>
+
+/** What the route handlers share. */
+export interface S3Services {
+  engine: ObjectEngine
+  authorizer: Authorizer
+  realm: string
+  region: string
+  /** The group a new bucket belongs to when the request names none (`x-aruna-group`). */
+  defaultGroup?: (identity: S3Identity, bucket: string) => string | undefined
+}
+
+export type S3Handler = (c: S3Context, services: S3Services) => Promise<Response>
+
+export function principalOf(identity: S3Identity): Principal {
+  return identity.restrictions === undefined
+    ? { userId: identity.userId }
+    : { userId: identity.userId, restrictions: identity.restrictions }
+}
+
+/** The resource path of a bucket, or of a key in it: `/{realm}/g/{group}/data/{bucket}[/{key}]`. */
+export function resourcePath(realm: string, bucket: Bucket, key?: string): string {
+  const base = `/${realm}/g/${bucket.group}/data/${bucket.name}`
+  return key === undefined ? base : `${base}/${key}`
+}
+
+/**
+ * Looks the bucket up and checks that the caller may `access` it (or `key` in it). `NoSuchBucket`
+ * comes first, as in S3; a refusal is `AccessDenied`.
+ */
+export async function authorize(
+  c: S3Context,
+  services: S3Services,
+  access: Access,
+  bucketName: string,
+  key?: string,
+): Promise<Bucket> {
+  const bucket = await services.engine.getBucket(bucketName)
+  await services.authorizer.check(
+    principalOf(c.get('identity')),
+    access,
+    resourcePath(services.realm, bucket, key),
+  )
+  return bucket
+}
+
+/** Whether the caller may `access` the path; refusals are answers here, not errors. */
+export async function isAllowed(
+  c: S3Context,
+  services: S3Services,
+  access: Access,
+  path: string,
+): Promise<boolean> {
+  const decision = await services.authorizer.authorize(principalOf(c.get('identity')), access, path)
+  return decision.allowed
+}
+
+/** The target's bucket; `MethodNotAllowed` for operations that need one when there is none. */
+export function bucketOf(c: S3Context): string {
+  const bucket = c.get('target').bucket
+  if (bucket === undefined) throw new DataError('MethodNotAllowed', 'this operation needs a bucket')
+  return bucket
+}
+
+export function keyOf(c: S3Context): string {
+  const key = c.get('target').key
+  if (key === undefined) throw new DataError('MethodNotAllowed', 'this operation needs a key')
+  return key
+}
+
+export function param(c: S3Context, name: string): string | undefined {
+  return c.get('target').params.get(name)
+}
+
+export function xmlResponse(body: string, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(xmlDocument(body), {
+    status,
+    headers: { 'content-type': 'application/xml', ...headers },
+  })
+}
+
+/** HTTP dates, as `Last-Modified` carries them. */
+export function httpDate(iso: string): string {
+  return new Date(iso).toUTCString()
+}

@@ -1,0 +1,218 @@
+import { DataError } from '../../errors.js'
+import { compareKeys, prefixEnd } from '../../keys.js'
+import { encodeToken, MAX_KEYS } from '../../listing.js'
+import type { ListOptions, ListResult, ObjectSummary, ObjectVersion } from '../../port.js'
+import { authorize, bucketOf, param, type S3Context, type S3Services, xmlResponse } from '../context.js'
+import { integerOf } from '../request.js'
+import { leaf, node, S3_XMLNS } from '../xml.js'
+
+/** `encoding-type=url`: names in the response are URL-encoded (space as `+`), for keys XML cannot hold. */
+function encoderOf(c: S3Context): (value: string) => string {
+  const encoding = param(c, 'encoding-type')
+  if (encoding === undefined) return (value) => value
+  if (encoding !== 'url') throw new DataError('InvalidArgument', 'encoding-type must be url')
+  return (value) => encodeURIComponent(value).replace(/%20/g, '+').replace(/%2F/g, '/')
+}
+
+function common(c: S3Context): {
+  prefix: string
+  delimiter: string
+  maxKeys: number
+  encode: (value: string) => string
+} {
+  return {
+    prefix: param(c, 'prefix') ?? '',
+    delimiter: param(c, 'delimiter') ?? '',
+    maxKeys: integerOf(param(c, 'max-keys'), 'max-keys') ?? MAX_KEYS,
+    encode: encoderOf(c),
+  }
+}
+
+function contents(objects: readonly ObjectSummary[], encode: (value: string) => string): string[] {
+  return objects.map((object) =>
+    node('Contents', [
+      leaf('Key', encode(object.key)),
+      leaf('LastModified', object.lastModified),
+      leaf('ETag', object.etag),
+      leaf('Size', object.size),
+      leaf('StorageClass', 'STANDARD'),
+    ]),
+  )
+}
+
+function commonPrefixes(prefixes: readonly string[], encode: (value: string) => string): string[] {
+  return prefixes.map((prefix) => node('CommonPrefixes', [leaf('Prefix', encode(prefix))]))
+}
+
+/** ListObjectsV2. */
+export async function listObjectsV2(c: S3Context, services: S3Services): Promise<Response> {
+  const bucket = bucketOf(c)
+  await authorize(c, services, 'READ', bucket)
+  const { prefix, delimiter, maxKeys, encode } = common(c)
+  const startAfter = param(c, 'start-after')
+  const token = param(c, 'continuation-token')
+  const options: ListOptions = { prefix, delimiter, maxKeys }
+  if (startAfter !== undefined) options.startAfter = startAfter
+  if (token !== undefined) options.continuationToken = token
+  const result = await services.engine.list(bucket, options)
+  return xmlResponse(
+    node(
+      'ListBucketResult',
+      [
+        leaf('Name', bucket),
+        leaf('Prefix', encode(prefix)),
+        delimiter !== '' && leaf('Delimiter', encode(delimiter)),
+        leaf('MaxKeys', maxKeys),
+        leaf('KeyCount', result.keyCount),
+        leaf('IsTruncated', result.isTruncated),
+        param(c, 'encoding-type') !== undefined && leaf('EncodingType', 'url'),
+        token !== undefined && leaf('ContinuationToken', token),
+        result.nextContinuationToken !== undefined &&
+          leaf('NextContinuationToken', result.nextContinuationToken),
+        startAfter !== undefined && leaf('StartAfter', encode(startAfter)),
+        ...contents(result.objects, encode),
+        ...commonPrefixes(result.commonPrefixes, encode),
+      ],
+      S3_XMLNS,
+    ),
+  )
+}
+
+/**
+ * ListObjects (v1): `marker` instead of a continuation token. A marker that is a common prefix (as
+ * `NextMarker` is after a page that ended on one) skips every key under it.
+ */
+export async function listObjectsV1(c: S3Context, services: S3Services): Promise<Response> {
+  const bucket = bucketOf(c)
+  await authorize(c, services, 'READ', bucket)
+  const { prefix, delimiter, maxKeys, encode } = common(c)
+  const marker = param(c, 'marker') ?? ''
+  const options: ListOptions = { prefix, delimiter, maxKeys }
+  if (marker !== '') {
+    const end = isCommonPrefix(marker, prefix, delimiter) ? prefixEnd(marker) : undefined
+    if (end !== undefined) options.continuationToken = encodeToken({ key: end, inclusive: true })
+    else options.startAfter = marker
+  }
+  const result = await services.engine.list(bucket, options)
+  const nextMarker = result.isTruncated ? lastName(result) : undefined
+  return xmlResponse(
+    node(
+      'ListBucketResult',
+      [
+        leaf('Name', bucket),
+        leaf('Prefix', encode(prefix)),
+        leaf('Marker', encode(marker)),
+        delimiter !== '' && leaf('Delimiter', encode(delimiter)),
+        leaf('MaxKeys', maxKeys),
+        leaf('IsTruncated', result.isTruncated),
+        param(c, 'encoding-type') !== undefined && leaf('EncodingType', 'url'),
+        nextMarker !== undefined && leaf('NextMarker', encode(nextMarker)),
+        ...contents(result.objects, encode),
+        ...commonPrefixes(result.commonPrefixes, encode),
+      ],
+      S3_XMLNS,
+    ),
+  )
+}
+
+function isCommonPrefix(marker: string, prefix: string, delimiter: string): boolean {
+  return (
+    delimiter !== '' &&
+    marker.startsWith(prefix) &&
+    marker.endsWith(delimiter) &&
+    marker.length > prefix.length
+  )
+}
+
+/** The greatest key or common prefix of a page. */
+function lastName(result: ListResult): string | undefined {
+  const key = result.objects.at(-1)?.key
+  const prefix = result.commonPrefixes.at(-1)
+  if (key === undefined) return prefix
+  if (prefix === undefined) return key
+  return compareKeys(key, prefix) > 0 ? key : prefix
+}
+
+/**
+ * ListObjectVersions: every version and delete marker, newest first within a key. Keys rolled up
+ * into a common prefix are skipped one by one (the index has no version seek past a prefix), so a
+ * page costs the versions under its common prefixes too.
+ */
+export async function listObjectVersions(c: S3Context, services: S3Services): Promise<Response> {
+  const bucket = bucketOf(c)
+  await authorize(c, services, 'READ', bucket)
+  const { prefix, delimiter, maxKeys, encode } = common(c)
+  const keyMarker = param(c, 'key-marker')
+  const versionIdMarker = param(c, 'version-id-marker')
+  if (versionIdMarker !== undefined && keyMarker === undefined) {
+    throw new DataError('InvalidArgument', 'a version-id-marker needs a key-marker')
+  }
+  const skipUnder =
+    keyMarker !== undefined && isCommonPrefix(keyMarker, prefix, delimiter) ? keyMarker : undefined
+  const entries: string[] = []
+  const prefixes: string[] = []
+  let truncated = false
+  let last: { key: string; versionId?: string } | undefined
+  let previousKey: string | undefined = versionIdMarker === undefined ? undefined : keyMarker
+  const limit = Math.min(maxKeys, MAX_KEYS)
+  const listing = services.engine.listVersions(bucket, {
+    prefix,
+    ...(keyMarker !== undefined ? { keyMarker } : {}),
+    ...(versionIdMarker !== undefined ? { versionIdMarker } : {}),
+  })
+  for await (const version of listing) {
+    if (skipUnder !== undefined && version.key.startsWith(skipUnder)) continue
+    const cut = delimiter === '' ? -1 : version.key.indexOf(delimiter, prefix.length)
+    const rolled = cut === -1 ? undefined : version.key.slice(0, cut + delimiter.length)
+    if (rolled !== undefined && rolled === prefixes.at(-1)) continue
+    if (entries.length + prefixes.length >= limit) {
+      truncated = true
+      break
+    }
+    if (rolled !== undefined) {
+      prefixes.push(rolled)
+      last = { key: rolled }
+      continue
+    }
+    const isLatest = version.key !== previousKey
+    previousKey = version.key
+    entries.push(versionEntry(version, isLatest, encode))
+    last = { key: version.key, versionId: version.versionId }
+  }
+  return xmlResponse(
+    node(
+      'ListVersionsResult',
+      [
+        leaf('Name', bucket),
+        leaf('Prefix', encode(prefix)),
+        leaf('KeyMarker', encode(keyMarker ?? '')),
+        leaf('VersionIdMarker', versionIdMarker ?? ''),
+        truncated && last !== undefined && leaf('NextKeyMarker', encode(last.key)),
+        truncated && last?.versionId !== undefined && leaf('NextVersionIdMarker', last.versionId),
+        leaf('MaxKeys', maxKeys),
+        delimiter !== '' && leaf('Delimiter', encode(delimiter)),
+        leaf('IsTruncated', truncated),
+        param(c, 'encoding-type') !== undefined && leaf('EncodingType', 'url'),
+        ...entries,
+        ...commonPrefixes(prefixes, encode),
+      ],
+      S3_XMLNS,
+    ),
+  )
+}
+
+function versionEntry(version: ObjectVersion, isLatest: boolean, encode: (value: string) => string): string {
+  const head = [
+    leaf('Key', encode(version.key)),
+    leaf('VersionId', version.versionId),
+    leaf('IsLatest', isLatest),
+    leaf('LastModified', version.createdAt),
+  ]
+  if (version.deleteMarker === true) return node('DeleteMarker', head)
+  return node('Version', [
+    ...head,
+    leaf('ETag', version.manifest.etag),
+    leaf('Size', version.manifest.size),
+    leaf('StorageClass', 'STANDARD'),
+  ])
+}

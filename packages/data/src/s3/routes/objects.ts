@@ -1,0 +1,251 @@
+import { flexibleChecksums } from '../../engine/checksums.js'
+import { parseRangeHeader } from '../../engine/content-reader.js'
+import { evaluatePreconditions, type Preconditions } from '../../engine/preconditions.js'
+import { DataError, isDataError } from '../../errors.js'
+import { validateKey } from '../../keys.js'
+import type { Checksums, ContentVersion } from '../../port.js'
+import {
+  authorize,
+  bucketOf,
+  httpDate,
+  keyOf,
+  param,
+  type S3Context,
+  type S3Services,
+  xmlResponse,
+} from '../context.js'
+import { objectAttributesOf } from '../request.js'
+import { objectContentOf } from '../request-body.js'
+import { leaf, node, S3_XMLNS } from '../xml.js'
+
+/** PutObject: streams the body into chunks; the new version appears only once every check passed. */
+export async function putObject(c: S3Context, services: S3Services): Promise<Response> {
+  const bucket = bucketOf(c)
+  const key = validateKey(keyOf(c))
+  await authorize(c, services, 'WRITE', bucket, key)
+  await checkWriteConditions(c, services, bucket, key)
+  const version = await services.engine.putObject({
+    bucket,
+    key,
+    ...objectAttributesOf(c.req.raw.headers),
+    ...objectContentOf(c),
+  })
+  return new Response(null, {
+    status: 200,
+    headers: {
+      etag: version.manifest.etag,
+      'x-amz-version-id': version.versionId,
+      ...checksumHeadersOf(version.manifest.checksums),
+    },
+  })
+}
+
+/**
+ * Conditional writes: `If-None-Match: *` refuses to overwrite a key that has content. It is checked
+ * before the body is read, so two concurrent writers can still both succeed. Other conditions on a
+ * PUT are not implemented (rather than silently ignored).
+ */
+async function checkWriteConditions(
+  c: S3Context,
+  services: S3Services,
+  bucket: string,
+  key: string,
+): Promise<void> {
+  const ifNoneMatch = c.req.header('if-none-match')
+  if (c.req.header('if-match') !== undefined || (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*')) {
+    throw new DataError('NotImplemented', 'only If-None-Match: * is supported on writes')
+  }
+  if (ifNoneMatch === undefined) return
+  try {
+    await services.engine.headObject(bucket, key)
+  } catch (err) {
+    if (isDataError(err, 'NoSuchKey')) return
+    throw err
+  }
+  throw new DataError('PreconditionFailed', 'the key already has an object')
+}
+
+export function getObject(c: S3Context, services: S3Services): Promise<Response> {
+  return serveObject(c, services, true)
+}
+
+export function headObject(c: S3Context, services: S3Services): Promise<Response> {
+  return serveObject(c, services, false)
+}
+
+/** Query parameters that override response headers on GET (as S3 allows for signed requests). */
+const OVERRIDES: Record<string, string> = {
+  'response-content-type': 'content-type',
+  'response-content-disposition': 'content-disposition',
+  'response-content-encoding': 'content-encoding',
+  'response-content-language': 'content-language',
+  'response-cache-control': 'cache-control',
+  'response-expires': 'expires',
+}
+
+async function serveObject(c: S3Context, services: S3Services, withBody: boolean): Promise<Response> {
+  const bucket = bucketOf(c)
+  const key = validateKey(keyOf(c))
+  await authorize(c, services, 'READ', bucket, key)
+  if (param(c, 'partNumber') !== undefined)
+    throw new DataError('NotImplemented', 'reading single parts is not supported')
+  const version = await services.engine.headObject(bucket, key, param(c, 'versionId'))
+  const manifest = version.manifest
+  const outcome = evaluatePreconditions(
+    { etag: manifest.etag, lastModified: version.createdAt },
+    conditionsOf(c, ''),
+  )
+  if (outcome === 'failed') throw new DataError('PreconditionFailed', 'a precondition does not hold')
+  if (outcome === 'not-modified') {
+    return new Response(null, {
+      status: 304,
+      headers: {
+        etag: manifest.etag,
+        'last-modified': httpDate(version.createdAt),
+        'x-amz-version-id': version.versionId,
+      },
+    })
+  }
+  const read = services.engine.readObject(version, parseRangeHeader(c.req.header('range')))
+  const headers = objectHeaders(version)
+  for (const [name, header] of Object.entries(OVERRIDES)) {
+    const value = param(c, name)
+    if (value !== undefined) headers[header] = value
+  }
+  let status = 200
+  if (read.range === undefined) {
+    headers['content-length'] = String(manifest.size)
+    Object.assign(headers, checksumHeadersOf(manifest.checksums))
+  } else {
+    status = 206
+    headers['content-length'] = String(read.range.end - read.range.start + 1)
+    headers['content-range'] = `bytes ${read.range.start}-${read.range.end}/${manifest.size}`
+  }
+  return new Response(withBody ? toStream(read.body) : null, { status, headers })
+}
+
+/** `If-*` headers, or with `prefix` `x-amz-copy-source-` their copy-source forms. */
+export function conditionsOf(c: S3Context, prefix: string): Preconditions {
+  const conditions: Preconditions = {}
+  const read = (name: string): string | undefined => c.req.header(`${prefix}${name}`)
+  const ifMatch = read('if-match')
+  const ifNoneMatch = read('if-none-match')
+  const ifModifiedSince = read('if-modified-since')
+  const ifUnmodifiedSince = read('if-unmodified-since')
+  if (ifMatch !== undefined) conditions.ifMatch = ifMatch
+  if (ifNoneMatch !== undefined) conditions.ifNoneMatch = ifNoneMatch
+  if (ifModifiedSince !== undefined) conditions.ifModifiedSince = ifModifiedSince
+  if (ifUnmodifiedSince !== undefined) conditions.ifUnmodifiedSince = ifUnmodifiedSince
+  return conditions
+}
+
+function objectHeaders(version: ContentVersion): Record<string, string> {
+  const manifest = version.manifest
+  const headers: Record<string, string> = {
+    'content-type': manifest.contentType,
+    etag: manifest.etag,
+    'last-modified': httpDate(version.createdAt),
+    'accept-ranges': 'bytes',
+    'x-amz-version-id': version.versionId,
+  }
+  for (const [name, value] of Object.entries(manifest.headers ?? {})) headers[name] = value
+  for (const [name, value] of Object.entries(manifest.userMetadata)) headers[`x-amz-meta-${name}`] = value
+  return headers
+}
+
+/** The stored flexible checksums as response headers, with their type (composite for multipart). */
+export function checksumHeadersOf(checksums: Checksums): Record<string, string> {
+  const headers: Record<string, string> = {}
+  for (const [algorithm, value] of flexibleChecksums(checksums)) {
+    headers[`x-amz-checksum-${algorithm.toLowerCase()}`] = value
+    headers['x-amz-checksum-type'] = /-\d+$/.test(value) ? 'COMPOSITE' : 'FULL_OBJECT'
+  }
+  return headers
+}
+
+/** A pull-driven stream: the next chunk is read only when the client has taken the previous one. */
+function toStream(source: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
+  const iterator = source[Symbol.asyncIterator]()
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const next = await iterator.next()
+      if (next.done === true) controller.close()
+      else controller.enqueue(next.value)
+    },
+    async cancel() {
+      await iterator.return?.()
+    },
+  })
+}
+
+/**
+ * DeleteObject: records a delete marker. Deleting one version for good is not possible here (version
+ * records are immutable and replicas merge by union), so `versionId` is `NotImplemented`.
+ */
+export async function deleteObject(c: S3Context, services: S3Services): Promise<Response> {
+  const bucket = bucketOf(c)
+  const key = validateKey(keyOf(c))
+  await authorize(c, services, 'WRITE', bucket, key)
+  if (param(c, 'versionId') !== undefined) {
+    throw new DataError('NotImplemented', 'deleting a single version is not supported')
+  }
+  const { deleteMarker } = await services.engine.deleteObject(bucket, key)
+  const headers: Record<string, string> =
+    deleteMarker === undefined
+      ? {}
+      : { 'x-amz-delete-marker': 'true', 'x-amz-version-id': deleteMarker.versionId }
+  return new Response(null, { status: 204, headers })
+}
+
+/** CopyObject: a new version that shares the source's chunks; no bytes are copied. */
+export async function copyObject(c: S3Context, services: S3Services): Promise<Response> {
+  const bucket = bucketOf(c)
+  const key = validateKey(keyOf(c))
+  const source = parseCopySource(c.req.header('x-amz-copy-source')!)
+  await authorize(c, services, 'READ', source.bucket, source.key)
+  await authorize(c, services, 'WRITE', bucket, key)
+  const directive = (c.req.header('x-amz-metadata-directive') ?? 'COPY').toUpperCase()
+  if (directive !== 'COPY' && directive !== 'REPLACE') {
+    throw new DataError('InvalidArgument', 'x-amz-metadata-directive must be COPY or REPLACE')
+  }
+  const { source: from, version } = await services.engine.copyObject({
+    source,
+    bucket,
+    key,
+    conditions: conditionsOf(c, 'x-amz-copy-source-'),
+    ...(directive === 'REPLACE' ? { replace: objectAttributesOf(c.req.raw.headers) } : {}),
+  })
+  const checksums = flexibleChecksums(version.manifest.checksums).map(([algorithm, value]) =>
+    leaf(`Checksum${algorithm}`, value),
+  )
+  return xmlResponse(
+    node(
+      'CopyObjectResult',
+      [leaf('ETag', version.manifest.etag), leaf('LastModified', version.createdAt), ...checksums],
+      S3_XMLNS,
+    ),
+    200,
+    { 'x-amz-version-id': version.versionId, 'x-amz-copy-source-version-id': from.versionId },
+  )
+}
+
+/** `x-amz-copy-source`: `[/]bucket/key[?versionId=…]`, percent-encoded. */
+export function parseCopySource(header: string): { bucket: string; key: string; versionId?: string } {
+  const [path = '', query] = header.trim().split('?', 2) as [string, string | undefined]
+  const trimmed = path.startsWith('/') ? path.slice(1) : path
+  const slash = trimmed.indexOf('/')
+  if (slash <= 0 || slash === trimmed.length - 1) {
+    throw new DataError('InvalidArgument', 'x-amz-copy-source must be bucket/key')
+  }
+  let bucket: string
+  let key: string
+  try {
+    bucket = decodeURIComponent(trimmed.slice(0, slash))
+    key = decodeURIComponent(trimmed.slice(slash + 1))
+  } catch (err) {
+    throw new DataError('InvalidArgument', 'x-amz-copy-source is not valid percent-encoding', { cause: err })
+  }
+  validateKey(key)
+  const versionId = query === undefined ? undefined : new URLSearchParams(query).get('versionId')
+  return versionId === undefined || versionId === null ? { bucket, key } : { bucket, key, versionId }
+}

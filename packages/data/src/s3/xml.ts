@@ -1,0 +1,107 @@
+import { XMLParser, XMLValidator } from 'fast-xml-parser'
+import { DataError } from '../errors.js'
+
+export const S3_XMLNS = 'http://s3.amazonaws.com/doc/2006-03-01/'
+
+const ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&apos;',
+}
+
+// C0 controls other than tab, LF and CR, U+FFFE/U+FFFF and lone surrogates: XML 1.0 cannot carry them.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding the characters XML forbids is the point
+const NOT_XML_CHAR = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g
+
+/** Escapes markup; characters XML 1.0 cannot carry at all become U+FFFD. */
+export function escapeXml(value: string): string {
+  return value
+    .replace(/[&<>"']/g, (c) => ESCAPES[c]!)
+    .replace(NOT_XML_CHAR, '\ufffd')
+    .replace(LONE_SURROGATE, '\ufffd')
+}
+
+/** An element holding text (escaped here). */
+export function leaf(name: string, value: string | number | boolean): string {
+  return `<${name}>${escapeXml(String(value))}</${name}>`
+}
+
+/** An element holding other elements (already serialised); `undefined` and `false` children are skipped. */
+export function node(
+  name: string,
+  children: ReadonlyArray<string | undefined | false>,
+  xmlns?: string,
+): string {
+  const open = xmlns === undefined ? name : `${name} xmlns="${xmlns}"`
+  return `<${open}>${children.filter((child) => typeof child === 'string').join('')}</${name}>`
+}
+
+/** A whole XML document with `root` as its root element. */
+export function xmlDocument(root: string): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>\n${root}`
+}
+
+const parser = new XMLParser({
+  ignoreAttributes: true,
+  ignoreDeclaration: true,
+  removeNSPrefix: true,
+  // Values stay strings exactly as sent: keys may have leading spaces or look like numbers.
+  parseTagValue: false,
+  trimValues: false,
+  processEntities: true,
+  htmlEntities: false,
+  isArray: (name) => name === 'Part' || name === 'Object',
+})
+
+/**
+ * Parses a request's XML document and returns the content of its root element, which must be
+ * `root`. Anything that is not well-formed XML with that root, and any DTD (entity expansion is an
+ * attack, not a feature), is `MalformedXML`.
+ */
+export function parseXmlRequest(text: string, root: string): Record<string, unknown> {
+  if (/<!DOCTYPE|<!ENTITY/i.test(text) || XMLValidator.validate(text) !== true) throw malformedXml()
+  let parsed: unknown
+  try {
+    parsed = parser.parse(text)
+  } catch (err) {
+    throw malformedXml(err)
+  }
+  const content = (parsed as Record<string, unknown>)[root]
+  if (content === '' || content === undefined) {
+    if (content === '') return {}
+    throw malformedXml()
+  }
+  if (typeof content !== 'object' || content === null || Array.isArray(content)) throw malformedXml()
+  return content as Record<string, unknown>
+}
+
+/** A child element's text, or undefined when absent; `MalformedXML` when it is not plain text. */
+export function textOf(parent: Record<string, unknown>, name: string): string | undefined {
+  const value = parent[name]
+  if (value === undefined) return undefined
+  if (typeof value !== 'string') throw malformedXml()
+  return value
+}
+
+/** The repeated child elements `name` (declared as arrays in the parser) as records. */
+export function elementsOf(parent: Record<string, unknown>, name: string): Array<Record<string, unknown>> {
+  const value = parent[name]
+  if (value === undefined) return []
+  if (!Array.isArray(value)) throw malformedXml()
+  return value.map((item) => {
+    if (item === '') return {}
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) throw malformedXml()
+    return item as Record<string, unknown>
+  })
+}
+
+export function malformedXml(cause?: unknown): DataError {
+  return new DataError(
+    'MalformedXML',
+    'the XML you provided was not well-formed or did not validate against our published schema',
+    cause === undefined ? undefined : { cause },
+  )
+}
