@@ -7,6 +7,22 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/toolchain.sh"
 cd "$here/.."
 
+# Real S3 clients for the end-to-end client matrix, from Debian's packages.
+missing=()
+command -v s3cmd >/dev/null || missing+=(s3cmd)
+command -v aws >/dev/null || missing+=(awscli)
+command -v rclone >/dev/null || missing+=(rclone)
+python3 -c 'import boto3' 2>/dev/null || missing+=(python3-boto3)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "[setup] installing ${missing[*]} from Debian's packages" >&2
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  else
+    echo "[setup] missing S3 clients: ${missing[*]} (install them with apt-get as root); the e2e client matrix will fail" >&2
+  fi
+fi
+
 if [ "${CI:-}" = "true" ]; then
   pnpm install --frozen-lockfile
 else
