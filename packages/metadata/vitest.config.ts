@@ -2,6 +2,10 @@ import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
   test: {
+    // Only to stop a hung test: CPU-heavy tests (property tests, real crypto) on a loaded 2-core machine
+    // can take far longer than vitest's 5 s default. Speed is measured in benchmarks, never here.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
     reporters: ['default', 'json'],
     outputFile: { json: './test-results/vitest.json' },
     include: ['test/**/*.test.ts'],
