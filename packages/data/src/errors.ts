@@ -12,6 +12,7 @@ export type DataErrorCode =
   | 'InvalidKey'
   | 'InvalidBucketName'
   | 'BucketAlreadyExists'
+  | 'BucketAlreadyOwnedByYou'
   | 'BucketNotEmpty'
   | 'InvalidVersionId'
   | 'VersionConflict'

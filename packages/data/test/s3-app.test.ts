@@ -213,7 +213,13 @@ describe('S3 buckets', () => {
   it('creates buckets in the named group, the default group or not at all', async () => {
     expect((await call('PUT', '/new-bucket', { headers: { 'x-aruna-group': 'group-a' } })).status).toBe(200)
     expect((await engine.getBucket('new-bucket')).group).toBe('group-a')
+    // The caller may write the existing bucket: S3 says it is theirs (clients take that as done).
     expect(await call('PUT', '/new-bucket', { headers: { 'x-aruna-group': 'group-a' } })).toMatchObject({
+      status: 409,
+      code: 'BucketAlreadyOwnedByYou',
+    })
+    // A bucket of another group the caller may not write: the name is simply taken.
+    expect(await call('PUT', '/elsewhere', { headers: { 'x-aruna-group': 'group-a' } })).toMatchObject({
       status: 409,
       code: 'BucketAlreadyExists',
     })

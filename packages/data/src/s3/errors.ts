@@ -29,6 +29,7 @@ const STATUS: Partial<Record<DataErrorCode, number>> = {
   InvalidVersionId: 400,
   InvalidArgument: 400,
   BucketAlreadyExists: 409,
+  BucketAlreadyOwnedByYou: 409,
   BucketNotEmpty: 409,
   BadDigest: 400,
   InvalidDigest: 400,
@@ -75,6 +76,7 @@ const CANNED: Record<string, string> = {
   InvalidRange: 'The requested range is not satisfiable',
   BucketNotEmpty: 'The bucket you tried to delete is not empty',
   BucketAlreadyExists: 'The requested bucket name is not available.',
+  BucketAlreadyOwnedByYou: 'The bucket you tried to create already exists, and you own it.',
   MethodNotAllowed: 'The specified method is not allowed against this resource.',
 }
 

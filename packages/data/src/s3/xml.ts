@@ -51,7 +51,10 @@ const parser = new XMLParser({
   // Values stay strings exactly as sent: keys may have leading spaces or look like numbers.
   parseTagValue: false,
   trimValues: false,
-  processEntities: true,
+  // References are decoded by `textOf` in one pass (the five XML entities and numeric character
+  // references, which Go clients such as rclone use for `"`); the parser's entity handling knows
+  // only one of the two, and two passes would decode `&amp;#34;` twice.
+  processEntities: false,
   htmlEntities: false,
   isArray: (name) => name === 'Part' || name === 'Object',
 })
@@ -78,12 +81,40 @@ export function parseXmlRequest(text: string, root: string): Record<string, unkn
   return content as Record<string, unknown>
 }
 
-/** A child element's text, or undefined when absent; `MalformedXML` when it is not plain text. */
+const NAMED_ENTITIES: Readonly<Record<string, string>> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" }
+
+/**
+ * Decodes XML references in element text: `&lt;` `&gt;` `&amp;` `&quot;` `&apos;`, `&#N;` and `&#xH;`.
+ * Anything else after `&` (a named entity XML does not define, a code point that is not a character)
+ * is `MalformedXML`.
+ */
+export function decodeXmlText(text: string): string {
+  if (!text.includes('&')) return text
+  return text.replace(/&([^;&\s]{0,10});?/g, (whole, ref: string) => {
+    if (!whole.endsWith(';')) throw malformedXml()
+    const named = NAMED_ENTITIES[ref]
+    if (named !== undefined) return named
+    const match = /^#(?:x([0-9a-fA-F]{1,6})|([0-9]{1,7}))$/.exec(ref)
+    if (!match) throw malformedXml()
+    const code = match[1] !== undefined ? Number.parseInt(match[1], 16) : Number(match[2])
+    const isXmlChar =
+      code === 0x9 ||
+      code === 0xa ||
+      code === 0xd ||
+      (code >= 0x20 && code <= 0xd7ff) ||
+      (code >= 0xe000 && code <= 0xfffd) ||
+      (code >= 0x10000 && code <= 0x10ffff)
+    if (!isXmlChar) throw malformedXml()
+    return String.fromCodePoint(code)
+  })
+}
+
+/** A child element's text (references decoded), or undefined when absent; `MalformedXML` when not text. */
 export function textOf(parent: Record<string, unknown>, name: string): string | undefined {
   const value = parent[name]
   if (value === undefined) return undefined
   if (typeof value !== 'string') throw malformedXml()
-  return value
+  return decodeXmlText(value)
 }
 
 /** The repeated child elements `name` (declared as arrays in the parser) as records. */

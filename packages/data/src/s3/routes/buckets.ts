@@ -1,4 +1,4 @@
-import { DataError } from '../../errors.js'
+import { DataError, isDataError } from '../../errors.js'
 import { validateBucketName } from '../../keys.js'
 import {
   authorize,
@@ -10,6 +10,7 @@ import {
   type S3Services,
   xmlResponse,
 } from '../context.js'
+import type { S3Identity } from '../port.js'
 import { escapeXml, leaf, node, S3_XMLNS } from '../xml.js'
 
 /** ListBuckets: the buckets the caller may read, whatever group owns them. */
@@ -48,8 +49,34 @@ export async function createBucket(c: S3Context, services: S3Services): Promise<
   }
   const path = resourcePath(services.realm, { name, group, createdAt: '' })
   await services.authorizer.check(principalOf(identity), 'WRITE', path)
-  await services.engine.createBucket(name, group)
+  try {
+    await services.engine.createBucket(name, group)
+  } catch (err) {
+    // S3 tells a caller who may write the existing bucket that it is theirs (clients treat that as done).
+    if (
+      isDataError(err) &&
+      err.code === 'BucketAlreadyExists' &&
+      (await mayWrite(identity, services, name))
+    ) {
+      throw new DataError('BucketAlreadyOwnedByYou', `bucket ${name} exists and is yours`)
+    }
+    throw err
+  }
   return new Response(null, { status: 200, headers: { location: `/${name}` } })
+}
+
+async function mayWrite(identity: S3Identity, services: S3Services, name: string): Promise<boolean> {
+  try {
+    const bucket = await services.engine.index.getBucket(name)
+    const decision = await services.authorizer.authorize(
+      principalOf(identity),
+      'WRITE',
+      resourcePath(services.realm, bucket),
+    )
+    return decision.allowed
+  } catch {
+    return false
+  }
 }
 
 export async function headBucket(c: S3Context, services: S3Services): Promise<Response> {
