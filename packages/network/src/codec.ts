@@ -77,7 +77,14 @@ function toJsonValue(value: unknown, parts: Uint8Array[], depth: number): unknow
   if (typeof value === 'object' && isPlainObject(value)) {
     const out: Record<string, unknown> = {}
     for (const [key, item] of Object.entries(value)) {
-      if (item !== undefined) out[key] = toJsonValue(item, parts, depth + 1)
+      if (item === undefined) continue
+      // defineProperty, not assignment: an own "__proto__" key stays a plain property (as decode keeps it).
+      Object.defineProperty(out, key, {
+        value: toJsonValue(item, parts, depth + 1),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      })
     }
     if (isBinaryHole(out))
       throw new NetworkError('InvalidArgument', `an object whose only key is ${BINARY_KEY} is reserved`)
@@ -124,6 +131,9 @@ function readMessage(bytes: Uint8Array): unknown {
 }
 
 function revive(value: unknown, parts: Uint8Array[], used: Set<number>, depth: number): unknown {
+  // JSON.parse turns 1e999 into Infinity, which no sender could have encoded.
+  if (typeof value === 'number' && !Number.isFinite(value))
+    throw new NetworkError('MalformedMessage', 'a number is out of range')
   if (value === null || typeof value !== 'object') return value
   if (depth >= MAX_MESSAGE_DEPTH) throw new NetworkError('MalformedMessage', 'message nests too deeply')
   if (Array.isArray(value)) return value.map((item) => revive(item, parts, used, depth + 1))

@@ -5,9 +5,15 @@
  * for large bodies and long-lived channels (CRDT sync), provider records for content ids, and
  * realm membership with join/leave/unreachable events, gated by a predicate the layer above
  * supplies. `createMemoryNetwork` is the in-memory implementation with fault injection (drop, delay,
- * partition, kill); the libp2p implementation follows. Both pass `runNetworkTests` from
- * `@aruna/network/testing`.
+ * partition, kill); `createLibp2pNetwork` is the real node (TCP and QUIC, Noise, Yamux, a
+ * realm-private Kademlia DHT, a realm handshake with pluggable `RealmCredentials`). Both pass
+ * `runNetworkTests` from `@aruna/network/testing`.
  */
+export { AutomergeNetworkAdapter } from './automerge/adapter.js'
+export type { AutomergeNetworkAdapterOptions } from './automerge/options.js'
+export { AUTOMERGE_PROTOCOL_ID, DEFAULT_AUTOMERGE_MAX_MESSAGE_BYTES } from './automerge/options.js'
+export type { AutomergeWireMessage } from './automerge/wire.js'
+export { automergeWireCodec, MAX_REPO_ID_LENGTH } from './automerge/wire.js'
 export type { MessageChannelOptions } from './channel.js'
 export { MessageChannel, openMessageChannel } from './channel.js'
 export type { Validator } from './codec.js'
@@ -17,6 +23,11 @@ export { raceSignal, startDeadline } from './deadline.js'
 export type { NetworkErrorCode } from './errors.js'
 export { describeError, isNetworkError, NetworkError, toNetworkError } from './errors.js'
 export { decodeVarint, encodeFrame, encodeVarint, FrameDecoder } from './framing.js'
+export type { RealmCredentials } from './libp2p/credentials.js'
+export { kadProtocolFor } from './libp2p/credentials.js'
+export { createLibp2pNetwork, Libp2pNetwork } from './libp2p/node.js'
+export type { Libp2pNetworkInit, LogEntry, NetworkLogger, TransportName } from './libp2p/options.js'
+export { createPeerKey, loadOrCreatePeerKey, peerIdOf } from './libp2p/peer-key.js'
 export type { MemoryNetworkOptions, MemoryNodeOptions } from './memory/hub.js'
 export { createMemoryCluster, createMemoryNetwork, MemoryNetworkHub } from './memory/hub.js'
 export { MemoryNetwork } from './memory/node.js'

@@ -110,6 +110,19 @@ describe('messageCodec', () => {
     expect((decoded as { polluted?: unknown }).polluted).toBeUndefined()
     expect(({} as { polluted?: unknown }).polluted).toBeUndefined()
   })
+
+  it('encodes a decoded __proto__ key back as a plain key, so decode and encode agree (found by fuzzing)', () => {
+    const decoded = anything.decode(crafted('{"m":{"__proto__":{"x":1},"ok":1},"b":[]}'))
+    const again = anything.decode(anything.encode(decoded)) as Record<string, unknown>
+    expect(Object.hasOwn(again, '__proto__')).toBe(true)
+    expect(Object.getOwnPropertyDescriptor(again, '__proto__')?.value).toEqual({ x: 1 })
+    expect(again.ok).toBe(1)
+  })
+
+  it('refuses numbers JSON reads as Infinity, which no sender can encode (found by fuzzing)', () => {
+    expectNetworkErrorSync(() => anything.decode(crafted('{"m":{"n":1e999},"b":[]}')), 'MalformedMessage')
+    expectNetworkErrorSync(() => anything.decode(crafted('{"m":[-1e999],"b":[]}')), 'MalformedMessage')
+  })
 })
 
 describe('bytesCodec', () => {

@@ -19,6 +19,10 @@ export {
   nextEvent,
   WAIT_MS,
 } from './fixtures.js'
+export type { Libp2pCluster, Libp2pClusterOptions } from './libp2p-cluster.js'
+export { createLibp2pCluster, createTestNode, TEST_NODE_SETTINGS, waitFor } from './libp2p-cluster.js'
+export type { TestRealm } from './realm.js'
+export { createTestRealm } from './realm.js'
 export type { ClusterOptions, NetworkCluster, NetworkTestSetup, TestSetup } from './setup.js'
 export { MAX_BUFFERED_BYTES } from './streams.js'
 
