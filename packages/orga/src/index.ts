@@ -39,9 +39,30 @@ export {
   type RealmGenesis,
 } from './automerge/store.js'
 export { isOrgaError, OrgaError, type OrgaErrorCode } from './errors.js'
+export {
+  joinRealmNetwork,
+  type LiveNodesListener,
+  type MembershipNetwork,
+  RealmMembership,
+  type RealmMembershipInit,
+} from './federation/realm-membership.js'
+export {
+  type PeerPrivateKey,
+  type RealmNode,
+  type StartRealmNodeOptions,
+  startRealmNode,
+} from './federation/realm-node.js'
 export { createMemoryReplicas, type MemoryReplicas, syncReplicas } from './memory/replicas.js'
 export { MemoryOrgaStore, type MemoryOrgaStoreInit } from './memory/store.js'
 export type { OrgaStore } from './port.js'
+export {
+  DelegationRealmCredentials,
+  type DelegationRealmCredentialsInit,
+  delegatePeer,
+  ed25519KeyOfPeerId,
+  type NodeListPredicate,
+  nodeKeyIdOfPeer,
+} from './realm-credentials.js'
 export {
   CorruptChunkError,
   FsyncStorageAdapter,
