@@ -27,7 +27,7 @@ import {
   writeFileSync,
 } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join, relative, resolve } from 'node:path'
+import { basename, dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
@@ -189,6 +189,8 @@ async function mergeCorpus(target, corpusDir, options) {
       '--',
       ...options.libfuzzer,
       '-merge=1',
+      // A crash while merging lands with the other crashes, never in the working tree.
+      `-artifact_prefix=${join(root, 'crashes', basename(target).replace(SUFFIX, ''))}/`,
     ]
     const run = await runJazzer(args, 10 * 60_000, true)
     if (run.code !== 0 || run.timedOut) {

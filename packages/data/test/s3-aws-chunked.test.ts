@@ -169,6 +169,7 @@ describe('AwsChunkedDecoder', () => {
 
   it.each([
     ['a body that stops mid-chunk', '2\r\na', 'IncompleteBody'],
+    ["a body that stops right after a chunk's data (found by fuzzing)", '2\r\nab', 'IncompleteBody'],
     ['a body that stops before the last chunk', '2\r\nab\r\n', 'IncompleteBody'],
     ['a body that stops mid-line', '2\r\nab\r\n0', 'IncompleteBody'],
     ['an empty body', '', 'IncompleteBody'],

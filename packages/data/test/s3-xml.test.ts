@@ -27,6 +27,24 @@ describe('XML request text', () => {
     expect(decodeXmlText('&#x1F600;')).toBe('😀')
   })
 
+  it('keeps CDATA literal, in order with the text around it (found by fuzzing)', () => {
+    const doc = parseXmlRequest(
+      '<Delete><Object><Key>a&amp;<![CDATA[x&amp;y<z>]]>&#34;</Key></Object></Delete>',
+      'Delete',
+    )
+    const object = (doc.Object as Array<Record<string, unknown>>)[0] as Record<string, unknown>
+    expect(textOf(object, 'Key')).toBe('a&x&amp;y<z>"')
+    const withDoctypeText = parseXmlRequest(
+      '<Delete><Object><Key><![CDATA[<!DOCTYPE x>]]></Key></Object></Delete>',
+      'Delete',
+    )
+    const second = (withDoctypeText.Object as Array<Record<string, unknown>>)[0] as Record<string, unknown>
+    expect(textOf(second, 'Key')).toBe('<!DOCTYPE x>')
+    expect(code(() => parseXmlRequest('<!DOCTYPE d [<!ENTITY e "x">]><Delete/>', 'Delete'))).toBe(
+      'MalformedXML',
+    )
+  })
+
   it('refuses unknown entities, unterminated references and code points that are not characters', () => {
     for (const bad of ['&nbsp;', '&#0;', '&#xD800;', '&#x110000;', '& b', '&#12']) {
       expect(

@@ -81,7 +81,9 @@ export class AwsChunkedDecoder {
         hash?.update(piece)
         yield piece
       }
-      if ((await reader.line()) !== '') throw malformed('a chunk does not end with CRLF')
+      const end = await reader.line()
+      if (end === undefined) throw incomplete()
+      if (end !== '') throw malformed('a chunk does not end with CRLF')
       if (verifier !== undefined) await verifier.verifyChunk(signature!, hash!.digest('hex'))
     }
     if (total !== this.#init.decodedLength) throw incomplete()

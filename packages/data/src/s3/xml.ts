@@ -65,10 +65,16 @@ const parser = new XMLParser({
  * attack, not a feature), is `MalformedXML`.
  */
 export function parseXmlRequest(text: string, root: string): Record<string, unknown> {
-  if (/<!DOCTYPE|<!ENTITY/i.test(text) || XMLValidator.validate(text) !== true) throw malformedXml()
+  if (XMLValidator.validate(text) !== true) throw malformedXml()
+  // CDATA is literal text: escape it into plain text, so `textOf` decodes references everywhere else
+  // and the order of mixed text and CDATA is kept.
+  const plain = text.replace(/<!\[CDATA\[([\s\S]*?)\]\]>/g, (_, data: string) =>
+    data.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;'),
+  )
+  if (/<!DOCTYPE|<!ENTITY/i.test(plain)) throw malformedXml()
   let parsed: unknown
   try {
-    parsed = parser.parse(text)
+    parsed = parser.parse(plain)
   } catch (err) {
     throw malformedXml(err)
   }
