@@ -64,6 +64,27 @@ export {
   nodeKeyIdOfPeer,
 } from './realm-credentials.js'
 export {
+  type ConfigView,
+  type CreateRoleInput,
+  DEFAULT_DELEGATION_TTL_SECONDS,
+  type JoinedNode,
+  type LoginInput,
+  NoRealmKeyError,
+  type OrgaOperation,
+  OrgaService,
+  type OrgaServiceInit,
+  orgaRoleSource,
+  type RedeemInviteInput,
+  type UpdateRoleInput,
+} from './service/orga-service.js'
+export {
+  type InitializedRealm,
+  type InitRealmOptions,
+  initRealm,
+  loadRealmKey,
+  REALM_KEY_FILE,
+} from './service/realm-init.js'
+export {
   CorruptChunkError,
   FsyncStorageAdapter,
   type FsyncStorageAdapterInit,
