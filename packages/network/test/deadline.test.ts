@@ -57,3 +57,25 @@ describe('PeerEvents', () => {
     expect(calls).toEqual(['p1', 'p1', 'p2'])
   })
 })
+
+describe('raceSignal with a signal that is already aborted', () => {
+  it('rejects at once and leaves no unhandled rejection when the raced promise fails later (found in CI)', async () => {
+    const unhandled: unknown[] = []
+    const onUnhandled = (reason: unknown) => unhandled.push(reason)
+    process.on('unhandledRejection', onUnhandled)
+    try {
+      const controller = new AbortController()
+      controller.abort(new Error('gave up'))
+      let fail: (err: Error) => void = () => {}
+      const late = new Promise<void>((_resolve, reject) => {
+        fail = reject
+      })
+      await expect(raceSignal(late, controller.signal)).rejects.toThrow('gave up')
+      fail(new Error('failed after nobody waited'))
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      expect(unhandled).toEqual([])
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
+    }
+  })
+})
