@@ -1,4 +1,5 @@
-import { describeError, NetworkError, type NetworkErrorCode } from './errors.js'
+import { describeError, NetworkError, type NetworkErrorCode, toNetworkError } from './errors.js'
+import type { Protocol } from './port.js'
 
 /**
  * The answer to a request on the wire: status byte 0 then the encoded response, or status byte 1
@@ -72,4 +73,21 @@ export function handlerFailure(err: unknown, protocolId: string): Reply {
 /** An error reply with `code` and `message`. */
 export function refusal(code: NetworkErrorCode, message: string): Reply {
   return { ok: false, error: new NetworkError(code, message) }
+}
+
+/**
+ * The caller's side of a reply frame, the same on every transport: a remote error is rethrown as it
+ * was sent, an oversized payload is `MessageTooLarge`, an undecodable one `MalformedMessage`.
+ */
+export function readResponse<Res>(protocol: Protocol<unknown, Res>, frame: Uint8Array, peer: string): Res {
+  const reply = decodeReply(frame)
+  if (!reply.ok) throw reply.error
+  if (reply.payload.byteLength > protocol.maxMessageBytes) {
+    throw new NetworkError('MessageTooLarge', `response of ${reply.payload.byteLength} bytes from ${peer}`)
+  }
+  try {
+    return protocol.response.decode(reply.payload)
+  } catch (err) {
+    throw toNetworkError(err, 'MalformedMessage', `undecodable response from ${peer}: ${describeError(err)}`)
+  }
 }

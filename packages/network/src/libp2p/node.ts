@@ -20,7 +20,7 @@ import {
   type StreamHandler,
 } from '../port.js'
 import { assertContentId, assertPeerId, assertProtocol, assertProtocolId } from '../protocol.js'
-import { decodeReply } from '../reply.js'
+import { readResponse } from '../reply.js'
 import {
   exchange,
   MAX_PROTOCOL_STREAMS,
@@ -164,25 +164,8 @@ export class Libp2pNetwork implements Network {
     try {
       await this.#sessions.connect(peer, call.signal)
       const stream = await openLibp2pStream(this.#runningNode(), peer, protocol.id, call.signal)
-      const reply = decodeReply(
-        await exchange(stream, peer, protocol as Protocol<unknown, unknown>, frame, call.signal),
-      )
-      if (!reply.ok) throw reply.error
-      if (reply.payload.byteLength > protocol.maxMessageBytes) {
-        throw new NetworkError(
-          'MessageTooLarge',
-          `response of ${reply.payload.byteLength} bytes from ${peer}`,
-        )
-      }
-      try {
-        return protocol.response.decode(reply.payload)
-      } catch (err) {
-        throw toNetworkError(
-          err,
-          'MalformedMessage',
-          `undecodable response from ${peer}: ${describeError(err)}`,
-        )
-      }
+      const answer = await exchange(stream, peer, protocol as Protocol<unknown, unknown>, frame, call.signal)
+      return readResponse(protocol, answer, peer)
     } finally {
       call.end()
     }

@@ -17,7 +17,7 @@ import {
   type StreamHandler,
 } from '../port.js'
 import { assertContentId, assertPeerId, assertProtocol, assertProtocolId } from '../protocol.js'
-import { decodeReply, encodeReply, handlerFailure, type Reply, refusal } from '../reply.js'
+import { encodeReply, handlerFailure, type Reply, readResponse, refusal } from '../reply.js'
 import { answerError, PendingCalls } from './calls.js'
 import type { Fabric, FabricNode } from './fabric.js'
 import { LivePeers } from './live-peers.js'
@@ -135,23 +135,7 @@ export class MemoryNetwork implements Network, FabricNode {
           throw err
         })
       if (answer.kind !== 'reply') throw answerError(answer, peer)
-      const reply = decodeReply(answer.frame)
-      if (!reply.ok) throw reply.error
-      if (reply.payload.byteLength > protocol.maxMessageBytes) {
-        throw new NetworkError(
-          'MessageTooLarge',
-          `response of ${reply.payload.byteLength} bytes from ${peer}`,
-        )
-      }
-      try {
-        return protocol.response.decode(reply.payload)
-      } catch (err) {
-        throw toNetworkError(
-          err,
-          'MalformedMessage',
-          `undecodable response from ${peer}: ${describeError(err)}`,
-        )
-      }
+      return readResponse(protocol, answer.frame, peer)
     } finally {
       deadline.clear()
     }
