@@ -15,10 +15,15 @@ export type MetadataErrorCode =
   | 'InvalidQuery'
   /** A paging cursor was not made by this operation for this listing or query. */
   | 'InvalidCursor'
+  /**
+   * The resource exists (it is listed) but its document could not be loaded in time: it has not reached
+   * this node yet, or no peer that holds it is reachable. Worth retrying.
+   */
+  | 'Unavailable'
 
 /**
- * One finding about a crate. Structural checks produce errors now; RO-Crate validation (a later issue)
- * produces errors and warnings in the same shape, so clients show one kind of list.
+ * One finding about a crate: from the structural checks or from RO-Crate validation (`validateCrate`,
+ * rules in `RO_CRATE_RULES`), errors and warnings in one shape, so clients show one kind of list.
  */
 export interface Problem {
   severity: 'error' | 'warning'

@@ -4,10 +4,20 @@
  * an S3 object version) so concurrent edits merge; a `SearchIndex` per node answers queries in a small
  * language (free text, `field:value`, `field:"phrase"`, ranges such as `size:>1GB` or
  * `datePublished:2020..2024`, AND/OR/NOT, parentheses) over the documents the caller may see. This
- * round has the ports, the query parser, in-memory mocks, and the compliance suites
- * (`@aruna/metadata/testing`); the Automerge store and the flexsearch index follow. Types from other
- * Aruna packages (the auth bitmap universe, group ids) are structural stand-ins defined here for now.
+ * package has the ports, RO-Crate validation (`validateCrate`), the Automerge store
+ * (`AutomergeMetadataStore`), import and export as JSON and RO-Crate zip, the query parser, in-memory
+ * mocks, and the compliance suites (`@aruna/metadata/testing`); the flexsearch index follows. Types
+ * from other Aruna packages (the auth bitmap universe, group ids) are structural stand-ins for now.
  */
+
+export { loadCrateDocument, saveCrateDocument } from './automerge/crate-bytes.js'
+export type { CatalogDoc, CatalogEntry, ResourceDoc } from './automerge/schema.js'
+export { settleMetadataStores, storeFingerprint } from './automerge/settle.js'
+export {
+  AutomergeMetadataStore,
+  type AutomergeMetadataStoreOptions,
+  type OpenAutomergeMetadataStoreOptions,
+} from './automerge/store.js'
 export {
   crateName,
   crateProblems,
@@ -32,6 +42,17 @@ export {
   type MetadataErrorCode,
   type Problem,
 } from './errors.js'
+export {
+  type CrateFileSource,
+  type CrateZipContents,
+  type CrateZipOptions,
+  crateFiles,
+  exportCrateZip,
+  importCrateZip,
+  METADATA_FILE,
+  readCrateZip,
+  safePath,
+} from './export/crate-zip.js'
 export { checkId, isPathSegmentId, newResourceId } from './identifiers.js'
 export { isJsonValue, jsonProblem } from './json.js'
 export { MemoryMetadataStore, type MemoryMetadataStoreInit } from './mock/memory-metadata-store.js'
@@ -49,3 +70,17 @@ export { formatQuery } from './query/format.js'
 export { MAX_QUERY_DEPTH, MAX_QUERY_LENGTH, parseQuery } from './query/parser.js'
 export type * from './query/types.js'
 export { normalizeQuery } from './query/validate.js'
+export {
+  type ContextStatus,
+  type ContextTerms,
+  contextDocument,
+  contextStatus,
+} from './validation/contexts.js'
+export { type DatePrecision, iso8601Precision } from './validation/iso8601.js'
+export { RO_CRATE_RULES, type RoCrateRule, type RuleInfo } from './validation/rules.js'
+export {
+  type CrateValidation,
+  readValidCrate,
+  type ValidateOptions,
+  validateCrate,
+} from './validation/validate.js'

@@ -48,6 +48,11 @@ export interface ResourceSummary extends ResourceRef {
 export interface ChangeOptions {
   /** A summary for people (who did it, why). Defaults to a summary of the operation. */
   message?: string
+  /**
+   * The user on whose behalf the change is made (e.g. the realm user id), recorded in the history.
+   * Stores that keep no authors (the memory mock) ignore it.
+   */
+  author?: string
 }
 
 export interface CreateResourceInit extends ChangeOptions {
@@ -101,6 +106,10 @@ export interface HistoryEntry {
   time: number
   /** The caller's `ChangeOptions.message`, or a summary of the operation. */
   message: string
+  /** The caller's `ChangeOptions.author`, when the store records authors and one was given. */
+  author?: string
+  /** The store's id of the change (for Automerge, the change hash), when it has one. */
+  change?: string
 }
 
 export interface ChangeEvent {
@@ -191,7 +200,9 @@ export interface MetadataStore {
   /**
    * Creates a resource from a whole crate: a JSON string (the content of `ro-crate-metadata.json`) or a
    * parsed object. Rejects with `InvalidCrate` and a list of `problems` when it is not JSON, not an object
-   * with a `@graph` array, or has entities without a non-empty string `@id` or with duplicate ids.
+   * with a `@graph` array, or has entities without a non-empty string `@id` or with duplicate ids. A
+   * validating store (the Automerge store) also refuses a crate that breaks a MUST rule of RO-Crate
+   * (`validateCrate`: the errors are the `problems`; warnings never refuse a crate).
    */
   importCrate(group: string, json: unknown, options?: ImportOptions): Promise<ResourceRef>
 

@@ -1,0 +1,156 @@
+/**
+ * Data entities: the files (`File`, schema.org `MediaObject`) and directories (`Dataset`) the crate
+ * describes, other than the root and the descriptor, and not local `#ids`. Every one must be reachable
+ * from the root data entity through `hasPart`; directories should end with `/`; files should say their
+ * `encodingFormat`; files on the web should say when they were retrieved and how big they are.
+ */
+import type { Entity } from '../port.js'
+import {
+  hasText,
+  hasType,
+  isAbsoluteUri,
+  isLocalId,
+  isWebUri,
+  literalText,
+  payloadPath,
+  referencesOf,
+  referenceTarget,
+  valuesOf,
+} from './graph.js'
+import { iso8601Precision } from './iso8601.js'
+import type { ProblemList } from './rules.js'
+
+/** `type/subtype`, optional `+suffix` and `;parameter=value`s, as the RO-Crate validator accepts. */
+const MEDIA_TYPE = /^\w*\/\w[\w.-]*(?:\+\w[\w.-]*)?(?:;\w+=[^;]+)*$/
+
+export interface DataEntityContext {
+  byId: ReadonlyMap<string, Entity>
+  rootId: string | undefined
+  descriptorId: string | undefined
+  /** Paths present in the payload (percent-decoded, directories ending with `/`), when known. */
+  payload: ((path: string) => boolean) | undefined
+}
+
+export function isDataEntity(
+  entity: Entity,
+  context: Pick<DataEntityContext, 'rootId' | 'descriptorId'>,
+): boolean {
+  const id = entity['@id']
+  if (id === context.rootId || id === context.descriptorId || isLocalId(id)) return false
+  return hasType(entity, 'File') || hasType(entity, 'Dataset')
+}
+
+export function checkDataEntities(context: DataEntityContext, problems: ProblemList): void {
+  const reachable = context.rootId === undefined ? undefined : reachableFrom(context.rootId, context.byId)
+  for (const entity of context.byId.values()) {
+    if (hasType(entity, 'WebSite') && !hasText(entity, 'name')) {
+      problems.add('website.name', `The WebSite ${entity['@id']} should have a "name"`, {
+        entityId: entity['@id'],
+        property: 'name',
+      })
+    }
+    if (!isDataEntity(entity, context)) continue
+    const id = entity['@id']
+    if (reachable !== undefined && !reachable.has(idKey(id))) {
+      problems.add(
+        'data-entity.linked',
+        `The data entity ${id} is not reachable from the root data entity by "hasPart"`,
+        {
+          entityId: id,
+          property: 'hasPart',
+        },
+      )
+    }
+    checkIdentifier(entity, context, problems)
+    if (hasType(entity, 'File')) checkFile(entity, context.byId, problems)
+  }
+}
+
+function checkIdentifier(entity: Entity, context: DataEntityContext, problems: ProblemList): void {
+  const id = entity['@id']
+  if (/^file:/i.test(id)) {
+    problems.add(
+      'data-entity.local-uri',
+      `The data entity ${id} is a file: URI, which only its own machine can resolve`,
+      {
+        entityId: id,
+      },
+    )
+    return
+  }
+  if (isAbsoluteUri(id)) return
+  if (hasType(entity, 'Dataset') && !id.endsWith('/')) {
+    problems.add('data-entity.directory-id', `The directory ${id} should have an "@id" ending with "/"`, {
+      entityId: id,
+    })
+  }
+  const inPayload = (path: string): boolean => context.payload?.(path) ?? true
+  if (!inPayload(payloadPath(id)) && !inPayload(id.replace(/^\.\//, ''))) {
+    problems.add('data-entity.payload', `The data entity ${id} is not in the crate's payload`, {
+      entityId: id,
+    })
+  }
+}
+
+function checkFile(file: Entity, byId: ReadonlyMap<string, Entity>, problems: ProblemList): void {
+  const entityId = file['@id']
+  const formats = valuesOf(file, 'encodingFormat')
+  const usable = formats.some((format) => {
+    const text = literalText(format)
+    if (text !== undefined) return MEDIA_TYPE.test(text)
+    const target = referenceTarget(format)
+    const site = target === undefined ? undefined : byId.get(target)
+    return site !== undefined && hasType(site, 'WebSite')
+  })
+  if (!usable) {
+    problems.add(
+      'file.encodingFormat',
+      `The file ${entityId} should have an "encodingFormat": a media type (e.g. text/csv) or a reference to a WebSite entity (e.g. a PRONOM format)`,
+      { entityId, property: 'encodingFormat' },
+    )
+  }
+  if (!isWebUri(entityId)) return
+  const retrieved = valuesOf(file, 'sdDatePublished').map(literalText)
+  if (!retrieved.some((text) => text !== undefined && iso8601Precision(text) !== undefined)) {
+    problems.add(
+      'web-data-entity.sdDatePublished',
+      `The web file ${entityId} should have an "sdDatePublished" in ISO 8601`,
+      {
+        entityId,
+        property: 'sdDatePublished',
+      },
+    )
+  }
+  if (valuesOf(file, 'contentSize').length === 0) {
+    problems.add('web-data-entity.contentSize', `The web file ${entityId} should have a "contentSize"`, {
+      entityId,
+      property: 'contentSize',
+    })
+  }
+}
+
+/**
+ * The ids reachable from `rootId` through `hasPart` (of any entity on the way), cycles included once,
+ * as `idKey`s: a relative id written percent-encoded in one place and plain in another (`a%20b.txt`,
+ * `a b.txt`) names one file, as RDF tools that normalise IRIs see it.
+ */
+function reachableFrom(rootId: string, byId: ReadonlyMap<string, Entity>): Set<string> {
+  const byKey = new Map<string, Entity>()
+  for (const [id, entity] of byId) if (!byKey.has(idKey(id))) byKey.set(idKey(id), entity)
+  const seen = new Set<string>([idKey(rootId)])
+  const queue = [idKey(rootId)]
+  for (let next = queue.pop(); next !== undefined; next = queue.pop()) {
+    const entity = byKey.get(next)
+    if (entity === undefined) continue
+    for (const part of referencesOf(entity, 'hasPart').map(idKey)) {
+      if (seen.has(part)) continue
+      seen.add(part)
+      queue.push(part)
+    }
+  }
+  return seen
+}
+
+function idKey(id: string): string {
+  return isAbsoluteUri(id) || isLocalId(id) ? id : payloadPath(id)
+}

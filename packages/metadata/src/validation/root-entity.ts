@@ -1,0 +1,222 @@
+/**
+ * The metadata descriptor (`ro-crate-metadata.json`: a CreativeWork that `conformsTo` an RO-Crate
+ * version and is `about` the root data entity) and the root data entity (a Dataset with `name`,
+ * `description`, `datePublished` and `license`).
+ */
+import { DESCRIPTOR_ID } from '../crate.js'
+import type { Entity } from '../port.js'
+import {
+  hasText,
+  hasType,
+  isAbsoluteUri,
+  literalText,
+  referencesOf,
+  referenceTarget,
+  typesOf,
+  valuesOf,
+} from './graph.js'
+import { iso8601Precision } from './iso8601.js'
+import type { ProblemList } from './rules.js'
+
+const RO_CRATE_SPEC = /^https?:\/\/w3id\.org\/ro\/crate\/\d+\.\d+(-DRAFT)?\/?$/
+
+/** RO-Crate 1.0 named the metadata file (and its descriptor) `ro-crate-metadata.jsonld`. */
+const LEGACY_DESCRIPTOR_ID = 'ro-crate-metadata.jsonld'
+
+/**
+ * The descriptor: the entity `ro-crate-metadata.json` (1.0: `ro-crate-metadata.jsonld`), or one whose id
+ * ends with it (a detached crate's `prefix-ro-crate-metadata.json`, or an absolute URL under `@base`)
+ * that is `about` something.
+ */
+export function findDescriptorEntity(byId: ReadonlyMap<string, Entity>): Entity | undefined {
+  const exact = byId.get(DESCRIPTOR_ID) ?? byId.get(LEGACY_DESCRIPTOR_ID)
+  if (exact !== undefined) return exact
+  for (const [id, entity] of byId) {
+    if (id.endsWith(DESCRIPTOR_ID) && valuesOf(entity, 'about').length > 0) return entity
+  }
+  return undefined
+}
+
+/** RO-Crate 1.0 (its context, or its descriptor name) made some rules recommendations only. */
+export function isLegacyCrate(descriptor: Entity | undefined, version: string | undefined): boolean {
+  return version === '1.0' || descriptor?.['@id'] === LEGACY_DESCRIPTOR_ID
+}
+
+/** Checks the descriptor; returns the root data entity's id when `about` names one. */
+export function checkDescriptor(
+  descriptor: Entity | undefined,
+  byId: ReadonlyMap<string, Entity>,
+  version: string | undefined,
+  problems: ProblemList,
+): string | undefined {
+  if (descriptor === undefined) {
+    problems.add(
+      'descriptor.missing',
+      `The graph has no metadata descriptor (an entity with "@id" "${DESCRIPTOR_ID}")`,
+    )
+    return undefined
+  }
+  const entityId = descriptor['@id']
+  if (!hasType(descriptor, 'CreativeWork')) {
+    problems.add(
+      'descriptor.type',
+      `The metadata descriptor must be a CreativeWork, not ${typesOf(descriptor).join(', ') || 'untyped'}`,
+      {
+        entityId,
+        property: '@type',
+      },
+    )
+  }
+  const conforms = valuesOf(descriptor, 'conformsTo').map(
+    (value) => referenceTarget(value) ?? literalText(value),
+  )
+  if (!conforms.some((target) => target !== undefined && RO_CRATE_SPEC.test(target))) {
+    problems.add(
+      isLegacyCrate(descriptor, version) ? 'descriptor.conformsTo-recommended' : 'descriptor.conformsTo',
+      'The metadata descriptor must have "conformsTo" {"@id": "https://w3id.org/ro/crate/1.x"} naming an RO-Crate version',
+      { entityId, property: 'conformsTo' },
+    )
+  }
+  const about = valuesOf(descriptor, 'about')
+  const rootId = about.length === 1 ? referenceTarget(about[0]!) : undefined
+  if (rootId === undefined) {
+    problems.add(
+      'descriptor.about',
+      'The metadata descriptor must be "about" exactly one entity, {"@id": …} of the root data entity',
+      {
+        entityId,
+        property: 'about',
+      },
+    )
+    return undefined
+  }
+  const root = byId.get(rootId)
+  if (root === undefined) {
+    problems.add(
+      'root.missing',
+      `The root data entity ${rootId} the descriptor is about is not in the graph`,
+      {
+        entityId: rootId,
+      },
+    )
+    return undefined
+  }
+  if (!hasType(root, 'Dataset')) {
+    problems.add('descriptor.about', `The metadata descriptor is about ${rootId}, which is not a Dataset`, {
+      entityId,
+      property: 'about',
+    })
+  }
+  const container = [...byId.values()].find(
+    (other) => other !== root && referencesOf(other, 'hasPart').includes(rootId),
+  )
+  if (container !== undefined) {
+    problems.add(
+      'descriptor.about',
+      `The metadata descriptor is about ${rootId}, which is part of ${container['@id']}: it must be about the root data entity`,
+      { entityId, property: 'about' },
+    )
+  }
+  return rootId
+}
+
+export function checkRoot(
+  root: Entity,
+  byId: ReadonlyMap<string, Entity>,
+  version: string | undefined,
+  problems: ProblemList,
+): void {
+  const entityId = root['@id']
+  const where = (property: string) => ({ entityId, property })
+  if (!hasType(root, 'Dataset')) {
+    problems.add(
+      'root.type',
+      `The root data entity must be a Dataset, not ${typesOf(root).join(', ') || 'untyped'}`,
+      where('@type'),
+    )
+  }
+  if (!isAbsoluteUri(entityId) && !entityId.endsWith('/')) {
+    problems.add(
+      'root.id',
+      `The root data entity's "@id" ${entityId} must end with "/" (usually it is "./")`,
+      where('@id'),
+    )
+  } else if (entityId !== './' && (version === undefined || Number.parseFloat(version) < 1.2)) {
+    problems.add(
+      'root.id-recommended',
+      `The root data entity's "@id" should be "./", not ${entityId}`,
+      where('@id'),
+    )
+  }
+  for (const property of ['name', 'description'] as const) {
+    if (!hasText(root, property)) {
+      problems.add(
+        `root.${property}`,
+        `The root data entity must have a "${property}" (text)`,
+        where(property),
+      )
+    }
+  }
+  checkDatePublished(root, problems)
+  checkLicense(root, byId, problems)
+}
+
+function checkDatePublished(root: Entity, problems: ProblemList): void {
+  const where = { entityId: root['@id'], property: 'datePublished' }
+  const values = valuesOf(root, 'datePublished')
+  const text = values.length === 1 ? literalText(values[0]!) : undefined
+  const precision = text === undefined ? undefined : iso8601Precision(text)
+  if (precision === undefined) {
+    const shown =
+      text === undefined ? (values.length === 0 ? 'none' : 'not one text value') : JSON.stringify(text)
+    problems.add(
+      'root.datePublished',
+      `The root data entity must have one "datePublished" in ISO 8601 (found ${shown})`,
+      where,
+    )
+  } else if (precision !== 'day') {
+    problems.add(
+      'root.datePublished-precision',
+      `The "datePublished" ${JSON.stringify(text)} should name a day, e.g. 2024-05-17`,
+      where,
+    )
+  }
+}
+
+function checkLicense(root: Entity, byId: ReadonlyMap<string, Entity>, problems: ProblemList): void {
+  const entityId = root['@id']
+  const licenses = valuesOf(root, 'license').filter(
+    (value) => referenceTarget(value) !== undefined || (literalText(value)?.trim() ?? '') !== '',
+  )
+  if (licenses.length === 0) {
+    problems.add(
+      'root.license',
+      'The root data entity must have a "license" (a reference, a URL or a text)',
+      {
+        entityId,
+        property: 'license',
+      },
+    )
+    return
+  }
+  for (const license of licenses) {
+    const target = referenceTarget(license)
+    const entity = target === undefined ? undefined : byId.get(target)
+    if (entity === undefined || !hasType(entity, 'CreativeWork')) {
+      problems.add(
+        'root.license-entity',
+        `The "license" should reference a CreativeWork entity in the graph describing it (${target ?? literalText(license)})`,
+        { entityId, property: 'license' },
+      )
+    }
+    if (entity === undefined) continue
+    for (const property of ['name', 'description'] as const) {
+      if (!hasText(entity, property)) {
+        problems.add(`license.${property}`, `The license ${entity['@id']} should have a "${property}"`, {
+          entityId: entity['@id'],
+          property,
+        })
+      }
+    }
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * The rules RO-Crate validation checks, by stable code. A MUST of the specification is an `error` (the
+ * crate is refused); a SHOULD (or a MAY the specification recommends) is a `warning`. Clients and tests
+ * match on the code; the message of each `Problem` says what exactly is wrong where.
+ */
+import type { Problem } from '../errors.js'
+
+export interface RuleInfo {
+  severity: Problem['severity']
+  /** What the rule asks, in one sentence. */
+  summary: string
+}
+
+export const RO_CRATE_RULES = {
+  'crate.size': { severity: 'error', summary: 'The metadata file is at most 16 MiB.' },
+  'crate.json': {
+    severity: 'error',
+    summary: 'The metadata file is JSON (plain values, at most 64 levels deep).',
+  },
+  'crate.object': { severity: 'error', summary: 'The metadata file is a JSON object.' },
+  'crate.zip': {
+    severity: 'error',
+    summary: 'An RO-Crate zip is a zip with ro-crate-metadata.json at its root or in its only folder.',
+  },
+  'crate.top-level-key': { severity: 'error', summary: 'The top level holds only "@context" and "@graph".' },
+  'crate.context': { severity: 'error', summary: 'The metadata file has an "@context".' },
+  'context.invalid': {
+    severity: 'error',
+    summary: 'Each "@context" entry is a context URL or an inline context object.',
+  },
+  'context.ro-crate': { severity: 'error', summary: 'The "@context" references an RO-Crate context by URL.' },
+  'context.unknown': {
+    severity: 'error',
+    summary: 'Context URLs under https://w3id.org/ro/ name contexts that are published there.',
+  },
+  'context.offline': {
+    severity: 'warning',
+    summary:
+      'A context that is not bundled cannot be checked offline; the terms it defines were not checked.',
+  },
+  'graph.array': { severity: 'error', summary: '"@graph" is an array of entities.' },
+  'entity.object': { severity: 'error', summary: 'Each entity is a JSON object.' },
+  'entity.id': { severity: 'error', summary: 'Each entity has an "@id" (a non-empty string).' },
+  'entity.id-unique': { severity: 'error', summary: 'No two entities share an "@id".' },
+  'entity.type': {
+    severity: 'error',
+    summary: 'Each entity has an "@type" (a string or an array of strings).',
+  },
+  'jsonld.flattened': {
+    severity: 'error',
+    summary:
+      'The graph is flattened: a value is a literal, a value object or a reference {"@id": …}, never a nested entity.',
+  },
+  'jsonld.value-object': {
+    severity: 'error',
+    summary: 'A value object has a scalar "@value", no "@id", and not both "@language" and "@type".',
+  },
+  'jsonld.compacted': {
+    severity: 'error',
+    summary: 'The graph is compacted: properties are terms of the context, not absolute IRIs.',
+  },
+  'jsonld.term': {
+    severity: 'error',
+    summary: 'Every property is a term the context defines (or a compact IRI with a defined prefix).',
+  },
+  'descriptor.missing': {
+    severity: 'error',
+    summary: 'The graph has the metadata descriptor, an entity with "@id" "ro-crate-metadata.json".',
+  },
+  'descriptor.type': { severity: 'error', summary: 'The metadata descriptor is a CreativeWork.' },
+  'descriptor.about': {
+    severity: 'error',
+    summary: 'The metadata descriptor is "about" exactly one entity: the root data entity, a Dataset.',
+  },
+  'descriptor.conformsTo': {
+    severity: 'error',
+    summary:
+      'The metadata descriptor "conformsTo" an RO-Crate specification version (https://w3id.org/ro/crate/1.x).',
+  },
+  'descriptor.conformsTo-recommended': {
+    severity: 'warning',
+    summary:
+      'In RO-Crate 1.0, the metadata descriptor should have "conformsTo" an RO-Crate specification version.',
+  },
+  'root.missing': {
+    severity: 'error',
+    summary: 'The root data entity the descriptor is "about" is in the graph.',
+  },
+  'root.type': { severity: 'error', summary: 'The root data entity is a Dataset.' },
+  'root.id': {
+    severity: 'error',
+    summary: 'The root data entity\'s "@id" is an absolute URI or a relative path ending with "/".',
+  },
+  'root.id-recommended': {
+    severity: 'warning',
+    summary: 'Before RO-Crate 1.2, the root data entity\'s "@id" should be "./".',
+  },
+  'root.name': { severity: 'error', summary: 'The root data entity has a "name".' },
+  'root.description': { severity: 'error', summary: 'The root data entity has a "description".' },
+  'root.datePublished': {
+    severity: 'error',
+    summary: 'The root data entity has a "datePublished" in ISO 8601.',
+  },
+  'root.datePublished-precision': {
+    severity: 'warning',
+    summary: 'The root data entity\'s "datePublished" should name at least the day.',
+  },
+  'root.license': { severity: 'error', summary: 'The root data entity has a "license".' },
+  'root.license-entity': {
+    severity: 'warning',
+    summary: 'The root data entity\'s "license" should reference a CreativeWork entity in the graph.',
+  },
+  'license.name': { severity: 'warning', summary: 'The license entity should have a "name".' },
+  'license.description': { severity: 'warning', summary: 'The license entity should have a "description".' },
+  'data-entity.linked': {
+    severity: 'error',
+    summary:
+      'Every data entity (File, or Dataset other than the root) is reachable from the root by "hasPart".',
+  },
+  'data-entity.payload': {
+    severity: 'error',
+    summary: 'When the payload is known, every data entity with a relative "@id" is in it.',
+  },
+  'data-entity.directory-id': {
+    severity: 'warning',
+    summary: 'A Dataset data entity with a relative "@id" should end with "/".',
+  },
+  'data-entity.local-uri': {
+    severity: 'warning',
+    summary: 'A data entity should not be a file: URI, which nobody else can resolve.',
+  },
+  'file.encodingFormat': {
+    severity: 'warning',
+    summary: 'A File should have an "encodingFormat": a media type, or a reference to a WebSite entity.',
+  },
+  'website.name': { severity: 'warning', summary: 'A WebSite entity should have a "name".' },
+  'web-data-entity.sdDatePublished': {
+    severity: 'warning',
+    summary: 'A File on the web should have an "sdDatePublished" in ISO 8601 (when it was retrieved).',
+  },
+  'web-data-entity.contentSize': {
+    severity: 'warning',
+    summary: 'A File on the web should have a "contentSize".',
+  },
+  'crate.problems-truncated': {
+    severity: 'warning',
+    summary: 'Only the first problems are listed; fix them and validate again.',
+  },
+} as const satisfies Record<string, RuleInfo>
+
+export type RoCrateRule = keyof typeof RO_CRATE_RULES
+
+/** Collects problems, each with the severity its rule has, up to a limit. */
+export class ProblemList {
+  readonly problems: Problem[] = []
+  #truncated = false
+
+  constructor(private readonly limit: number) {}
+
+  add(rule: RoCrateRule, message: string, where: { entityId?: string; property?: string } = {}): void {
+    if (this.problems.length >= this.limit) {
+      this.#truncated = true
+      return
+    }
+    const found: Problem = { severity: RO_CRATE_RULES[rule].severity, rule, message }
+    if (where.entityId !== undefined) found.entityId = where.entityId
+    if (where.property !== undefined) found.property = where.property
+    this.problems.push(found)
+  }
+
+  /** The problems, with a closing warning when some were left out. */
+  finish(): Problem[] {
+    if (this.#truncated) {
+      const rule: RoCrateRule = 'crate.problems-truncated'
+      this.problems.push({
+        severity: RO_CRATE_RULES[rule].severity,
+        rule,
+        message: `Only the first ${this.limit} problems are listed`,
+      })
+    }
+    return this.problems
+  }
+}
