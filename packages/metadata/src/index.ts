@@ -71,6 +71,20 @@ export { MAX_QUERY_DEPTH, MAX_QUERY_LENGTH, parseQuery } from './query/parser.js
 export type * from './query/types.js'
 export { normalizeQuery } from './query/validate.js'
 export {
+  createMetadataRepo,
+  liveNodesOf,
+  METADATA_SYNC_PROTOCOL_ID,
+  type MetadataRepo,
+  type MetadataRepoInit,
+} from './sync/metadata-repo.js'
+export {
+  type MetadataFactor,
+  MetadataPlacement,
+  type MetadataPlacementInit,
+  type PlacementNode,
+  rendezvousHolders,
+} from './sync/placement.js'
+export {
   type ContextStatus,
   type ContextTerms,
   contextDocument,

@@ -156,6 +156,17 @@ describe('AutomergeNetworkAdapter', () => {
     expect(right.connectedPeers).toEqual(['left'])
   })
 
+  it('names the network peer behind each greeted Repo peer, and forgets it when the session ends', async () => {
+    const { a, b, left, right } = await greetedPair()
+    expect(left.adapter.networkPeerOf(repoPeer('right'))).toBe(b.peerId)
+    expect(right.adapter.networkPeerOf(repoPeer('left'))).toBe(a.peerId)
+    expect(left.adapter.networkPeerOf(repoPeer('nobody'))).toBeUndefined()
+    const gone = next(left.adapter, 'peer-disconnected')
+    right.adapter.disconnect()
+    await gone
+    expect(left.adapter.networkPeerOf(repoPeer('right'))).toBeUndefined()
+  })
+
   it('reaches peers that join later and is ready at once when no peer is live', async () => {
     const created = await createMemoryCluster({ nodes: 1 })
     hub = created.hub

@@ -17,7 +17,7 @@ import type {
   DocumentId,
   Repo,
 } from '@automerge/automerge-repo'
-import { isValidAutomergeUrl } from '@automerge/automerge-repo'
+import { isValidAutomergeUrl, parseAutomergeUrl } from '@automerge/automerge-repo'
 import { crateName, newCrate, readCrate } from '../crate.js'
 import { checkEntity, checkPropertyName, checkValue } from '../crate-edits.js'
 import { checkLimit, decodeCursor, encodeCursor } from '../cursor.js'
@@ -316,6 +316,25 @@ export class AutomergeMetadataStore implements MetadataStore {
   /** The heads of the resource's document (for sync checks): the same on two nodes means the same document. */
   async heads(resourceId: string): Promise<string[]> {
     return [...(await this.#open(resourceId)).heads()]
+  }
+
+  /**
+   * The automerge document id of a resource's document, from the catalog (nothing is loaded), or
+   * undefined for a resource the catalog does not list. For placement: who holds the resource.
+   */
+  documentIdOf(resourceId: string): DocumentId | undefined {
+    const url = this.#catalog.record(resourceId)?.url
+    return url === undefined || !isValidAutomergeUrl(url) ? undefined : parseAutomergeUrl(url).documentId
+  }
+
+  /**
+   * The resource whose document is `documentId`, with its group, or undefined (the catalog itself, or a
+   * document the catalog does not list). For placement: the factor of a document goes by its group.
+   */
+  resourceOfDocument(documentId: string): { resourceId: string; group: string } | undefined {
+    const resourceId = this.#catalog.resourceOfUrl(`automerge:${documentId}`)
+    const group = resourceId === undefined ? undefined : this.#catalog.record(resourceId)?.group
+    return resourceId === undefined || group === undefined ? undefined : { resourceId, group }
   }
 
   /** Every resource id in the catalog (of one group, when given), ascending. */

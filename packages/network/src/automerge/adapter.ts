@@ -90,6 +90,15 @@ export class AutomergeNetworkAdapter extends NetworkAdapter {
    * those that join later. Fails with `AlreadyHandled` when something else serves the protocol on
    * this network. Connecting again first disconnects.
    */
+  /**
+   * The network peer whose channel greeted as the Repo peer `repoPeerId`, or undefined when no live
+   * session speaks for it. The network peer is the one the transport authenticated, so a share policy
+   * can decide by it (a Repo peer id is only what the other side says it is).
+   */
+  networkPeerOf(repoPeerId: RepoPeerId): PeerId | undefined {
+    return this.#byRepoPeer.get(repoPeerId)?.peer
+  }
+
   connect(peerId: RepoPeerId, peerMetadata?: PeerMetadata): void {
     if (this.#connected) this.disconnect()
     this.#network.handleStream(this.protocolId, (stream, context) => this.#accept(stream, context.peer))
