@@ -20,6 +20,11 @@ export type MetadataErrorCode =
    * this node yet, or no peer that holds it is reachable. Worth retrying.
    */
   | 'Unavailable'
+  /**
+   * The caller may not do this (`MetadataService`). Only said to a caller who may see the resource; one
+   * who may not READ it hears `NotFound`, so a refusal never tells that a resource exists.
+   */
+  | 'AccessDenied'
 
 /**
  * One finding about a crate: from the structural checks or from RO-Crate validation (`validateCrate`,

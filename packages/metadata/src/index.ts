@@ -71,6 +71,12 @@ export { MAX_QUERY_DEPTH, MAX_QUERY_LENGTH, parseQuery } from './query/parser.js
 export type * from './query/types.js'
 export { normalizeQuery } from './query/validate.js'
 export {
+  type MetadataOperation,
+  MetadataService,
+  type MetadataServiceInit,
+  type Principal,
+} from './service.js'
+export {
   createMetadataRepo,
   liveNodesOf,
   METADATA_SYNC_PROTOCOL_ID,
