@@ -316,6 +316,74 @@ describe('metadata stores on FsyncStorageAdapter', () => {
     expect(entity(await store.get('r'), './')?.name).toBe('x')
   })
 
+  it('keeps at most maxResident documents in memory, dropping the least recently used', async () => {
+    const storage = await FsyncStorageAdapter.open({ directory: await directory() })
+    const repo = new Repo({ storage })
+    let clock = 1_000_000
+    const store = await AutomergeMetadataStore.create({ repo, maxResident: 3, now: () => ++clock })
+    cleanups.push(async () => {
+      await store.close()
+      await storage.close()
+    })
+    for (let index = 0; index < 10; index += 1) {
+      await store.createResource({ group: 'g1', resourceId: `r${index}`, name: `R${index}` })
+      await store.get('r0') // r0 stays the most recently used
+    }
+    await until(() => store.residentCount <= 3, 'the store to shrink to maxResident')
+    // Only the bound's worth of resource documents is left in the Repo, r0 among them.
+    await until(() => Object.keys(repo.handles).length <= 4, 'the Repo to drop the evicted documents')
+    expect(store.residentCount).toBeLessThanOrEqual(3)
+    const held = Object.keys(repo.handles)
+    expect(held).toContain(store.documentIdOf('r0'))
+    expect(held).not.toContain(store.documentIdOf('r1'))
+    // Every document is whole when used again, and using them keeps the bound.
+    for (let index = 0; index < 10; index += 1) {
+      await store.setProperty(`r${index}`, './', 'description', `seen ${index}`)
+    }
+    for (let index = 0; index < 10; index += 1) {
+      const root = entity(await store.get(`r${index}`), './')
+      expect(root?.name).toBe(`R${index}`)
+      expect(root?.description).toBe(`seen ${index}`)
+      expect(await store.history(`r${index}`)).toHaveLength(2)
+    }
+    await until(() => store.residentCount <= 3, 'the store to shrink again')
+    await expectMetadataError(
+      () => AutomergeMetadataStore.create({ repo: new Repo(), maxResident: 0 }),
+      'InvalidInput',
+    )
+  })
+
+  it('loses nothing when a document is evicted right after a change and loaded and changed again', async () => {
+    const path = await directory()
+    const first = await FsyncStorageAdapter.open({ directory: path })
+    const store = await AutomergeMetadataStore.create({ repo: new Repo({ storage: first }) })
+    const ids = ['a', 'b', 'c', 'd']
+    for (const resourceId of ids) await store.importCrate('g1', sampleCrate(), { resourceId })
+    // Each round: a change (the Repo schedules a throttled save of the document as it is now), the
+    // eviction at once, a load and a newer change saved; the throttled save must not undo that.
+    for (let round = 0; round < 8; round += 1) {
+      for (const resourceId of ids) await store.setProperty(resourceId, './', 'description', `round ${round}`)
+      await store.evictIdle()
+      for (const resourceId of ids) await store.setProperty(resourceId, './', 'name', `name ${round}`)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    const catalogUrl = store.catalogUrl
+    await store.close()
+    await first.close()
+    const second = await FsyncStorageAdapter.open({ directory: path })
+    const reopened = await AutomergeMetadataStore.open({ repo: new Repo({ storage: second }), catalogUrl })
+    cleanups.push(async () => {
+      await reopened.close()
+      await second.close()
+    })
+    for (const resourceId of ids) {
+      const root = entity(await reopened.get(resourceId), './')
+      expect(root?.description).toBe('round 7')
+      expect(root?.name).toBe('name 7')
+      expect(await reopened.history(resourceId)).toHaveLength(17)
+    }
+  })
+
   it('keeps nothing but memory without storage: eviction is refused', async () => {
     const store = await AutomergeMetadataStore.create({ repo: new Repo() })
     cleanups.push(() => store.close())

@@ -22,6 +22,8 @@ export interface Resident {
   readonly url: string
   readonly handle: DocHandle<ResourceDoc>
   lastUsed: number
+  /** `performance.now()` when the document last changed (or was held): see `#evict`. */
+  lastChanged: number
   readonly listener: (payload: DocHandleEncodedChangePayload<ResourceDoc>) => void
 }
 
@@ -105,9 +107,18 @@ export class ResidentDocuments {
   /** Holds the handle, reporting every change to it until it is released. */
   hold(resourceId: string, url: string, handle: DocHandle<ResourceDoc>): void {
     this.release(resourceId)
-    const listener = (payload: DocHandleEncodedChangePayload<ResourceDoc>) =>
+    const listener = (payload: DocHandleEncodedChangePayload<ResourceDoc>) => {
+      resident.lastChanged = performance.now()
       this.#events.changed(resourceId, payload)
-    const resident: Resident = { resourceId, url, handle, lastUsed: this.#now(), listener }
+    }
+    const resident: Resident = {
+      resourceId,
+      url,
+      handle,
+      lastUsed: this.#now(),
+      lastChanged: performance.now(),
+      listener,
+    }
     handle.on('heads-changed', resident.listener)
     this.#byResource.set(resourceId, resident)
     this.#events.held(resourceId, handle)
@@ -128,15 +139,32 @@ export class ResidentDocuments {
    * while it is being dropped waits, then loads it again. Returns how many were dropped.
    */
   async evictIdle(idleMs: number): Promise<number> {
-    if (this.#repo.storageSubsystem === undefined) return 0
     const cutoff = this.#now() - idleMs
     const idle = [...this.#byResource.values()].filter((resident) => resident.lastUsed <= cutoff)
+    return this.#evictEach(idle, (resident) => resident.lastUsed <= cutoff)
+  }
+
+  /**
+   * Drops the least recently used documents (written to storage first) until at most `keep` stay.
+   * Does nothing without a storage adapter. Returns how many were dropped.
+   */
+  async evictBeyond(keep: number): Promise<number> {
+    const excess = this.#byResource.size - keep
+    if (excess <= 0) return 0
+    const oldest = [...this.#byResource.values()].sort((x, y) => x.lastUsed - y.lastUsed).slice(0, excess)
+    const marks = new Map(oldest.map((resident) => [resident, resident.lastUsed]))
+    return this.#evictEach(oldest, (resident) => resident.lastUsed === marks.get(resident))
+  }
+
+  /** Evicts each of `candidates` that is still held as listed and `stillEligible` (not used since). */
+  async #evictEach(candidates: Resident[], stillEligible: (resident: Resident) => boolean): Promise<number> {
+    if (this.#repo.storageSubsystem === undefined) return 0
     let evicted = 0
-    for (const resident of idle) {
-      // Used, released or held anew since the list was made: not idle any more.
-      if (this.#byResource.get(resident.resourceId) !== resident || resident.lastUsed > cutoff) continue
+    for (const resident of candidates) {
+      // Used, released or held anew since the list was made: not a candidate any more.
+      if (this.#byResource.get(resident.resourceId) !== resident || !stillEligible(resident)) continue
       this.release(resident.resourceId)
-      const eviction = this.#evict(resident.handle.documentId as DocumentId)
+      const eviction = this.#evict(resident.handle.documentId as DocumentId, resident.lastChanged)
       this.#evicting.set(resident.resourceId, eviction)
       try {
         await eviction
@@ -149,16 +177,26 @@ export class ResidentDocuments {
   }
 
   /**
-   * Writes the document and drops it from the Repo. automerge-repo#435: unloading a handle swaps its
-   * document for an empty one and announces that as a change, which the Repo's save listener then writes
-   * to storage, compacting the real document away. So the handle's listeners go first (the handle is
-   * discarded; nothing else must hear from it), and the document is written until no change arrived
-   * while it was being written; between the last write and the unload only microtasks run.
+   * Writes the document and drops it from the Repo. Two automerge-repo 2.5 hazards are kept away:
+   *
+   * - automerge-repo#435: unloading a handle swaps its document for an empty one and announces that as a
+   *   change, which the Repo's save listener then writes to storage, compacting the real document away.
+   *   So the handle's listeners go first (the handle is discarded; nothing else must hear from it).
+   * - The Repo saves a changed document through a throttle (`saveDebounceRate`, 100 ms) that holds the
+   *   document as it was at the change. Should that save run after the document was dropped and loaded
+   *   again with newer changes saved, its snapshot of the older document would delete the newer chunks
+   *   from storage (compaction removes every chunk it knows). So the eviction waits until a save the
+   *   last change scheduled has started: a timer due after that save's timer fires after it.
+   *
+   * Then the document is written until no change arrived while it was being written; between the last
+   * write and the unload only microtasks run.
    */
-  async #evict(documentId: DocumentId): Promise<void> {
+  async #evict(documentId: DocumentId, lastChanged: number): Promise<void> {
     const handle = this.#repo.handles[documentId]
     handle?.removeAllListeners('heads-changed')
     handle?.removeAllListeners('change')
+    const wait = Math.max(1, lastChanged + SAVE_THROTTLE_MS + 20 - performance.now())
+    await new Promise((resolve) => setTimeout(resolve, wait))
     for (let written = ''; ; ) {
       const heads = handle?.isReady() ? handle.heads().join(',') : ''
       if (heads === written) break
@@ -174,6 +212,9 @@ export class ResidentDocuments {
     return all
   }
 }
+
+/** automerge-repo's save throttle (`saveDebounceRate`, default 100 ms; the store's Repos keep the default). */
+const SAVE_THROTTLE_MS = 100
 
 /** Longer than automerge-repo's sync and save debounce (100 ms). */
 const REMOVAL_DELAY_MS = 500

@@ -82,6 +82,13 @@ export interface AutomergeMetadataStoreOptions {
    * without a storage adapter.
    */
   readonly idleMs?: number
+  /**
+   * At most this many resource documents stay in memory: beyond it, the least recently used are written
+   * to storage and dropped (in the background, right after the operation that went over). Bounds the
+   * store's memory whatever the number of resources (about 90 KB per resident document). Default: no
+   * bound. Has no effect without a storage adapter.
+   */
+  readonly maxResident?: number
   /** Called when a change listener throws. Default: the error is dropped. */
   readonly onListenerError?: (error: unknown, event: ChangeEvent) => void
   /**
@@ -118,6 +125,10 @@ export class AutomergeMetadataStore implements MetadataStore {
   /** Above 0 while this store changes a document: the change events it causes are its own. */
   #local = 0
   #closed = false
+  readonly #maxResident: number | undefined
+  /** The background eviction beyond `maxResident` under way, and whether another pass is wanted. */
+  #trimming: Promise<void> | undefined
+  #trimAgain = false
 
   private constructor(options: AutomergeMetadataStoreOptions, catalogHandle: DocHandle<CatalogDoc>) {
     this.#repo = options.repo
@@ -126,6 +137,11 @@ export class AutomergeMetadataStore implements MetadataStore {
     this.#loadTimeoutMs = options.loadTimeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS
     this.#onListenerError = options.onListenerError ?? (() => {})
     this.#validation = options.validation ?? 'ro-crate'
+    const max = options.maxResident
+    if (max !== undefined && !(Number.isSafeInteger(max) && max >= 1)) {
+      throw new MetadataError('InvalidInput', 'maxResident must be a positive integer')
+    }
+    this.#maxResident = max
     this.#catalogHandle = catalogHandle
     this.#catalog = new CatalogView(catalogHandle.doc())
     this.#residents = new ResidentDocuments(options.repo, this.#now, this.#loadTimeoutMs, {
@@ -379,6 +395,7 @@ export class AutomergeMetadataStore implements MetadataStore {
     if (this.#closed) return
     this.#closed = true
     if (this.#timer !== undefined) clearInterval(this.#timer)
+    await this.#trimming
     await this.#removals.finish()
     await this.flush()
     this.#catalogHandle.off('heads-changed', this.#catalogChanged)
@@ -513,6 +530,28 @@ export class AutomergeMetadataStore implements MetadataStore {
     this.#knownHeads.set(resourceId, heads)
     if (known !== undefined && known !== heads && this.#local === 0)
       this.#remoteUpdate(resourceId, handle.doc())
+    this.#trim()
+  }
+
+  /** Starts (or asks for one more) background pass evicting the least used documents beyond `maxResident`. */
+  #trim(): void {
+    const max = this.#maxResident
+    if (max === undefined || this.#residents.size <= max || this.#closed) return
+    if (this.#trimming !== undefined) {
+      this.#trimAgain = true
+      return
+    }
+    this.#trimming = (async () => {
+      do {
+        this.#trimAgain = false
+        // Let the operation that went over finish with its document first.
+        await new Promise((resolve) => setImmediate(resolve))
+        if (this.#closed) return
+        await this.#residents.evictBeyond(max).catch(() => {})
+      } while (this.#trimAgain && !this.#closed)
+    })().finally(() => {
+      this.#trimming = undefined
+    })
   }
 
   // -------------------------------------------------------------------------------------------------
