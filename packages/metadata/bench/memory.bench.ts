@@ -24,6 +24,8 @@ import { sampleCrate } from '../dist/testing/sample-crate.js'
 const DOCS = Number(process.env.BENCH_DOCS ?? 2_000)
 /** In the bounded scenario, idle documents are evicted after every this many imports. */
 const EVICT_EVERY = 500
+/** In the scenario with `maxResident`, at most this many documents stay in memory. */
+const MAX_RESIDENT = 200
 
 /** Chunks as files, one per key, without fsync: storage for measuring memory, not durability. */
 class PlainFileStorage implements StorageAdapterInterface {
@@ -119,6 +121,17 @@ async function run(scenario: string): Promise<Figures> {
   const directory = mkdtempSync(join(tmpdir(), 'aruna-metadata-bench-'))
   try {
     const storage = new PlainFileStorage(directory)
+    if (scenario === 'automerge-max-resident') {
+      const bounded = await AutomergeMetadataStore.create({
+        repo: new Repo({ storage }),
+        maxResident: MAX_RESIDENT,
+      })
+      const seconds = await fill(bounded)
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      const figures = { scenario, seconds, ...delta(settle()) }
+      await bounded.close()
+      return figures
+    }
     const store = await AutomergeMetadataStore.create({ repo: new Repo({ storage }) })
     if (scenario === 'automerge-bounded') {
       const seconds = await fill(store, async (index) => {
@@ -178,12 +191,14 @@ if (scenario !== undefined) {
   const inMemory = child('automerge-memory')
   const onDisk = child('automerge-storage')
   const bounded = child('automerge-bounded')
+  const maxResident = child('automerge-max-resident')
   const rows = [
     ['memory mock (plain objects): baseline', base],
     ['automerge-repo alone (`repo.create(crate)`), no store', repoOnly],
     ['Automerge store, Repo without storage', inMemory],
     ['Automerge store, file storage', onDisk],
     [`Automerge store, file storage, \`evictIdle(200 ms)\` every ${EVICT_EVERY} imports`, bounded],
+    [`Automerge store, file storage, \`maxResident: ${MAX_RESIDENT}\``, maxResident],
   ] as const
   const lines = [
     '## Metadata store memory per 10 000 documents',
