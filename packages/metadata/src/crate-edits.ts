@@ -6,8 +6,9 @@
  */
 import { findDescriptor, findEntity, referenceId } from './crate.js'
 import { MetadataError } from './errors.js'
+import { checkId } from './identifiers.js'
 import { copyJson, jsonProblem } from './json.js'
-import type { Crate, Entity, JsonValue } from './port.js'
+import type { Crate, CreateResourceInit, Entity, JsonObject, JsonValue } from './port.js'
 
 const MAX_NAME_LENGTH = 1024
 
@@ -108,4 +109,40 @@ function dropReferences(entity: Entity, target: string): void {
       if (value.length === 0) delete entity[property]
     }
   }
+}
+
+/** `createResource`'s input, checked. */
+export interface CheckedCreateInit {
+  group: string
+  resourceId: string
+  name: string
+  description: string | undefined
+  properties: JsonObject
+}
+
+/**
+ * Checks `createResource`'s input in the order both stores share: group, then id through `freshId`
+ * (which says whether a requested id is free or makes one), then name, description and properties.
+ */
+export function checkCreateInit(
+  init: CreateResourceInit,
+  freshId: (requested: unknown) => string,
+): CheckedCreateInit {
+  if (typeof init !== 'object' || init === null) {
+    throw new MetadataError('InvalidInput', 'Expected resource details')
+  }
+  const group = checkId('group', init.group)
+  const resourceId = freshId(init.resourceId)
+  if (typeof init.name !== 'string') {
+    throw new MetadataError('InvalidInput', 'The resource needs a name (text)')
+  }
+  if (init.description !== undefined && typeof init.description !== 'string') {
+    throw new MetadataError('InvalidInput', 'The description must be text')
+  }
+  const properties = checkValue(init.properties ?? {}, 'properties')
+  if (typeof properties !== 'object' || properties === null || Array.isArray(properties)) {
+    throw new MetadataError('InvalidInput', 'The properties must be an object')
+  }
+  for (const property of Object.keys(properties)) checkPropertyName(property)
+  return { group, resourceId, name: init.name, description: init.description, properties }
 }

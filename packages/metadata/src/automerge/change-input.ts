@@ -5,44 +5,20 @@
  */
 import { ImmutableString } from '@automerge/automerge'
 import type { AutomergeUrl, DocHandle, Repo } from '@automerge/automerge-repo'
-import { checkPropertyName, checkValue } from '../crate-edits.js'
+import { type CheckedCreateInit, checkCreateInit as checkSharedCreateInit } from '../crate-edits.js'
 import { isMetadataError, MetadataError } from '../errors.js'
-import { checkId } from '../identifiers.js'
-import type { ChangeOptions, CreateResourceInit, JsonObject, JsonValue } from '../port.js'
+import type { ChangeOptions, CreateResourceInit, JsonValue } from '../port.js'
 import { encodeChangeRecord } from './history.js'
 import { unstorableKey } from './values.js'
 
-/**
- * Checks `createResource`'s input in the order the memory mock does (group, then id through `freshId`,
- * then name, description and properties).
- */
+/** `createResource`'s input checked as both stores do, and its properties as Automerge can hold them. */
 export function checkCreateInit(
   init: CreateResourceInit,
   freshId: (requested: unknown) => string,
-): {
-  group: string
-  resourceId: string
-  name: string
-  description: string | undefined
-  properties: JsonObject
-} {
-  if (typeof init !== 'object' || init === null) {
-    throw new MetadataError('InvalidInput', 'Expected resource details')
-  }
-  const group = checkId('group', init.group)
-  const resourceId = freshId(init.resourceId)
-  if (typeof init.name !== 'string')
-    throw new MetadataError('InvalidInput', 'The resource needs a name (text)')
-  if (init.description !== undefined && typeof init.description !== 'string') {
-    throw new MetadataError('InvalidInput', 'The description must be text')
-  }
-  const properties = checkValue(init.properties ?? {}, 'properties')
-  if (typeof properties !== 'object' || properties === null || Array.isArray(properties)) {
-    throw new MetadataError('InvalidInput', 'The properties must be an object')
-  }
-  for (const property of Object.keys(properties)) checkPropertyName(property)
-  checkStorable(properties, 'InvalidInput')
-  return { group, resourceId, name: init.name, description: init.description, properties }
+): CheckedCreateInit {
+  const checked = checkSharedCreateInit(init, freshId)
+  checkStorable(checked.properties, 'InvalidInput')
+  return checked
 }
 
 /** An immutable string, for a value nobody edits concurrently. */

@@ -6,8 +6,7 @@
 import { crateName, newCrate, readCrate } from '../crate.js'
 import {
   addGraphEntity,
-  checkPropertyName,
-  checkValue,
+  checkCreateInit,
   entityOrThrow,
   removeEntityProperty,
   removeGraphEntity,
@@ -63,25 +62,12 @@ export class MemoryMetadataStore implements MetadataStore {
   }
 
   async createResource(init: CreateResourceInit): Promise<ResourceRef> {
-    if (typeof init !== 'object' || init === null) {
-      throw new MetadataError('InvalidInput', 'Expected resource details')
-    }
-    const group = checkId('group', init.group)
-    const resourceId = this.freshId(init.resourceId)
-    if (typeof init.name !== 'string') {
-      throw new MetadataError('InvalidInput', 'The resource needs a name (text)')
-    }
-    if (init.description !== undefined && typeof init.description !== 'string') {
-      throw new MetadataError('InvalidInput', 'The description must be text')
-    }
-    const properties = checkValue(init.properties ?? {}, 'properties')
-    if (typeof properties !== 'object' || properties === null || Array.isArray(properties)) {
-      throw new MetadataError('InvalidInput', 'The properties must be an object')
-    }
-    for (const property of Object.keys(properties)) checkPropertyName(property)
+    const { group, resourceId, name, description, properties } = checkCreateInit(init, (requested) =>
+      this.freshId(requested),
+    )
     const crate = newCrate({
-      name: init.name,
-      ...(init.description === undefined ? {} : { description: init.description }),
+      name,
+      ...(description === undefined ? {} : { description }),
       properties,
       now: this.now(),
     })
