@@ -7,6 +7,7 @@
 import { bytesCodec, defineProtocol, type Libp2pNetwork } from '@aruna/network'
 import { createTestNode, createTestRealm } from '@aruna/network/testing'
 import { parseAutomergeUrl } from '@automerge/automerge-repo'
+import { sleep, stats, until } from '../../../scripts/bench-timing.mjs'
 import {
   AutomergeMetadataStore,
   createMetadataRepo,
@@ -27,22 +28,6 @@ const SETTINGS = {
   stopTimeoutMs: 2_000,
 }
 const ECHO = defineProtocol({ id: '/aruna/bench-echo/1.0.0', request: bytesCodec, response: bytesCodec })
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-async function until(check: () => Promise<boolean> | boolean, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out')
-    await sleep(1)
-  }
-}
-function quantile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number
-}
-function stats(samples: number[]) {
-  const sorted = [...samples].sort((x, y) => x - y)
-  return { p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), max: sorted[sorted.length - 1] as number }
-}
 
 interface Node {
   network: Libp2pNetwork

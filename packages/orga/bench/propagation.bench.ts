@@ -4,6 +4,7 @@
 // document on A's Repo seen on C's Repo (the same `AutomergeNetworkAdapter`, no orga store).
 import { createRealmKey } from '@aruna/auth'
 import { bytesCodec, createPeerKey, defineProtocol, peerIdOf } from '@aruna/network'
+import { sleep, stats, until } from '../../../scripts/bench-timing.mjs'
 import { delegatePeer, startRealmNode } from '../dist/index.js'
 
 const N = 30
@@ -16,22 +17,6 @@ const SETTINGS = {
   stopTimeoutMs: 2_000,
 }
 const ECHO = defineProtocol({ id: '/aruna/bench-echo/1.0.0', request: bytesCodec, response: bytesCodec })
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-async function until(check: () => Promise<boolean> | boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out')
-    await sleep(1)
-  }
-}
-function quantile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number
-}
-function stats(samples: number[]) {
-  const sorted = [...samples].sort((x, y) => x - y)
-  return { p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), max: sorted[sorted.length - 1] as number }
-}
 
 const realm = createRealmKey()
 const exp = Math.floor(Date.now() / 1000) + 3600
