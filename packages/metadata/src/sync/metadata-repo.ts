@@ -24,6 +24,7 @@ import {
   type PeerId as RepoPeerId,
   type StorageAdapterInterface,
 } from '@automerge/automerge-repo'
+import { MetadataError } from '../errors.js'
 import type { MetadataPlacement } from './placement.js'
 
 /** The protocol metadata documents sync on (orga documents use the network package's default). */
@@ -57,30 +58,32 @@ export interface MetadataRepo {
 export function createMetadataRepo(init: MetadataRepoInit): MetadataRepo {
   const { network, placement } = init
   if (network.peerId !== placement.self) {
-    throw new TypeError(`the placement is for ${placement.self}, the network is ${network.peerId}`)
+    throw new MetadataError(
+      'InvalidInput',
+      `the placement is for ${placement.self}, the network is ${network.peerId}`,
+    )
   }
   const adapter = new AutomergeNetworkAdapter(network, {
     protocolId: METADATA_SYNC_PROTOCOL_ID,
     ...init.adapter,
     onError: (error) => init.onError?.(error),
   })
-  const holderPeer = (peer: RepoPeerId, documentId: DocumentId): string | undefined => {
+  /** Whether the network peer behind the Repo peer `peer` holds the document. */
+  const toHolder = (peer: RepoPeerId, documentId: DocumentId): boolean => {
     const node = adapter.networkPeerOf(peer)
-    return node !== undefined && placement.holds(node, documentId) ? node : undefined
+    return node !== undefined && placement.holds(node, documentId)
   }
   const mayServe = (peer: RepoPeerId, documentId: DocumentId): boolean => {
+    if (toHolder(peer, documentId)) return true
     const node = adapter.networkPeerOf(peer)
-    if (node === undefined) return false
-    if (placement.holds(node, documentId)) return true
-    return placement.holds(placement.self, documentId) && placement.isMember(node)
+    return node !== undefined && placement.holds(placement.self, documentId) && placement.isMember(node)
   }
   const repo = new Repo({
     network: [adapter],
     peerId: `${network.peerId}-metadata` as RepoPeerId,
     ...(init.storage === undefined ? {} : { storage: init.storage }),
     shareConfig: {
-      announce: async (peer, documentId) =>
-        documentId !== undefined && holderPeer(peer, documentId) !== undefined,
+      announce: async (peer, documentId) => documentId !== undefined && toHolder(peer, documentId),
       access: async (peer, documentId) => mayServe(peer, documentId),
     },
   })
