@@ -10,6 +10,8 @@ import { chunkCidOf, formatVersionId, LmdbObjectIndex, MemoryObjectIndex } from 
 
 const SMALL = 10_000
 const LARGE = 100_000
+/** The group (a ULID) that owns the benchmark's buckets. */
+const GROUP = '01JAAAAAAAAAAAAAAAAAAAAAAA'
 const PAGES = 60
 const SEQUENTIAL = 500
 const BATCHED = 30_000
@@ -101,8 +103,8 @@ async function rate(count: number, put: (n: number) => Promise<unknown>, inFligh
 
 const root = await mkdtemp(join(tmpdir(), 'aruna-bench-lmdb-'))
 const index = await LmdbObjectIndex.open(join(root, 'index'))
-await index.createBucket('small', { group: 'g' })
-await index.createBucket('large', { group: 'g' })
+await index.createBucket('small', { group: GROUP })
+await index.createBucket('large', { group: GROUP })
 const fillStart = performance.now()
 await fill(index, 'small', SMALL)
 await fill(index, 'large', LARGE)
@@ -122,7 +124,7 @@ const raw = rawEnv.openDB<Buffer, Buffer>('raw', { keyEncoding: 'binary', encodi
 const recordBytes = Buffer.from(JSON.stringify(record('writes', keyOf(0), 0)))
 /** Keys spread like ours (100 directories), so both sides insert all over the B-tree. */
 const rawKey = (side: string, n: number) => Buffer.from(`${side}\u0000${keyOf(n)}`)
-await index.createBucket('writes', { group: 'g' })
+await index.createBucket('writes', { group: GROUP })
 let serial = LARGE
 const oursSequential = await rate(
   SEQUENTIAL,
@@ -142,8 +144,8 @@ await rm(root, { recursive: true, force: true })
 
 // The in-memory index over the same keys, as a floor for what a page costs without a store.
 const memory = new MemoryObjectIndex()
-await memory.createBucket('small', { group: 'g' })
-await memory.createBucket('large', { group: 'g' })
+await memory.createBucket('small', { group: GROUP })
+await memory.createBucket('large', { group: GROUP })
 await fill(memory, 'small', SMALL)
 await fill(memory, 'large', LARGE)
 await pageTimes(memory)

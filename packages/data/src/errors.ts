@@ -39,6 +39,8 @@ export type DataErrorCode =
   | 'EntityTooSmall'
   // Authentication (S3Authenticator) and authorization
   | 'AccessDenied'
+  /** A header that changes what the request does is not covered by its signature (S3: `AccessDenied`). */
+  | 'UnsignedHeader'
   | 'InvalidAccessKeyId'
   | 'SignatureDoesNotMatch'
   | 'AuthorizationHeaderMalformed'

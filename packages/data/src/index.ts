@@ -73,7 +73,14 @@ export {
   receive,
   tick,
 } from './hlc.js'
-export { compareKeys, MAX_KEY_BYTES, validateBucketName, validateKey } from './keys.js'
+export {
+  compareKeys,
+  isGroupId,
+  MAX_KEY_BYTES,
+  validateBucketName,
+  validateGroupId,
+  validateKey,
+} from './keys.js'
 export { type KeyScan, listPage, MAX_KEYS, type Page, type ScanStart } from './listing.js'
 export {
   type KeyRange,

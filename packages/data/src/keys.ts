@@ -48,6 +48,27 @@ export function validateBucketName(name: string): string {
   return name
 }
 
+/** A group id: a ULID, 26 characters of Crockford base32 in upper case. */
+const GROUP_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/
+
+/** Whether `value` is a group id (a ULID): one path segment with no `/`, `*`, `.` or escapes in it. */
+export function isGroupId(value: unknown): value is string {
+  return typeof value === 'string' && GROUP_ID.test(value)
+}
+
+/**
+ * The one place a bucket's owning group is checked: it becomes a segment of every resource path of
+ * the bucket (`/{realm}/g/{group}/data/{bucket}/…`), so it must be a group id (a ULID) and nothing
+ * else; a name with `/` or `*` in it could alias another group's or bucket's paths. Anything else is
+ * `InvalidArgument`.
+ */
+export function validateGroupId(group: unknown): string {
+  if (!isGroupId(group)) {
+    throw new DataError('InvalidArgument', 'the owning group must be a group id (a 26-character ULID)')
+  }
+  return group
+}
+
 /**
  * Orders strings as S3 orders keys: by their UTF-8 bytes, which is Unicode code point order.
  * JavaScript's `<` compares UTF-16 code units, which puts U+E000–U+FFFF after the supplementary

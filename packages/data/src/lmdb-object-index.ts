@@ -4,7 +4,7 @@ import { resolve } from 'node:path'
 import { type Database, open, type RootDatabase } from 'lmdb'
 import { DataError } from './errors.js'
 import { parseVersionId } from './hlc.js'
-import { compareKeys, validateBucketName, validateKey } from './keys.js'
+import { compareKeys, validateBucketName, validateGroupId, validateKey } from './keys.js'
 import { type KeyScan, listPage } from './listing.js'
 import {
   bucketEnd,
@@ -264,9 +264,7 @@ export class LmdbObjectIndex implements ObjectIndex {
 
   async createBucket(name: string, options: CreateBucketOptions): Promise<Bucket> {
     validateBucketName(name)
-    if (typeof options?.group !== 'string' || options.group === '') {
-      throw new DataError('InvalidArgument', 'a bucket needs an owning group')
-    }
+    validateGroupId(options?.group)
     const bucket: Bucket = { name, group: options.group, createdAt: this.#now().toISOString() }
     await this.#root.childTransaction(() => {
       if (this.#buckets.get(bucketKey(name)) !== undefined) {

@@ -1,5 +1,5 @@
 import { DataError } from './errors.js'
-import { compareKeys, validateBucketName, validateKey } from './keys.js'
+import { compareKeys, validateBucketName, validateGroupId, validateKey } from './keys.js'
 import { type KeyScan, listPage, type ScanStart } from './listing.js'
 import type {
   Bucket,
@@ -135,9 +135,7 @@ export class MemoryObjectIndex implements ObjectIndex {
 
   async createBucket(name: string, options: CreateBucketOptions): Promise<Bucket> {
     validateBucketName(name)
-    if (typeof options?.group !== 'string' || options.group === '') {
-      throw new DataError('InvalidArgument', 'a bucket needs an owning group')
-    }
+    validateGroupId(options?.group)
     if (this.#buckets.has(name)) throw new DataError('BucketAlreadyExists', `bucket ${name} exists`)
     const bucket: Bucket = { name, group: options.group, createdAt: this.#now().toISOString() }
     this.#buckets.set(name, { bucket, history: new Map(), keys: [], live: [] })

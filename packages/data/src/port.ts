@@ -192,6 +192,7 @@ export interface Bucket {
 }
 
 export interface CreateBucketOptions {
+  /** The id (a ULID) of the group that owns the bucket; anything else is `InvalidArgument`. */
   group: string
 }
 
@@ -233,7 +234,10 @@ export interface ObjectIndex {
    */
   list(bucket: string, options?: ListOptions): Promise<ListResult>
 
-  /** Creates an empty bucket. `BucketAlreadyExists` if the name is taken. */
+  /**
+   * Creates an empty bucket. `BucketAlreadyExists` if the name is taken; `InvalidBucketName`, and
+   * `InvalidArgument` when `group` is not a group id (`validateGroupId`).
+   */
   createBucket(name: string, options: CreateBucketOptions): Promise<Bucket>
 
   /**

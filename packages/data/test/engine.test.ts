@@ -11,6 +11,7 @@ import { HybridLogicalClock } from '../src/hlc.js'
 import { MemoryBlobStore } from '../src/memory-blob-store.js'
 import { MemoryObjectIndex } from '../src/memory-object-index.js'
 import type { BlobStore, ChunkSource } from '../src/port.js'
+import { G1 } from '../src/testing/records.js'
 
 const CHUNK = 16
 
@@ -29,7 +30,7 @@ async function setup(init: Partial<ObjectEngineInit> = {}) {
     now: () => new Date(clock.now),
     ...init,
   })
-  await engine.createBucket('bkt', 'group-a')
+  await engine.createBucket('bkt', G1)
   return { engine, blobs, index, uploads, clock }
 }
 

@@ -31,7 +31,7 @@ const EPOCH = Date.UTC(2025, 0, 1)
 const IN_FLIGHT = 8
 const index = await LmdbObjectIndex.open(directory)
 try {
-  await index.createBucket('crash', { group: 'g1' })
+  await index.createBucket('crash', { group: '01JAAAAAAAAAAAAAAAAAAAAAAA' })
 } catch (err) {
   if (!isDataError(err, 'BucketAlreadyExists')) throw err
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ListOptions, type LmdbObjectIndex, MemoryObjectIndex, type ObjectIndex } from '../src/index.js'
-import { collectVersions, content, marker, vid } from '../src/testing/records.js'
+import { collectVersions, content, G1, marker, vid } from '../src/testing/records.js'
 import { contentFor, openTemporary, putMany } from './lmdb-fixture.js'
 
 const KEYS = 20_000
@@ -20,8 +20,8 @@ describe('LmdbObjectIndex listing cost', () => {
 
   beforeAll(async () => {
     ;({ index, dispose } = await openTemporary())
-    await index.createBucket('big', { group: 'g1' })
-    await index.createBucket('small', { group: 'g1' })
+    await index.createBucket('big', { group: G1 })
+    await index.createBucket('small', { group: G1 })
     await putMany(index, contentFor('big', BIG))
     // Keys listing must step over: delete-marked keys and old versions between the live ones.
     await putMany(
@@ -122,7 +122,7 @@ describe('LmdbObjectIndex against MemoryObjectIndex', () => {
     const memory = new MemoryObjectIndex()
     const { index: lmdb, dispose } = await openTemporary()
     try {
-      for (const index of [memory, lmdb]) await index.createBucket('bkt1', { group: 'g1' })
+      for (const index of [memory, lmdb]) await index.createBucket('bkt1', { group: G1 })
       const keys = Array.from({ length: 150 }, () => word(4))
       const records = Array.from({ length: 400 }, (_, i) => {
         const id = vid(Math.floor(next() * 50), pick(['n', 'n1', 'node-b']), i % 3)

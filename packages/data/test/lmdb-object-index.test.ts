@@ -2,7 +2,16 @@ import { open } from 'lmdb'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { LmdbObjectIndex, type ObjectVersion } from '../src/index.js'
 import { runObjectIndexTests } from '../src/testing/index.js'
-import { collectVersions, content, expectCode, marker, utf8Sorted, vid } from '../src/testing/records.js'
+import {
+  collectVersions,
+  content,
+  expectCode,
+  G1,
+  G2,
+  marker,
+  utf8Sorted,
+  vid,
+} from '../src/testing/records.js'
 import { contentFor, openTemporary, putMany, removeDirectory, tempDirectory } from './lmdb-fixture.js'
 
 // The suite awaits one putVersion at a time, each its own commit with an fdatasync: on a busy disk
@@ -44,8 +53,8 @@ describe('LmdbObjectIndex across restarts', () => {
   }
 
   it('finds every bucket, version, current pointer and listing again after close and reopen', async () => {
-    const made = await index.createBucket('bkt1', { group: 'g1' })
-    await index.createBucket('other', { group: 'g2' })
+    const made = await index.createBucket('bkt1', { group: G1 })
+    await index.createBucket('other', { group: G2 })
     await index.putVersion(content('bkt1', 'a', vid(1), 5))
     await index.putVersion(content('bkt1', 'a', vid(2), 6))
     await index.putVersion(content('bkt1', 'dir/b', vid(3)))
@@ -78,22 +87,22 @@ describe('LmdbObjectIndex across restarts', () => {
   })
 
   it('keeps a deleted bucket deleted, with its history gone, after a restart', async () => {
-    await index.createBucket('gone', { group: 'g1' })
-    await index.createBucket('kept', { group: 'g1' })
+    await index.createBucket('gone', { group: G1 })
+    await index.createBucket('kept', { group: G1 })
     await index.putVersion(content('gone', 'k', vid(1)))
     await index.putVersion(marker('gone', 'k', vid(2)))
     await index.putVersion(content('kept', 'k', vid(3)))
     await index.deleteBucket('gone')
     await reopen()
     await expectCode(index.getBucket('gone'), 'NoSuchBucket')
-    await index.createBucket('gone', { group: 'g2' })
+    await index.createBucket('gone', { group: G2 })
     expect(await collectVersions(index.listVersions('gone'))).toEqual([])
     expect(await collectVersions(index.listVersions('kept'))).toEqual([['k', vid(3)]])
-    expect((await index.getBucket('gone')).group).toBe('g2')
+    expect((await index.getBucket('gone')).group).toBe(G2)
   })
 
   it('refuses to open a directory that holds an index in another layout, and leaves it as it was', async () => {
-    await index.createBucket('bkt1', { group: 'g1' })
+    await index.createBucket('bkt1', { group: G1 })
     await index.close()
     const setFormat = async (format: number) => {
       const raw = open({ path: directory, maxDbs: 8, overlappingSync: false })
@@ -121,7 +130,7 @@ describe('LmdbObjectIndex writes', () => {
 
   beforeEach(async () => {
     ;({ index, dispose } = await openTemporary())
-    await index.createBucket('bkt1', { group: 'g1' })
+    await index.createBucket('bkt1', { group: G1 })
   })
 
   afterEach(async () => {
@@ -165,12 +174,12 @@ describe('LmdbObjectIndex writes', () => {
     const results = await Promise.allSettled([
       index.putVersion(content('bkt1', 'a', vid(1))),
       index.putVersion(content('nope', 'a', vid(2))),
-      index.createBucket('bkt1', { group: 'g2' }),
+      index.createBucket('bkt1', { group: G2 }),
       index.putVersion(content('bkt1', 'b', vid(3))),
     ])
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled'])
     expect((await index.list('bkt1')).objects.map((o) => o.key)).toEqual(['a', 'b'])
-    expect((await index.getBucket('bkt1')).group).toBe('g1')
+    expect((await index.getBucket('bkt1')).group).toBe(G1)
   })
 
   it('orders keys with spaces, punctuation and characters beyond ASCII by their UTF-8 bytes', async () => {
@@ -218,8 +227,8 @@ describe('LmdbObjectIndex writes', () => {
   })
 
   it('keeps buckets whose names are prefixes of each other apart', async () => {
-    await index.createBucket('bkt', { group: 'g1' })
-    await index.createBucket('bkt1-x', { group: 'g1' })
+    await index.createBucket('bkt', { group: G1 })
+    await index.createBucket('bkt1-x', { group: G1 })
     await index.putVersion(content('bkt', 'k', vid(1)))
     await index.putVersion(content('bkt1', 'k', vid(2)))
     await index.putVersion(content('bkt1-x', 'k', vid(3)))
@@ -273,10 +282,10 @@ describe('LmdbObjectIndex writes', () => {
       }
     })()
     try {
-      const made = await clocked.createBucket('timed', { group: 'g1' })
+      const made = await clocked.createBucket('timed', { group: G1 })
       expect(made.createdAt).toBe('2030-01-02T00:00:00.000Z')
       made.group = 'changed'
-      expect((await clocked.getBucket('timed')).group).toBe('g1')
+      expect((await clocked.getBucket('timed')).group).toBe(G1)
       await expectCode(clocked.createBucket('timed2', { group: '' }), 'InvalidArgument')
     } finally {
       await disposeClocked()
@@ -294,7 +303,7 @@ describe('LmdbObjectIndex range digests', () => {
     const one = await openTemporary()
     const two = await openTemporary()
     try {
-      for (const { index } of [one, two]) await index.createBucket('bkt1', { group: 'g1' })
+      for (const { index } of [one, two]) await index.createBucket('bkt1', { group: G1 })
       for (const r of records) await one.index.putVersion(r)
       for (const r of [...records].reverse()) await two.index.putVersion(r)
       const whole = await one.index.digestRange('bkt1')
@@ -322,7 +331,7 @@ describe('LmdbObjectIndex range digests', () => {
   it('counts exactly the versions of the keys in [start, end)', async () => {
     const { index, dispose } = await openTemporary()
     try {
-      await index.createBucket('bkt1', { group: 'g1' })
+      await index.createBucket('bkt1', { group: G1 })
       await putMany(index, records)
       expect((await index.digestRange('bkt1', { start: 'a', end: 'b' })).count).toBe(4)
       expect((await index.digestRange('bkt1', { start: 'a/b', end: 'a/b' })).count).toBe(0)

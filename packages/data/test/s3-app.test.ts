@@ -7,17 +7,24 @@ import { DataError } from '../src/errors.js'
 import { HybridLogicalClock } from '../src/hlc.js'
 import { MemoryBlobStore } from '../src/memory-blob-store.js'
 import { MemoryObjectIndex } from '../src/memory-object-index.js'
-import { createS3App } from '../src/s3/app.js'
+import { createS3App, type S3AppInit } from '../src/s3/app.js'
+import type { S3Authenticator } from '../src/s3/port.js'
 import { FakeSigV4Authenticator } from '../src/testing/fake-sigv4-authenticator.js'
 
 const REALM = 'realm1'
-const auth = (key = 'AKIDALICE') => ({
-  authorization: `AWS4-HMAC-SHA256 Credential=${key}/20250101/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=${'0'.repeat(64)}`,
+/** Group ids are ULIDs. */
+const GROUP_A = '01JAAAAAAAAAAAAAAAAAAAAAAA'
+const GROUP_B = '01JBBBBBBBBBBBBBBBBBBBBBBB'
+const SIGNED = 'host;x-amz-date'
+const SIGNS_GROUP = 'host;x-amz-date;x-aruna-group'
+const auth = (key = 'AKIDALICE', signed = SIGNED) => ({
+  authorization: `AWS4-HMAC-SHA256 Credential=${key}/20250101/us-east-1/s3/aws4_request, SignedHeaders=${signed}, Signature=${'0'.repeat(64)}`,
   'x-amz-date': '20250101T000000Z',
 })
 
 let engine: ObjectEngine
 let authorizer: MemoryAuthorizer
+let init: S3AppInit
 let app: ReturnType<typeof createS3App>
 let internalErrors: unknown[]
 
@@ -31,35 +38,39 @@ beforeEach(async () => {
     minPartSize: 4,
   })
   authorizer = new MemoryAuthorizer()
-    .allow('alice', 'WRITE', `/${REALM}/g/group-a/**`)
-    .allow('bob', 'READ', `/${REALM}/g/group-a/data/shared/**`)
+    .allow('alice', 'WRITE', `/${REALM}/g/${GROUP_A}/**`)
+    .allow('bob', 'READ', `/${REALM}/g/${GROUP_A}/data/shared/**`)
+    .allow('carol', 'WRITE', `/${REALM}/g/${GROUP_B}/**`)
   internalErrors = []
-  app = createS3App({
+  init = {
     engine,
     authorizer,
     authenticator: new FakeSigV4Authenticator({
-      users: { AKIDALICE: 'alice', AKIDBOB: 'bob' },
+      users: { AKIDALICE: 'alice', AKIDBOB: 'bob', AKIDCAROL: 'carol' },
       acceptChunk: (sig) => !sig.startsWith('bad'),
     }),
     realm: REALM,
     region: 'eu-central-1',
     virtualHostDomains: ['s3.test'],
     onInternalError: (err) => internalErrors.push(err),
-  })
-  await engine.createBucket('shared', 'group-a')
-  await engine.createBucket('private', 'group-a')
-  await engine.createBucket('elsewhere', 'group-b')
+  }
+  app = createS3App(init)
+  await engine.createBucket('shared', GROUP_A)
+  await engine.createBucket('private', GROUP_A)
+  await engine.createBucket('elsewhere', GROUP_B)
 })
 
 interface Call {
   headers?: Record<string, string>
   body?: string | Uint8Array
   key?: string
+  /** The `SignedHeaders` the request claims (the test double believes them). */
+  signed?: string
 }
 
 async function call(method: string, path: string, options: Call = {}) {
   const body = options.body
-  const headers: Record<string, string> = { ...auth(options.key), ...options.headers }
+  const headers: Record<string, string> = { ...auth(options.key, options.signed), ...options.headers }
   if (
     body !== undefined &&
     headers['content-length'] === undefined &&
@@ -189,8 +200,8 @@ describe('S3 authentication and authorization', () => {
     })
     expect(await call('GET', '/elsewhere?list-type=2')).toMatchObject({ status: 403, code: 'AccessDenied' })
     const paths = authorizer.calls.map((c) => `${c.access} ${c.path}`)
-    expect(paths).toContain(`READ /${REALM}/g/group-a/data/shared/doc`)
-    expect(paths).toContain(`WRITE /${REALM}/g/group-a/data/shared/doc`)
+    expect(paths).toContain(`READ /${REALM}/g/${GROUP_A}/data/shared/doc`)
+    expect(paths).toContain(`WRITE /${REALM}/g/${GROUP_A}/data/shared/doc`)
   })
 
   it('lists only the buckets the caller may read', async () => {
@@ -210,28 +221,124 @@ describe('S3 authentication and authorization', () => {
 })
 
 describe('S3 buckets', () => {
+  /** CreateBucket in `group`, with the group header signed. */
+  const createIn = (bucket: string, group: string, key = 'AKIDALICE') =>
+    call('PUT', `/${bucket}`, { key, headers: { 'x-aruna-group': group }, signed: SIGNS_GROUP })
+
   it('creates buckets in the named group, the default group or not at all', async () => {
-    expect((await call('PUT', '/new-bucket', { headers: { 'x-aruna-group': 'group-a' } })).status).toBe(200)
-    expect((await engine.getBucket('new-bucket')).group).toBe('group-a')
+    expect((await createIn('new-bucket', GROUP_A)).status).toBe(200)
+    expect((await engine.getBucket('new-bucket')).group).toBe(GROUP_A)
     // The caller may write the existing bucket: S3 says it is theirs (clients take that as done).
-    expect(await call('PUT', '/new-bucket', { headers: { 'x-aruna-group': 'group-a' } })).toMatchObject({
+    expect(await createIn('new-bucket', GROUP_A)).toMatchObject({
       status: 409,
       code: 'BucketAlreadyOwnedByYou',
     })
     // A bucket of another group the caller may not write: the name is simply taken.
-    expect(await call('PUT', '/elsewhere', { headers: { 'x-aruna-group': 'group-a' } })).toMatchObject({
-      status: 409,
-      code: 'BucketAlreadyExists',
-    })
+    expect(await createIn('elsewhere', GROUP_A)).toMatchObject({ status: 409, code: 'BucketAlreadyExists' })
     expect(await call('PUT', '/other-bucket')).toMatchObject({ status: 400, code: 'InvalidArgument' })
-    expect(await call('PUT', '/other-bucket', { headers: { 'x-aruna-group': 'group-b' } })).toMatchObject({
+    expect(await createIn('other-bucket', GROUP_B)).toMatchObject({ status: 403, code: 'AccessDenied' })
+    expect(await createIn('Bad_Name', GROUP_A)).toMatchObject({ status: 400, code: 'InvalidBucketName' })
+  })
+
+  it('keeps a group a user may not write free of their buckets: the name stays free for its members', async () => {
+    // alice may write in group A only.
+    const denied = await createIn('lab-results', GROUP_B)
+    expect(denied).toMatchObject({ status: 403, code: 'AccessDenied' })
+    await expect(engine.getBucket('lab-results')).rejects.toMatchObject({ code: 'NoSuchBucket' })
+    expect(authorizer.calls.at(-1)).toMatchObject({
+      access: 'WRITE',
+      path: `/${REALM}/g/${GROUP_B}/data/lab-results`,
+    })
+    // carol, who may write in group B, gets the name; alice then finds it taken, not hers.
+    expect((await createIn('lab-results', GROUP_B, 'AKIDCAROL')).status).toBe(200)
+    expect((await engine.getBucket('lab-results')).group).toBe(GROUP_B)
+    expect(await createIn('lab-results', GROUP_A)).toMatchObject({ status: 409, code: 'BucketAlreadyExists' })
+  })
+
+  it.each([
+    ['empty', ''],
+    ['a name', 'group-a'],
+    ['a path into another bucket', `${GROUP_A}/data/shared`],
+    ['a slash', `${GROUP_A}/`],
+    ['a wildcard', '*'],
+    ['a wildcard suffix', `${GROUP_A}*`],
+    ['a recursive wildcard', '**'],
+    ['a dot-dot segment', '..'],
+    ['a walk up', `../${GROUP_A}`],
+    ['a lower-case ULID', GROUP_A.toLowerCase()],
+    ['a ULID with I, L, O or U', 'O1JAAAAAAAAAAAAAAAAAAAAAAA'],
+    ['27 characters', `${GROUP_A}0`],
+    ['25 characters', GROUP_A.slice(1)],
+    ['two groups', `${GROUP_A},${GROUP_B}`],
+    ['an escaped slash', `${GROUP_A}%2Fdata`],
+  ])('refuses a group header that is %s, before authorization or any change', async (_, group) => {
+    const before = await engine.listBuckets()
+    const calls = authorizer.calls.length
+    const refused = await createIn('squatted', group)
+    expect(refused).toMatchObject({ status: 400, code: 'InvalidArgument' })
+    expect(refused.text).toContain('The x-aruna-group header must be one group id (a 26-character ULID)')
+    expect(authorizer.calls.length).toBe(calls)
+    expect(await engine.listBuckets()).toEqual(before)
+  })
+
+  it('takes x-aruna-group only when the signature covers it', async () => {
+    const unsigned = await call('PUT', '/new-bucket', { headers: { 'x-aruna-group': GROUP_A } })
+    expect(unsigned).toMatchObject({ status: 403, code: 'AccessDenied' })
+    expect(unsigned.text).toContain('<Message>The x-aruna-group header must be signed')
+    await expect(engine.getBucket('new-bucket')).rejects.toMatchObject({ code: 'NoSuchBucket' })
+    // Presigned URLs: the header must be in X-Amz-SignedHeaders.
+    const presigned = (signedHeaders: string) => {
+      const now = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '')
+      const target = `/new-bucket?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDALICE%2F20250101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=${now}&X-Amz-Expires=900&X-Amz-SignedHeaders=${encodeURIComponent(signedHeaders)}&X-Amz-Signature=${'1'.repeat(64)}`
+      return app.request(
+        target,
+        { method: 'PUT', headers: { 'x-aruna-group': GROUP_A } },
+        { incoming: { url: target } },
+      )
+    }
+    const unsignedUrl = await presigned('host')
+    expect(unsignedUrl.status).toBe(403)
+    expect(await unsignedUrl.text()).toContain('The x-aruna-group header must be signed')
+    await expect(engine.getBucket('new-bucket')).rejects.toMatchObject({ code: 'NoSuchBucket' })
+    expect((await presigned('host;x-aruna-group')).status).toBe(200)
+    expect((await engine.getBucket('new-bucket')).group).toBe(GROUP_A)
+  })
+
+  it('counts no header as signed when the authenticator does not say which were', async () => {
+    const silent: S3Authenticator = {
+      authenticate: async () => ({ userId: 'alice', payload: { kind: 'unsigned' } }),
+    }
+    app = createS3App({ ...init, authenticator: silent })
+    expect(await createIn('new-bucket', GROUP_A)).toMatchObject({ status: 403, code: 'AccessDenied' })
+    await expect(engine.getBucket('new-bucket')).rejects.toMatchObject({ code: 'NoSuchBucket' })
+  })
+
+  it('uses the default group when there is no header, and refuses a default that is not a group id', async () => {
+    const defaults: string[] = []
+    app = createS3App({
+      ...init,
+      defaultGroup: (identity, bucket) => {
+        defaults.push(`${identity.userId} ${bucket}`)
+        return GROUP_A
+      },
+    })
+    expect((await call('PUT', '/by-default')).status).toBe(200)
+    expect((await engine.getBucket('by-default')).group).toBe(GROUP_A)
+    expect(defaults).toEqual(['alice by-default'])
+    // A header, even one naming the default group, must be signed: no falling back to the default.
+    expect(await call('PUT', '/by-header', { headers: { 'x-aruna-group': GROUP_A } })).toMatchObject({
       status: 403,
       code: 'AccessDenied',
     })
-    expect(await call('PUT', '/Bad_Name', { headers: { 'x-aruna-group': 'group-a' } })).toMatchObject({
-      status: 400,
-      code: 'InvalidBucketName',
-    })
+    expect(await createIn('by-header', 'default')).toMatchObject({ status: 400, code: 'InvalidArgument' })
+    // The default group is as much a path segment as the header.
+    for (const group of ['default', `${GROUP_B}/data/elsewhere`, '']) {
+      app = createS3App({ ...init, defaultGroup: () => group })
+      const refused = await call('PUT', '/by-default-2')
+      expect(refused).toMatchObject({ status: 400, code: 'InvalidArgument' })
+      expect(refused.text).toContain('The default group for new buckets is not a group id')
+    }
+    await expect(engine.getBucket('by-default-2')).rejects.toMatchObject({ code: 'NoSuchBucket' })
   })
 
   it('heads, locates and describes versioning of a bucket', async () => {

@@ -21,7 +21,8 @@ import {
 import { FakeSigV4Authenticator } from '../src/testing/index.js'
 
 export const REALM = 'realm1'
-export const GROUP = 'group-a'
+/** The group (a ULID) that owns the buckets the SDK creates: the app's `defaultGroup`. */
+export const GROUP = '01JAAAAAAAAAAAAAAAAAAAAAAA'
 export const ACCESS_KEY = 'AKIDALICE'
 export const READER_KEY = 'AKIDBOB'
 

@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type S3Fixture, sdkClient, startS3 } from './s3-fixture.js'
+import { GROUP, type S3Fixture, sdkClient, startS3 } from './s3-fixture.js'
 
 const MiB = 1024 * 1024
 
@@ -73,7 +73,7 @@ describe.each([
 
   it('creates a bucket', async () => {
     await client.send(new CreateBucketCommand({ Bucket: bucket }))
-    expect((await s3.engine.getBucket(bucket)).group).toBe('group-a')
+    expect((await s3.engine.getBucket(bucket)).group).toBe(GROUP)
   })
 
   it('puts and gets a 1 KiB object with metadata, byte-identical', async () => {

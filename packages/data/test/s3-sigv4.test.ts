@@ -16,6 +16,8 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3'
+import { Hash } from '@smithy/hash-node'
+import { SignatureV4 } from '@smithy/signature-v4'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   createS3App,
@@ -29,25 +31,82 @@ import {
 import { type Served, serve } from './s3-fixture.js'
 
 const REALM = 'realm1'
-const GROUP = 'group-a'
+/** Group ids are ULIDs: alice may write in GROUP (the default group), bob in OTHER_GROUP. */
+const GROUP = '01JAAAAAAAAAAAAAAAAAAAAAAA'
+const OTHER_GROUP = '01JBBBBBBBBBBBBBBBBBBBBBBB'
+
+type Key = { accessKeyId: string; secretAccessKey: string }
+type GroupHeader = 'signed' | 'added-after-signing'
+
+/** Puts `x-aruna-group: group` on every request of `client`, before the signer runs or after it. */
+function sendGroup(client: S3Client, group: string, when: GroupHeader): S3Client {
+  const addHeader =
+    <T>(next: (args: T) => Promise<unknown>) =>
+    (args: T) => {
+      ;(args as { request: { headers: Record<string, string> } }).request.headers['x-aruna-group'] = group
+      return next(args)
+    }
+  // build runs before the signer (finalizeRequest); deserialize gets the request as signed.
+  if (when === 'signed')
+    client.middlewareStack.add(addHeader as never, { step: 'build', name: 'arunaGroupHeader' })
+  else
+    client.middlewareStack.add(addHeader as never, {
+      step: 'deserialize',
+      name: 'arunaGroupHeaderAfterSigning',
+    })
+  return client
+}
 
 describe('S3 API with real SigV4 verification', () => {
   let dir: string
   let server: Served
-  let key: { accessKeyId: string; secretAccessKey: string }
+  let engine: ObjectEngine
+  let key: Key
+  let bobKey: Key
 
   function client(
     secret = key.secretAccessKey,
     extra: Partial<ConstructorParameters<typeof S3Client>[0]> = {},
+    accessKeyId = key.accessKeyId,
   ) {
     return new S3Client({
       endpoint: server.endpoint,
       region: 'us-east-1',
       forcePathStyle: true,
-      credentials: { accessKeyId: key.accessKeyId, secretAccessKey: secret },
+      credentials: { accessKeyId, secretAccessKey: secret },
+      maxAttempts: 1,
       ...extra,
     })
   }
+
+  /** A presigned CreateBucket URL; `headers` are signed into it (X-Amz-SignedHeaders). */
+  async function presignCreate(bucket: string, headers: Record<string, string> = {}): Promise<string> {
+    const { hostname, port } = new URL(server.endpoint)
+    const signer = new SignatureV4({
+      credentials: key,
+      region: 'us-east-1',
+      service: 's3',
+      sha256: Hash.bind(null, 'sha256'),
+      uriEscapePath: false,
+    })
+    const signed = await signer.presign(
+      {
+        method: 'PUT',
+        protocol: 'http:',
+        hostname,
+        port: Number(port),
+        path: `/${bucket}`,
+        query: {},
+        // The presigner's own spelling: hoisted into the query, so the payload is signed as unsigned.
+        headers: { host: `${hostname}:${port}`, 'X-Amz-Content-Sha256': 'UNSIGNED-PAYLOAD', ...headers },
+      } as never,
+      { expiresIn: 300 },
+    )
+    const query = new URLSearchParams(signed.query as Record<string, string>).toString()
+    return `${server.endpoint}/${bucket}?${query}`
+  }
+
+  const groupOf = async (bucket: string) => (await engine.getBucket(bucket)).group
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'aruna-s3-sigv4-'))
@@ -56,7 +115,8 @@ describe('S3 API with real SigV4 verification', () => {
       encryptionKey: generateAccessKeyEncryptionKey(),
     })
     key = await keys.create('alice')
-    const engine = new ObjectEngine({
+    bobKey = await keys.create('bob')
+    engine = new ObjectEngine({
       index: new MemoryObjectIndex(),
       blobs: await FsBlobStore.open({ directory: join(dir, 'blobs') }),
       uploads: await FsMultipartStore.open({ directory: join(dir, 'uploads') }),
@@ -64,7 +124,9 @@ describe('S3 API with real SigV4 verification', () => {
     })
     const app = createS3App({
       engine,
-      authorizer: new MemoryAuthorizer().allow('alice', 'WRITE', `/${REALM}/g/${GROUP}/**`),
+      authorizer: new MemoryAuthorizer()
+        .allow('alice', 'WRITE', `/${REALM}/g/${GROUP}/**`)
+        .allow('bob', 'WRITE', `/${REALM}/g/${OTHER_GROUP}/**`),
       authenticator: new SigV4S3Authenticator(new SigV4Verifier({ keys })),
       realm: REALM,
       defaultGroup: () => GROUP,
@@ -117,5 +179,71 @@ describe('S3 API with real SigV4 verification', () => {
     const anonymous = await fetch(`${server.endpoint}/signed/plain.txt`)
     expect(anonymous.status).toBe(403)
     expect(await anonymous.text()).toContain('<Code>AccessDenied</Code>')
+  })
+
+  describe('the group of a new bucket (x-aruna-group)', () => {
+    it('creates the bucket in the default group when no header is sent', async () => {
+      expect(await groupOf('signed')).toBe(GROUP)
+    })
+
+    it('creates the bucket in a group named by a signed header, for a user who may write there', async () => {
+      await sendGroup(client(), GROUP, 'signed').send(new CreateBucketCommand({ Bucket: 'in-header' }))
+      expect(await groupOf('in-header')).toBe(GROUP)
+      const url = await presignCreate('presigned-header', { 'x-aruna-group': GROUP })
+      expect(new URL(url).searchParams.get('X-Amz-SignedHeaders')).toBe('host;x-aruna-group')
+      const response = await fetch(url, { method: 'PUT', headers: { 'x-aruna-group': GROUP } })
+      expect(response.status).toBe(200)
+      expect(await groupOf('presigned-header')).toBe(GROUP)
+    })
+
+    it('refuses a group header added after signing, and creates nothing', async () => {
+      const tampered = sendGroup(client(), OTHER_GROUP, 'added-after-signing')
+      const refused = await tampered.send(new CreateBucketCommand({ Bucket: 'tampered' })).then(
+        () => undefined,
+        (err: unknown) => err,
+      )
+      expect(refused).toMatchObject({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } })
+      expect((refused as Error).message).toContain('x-aruna-group header must be signed')
+      // Even naming a group the caller may write in: the header was not what was signed.
+      await expect(
+        sendGroup(client(), GROUP, 'added-after-signing').send(
+          new CreateBucketCommand({ Bucket: 'tampered' }),
+        ),
+      ).rejects.toMatchObject({ name: 'AccessDenied' })
+      const url = await presignCreate('tampered')
+      const response = await fetch(url, { method: 'PUT', headers: { 'x-aruna-group': GROUP } })
+      expect(response.status).toBe(403)
+      expect(await response.text()).toContain('The x-aruna-group header must be signed')
+      await expect(engine.getBucket('tampered')).rejects.toMatchObject({ code: 'NoSuchBucket' })
+    })
+
+    it('refuses a bucket in a group the user may not write, and leaves the name to its members', async () => {
+      const alice = sendGroup(client(), OTHER_GROUP, 'signed')
+      await expect(alice.send(new CreateBucketCommand({ Bucket: 'squat' }))).rejects.toMatchObject({
+        name: 'AccessDenied',
+        $metadata: { httpStatusCode: 403 },
+      })
+      await expect(engine.getBucket('squat')).rejects.toMatchObject({ code: 'NoSuchBucket' })
+      const bob = sendGroup(client(bobKey.secretAccessKey, {}, bobKey.accessKeyId), OTHER_GROUP, 'signed')
+      await bob.send(new CreateBucketCommand({ Bucket: 'squat' }))
+      expect(await groupOf('squat')).toBe(OTHER_GROUP)
+    })
+
+    it.each([
+      ['a path into another bucket', `${GROUP}/data/signed`],
+      ['a wildcard', '*'],
+      ['a dot-dot segment', '..'],
+      ['empty', ''],
+      ['not a ULID', 'group-a'],
+    ])('refuses a signed group header that is %s', async (_, group) => {
+      const refused = await sendGroup(client(), group, 'signed')
+        .send(new CreateBucketCommand({ Bucket: 'bad-group' }))
+        .then(
+          () => undefined,
+          (err: unknown) => err,
+        )
+      expect(refused).toMatchObject({ name: 'InvalidArgument', $metadata: { httpStatusCode: 400 } })
+      await expect(engine.getBucket('bad-group')).rejects.toMatchObject({ code: 'NoSuchBucket' })
+    })
   })
 })

@@ -18,7 +18,10 @@ const INTERNAL: S3ErrorResponse = {
   internal: true,
 }
 
-/** Data error codes by S3 status; the S3 code is the data code unless renamed in `RENAMED`. */
+/**
+ * Data error codes by S3 status; the S3 code is the data code unless renamed in `RENAMED` (a renamed
+ * code keeps its own message, so `UnsignedHeader` says which header, where `AccessDenied` is canned).
+ */
 const STATUS: Partial<Record<DataErrorCode, number>> = {
   NoSuchKey: 404,
   NoSuchBucket: 404,
@@ -49,6 +52,7 @@ const STATUS: Partial<Record<DataErrorCode, number>> = {
   InvalidURI: 400,
   MetadataTooLarge: 400,
   AccessDenied: 403,
+  UnsignedHeader: 403,
   InvalidAccessKeyId: 403,
   SignatureDoesNotMatch: 403,
   AuthorizationHeaderMalformed: 400,
@@ -59,6 +63,7 @@ const RENAMED: Partial<Record<DataErrorCode, string>> = {
   InvalidKey: 'InvalidArgument',
   InvalidVersionId: 'InvalidArgument',
   Aborted: 'RequestTimeout',
+  UnsignedHeader: 'AccessDenied',
 }
 
 /** Messages S3 itself sends; ours are used for the other client errors, where they help. */
@@ -102,8 +107,10 @@ export function toS3Error(err: unknown): S3ErrorResponse {
   if (isDataError(err)) {
     const status = STATUS[err.code]
     if (status === undefined) return INTERNAL
-    const code = RENAMED[err.code] ?? err.code
-    return { code, status, message: CANNED[code] ?? sentence(err.message), internal: false }
+    const renamed = RENAMED[err.code]
+    const code = renamed ?? err.code
+    const message = (renamed === undefined ? CANNED[code] : undefined) ?? sentence(err.message)
+    return { code, status, message, internal: false }
   }
   if (isAuthError(err)) {
     if (err.code === 'InvalidPath') {

@@ -58,11 +58,19 @@ export interface S3Identity {
   payload: PayloadSigning
   /** Required when `payload.kind` is `streaming-signed`. */
   chunkVerifier?: ChunkSignatureVerifier
+  /**
+   * The names (lower-case) of the headers the request's signature covers: `SignedHeaders` of the
+   * `Authorization` header, or `X-Amz-SignedHeaders` of a presigned URL. The edge trusts a header
+   * that changes what a request does (`x-aruna-group` on CreateBucket) only when it is listed here;
+   * left out, no header counts as signed.
+   */
+  signedHeaders?: readonly string[]
 }
 
 export interface S3Authenticator {
   /**
-   * Authenticates a request before its body is read. Throws a `DataError` with code `AccessDenied`
+   * Authenticates a request before its body is read, and says which headers its signature covers
+   * (`S3Identity.signedHeaders`). Throws a `DataError` with code `AccessDenied`
    * (anonymous or refused), `InvalidAccessKeyId`, `SignatureDoesNotMatch` or
    * `AuthorizationHeaderMalformed` (an `AuthError` is mapped too), which the edge turns into the S3
    * error of that name.

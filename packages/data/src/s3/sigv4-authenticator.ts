@@ -1,8 +1,9 @@
 /**
  * The real `S3Authenticator`: AWS Signature V4 (header and presigned forms) verified by `@aruna/auth`'s
  * `SigV4Verifier` against the node's access keys. It only translates: how the body is bound to the
- * signature becomes the edge's `PayloadSigning`, and a signed `aws-chunked` body gets a chunk verifier
- * chained from this request's signature.
+ * signature becomes the edge's `PayloadSigning`, the signed header names go along as
+ * `signedHeaders`, and a signed `aws-chunked` body gets a chunk verifier chained from this request's
+ * signature.
  */
 import type { SigV4Verifier } from '@aruna/auth'
 import type { S3Authenticator, S3Identity, S3RequestInfo } from './port.js'
@@ -29,17 +30,19 @@ export class SigV4S3Authenticator implements S3Authenticator {
       headers: request.headers,
     })
     const { userId, payload } = verified
+    const signedHeaders = [...verified.signedHeaders]
     switch (payload.kind) {
       case 'sha256':
-        return { userId, payload: { kind: 'sha256', sha256: payload.sha256.toLowerCase() } }
+        return { userId, signedHeaders, payload: { kind: 'sha256', sha256: payload.sha256.toLowerCase() } }
       case 'unsigned':
-        return { userId, payload: { kind: 'unsigned' } }
+        return { userId, signedHeaders, payload: { kind: 'unsigned' } }
       case 'streaming-unsigned-trailer':
-        return { userId, payload: { kind: 'streaming-unsigned-trailer' } }
+        return { userId, signedHeaders, payload: { kind: 'streaming-unsigned-trailer' } }
       case 'streaming-signed': {
         const chain = payload.chunkVerifier()
         return {
           userId,
+          signedHeaders,
           payload: { kind: 'streaming-signed', trailer: payload.trailer },
           chunkVerifier: {
             verifyChunk: (signature, chunkSha256) => chain.verifyChunkHash(signature, chunkSha256),

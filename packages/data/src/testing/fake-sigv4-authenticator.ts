@@ -14,6 +14,12 @@ export interface FakeSigV4AuthenticatorInit {
   now?: () => number
 }
 
+/** The access key of a request and the header names its (unchecked) signature claims to cover. */
+interface Signed {
+  accessKey: string
+  signedHeaders: string[]
+}
+
 const CREDENTIAL = /^([A-Za-z0-9]{1,128})\/(\d{8})\/([a-z0-9-]{1,32})\/s3\/aws4_request$/
 const SIGNATURE = /^[0-9a-f]{64}$/
 const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/
@@ -23,7 +29,9 @@ const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/
  * node. It accepts any syntactically valid `Authorization: AWS4-HMAC-SHA256 Credential=…,
  * SignedHeaders=…, Signature=<64 hex>` header or presigned query (`X-Amz-Algorithm`,
  * `X-Amz-Credential`, `X-Amz-Date`, `X-Amz-Expires`, `X-Amz-SignedHeaders`, `X-Amz-Signature`, not
- * expired), and maps the access key id to a user. The real signature check lives in `@aruna/auth`.
+ * expired), and maps the access key id to a user. The identity's `signedHeaders` are the names the
+ * request lists (`SignedHeaders=` or `X-Amz-SignedHeaders`), so a test says what was signed by listing
+ * it. The real signature check lives in `@aruna/auth`.
  */
 export class FakeSigV4Authenticator implements S3Authenticator {
   readonly #users: Record<string, string>
@@ -42,15 +50,20 @@ export class FakeSigV4Authenticator implements S3Authenticator {
     if (header === undefined) {
       if (!query.has('X-Amz-Signature'))
         throw new DataError('AccessDenied', 'anonymous requests are not allowed')
-      return this.#identity(this.#presigned(query), { kind: 'unsigned' })
+      const presigned = this.#presigned(query)
+      return this.#identity(presigned.accessKey, presigned.signedHeaders, { kind: 'unsigned' })
     }
-    const accessKey = this.#header(header, request.headers)
-    const identity = this.#identity(accessKey, payloadSigningOf(request.headers['x-amz-content-sha256']))
+    const { accessKey, signedHeaders } = this.#header(header, request.headers)
+    const identity = this.#identity(
+      accessKey,
+      signedHeaders,
+      payloadSigningOf(request.headers['x-amz-content-sha256']),
+    )
     if (identity.payload.kind === 'streaming-signed') identity.chunkVerifier = this.#chunkVerifier()
     return identity
   }
 
-  #header(header: string, headers: Readonly<Record<string, string>>): string {
+  #header(header: string, headers: Readonly<Record<string, string>>): Signed {
     const match = /^AWS4-HMAC-SHA256 (.+)$/.exec(header.trim())
     if (match === null) throw malformed('the authorization header is not AWS4-HMAC-SHA256')
     const fields = new Map(
@@ -69,10 +82,10 @@ export class FakeSigV4Authenticator implements S3Authenticator {
     if (headers['x-amz-date'] === undefined && headers.date === undefined) {
       throw new DataError('AccessDenied', 'the request has no date')
     }
-    return this.#check(credential, signature)
+    return { accessKey: this.#check(credential, signature), signedHeaders: signedHeaders.split(';') }
   }
 
-  #presigned(query: Map<string, string>): string {
+  #presigned(query: Map<string, string>): Signed {
     if (query.get('X-Amz-Algorithm') !== 'AWS4-HMAC-SHA256')
       throw malformed('X-Amz-Algorithm must be AWS4-HMAC-SHA256')
     const date = AMZ_DATE.exec(query.get('X-Amz-Date') ?? '')
@@ -98,7 +111,10 @@ export class FakeSigV4Authenticator implements S3Authenticator {
     if (Date.UTC(y, mo - 1, d, h, mi, s) + expires * 1000 < this.#now()) {
       throw new DataError('AccessDenied', 'request has expired')
     }
-    return this.#check(query.get('X-Amz-Credential') ?? '', query.get('X-Amz-Signature') ?? '')
+    return {
+      accessKey: this.#check(query.get('X-Amz-Credential') ?? '', query.get('X-Amz-Signature') ?? ''),
+      signedHeaders: (query.get('X-Amz-SignedHeaders') ?? '').split(';'),
+    }
   }
 
   #check(credential: string, signature: string): string {
@@ -109,10 +125,10 @@ export class FakeSigV4Authenticator implements S3Authenticator {
     return match[1]!
   }
 
-  #identity(accessKey: string, payload: S3Identity['payload']): S3Identity {
+  #identity(accessKey: string, signedHeaders: string[], payload: S3Identity['payload']): S3Identity {
     const userId = this.#users[accessKey]
     if (userId === undefined) throw new DataError('InvalidAccessKeyId', `unknown access key ${accessKey}`)
-    return { userId, payload }
+    return { userId, payload, signedHeaders }
   }
 
   #chunkVerifier(): ChunkSignatureVerifier {

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { ObjectIndex, ObjectVersion } from '../port.js'
 import type { TestSetup } from './index.js'
 import { runObjectListingTests } from './object-listing-suite.js'
-import { collectVersions, content, expectCode, marker, vid } from './records.js'
+import { collectVersions, content, expectCode, G1, G2, marker, vid } from './records.js'
 
 /** Registers the behaviour every `ObjectIndex` must have: buckets, versions and listing. */
 export function runObjectIndexTests(common: TestSetup<ObjectIndex>): void {
@@ -16,27 +16,43 @@ export function runObjectIndexTests(common: TestSetup<ObjectIndex>): void {
     })
 
     it('creates buckets and lists them by name, optionally by group', async () => {
-      const made = await index.createBucket('zebra', { group: 'g1' })
-      expect(made).toMatchObject({ name: 'zebra', group: 'g1' })
+      const made = await index.createBucket('zebra', { group: G1 })
+      expect(made).toMatchObject({ name: 'zebra', group: G1 })
       expect(Number.isNaN(Date.parse(made.createdAt))).toBe(false)
-      await index.createBucket('alpha', { group: 'g2' })
-      await index.createBucket('mid.dle-1', { group: 'g1' })
+      await index.createBucket('alpha', { group: G2 })
+      await index.createBucket('mid.dle-1', { group: G1 })
       expect((await index.listBuckets()).map((b) => b.name)).toEqual(['alpha', 'mid.dle-1', 'zebra'])
-      expect((await index.listBuckets({ group: 'g1' })).map((b) => b.name)).toEqual(['mid.dle-1', 'zebra'])
+      expect((await index.listBuckets({ group: G1 })).map((b) => b.name)).toEqual(['mid.dle-1', 'zebra'])
       expect(await index.getBucket('zebra')).toEqual(made)
     })
 
     it('refuses a bucket name that is taken', async () => {
-      await index.createBucket('taken', { group: 'g1' })
-      await expectCode(index.createBucket('taken', { group: 'g2' }), 'BucketAlreadyExists')
-      expect((await index.getBucket('taken')).group).toBe('g1')
+      await index.createBucket('taken', { group: G1 })
+      await expectCode(index.createBucket('taken', { group: G2 }), 'BucketAlreadyExists')
+      expect((await index.getBucket('taken')).group).toBe(G1)
     })
 
     it('refuses bucket names that break S3 rules', async () => {
       const bad = ['ab', 'a'.repeat(64), 'Upper', 'under_score', '-start', 'end-', 'two..dots', '192.168.1.1']
       for (const name of [...bad, 'xn--punycode', 'sthree-x', 'bucket-s3alias', 'bucket.mrap', 'a b']) {
-        await expectCode(index.createBucket(name, { group: 'g1' }), 'InvalidBucketName')
+        await expectCode(index.createBucket(name, { group: G1 }), 'InvalidBucketName')
       }
+      expect(await index.listBuckets()).toEqual([])
+    })
+
+    it('refuses an owning group that is not a group id (a ULID)', async () => {
+      const bad = [
+        '',
+        'lab',
+        `${G1}/data/other`,
+        '*',
+        '..',
+        `${G1}*`,
+        G1.toLowerCase(),
+        `${G1}0`,
+        'O'.repeat(26),
+      ]
+      for (const group of bad) await expectCode(index.createBucket('bkt1', { group }), 'InvalidArgument')
       expect(await index.listBuckets()).toEqual([])
     })
 
@@ -51,13 +67,13 @@ export function runObjectIndexTests(common: TestSetup<ObjectIndex>): void {
     })
 
     it('refuses to delete a bucket while a key holds content, and deletes it once all are deleted', async () => {
-      await index.createBucket('bkt1', { group: 'g1' })
+      await index.createBucket('bkt1', { group: G1 })
       await index.putVersion(content('bkt1', 'k', vid(1)))
       await expectCode(index.deleteBucket('bkt1'), 'BucketNotEmpty')
       await index.putVersion(marker('bkt1', 'k', vid(2)))
       await index.deleteBucket('bkt1')
       await expectCode(index.getBucket('bkt1'), 'NoSuchBucket')
-      await index.createBucket('bkt1', { group: 'g1' })
+      await index.createBucket('bkt1', { group: G1 })
       expect(await collectVersions(index.listVersions('bkt1'))).toEqual([])
       await expectCode(index.getCurrent('bkt1', 'k'), 'NoSuchKey')
     })
@@ -67,7 +83,7 @@ export function runObjectIndexTests(common: TestSetup<ObjectIndex>): void {
     let index: ObjectIndex
     beforeEach(async () => {
       index = await common.setup()
-      await index.createBucket('bkt1', { group: 'g1' })
+      await index.createBucket('bkt1', { group: G1 })
     })
     afterEach(async () => {
       await common.teardown(index)
@@ -155,7 +171,7 @@ export function runObjectIndexTests(common: TestSetup<ObjectIndex>): void {
       }
       const other = await common.setup()
       try {
-        await other.createBucket('bkt1', { group: 'g1' })
+        await other.createBucket('bkt1', { group: G1 })
         for (const r of records) await index.putVersion(r)
         const shuffled = [...records].reverse()
         for (const r of [...shuffled.slice(3), ...shuffled.slice(0, 3), ...records]) await other.putVersion(r)

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { ListOptions, ListResult, ObjectIndex } from '../port.js'
 import type { TestSetup } from './index.js'
-import { content, expectCode, marker, putKeys, utf8Sorted, vid } from './records.js'
+import { content, expectCode, G1, marker, putKeys, utf8Sorted, vid } from './records.js'
 
 /** Follows continuation tokens to the end; returns every page. */
 async function allPages(index: ObjectIndex, bucket: string, options: ListOptions): Promise<ListResult[]> {
@@ -41,7 +41,7 @@ export function runObjectListingTests(common: TestSetup<ObjectIndex>): void {
     let index: ObjectIndex
     beforeEach(async () => {
       index = await common.setup()
-      await index.createBucket('bkt1', { group: 'g1' })
+      await index.createBucket('bkt1', { group: G1 })
     })
     afterEach(async () => {
       await common.teardown(index)

@@ -8,6 +8,10 @@ import type { ContentVersion, DeleteMarker, ObjectIndex } from '../port.js'
 
 /** Version records for the index suites. */
 
+/** Group ids (ULIDs) that own the suites' buckets. */
+export const G1 = '01JAAAAAAAAAAAAAAAAAAAAAAA'
+export const G2 = '01JBBBBBBBBBBBBBBBBBBBBBBB'
+
 const EPOCH = Date.UTC(2025, 0, 1)
 
 /** A version id `n` ms after a fixed epoch, on `nodeId`. */

@@ -1,5 +1,5 @@
 import { DataError, isDataError } from '../../errors.js'
-import { validateBucketName } from '../../keys.js'
+import { isGroupId, validateBucketName } from '../../keys.js'
 import {
   authorize,
   bucketOf,
@@ -36,17 +36,20 @@ export async function listBuckets(c: S3Context, services: S3Services): Promise<R
   )
 }
 
+/** The request header that names the group a new bucket belongs to. */
+const GROUP_HEADER = 'x-aruna-group'
+
 /**
  * CreateBucket: the bucket belongs to the group named in `x-aruna-group`, or else to the caller's
  * default group (a node setting); the caller needs WRITE on the new bucket's path in that group.
+ * The group must be a group id (a ULID, so one path segment): anything else is `InvalidArgument`
+ * before any authorization. A group header must be covered by the request's signature (it decides
+ * where the bucket goes), else `AccessDenied`.
  */
 export async function createBucket(c: S3Context, services: S3Services): Promise<Response> {
   const name = validateBucketName(bucketOf(c))
   const identity = c.get('identity')
-  const group = c.req.header('x-aruna-group') ?? services.defaultGroup?.(identity, name)
-  if (group === undefined || group === '') {
-    throw new DataError('InvalidArgument', 'name the group that owns the bucket in the x-aruna-group header')
-  }
+  const group = owningGroup(c, services, identity, name)
   const path = resourcePath(services.realm, { name, group, createdAt: '' })
   await services.authorizer.check(principalOf(identity), 'WRITE', path)
   try {
@@ -63,6 +66,40 @@ export async function createBucket(c: S3Context, services: S3Services): Promise<
     throw err
   }
   return new Response(null, { status: 200, headers: { location: `/${name}` } })
+}
+
+/** The group a new bucket goes to: checked to be a group id, and when from the header, signed. */
+function owningGroup(c: S3Context, services: S3Services, identity: S3Identity, bucket: string): string {
+  const named = c.req.header(GROUP_HEADER)
+  if (named === undefined) {
+    const fallback = services.defaultGroup?.(identity, bucket)
+    if (fallback === undefined) {
+      throw new DataError(
+        'InvalidArgument',
+        `name the group that owns the bucket in the ${GROUP_HEADER} header`,
+      )
+    }
+    if (!isGroupId(fallback)) {
+      throw new DataError(
+        'InvalidArgument',
+        `the default group for new buckets is not a group id (a 26-character ULID); name the group in the ${GROUP_HEADER} header`,
+      )
+    }
+    return fallback
+  }
+  if (!isGroupId(named)) {
+    throw new DataError(
+      'InvalidArgument',
+      `the ${GROUP_HEADER} header must be one group id (a 26-character ULID)`,
+    )
+  }
+  if (!(identity.signedHeaders ?? []).includes(GROUP_HEADER)) {
+    throw new DataError(
+      'UnsignedHeader',
+      `the ${GROUP_HEADER} header must be signed (listed in SignedHeaders or X-Amz-SignedHeaders)`,
+    )
+  }
+  return named
 }
 
 async function mayWrite(identity: S3Identity, services: S3Services, name: string): Promise<boolean> {
