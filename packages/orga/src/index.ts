@@ -1,11 +1,11 @@
 /**
  * @aruna/orga: a realm's organisation — the realm itself and its config, its nodes and the invites
  * that admit new ones, groups with their members, users with their OIDC identities, roles with their
- * path rules, and revoked realm tokens. The `OrgaStore` port is what the network layer asks about
- * membership, the authorizer about roles, and the REST edge about everything else.
- * `AutomergeOrgaStore` is the real store: Automerge documents (automerge-repo) replicated to every
- * node, kept on disk by the crash-safe `FsyncStorageAdapter`. `MemoryOrgaStore` is the in-memory
- * mock, and `@aruna/orga/testing` holds the compliance suites both must pass.
+ * path rules, revoked realm tokens, and the sealed S3 access keys every node verifies. The `OrgaStore`
+ * port is what the network layer asks about membership, the authorizer about roles, and the REST edge
+ * about everything else. `AutomergeOrgaStore` is the real store: Automerge documents (automerge-repo)
+ * replicated to every node, kept on disk by the crash-safe `FsyncStorageAdapter`. `MemoryOrgaStore` is
+ * the in-memory mock, and `@aruna/orga/testing` holds the compliance suites both must pass.
  */
 
 export {
@@ -23,6 +23,7 @@ export {
 export type {
   GroupDoc,
   RealmDoc,
+  StoredAccessKey,
   StoredFactor,
   StoredIdentity,
   StoredInvite,
@@ -30,6 +31,7 @@ export type {
   StoredOverrides,
   StoredRole,
   StoredRule,
+  StoredSealedSecret,
   UserDoc,
 } from './automerge/schema.js'
 export {

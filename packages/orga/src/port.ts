@@ -7,8 +7,9 @@
  * Rules every method follows:
  * - Input is checked first; a malformed id (not a ULID), name, peer id or option fails with
  *   `InvalidInput`, a well-formed id that names nothing with `NotFound`.
- * - The lookups security layers make on every request (`isMember`, `isRevoked`, `rolesForUser`) never
- *   throw: anything that is not a listed peer, a revoked id or a known user gets `false` or `[]`.
+ * - The lookups security layers make on every request (`isMember`, `isRevoked`, `rolesForUser`,
+ *   `getAccessKey`) never throw: anything that is not a listed peer, a revoked id, a known user or an
+ *   active access key gets `false`, `[]` or `undefined`; they answer from memory.
  * - A failed call changes nothing and notifies nobody.
  * - The store does not check who calls: a service layer above does that (with `@aruna/auth`).
  * - Listings are sorted as each method says, so every replica lists in the same order.
@@ -18,6 +19,7 @@
  */
 
 import type {
+  AccessKeyRecord,
   CreatedInvite,
   Group,
   GroupInit,
@@ -204,6 +206,38 @@ export interface OrgaStore {
 
   /** Whether the token id is revoked (the authorizer's `RevocationSource`). */
   isRevoked(jti: string): Promise<boolean>
+
+  // -------------------------------------------------------------------------------------------------
+  // S3 access keys (sealed secrets, replicated so every node can verify SigV4 for them)
+
+  /**
+   * Adds an access key record as `@aruna/auth`'s `EncryptedAccessKeyStore` made it: only its fields are
+   * kept (the secret stays sealed). A revoked id stays taken.
+   * @throws `InvalidInput` (id not `AK` + 18 base32 characters, user id not a ULID, `createdAt` not a
+   *   finite number ≥ 0, a sealed field not a string of 1–1024 characters, a description over 256
+   *   characters, control characters), `NotFound` (no such user), `AlreadyExists` (the id is taken) —
+   *   checked in that order.
+   */
+  addAccessKey(record: AccessKeyRecord): Promise<AccessKeyRecord>
+
+  /**
+   * The active key with that id, or `undefined`: never an error (any string that is not an active key
+   * of a known user gets `undefined`). On the path of every signed S3 request: answered from memory.
+   */
+  getAccessKey(accessKeyId: string): Promise<AccessKeyRecord | undefined>
+
+  /**
+   * Active keys by id; with `user`, only that user's (an unknown user has none). Keys of a revoked id
+   * or of an unknown or hidden user are never listed. `InvalidInput` for a `user` that is not a ULID.
+   */
+  listAccessKeys(options?: { readonly user?: string }): Promise<AccessKeyRecord[]>
+
+  /**
+   * Revokes a key for good: no replica lists it again, even one that merges changes made while it
+   * still had the key. Idempotent for a revoked key; `NotFound` for an id never added; `InvalidInput`
+   * for a malformed id.
+   */
+  revokeAccessKey(accessKeyId: string): Promise<void>
 
   // -------------------------------------------------------------------------------------------------
   // Config

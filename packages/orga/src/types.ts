@@ -222,14 +222,54 @@ export interface RoleRecord {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// S3 access keys
+
+/**
+ * An access key's secret as `@aruna/auth` seals it (AES-256-GCM under the realm-wide access key
+ * encryption key): opaque text to the store, which never sees the secret itself. Structurally
+ * `@aruna/auth`'s `SealedSecret`.
+ */
+export interface SealedAccessKeySecret {
+  /** Which encryption key sealed it (a fingerprint). */
+  readonly keyId: string
+  readonly iv: string
+  readonly ciphertext: string
+  readonly tag: string
+}
+
+/**
+ * One S3 access key, replicated to every node so any of them can verify SigV4 for it. Structurally
+ * `@aruna/auth`'s `AccessKeyRecord`: the id (`AK` + 18 base32 characters), the user it belongs to, its
+ * creation time in **seconds** since the epoch, an optional description (at most 256 characters, may be
+ * empty) and the sealed secret (each field 1–1024 characters).
+ */
+export interface AccessKeyRecord {
+  readonly accessKeyId: string
+  readonly userId: string
+  readonly createdAt: number
+  readonly description?: string
+  readonly sealed: SealedAccessKeySecret
+}
+
+// ---------------------------------------------------------------------------------------------------
 // Changes
 
 /**
  * What changed. `id` is the realm id (`realm`), the target's key (`config`: realm id, group id or
  * prefix), a peer id (`node`), an invite id, a group id (also for member changes, with `userId`), a user
- * id, a role id (also for assignments, with `userId`) or a token id (`token`).
+ * id, a role id (also for assignments, with `userId`), a token id (`token`) or an access key id
+ * (`accessKey`, always with the key's `userId`: added, revoked, or gone with its user).
  */
-export type OrgaChangeKind = 'realm' | 'config' | 'node' | 'invite' | 'group' | 'user' | 'role' | 'token'
+export type OrgaChangeKind =
+  | 'realm'
+  | 'config'
+  | 'node'
+  | 'invite'
+  | 'group'
+  | 'user'
+  | 'role'
+  | 'token'
+  | 'accessKey'
 
 /**
  * A notice that an entity changed (was created, updated or removed): listeners re-read what they need.

@@ -5,7 +5,7 @@
  */
 
 import { OrgaError } from './errors.js'
-import type { JoiningNode, NodeInit, NodeKind, OidcSubject } from './types.js'
+import type { AccessKeyRecord, JoiningNode, NodeInit, NodeKind, OidcSubject } from './types.js'
 import { isUlid } from './ulid.js'
 
 const CONTROL = /[\p{Cc}\p{Zl}\p{Zp}]/u
@@ -17,6 +17,12 @@ const MAX_NAME = 128
 const MAX_ADDRESSES = 32
 const MAX_ATTRIBUTES = 64
 const MAX_TTL_MS = 30 * 24 * 60 * 60 * 1000
+/** `@aruna/auth`'s `ACCESS_KEY_ID_PATTERN`: `AK` and 18 characters of RFC 4648 base32. */
+export const ACCESS_KEY_ID = /^AK[A-Z2-7]{18}$/
+/** What `@aruna/auth` refuses in an access key's description: C0 and C1 control characters. */
+const CONTROL_CHAR = /\p{Cc}/u
+const MAX_ACCESS_KEY_DESCRIPTION = 256
+const MAX_SEALED_FIELD = 1024
 
 function invalid(message: string): OrgaError {
   return new OrgaError('InvalidInput', message)
@@ -142,4 +148,59 @@ export function compareNames(a: string, b: string): number {
   const kb = nameKey(b)
   if (ka !== kb) return ka < kb ? -1 : 1
   return a < b ? -1 : a > b ? 1 : 0
+}
+
+export function requireAccessKeyId(value: unknown): string {
+  if (typeof value !== 'string' || !ACCESS_KEY_ID.test(value)) {
+    throw invalid('access key id must be AK and 18 characters of base32')
+  }
+  return value
+}
+
+/**
+ * An access key record with exactly its known fields (anything else is dropped), frozen. The user is
+ * only checked to be a ULID here; whether it names a user is the store's business.
+ */
+export function requireAccessKeyRecord(value: unknown): AccessKeyRecord {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalid('access key record must be an object')
+  }
+  const record = value as Record<string, unknown>
+  const accessKeyId = requireAccessKeyId(record.accessKeyId)
+  const userId = requireUlid(record.userId, 'user id')
+  const { createdAt, description } = record
+  if (typeof createdAt !== 'number' || !Number.isFinite(createdAt) || createdAt < 0) {
+    throw invalid('createdAt must be a finite number of seconds ≥ 0')
+  }
+  if (description !== undefined) {
+    if (typeof description !== 'string' || description.length > MAX_ACCESS_KEY_DESCRIPTION) {
+      throw invalid(`description must be a string of at most ${MAX_ACCESS_KEY_DESCRIPTION} characters`)
+    }
+    if (CONTROL_CHAR.test(description)) throw invalid('description contains control characters')
+  }
+  const sealed = record.sealed
+  if (typeof sealed !== 'object' || sealed === null || Array.isArray(sealed)) {
+    throw invalid('sealed must be an object')
+  }
+  const fields = sealed as Record<string, unknown>
+  const sealedField = (name: 'keyId' | 'iv' | 'ciphertext' | 'tag'): string => {
+    const item = fields[name]
+    if (typeof item !== 'string' || item.length === 0 || item.length > MAX_SEALED_FIELD) {
+      throw invalid(`sealed.${name} must be a string of 1–${MAX_SEALED_FIELD} characters`)
+    }
+    if (CONTROL_CHAR.test(item)) throw invalid(`sealed.${name} contains control characters`)
+    return item
+  }
+  return Object.freeze({
+    accessKeyId,
+    userId,
+    createdAt,
+    ...(description === undefined ? {} : { description }),
+    sealed: Object.freeze({
+      keyId: sealedField('keyId'),
+      iv: sealedField('iv'),
+      ciphertext: sealedField('ciphertext'),
+      tag: sealedField('tag'),
+    }),
+  })
 }

@@ -68,7 +68,18 @@ function configChanges(before: OrgaView, after: OrgaView): ChangeTarget[] {
   return out
 }
 
-/** Everything that differs between two views, realm first and tokens last. */
+/** Access keys that appeared or vanished (added, revoked, or their user hidden), with their user. */
+function accessKeyChanges(before: OrgaView, after: OrgaView): ChangeTarget[] {
+  if (before.accessKeys === after.accessKeys) return []
+  return keys(before.accessKeys, after.accessKeys)
+    .filter((id) => !same(before.accessKeys.get(id), after.accessKeys.get(id)))
+    .map((id) => {
+      const record = (after.accessKeys.get(id) ?? before.accessKeys.get(id))!
+      return { kind: 'accessKey' as const, id, userId: record.userId }
+    })
+}
+
+/** Everything that differs between two views, realm first, then tokens, access keys last. */
 export function diffViews(before: OrgaView, after: OrgaView): ChangeTarget[] {
   const roles = (view: OrgaView) => new Map([...view.roles].map(([id, role]) => [id, role.record]))
   const invites = (view: OrgaView) => new Map([...view.invites].map(([id, invite]) => [id, invite.record]))
@@ -83,5 +94,6 @@ export function diffViews(before: OrgaView, after: OrgaView): ChangeTarget[] {
     ...withMembers('role', roles(before), roles(after)),
     ...configChanges(before, after),
     ...tokens.sort(ascending).map((id) => ({ kind: 'token' as const, id })),
+    ...accessKeyChanges(before, after),
   ]
 }

@@ -4,11 +4,13 @@
  * checks is skipped, never thrown on, so one bad entry cannot make a realm unreadable.
  */
 
+import { getConflicts } from '@automerge/automerge'
 import { isImmutableString } from '@automerge/automerge-repo'
 import { isOrgaError } from '../errors.js'
 import { checkPrefix, checkRules } from '../path-pattern.js'
 import { checkFactor } from '../replication.js'
 import type {
+  AccessKeyRecord,
   NodeRecord,
   OidcSubject,
   PermissionRule,
@@ -56,6 +58,9 @@ export interface DecodedRealm {
   readonly groupUrls: ReadonlyMap<string, string>
   readonly userUrls: ReadonlyMap<string, string>
   readonly roles: ReadonlyMap<string, DecodedRole>
+  /** Every well-formed access key record, revoked or not, whoever its user (id → frozen record). */
+  readonly accessKeys: ReadonlyMap<string, AccessKeyRecord>
+  readonly revokedAccessKeys: ReadonlySet<string>
 }
 
 export interface DecodedGroup {
@@ -244,6 +249,64 @@ function decodeInvite(id: string, stored: unknown): DecodedInvite | undefined {
   return { id, secretHash, createdAt, expiresAt, cancelled: invite.cancelled === true, redemptions }
 }
 
+/**
+ * The values of a realm document's field. Usually one; a field created lazily (the access key maps of
+ * a realm document older than them) may have been created on two replicas at once, and then Automerge
+ * keeps every copy as a conflict: all of them count, in an order every replica shares.
+ */
+function copies(doc: unknown, fields: Loose, prop: string): unknown[] {
+  let conflicts: Record<string, unknown> | undefined
+  try {
+    conflicts = getConflicts(doc as Record<string, unknown>, prop) as Record<string, unknown> | undefined
+  } catch {
+    conflicts = undefined // not an Automerge document (a plain object in a test)
+  }
+  if (conflicts === undefined || Object.keys(conflicts).length < 2) return [fields[prop]]
+  return Object.keys(conflicts)
+    .sort()
+    .map((opId) => conflicts[opId])
+}
+
+function decodeAccessKeys(maps: readonly unknown[], cache: DecodeCache): Map<string, AccessKeyRecord> {
+  const keys = new Map<string, AccessKeyRecord>()
+  for (const map of maps) {
+    for (const [id, stored] of Object.entries(record(map))) {
+      if (keys.has(id)) continue
+      const decoded = cache.get('access-key', stored, () => decodeAccessKey(id, stored))
+      if (decoded !== undefined) keys.set(id, decoded)
+    }
+  }
+  return keys
+}
+
+function decodeAccessKey(id: string, stored: unknown): AccessKeyRecord | undefined {
+  const key = record(stored)
+  const sealed = record(key.sealed)
+  const field = (value: unknown) => text(value) ?? value
+  return valid(() =>
+    input.requireAccessKeyRecord({
+      accessKeyId: id,
+      userId: field(key.userId),
+      createdAt: key.createdAt,
+      ...(key.description === undefined ? {} : { description: field(key.description) }),
+      sealed: {
+        keyId: field(sealed.keyId),
+        iv: field(sealed.iv),
+        ciphertext: field(sealed.ciphertext),
+        tag: field(sealed.tag),
+      },
+    }),
+  )
+}
+
+function revokedAccessKeys(maps: readonly unknown[]): Set<string> {
+  const revoked = new Set<string>()
+  for (const map of maps) {
+    for (const id of keySet(map, (key) => input.ACCESS_KEY_ID.test(key))) revoked.add(id)
+  }
+  return revoked
+}
+
 function urls(value: unknown): Map<string, string> {
   const out = new Map<string, string>()
   for (const [id, url] of Object.entries(record(value))) {
@@ -285,6 +348,33 @@ export function decodeRealm(
     groupUrls: cache.get('urls', fields.groups, () => urls(fields.groups)),
     userUrls: cache.get('urls', fields.users, () => urls(fields.users)),
     roles: cache.get('roles', fields.roles, () => decodeRoles(fields.roles, id, undefined, cache)),
+    ...decodeAccessKeyMaps(doc, fields, cache),
+  }
+}
+
+const EMPTY = Object.freeze({})
+
+function decodeAccessKeyMaps(
+  doc: unknown,
+  fields: Loose,
+  cache: DecodeCache,
+): Pick<DecodedRealm, 'accessKeys' | 'revokedAccessKeys'> {
+  const keys = copies(doc, fields, 'accessKeys')
+  const revoked = copies(doc, fields, 'revokedAccessKeys')
+  // A realm document older than access keys: the same empty values every time, so views compare equal.
+  const absent = (value: unknown) => typeof value !== 'object' || value === null
+  if (keys.length === 1 && absent(keys[0])) keys[0] = EMPTY
+  if (revoked.length === 1 && absent(revoked[0])) revoked[0] = EMPTY
+  return {
+    // One copy (the usual case) is cached by its object, like every other part.
+    accessKeys:
+      keys.length === 1
+        ? cache.get('access-keys', keys[0], () => decodeAccessKeys(keys, cache))
+        : decodeAccessKeys(keys, cache),
+    revokedAccessKeys:
+      revoked.length === 1
+        ? cache.get('revoked-access-keys', revoked[0], () => revokedAccessKeys(revoked))
+        : revokedAccessKeys(revoked),
   }
 }
 

@@ -24,8 +24,13 @@ export interface AutomergeReplicas {
   readonly replicas: readonly AutomergeOrgaStore[]
   readonly repos: readonly Repo[]
   readonly network: InProcessSyncNetwork
-  /** Resolves once every replica holds every document at the same heads; throws after the timeout. */
+  /**
+   * Resolves once every replica holds every document at the same heads; throws after the timeout. Ends
+   * a `partition()` first.
+   */
   settle(): Promise<void>
+  /** Holds every message back until the next `settle()` (`network.pause()`): edits made meanwhile are concurrent. */
+  partition(): void
   /** Closes every replica and disconnects every Repo. */
   close(): Promise<void>
 }
@@ -64,7 +69,11 @@ export async function createAutomergeReplicas(
     replicas,
     repos,
     network,
-    settle: () => settleReplicas(replicas, timeoutMs),
+    settle: () => {
+      network.resume()
+      return settleReplicas(replicas, timeoutMs)
+    },
+    partition: () => network.pause(),
     close: async () => {
       for (const replica of replicas) await replica.close()
     },

@@ -5,7 +5,10 @@
  * text. Sets are maps to `true`, so concurrent additions both survive.
  *
  * Every nested map is created with its document: Automerge resolves two concurrent creations of one
- * key by keeping only one of the two objects, so nothing here is created lazily.
+ * key by keeping only one of the two objects, so nothing here is created lazily. The one exception:
+ * `accessKeys` and `revokedAccessKeys` came later, so a realm document made before them gets them in
+ * the first change that needs them; readers take the union of every concurrently created copy
+ * (`Automerge.getConflicts`), so nothing written into a losing copy is lost.
  */
 
 import type { ImmutableString } from '@automerge/automerge-repo'
@@ -55,6 +58,23 @@ export interface StoredRole {
   members: Record<string, true>
 }
 
+/** An access key's sealed secret (AES-GCM, by `@aruna/auth`): opaque base64url text. */
+export interface StoredSealedSecret {
+  keyId: ImmutableString
+  iv: ImmutableString
+  ciphertext: ImmutableString
+  tag: ImmutableString
+}
+
+/** One S3 access key; the map key is its id. Written once, never edited: revoking removes it. */
+export interface StoredAccessKey {
+  userId: ImmutableString
+  /** Seconds since the epoch (as `@aruna/auth` counts). */
+  createdAt: number
+  description?: ImmutableString
+  sealed: StoredSealedSecret
+}
+
 export interface RealmDoc {
   kind: ImmutableString
   schema: number
@@ -75,6 +95,13 @@ export interface RealmDoc {
   users: Record<string, ImmutableString>
   /** The realm's roles. */
   roles: Record<string, StoredRole>
+  /**
+   * S3 access keys by id. Optional: absent from realm documents made before access keys existed
+   * (created by the first change that adds one).
+   */
+  accessKeys?: Record<string, StoredAccessKey>
+  /** Revoked access key ids: a set that only grows, so a revocation survives every merge. Optional too. */
+  revokedAccessKeys?: Record<string, true>
 }
 
 export interface GroupDoc {

@@ -14,6 +14,7 @@ import { OrgaError } from '../errors.js'
 import type { OrgaStore } from '../port.js'
 import { checkFactor } from '../replication.js'
 import type {
+  AccessKeyRecord,
   CreatedInvite,
   Group,
   GroupInit,
@@ -43,6 +44,7 @@ import type {
 } from '../types.js'
 import { type UlidFactory, ulidFactory } from '../ulid.js'
 import * as input from '../validation.js'
+import * as accessKeys from './access-key-operations.js'
 import { type ChangeTarget, diffViews } from './changes.js'
 import { is, type OrgaEditContext, stored } from './context.js'
 import { type DecodedRealm, decodeRealm } from './decode.js'
@@ -141,6 +143,8 @@ export class AutomergeOrgaStore implements OrgaStore {
       groups: {},
       users: {},
       roles: {},
+      accessKeys: {},
+      revokedAccessKeys: {},
     }
     const handle = options.repo.create<RealmDoc>(doc)
     await options.repo.flush([handle.documentId])
@@ -421,6 +425,24 @@ export class AutomergeOrgaStore implements OrgaStore {
 
   isRevoked(jti: string): Promise<boolean> {
     return realm.isRevoked(this.#ctx, jti)
+  }
+
+  // Access keys --------------------------------------------------------------------------------------
+
+  addAccessKey(record: AccessKeyRecord): Promise<AccessKeyRecord> {
+    return accessKeys.addAccessKey(this.#ctx, record)
+  }
+
+  getAccessKey(accessKeyId: string): Promise<AccessKeyRecord | undefined> {
+    return accessKeys.getAccessKey(this.#ctx, accessKeyId)
+  }
+
+  listAccessKeys(options?: { readonly user?: string }): Promise<AccessKeyRecord[]> {
+    return accessKeys.listAccessKeys(this.#ctx, options)
+  }
+
+  revokeAccessKey(accessKeyId: string): Promise<void> {
+    return accessKeys.revokeAccessKey(this.#ctx, accessKeyId)
   }
 
   // Config -------------------------------------------------------------------------------------------

@@ -14,11 +14,14 @@
  *   document, edits and roles are out of every answer; a replication override set for it meanwhile
  *   is ignored.
  * - A group role counts for its group's members only; members and role holders are visible users.
+ * - An access key counts while its id is not in the revoked set (which only grows, so a revocation
+ *   outlives any merge) and its user is a visible user.
  * - Everything else (names, factors, addresses) is Automerge's last-writer-wins per field, and sets
  *   (members, revoked tokens, role holders) keep concurrent additions.
  */
 
 import type {
+  AccessKeyRecord,
   Group,
   InviteRecord,
   NodeRecord,
@@ -52,6 +55,11 @@ export interface OrgaView {
   readonly identities: ReadonlyMap<string, string>
   readonly roles: ReadonlyMap<string, RoleView>
   readonly revoked: ReadonlySet<string>
+  /** Active access keys (not revoked, of a visible user) by id, in id order; records are frozen. */
+  readonly accessKeys: ReadonlyMap<string, AccessKeyRecord>
+  /** Every well-formed access key record the realm document holds, active or not. */
+  readonly accessKeyRecords: ReadonlyMap<string, AccessKeyRecord>
+  readonly revokedAccessKeys: ReadonlySet<string>
 }
 
 export const ascending = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
@@ -66,6 +74,17 @@ export class ViewCache {
   readonly groups = new WeakMap<DecodedGroup, Group>()
   readonly roles = new WeakMap<DecodedRole, RoleRecord>()
   readonly invites = new WeakMap<DecodedInvite, InviteView>()
+  /** The user ids that own access keys, per decoded key map. */
+  readonly keyOwners = new WeakMap<ReadonlyMap<string, AccessKeyRecord>, readonly string[]>()
+  /** The last active-key map and what it was made from, reused while none of that changed. */
+  activeKeys:
+    | {
+        readonly records: ReadonlyMap<string, AccessKeyRecord>
+        readonly revoked: ReadonlySet<string>
+        readonly visibleOwners: ReadonlySet<string>
+        readonly result: ReadonlyMap<string, AccessKeyRecord>
+      }
+    | undefined
 }
 
 /** Sorted by id; the realm document usually lists ids in order already, which skips the sort. */
@@ -146,7 +165,46 @@ export function assembleView(
     identities,
     roles,
     revoked: realm.revoked,
+    accessKeys: activeAccessKeys(realm, visibleUsers, cache),
+    accessKeyRecords: realm.accessKeys,
+    revokedAccessKeys: realm.revokedAccessKeys,
   }
+}
+
+/**
+ * The keys that count: not revoked, of a visible user. Rebuilt only when the records, the revoked set or
+ * the visibility of a key's owner changed, so most changes (and every read) cost nothing here.
+ */
+function activeAccessKeys(
+  realm: DecodedRealm,
+  users: ReadonlyMap<string, User>,
+  cache: ViewCache,
+): ReadonlyMap<string, AccessKeyRecord> {
+  const records = realm.accessKeys
+  const revoked = realm.revokedAccessKeys
+  let owners = cache.keyOwners.get(records)
+  if (owners === undefined) {
+    owners = [...new Set([...records.values()].map((record) => record.userId))]
+    cache.keyOwners.set(records, owners)
+  }
+  const visibleOwners = new Set(owners.filter((userId) => users.has(userId)))
+  const last = cache.activeKeys
+  if (
+    last !== undefined &&
+    last.records === records &&
+    last.revoked === revoked &&
+    last.visibleOwners.size === visibleOwners.size &&
+    [...visibleOwners].every((userId) => last.visibleOwners.has(userId))
+  ) {
+    return last.result
+  }
+  const result = new Map<string, AccessKeyRecord>()
+  for (const id of [...records.keys()].sort(ascending)) {
+    const record = records.get(id)!
+    if (!revoked.has(id) && visibleOwners.has(record.userId)) result.set(id, record)
+  }
+  cache.activeKeys = { records, revoked, visibleOwners, result }
+  return result
 }
 
 function resolveUsers(

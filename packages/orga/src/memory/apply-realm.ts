@@ -1,7 +1,8 @@
 /**
- * Applying realm-document operations (name, config, nodes, invites, revoked tokens) to the state. Each
- * function checks against the state first and throws an `OrgaError` before touching anything, so a
- * refused operation leaves the state as it was. It returns what changed (nothing for a no-op).
+ * Applying realm-document operations (name, config, nodes, invites, revoked tokens, access keys) to
+ * the state. Each function checks against the state first and throws an `OrgaError` before touching
+ * anything, so a refused operation leaves the state as it was. It returns what changed (nothing for a
+ * no-op).
  */
 
 import { OrgaError } from '../errors.js'
@@ -102,4 +103,23 @@ export function revokeToken(state: OrgaState, op: Op<'revoke-token'>): ChangeTar
   if (state.revokedTokens.has(op.jti)) return []
   state.revokedTokens.add(op.jti)
   return [{ kind: 'token', id: op.jti }]
+}
+
+export function addAccessKey(state: OrgaState, op: Op<'add-access-key'>): ChangeTarget[] {
+  const { accessKeyId, userId } = op.record
+  if (!state.users.has(userId)) throw new OrgaError('NotFound', `no user ${userId}`)
+  if (state.accessKeys.has(accessKeyId) || state.revokedAccessKeys.has(accessKeyId)) {
+    throw new OrgaError('AlreadyExists', `access key ${accessKeyId} exists`)
+  }
+  state.accessKeys.set(accessKeyId, op.record)
+  return [{ kind: 'accessKey', id: accessKeyId, userId }]
+}
+
+export function revokeAccessKey(state: OrgaState, op: Op<'revoke-access-key'>): ChangeTarget[] {
+  if (state.revokedAccessKeys.has(op.accessKeyId)) return []
+  const record = state.accessKeys.get(op.accessKeyId)
+  if (record === undefined) throw new OrgaError('NotFound', `no access key ${op.accessKeyId}`)
+  state.accessKeys.delete(op.accessKeyId)
+  state.revokedAccessKeys.add(op.accessKeyId)
+  return [{ kind: 'accessKey', id: op.accessKeyId, userId: record.userId }]
 }

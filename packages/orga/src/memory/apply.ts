@@ -32,6 +32,10 @@ export function applyOp(state: OrgaState, op: OrgaOp, at: number): ChangeTarget[
       return realm.redeemInvite(state, op, at)
     case 'revoke-token':
       return realm.revokeToken(state, op)
+    case 'add-access-key':
+      return realm.addAccessKey(state, op)
+    case 'revoke-access-key':
+      return realm.revokeAccessKey(state, op)
     case 'create-group':
       return directory.createGroup(state, op, at)
     case 'rename-group':

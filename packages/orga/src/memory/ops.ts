@@ -6,6 +6,7 @@
  */
 
 import type {
+  AccessKeyRecord,
   JoiningNode,
   NodeInit,
   OidcSubject,
@@ -34,6 +35,8 @@ export type OrgaOp =
   | { readonly type: 'cancel-invite'; readonly inviteId: string }
   | { readonly type: 'redeem-invite'; readonly secretHash: string; readonly node: JoiningNode }
   | { readonly type: 'revoke-token'; readonly jti: string }
+  | { readonly type: 'add-access-key'; readonly record: AccessKeyRecord }
+  | { readonly type: 'revoke-access-key'; readonly accessKeyId: string }
   | { readonly type: 'create-group'; readonly groupId: string; readonly name: string }
   | { readonly type: 'rename-group'; readonly groupId: string; readonly name: string }
   | { readonly type: 'delete-group'; readonly groupId: string }

@@ -4,6 +4,7 @@
  */
 
 import type {
+  AccessKeyRecord,
   Group,
   InviteRecord,
   NodeRecord,
@@ -73,6 +74,10 @@ export interface OrgaState {
   readonly identities: Map<string, string>
   readonly roles: Map<string, RoleState>
   readonly revokedTokens: Set<string>
+  /** Active access keys by id (frozen records). */
+  readonly accessKeys: Map<string, AccessKeyRecord>
+  /** Revoked access key ids: a tombstone each, so a revoked id never comes back. */
+  readonly revokedAccessKeys: Set<string>
 }
 
 export function initialState(genesis: Genesis): OrgaState {
@@ -90,6 +95,8 @@ export function initialState(genesis: Genesis): OrgaState {
     identities: new Map(),
     roles: new Map(),
     revokedTokens: new Set(),
+    accessKeys: new Map(),
+    revokedAccessKeys: new Set(),
   }
 }
 
@@ -153,6 +160,11 @@ export function roleSnapshot(state: OrgaState, role: RoleState): RoleRecord {
     members: [...role.members].sort(ascending),
     createdAt: role.createdAt,
   }
+}
+
+/** A mutable copy of an access key record. */
+export function accessKeySnapshot(record: AccessKeyRecord): AccessKeyRecord {
+  return { ...record, sealed: { ...record.sealed } }
 }
 
 export function byId<T extends { readonly id: string }>(a: T, b: T): number {

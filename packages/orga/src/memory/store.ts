@@ -19,6 +19,7 @@ import {
   withoutRemovals,
 } from '../replication.js'
 import type {
+  AccessKeyRecord,
   CreatedInvite,
   Group,
   GroupInit,
@@ -369,6 +370,31 @@ export class MemoryOrgaStore implements OrgaStore {
 
   async isRevoked(jti: string): Promise<boolean> {
     return typeof jti === 'string' && this.state.revokedTokens.has(jti)
+  }
+
+  // Access keys --------------------------------------------------------------------------------------
+
+  async addAccessKey(record: AccessKeyRecord): Promise<AccessKeyRecord> {
+    const checked = input.requireAccessKeyRecord(record)
+    this.commit({ type: 'add-access-key', record: checked })
+    return view.accessKeySnapshot(checked)
+  }
+
+  async getAccessKey(accessKeyId: string): Promise<AccessKeyRecord | undefined> {
+    const record = typeof accessKeyId === 'string' ? this.state.accessKeys.get(accessKeyId) : undefined
+    return record === undefined ? undefined : view.accessKeySnapshot(record)
+  }
+
+  async listAccessKeys(options?: { readonly user?: string }): Promise<AccessKeyRecord[]> {
+    const user = options?.user === undefined ? undefined : input.requireUlid(options.user, 'user id')
+    return [...this.state.accessKeys.values()]
+      .filter((record) => user === undefined || record.userId === user)
+      .sort((a, b) => view.ascending(a.accessKeyId, b.accessKeyId))
+      .map(view.accessKeySnapshot)
+  }
+
+  async revokeAccessKey(accessKeyId: string): Promise<void> {
+    this.commit({ type: 'revoke-access-key', accessKeyId: input.requireAccessKeyId(accessKeyId) })
   }
 
   // Config -------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, expect } from 'vitest'
 import { OrgaError, type OrgaErrorCode } from '../errors.js'
 import type { OrgaStore } from '../port.js'
-import type { NodeInit, OrgaChange, User, UserRegistration } from '../types.js'
+import type { AccessKeyRecord, NodeInit, OrgaChange, User, UserRegistration } from '../types.js'
 
 /** How a suite gets a fresh implementation for each test and disposes of it afterwards. */
 export interface TestSetup<T> {
@@ -82,4 +82,33 @@ export function sleep(ms: number): Promise<void> {
 export function otherSecret(secret: string): string {
   const last = secret.at(-1) === 'A' ? 'B' : 'A'
   return secret.slice(0, -1) + last
+}
+
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
+
+/** A well-formed access key id: `AK`, then `n` in base32, padded to 18 characters with `A`. */
+export function accessKeyId(n: number): string {
+  let digits = ''
+  for (let rest = n; rest > 0; rest = Math.floor(rest / 32)) digits = BASE32[rest % 32] + digits
+  return `AK${digits.padStart(18, 'A')}`
+}
+
+/** An access key record as `@aruna/auth` would make it, with a stand-in sealed secret. */
+export function accessKey(
+  n: number,
+  userId: string,
+  overrides: Partial<AccessKeyRecord> = {},
+): AccessKeyRecord {
+  return {
+    accessKeyId: accessKeyId(n),
+    userId,
+    createdAt: 1_700_000_000 + n,
+    sealed: {
+      keyId: 'Wm9vQmFyS2V5SWQ',
+      iv: 'aXYtMTItYnl0ZXM',
+      ciphertext: `Y2lwaGVydGV4dC1vZi1rZXktbnVtYmVy${n}`,
+      tag: 'dGFnLTE2LWJ5dGVzLWxvbmc',
+    },
+    ...overrides,
+  }
 }

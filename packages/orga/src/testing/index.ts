@@ -13,6 +13,7 @@
 
 import { describe } from 'vitest'
 import type { OrgaStore } from '../port.js'
+import { accessKeyTests } from './access-key-suite.js'
 import { changeTests } from './change-suite.js'
 import { configTests } from './config-suite.js'
 import { groupTests, userTests } from './directory-suite.js'
@@ -33,6 +34,7 @@ export function runOrgaStoreTests(common: TestSetup<OrgaStore>): void {
     userTests(common)
     roleTests(common)
     configTests(common)
+    accessKeyTests(common)
     changeTests(common)
   })
 }

@@ -8,13 +8,27 @@ import { describe, expect, it } from 'vitest'
 import { isOrgaError } from '../errors.js'
 import type { OrgaStore } from '../port.js'
 import type { OrgaChange } from '../types.js'
-import { login, nodeInit, peer, type TestSetup, useSetup } from './helpers.js'
+import {
+  accessKey,
+  accessKeyId,
+  expectOrgaError,
+  login,
+  nodeInit,
+  peer,
+  type TestSetup,
+  useSetup,
+} from './helpers.js'
 
 /** Two or more replicas of one realm, and the step that lets them exchange everything. */
 export interface OrgaReplicas {
   readonly replicas: readonly OrgaStore[]
   /** Resolves once every replica holds every change made before the call. */
   settle(): Promise<void>
+  /**
+   * Keeps the replicas apart (nothing crosses) until the next `settle()`, for edits that must be truly
+   * concurrent. Optional: replicas that exchange nothing before `settle()` anyway need none.
+   */
+  partition?(): void
 }
 
 /** Everything a replica answers, for comparing replicas. */
@@ -30,6 +44,7 @@ async function snapshot(store: OrgaStore): Promise<unknown> {
     realmRoles: await store.listRoles(),
     groupRoles: await Promise.all(groups.map((group) => store.listRoles({ group: group.id }))),
     held: await Promise.all(users.map((user) => store.rolesForUser(user.id))),
+    accessKeys: await store.listAccessKeys(),
   }
 }
 
@@ -161,6 +176,100 @@ export function runOrgaReplicaTests(common: TestSetup<OrgaReplicas>): void {
         expect(await store.isRevoked('from-a')).toBe(true)
         expect(await store.isRevoked('from-b')).toBe(true)
       }
+    })
+
+    it('shows an access key added on one replica on the others after settling, with a notice', async () => {
+      const [a, b] = pair()
+      const alice = (await a.registerUser(login('alice'))).user
+      await setup().settle()
+      const seen: OrgaChange[] = []
+      b.onChange((change) => seen.push(change))
+      const added = await a.addAccessKey(accessKey(1, alice.id))
+      await setup().settle()
+      for (const store of setup().replicas) {
+        expect(await store.getAccessKey(added.accessKeyId)).toEqual(added)
+        expect(await store.listAccessKeys({ user: alice.id })).toEqual([added])
+      }
+      expect(seen).toContainEqual({
+        kind: 'accessKey',
+        id: added.accessKeyId,
+        userId: alice.id,
+        origin: 'remote',
+      })
+      await expectConverged()
+    })
+
+    it('keeps access keys added on different replicas', async () => {
+      const [a, b] = pair()
+      const alice = (await a.registerUser(login('alice'))).user
+      await setup().settle()
+      setup().partition?.()
+      await Promise.all([a.addAccessKey(accessKey(1, alice.id)), b.addAccessKey(accessKey(2, alice.id))])
+      await setup().settle()
+      for (const store of setup().replicas) {
+        const ids = (await store.listAccessKeys()).map((record) => record.accessKeyId)
+        expect(ids).toEqual([accessKeyId(1), accessKeyId(2)])
+      }
+      await expectConverged()
+    })
+
+    it('keeps an access key revoked when a replica that still had it merges', async () => {
+      const [a, b] = pair()
+      const alice = (await a.registerUser(login('alice'))).user
+      await a.addAccessKey(accessKey(1, alice.id))
+      await setup().settle()
+      setup().partition?.()
+      await a.revokeAccessKey(accessKeyId(1))
+      // B has not heard of the revocation: it may still answer with the key, but cannot add it again,
+      // and what it does meanwhile must not bring the key back.
+      await expectOrgaError(b.addAccessKey(accessKey(1, alice.id)), 'AlreadyExists')
+      await b.addAccessKey(accessKey(2, alice.id))
+      await b.updateUser(alice.id, { displayName: 'Alice B' })
+      await setup().settle()
+      for (const store of setup().replicas) {
+        expect(await store.getAccessKey(accessKeyId(1))).toBeUndefined()
+        expect(await store.listAccessKeys()).toEqual([accessKey(2, alice.id)])
+        await expectOrgaError(store.addAccessKey(accessKey(1, alice.id)), 'AlreadyExists')
+      }
+      await expectConverged()
+    })
+
+    it('agrees on an access key revoked on two replicas at once', async () => {
+      const [a, b] = pair()
+      const alice = (await a.registerUser(login('alice'))).user
+      await a.addAccessKey(accessKey(1, alice.id))
+      await a.addAccessKey(accessKey(2, alice.id))
+      await setup().settle()
+      setup().partition?.()
+      await Promise.all([a.revokeAccessKey(accessKeyId(1)), b.revokeAccessKey(accessKeyId(1))])
+      await b.revokeAccessKey(accessKeyId(2))
+      await setup().settle()
+      for (const store of setup().replicas) {
+        expect(await store.listAccessKeys()).toEqual([])
+        await store.revokeAccessKey(accessKeyId(1))
+      }
+      await expectConverged()
+    })
+
+    it('drops the access keys of a user hidden by a first login of the same identity elsewhere', async () => {
+      const [a, b] = pair()
+      setup().partition?.()
+      const [onA, onB] = await Promise.all([a.registerUser(login('alice')), b.registerUser(login('alice'))])
+      await a.addAccessKey(accessKey(1, onA.user.id))
+      await b.addAccessKey(accessKey(2, onB.user.id))
+      await setup().settle()
+      const survivor = (await a.findUserByIdentity(login('alice')))!
+      const expected = [accessKey(1, onA.user.id), accessKey(2, onB.user.id)].filter(
+        (record) => record.userId === survivor.id,
+      )
+      expect(expected.length).toBeGreaterThanOrEqual(1)
+      for (const store of setup().replicas) {
+        expect(await store.listAccessKeys()).toEqual(expected)
+        for (const user of [onA.user, onB.user]) {
+          if (user.id !== survivor.id) expect(await store.listAccessKeys({ user: user.id })).toEqual([])
+        }
+      }
+      await expectConverged()
     })
 
     it('tells listeners about changes that arrive from another replica', async () => {
