@@ -60,7 +60,8 @@ export const ConfigSchema = z
       .object({
         listen: z
           .array(z.string().startsWith('/', { error: 'must be multiaddrs such as /ip4/127.0.0.1/tcp/4001' }))
-          .default(['/ip4/127.0.0.1/tcp/0']),
+          // Empty: the addresses of the last run, else loopback TCP and QUIC on free ports.
+          .default([]),
         bootstrap: z
           .array(
             z.string().startsWith('/', { error: 'must be multiaddrs such as /ip4/10.0.0.1/tcp/4001/p2p/…' }),
@@ -79,7 +80,40 @@ export const ConfigSchema = z
       .strict()
       .prefault({}),
     dev: z
-      .object({ login: flag.default(true) })
+      .object({
+        /**
+         * The built-in development login (an OpenID provider on loopback with one development user,
+         * and a printed S3 key). `auto`: on only for a realm this node created on its first start
+         * without a configuration file; never for a node that joined a realm.
+         */
+        login: z.preprocess(
+          (v) => (v === 'auto' ? v : booleanFrom(v)),
+          z.union([z.literal('auto'), z.boolean()], { error: 'must be auto, true or false' }),
+        ).default('auto'),
+        /**
+         * The development OpenID provider's port (part of its issuer URL); 0 picks a free one at each
+         * start (the CLI finds it through the node, and the operator's identity follows it).
+         */
+        oidcPort: port.default(0),
+      })
+      .strict()
+      .prefault({}),
+    oidc: z
+      .object({
+        /** OpenID providers whose tokens log users in (production). */
+        issuers: z
+          .array(
+            z
+              .object({
+                issuer: z.string().url({ error: 'must be the issuer URL exactly as in its tokens' }),
+                audiences: z.array(z.string().min(1)).min(1, { error: 'must name at least one audience' }),
+                /** The public client `aruna login` uses (device flow); omit to hide the issuer from the CLI. */
+                clientId: z.string().min(1).optional(),
+              })
+              .strict(),
+          )
+          .default([]),
+      })
       .strict()
       .prefault({}),
     shutdownTimeoutMs: z
@@ -128,6 +162,7 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   ARUNA_LOG_LEVEL: 'log.level',
   ARUNA_LOG_FORMAT: 'log.format',
   ARUNA_DEV_LOGIN: 'dev.login',
+  ARUNA_DEV_OIDC_PORT: 'dev.oidcPort',
   ARUNA_SHUTDOWN_TIMEOUT_MS: 'shutdownTimeoutMs',
 }
 

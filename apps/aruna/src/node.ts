@@ -1,62 +1,143 @@
 /**
- * The node: the composition root that owns the data directory and the servers, and starts and stops
- * them in order. Domain packages are wired in here as they land (network, orga, data, metadata).
+ * The node: the composition root. It owns the data directory, joins the realm's network with its one
+ * identity, opens the organisation documents, and builds from the packages' parts what users reach:
+ * realm tokens and OIDC login, the REST API, the S3 API with roles and access keys from orga, and the
+ * join protocol for new nodes. It starts and stops them in order.
  */
 import { access, constants, mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
+import {
+  EncryptedAccessKeyStore,
+  formatRealmSubject,
+  JwksOidcVerifier,
+  loadOrCreateAccessKeyEncryptionKey,
+  type OidcIssuerConfig,
+  PathAuthorizer,
+  RealmTokenSigner,
+  RealmTokenVerifier,
+} from '@aruna/auth'
+import { isOrgaError, loadRealmKey, OrgaService, orgaRoleSource } from '@aruna/orga'
 import type { ArunaConfig } from './config.js'
+import { type RealmMember, type RealmMemberInit, startRealmMember } from './federation/realm-member.js'
+import { createAuthRoutes } from './http/auth-routes.js'
 import { type HttpEndpoint, listen } from './http/listen.js'
+import { createRealmRoutes } from './http/realm-routes.js'
 import { createRestApp, type NodeStatus } from './http/rest.js'
+import { loadNodeIdentity, type NodeIdentity } from './identity/node-identity.js'
 import type { Logger } from './logger.js'
-import { loadOrCreateKey } from './services/realm-key.js'
-import { type DevCredentials, type S3Service, startS3Service } from './services/s3.js'
+import { startDevOidcProvider } from './login/dev-oidc.js'
+import { Admission } from './realm/admission.js'
+import { initRealmDirectory } from './realm/init.js'
+import { type RealmFile, readRealmFile, writeRealmFile } from './realm/realm-file.js'
+import { DefaultGroups } from './services/default-groups.js'
+import { writeOperatorFile } from './services/operator-file.js'
+import { OrgaAccessKeyRecords } from './services/orga-access-keys.js'
+import { type S3Service, startS3Service } from './services/s3.js'
 import { VERSION } from './version.js'
 
 export class NodeStartError extends Error {
   override readonly name = 'NodeStartError'
 }
 
+/** Realm tokens minted at login live this long; the operator's token is minted again before it runs out. */
+const LOGIN_TOKEN_TTL_SECONDS = 12 * 3600
+const OPERATOR_TOKEN_TTL_SECONDS = 24 * 3600
+const OPERATOR_TOKEN_REFRESH_MS = 6 * 3600 * 1000
+
+export interface DevCredentials {
+  readonly userId: string
+  readonly accessKeyId: string
+  readonly secretAccessKey: string
+}
+
+export interface NodeOptions {
+  /**
+   * What `start` does on a data directory that belongs to no realm: create one (`aruna start` on a
+   * fresh directory), with or without the development login. Absent: refuse to start.
+   */
+  readonly initIfMissing?: { readonly devLogin: boolean }
+  /** Network timings (tests use short liveness timeouts). */
+  readonly network?: RealmMemberInit['network']
+  /** How long a first start after joining waits for the realm documents. */
+  readonly loadTimeoutMs?: number
+}
+
 export class ArunaNode {
   private state: NodeStatus['status'] = 'starting'
   private rest: HttpEndpoint | undefined
   private s3: S3Service | undefined
-  private realmId = ''
-  private nodeId = ''
+  private member: RealmMember | undefined
+  private devOidc: { issuer: string; clientId: string; close(): Promise<void> } | undefined
+  private groups: DefaultGroups | undefined
+  private cleanups: (() => void)[] = []
+  private realmFile: RealmFile | undefined
+  private identity: NodeIdentity | undefined
+  private dev: DevCredentials | undefined
+  private signer: RealmTokenSigner | undefined
   private readonly startedAt = new Date().toISOString()
   private stopping: Promise<void> | undefined
 
   constructor(
     readonly config: ArunaConfig,
     private readonly logger: Logger,
+    private readonly options: NodeOptions = {},
   ) {}
 
-  /** The REST API's base URL, once started. */
   get restUrl(): string | undefined {
     return this.rest?.url
   }
 
-  /** The S3 API's base URL, once started. */
   get s3Url(): string | undefined {
     return this.s3?.endpoint.url
   }
 
+  /** The node id: its libp2p peer id. */
+  get nodeId(): string | undefined {
+    return this.identity?.peerId
+  }
+
+  get realm(): RealmFile | undefined {
+    return this.realmFile
+  }
+
+  /** The running realm membership (network, organisation store). */
+  get federation(): RealmMember | undefined {
+    return this.member
+  }
+
   /** The development user's S3 credentials, when the development login is on. */
   get devCredentials(): DevCredentials | undefined {
-    return this.s3?.devCredentials
+    return this.dev
+  }
+
+  /** The development OpenID provider's issuer, when the development login is on. */
+  get devIssuer(): string | undefined {
+    return this.devOidc?.issuer
   }
 
   status(): NodeStatus {
     return {
       status: this.state,
-      realm: this.config.realm.name,
-      realmId: this.realmId,
-      nodeId: this.nodeId,
+      realm: this.realmFile?.realmName ?? this.config.realm.name,
+      realmId: this.realmFile?.realmId ?? '',
+      nodeId: this.identity?.peerId ?? '',
+      kind: this.realmFile?.kind ?? '',
+      peers: this.member?.network.peers().length ?? 0,
       version: VERSION,
       startedAt: this.startedAt,
     }
   }
 
   async start(): Promise<void> {
+    try {
+      await this.#start()
+    } catch (err) {
+      await this.#close(0).catch(() => {})
+      throw err
+    }
+  }
+
+  async #start(): Promise<void> {
     const dataDir = resolve(this.config.dataDir)
     try {
       await mkdir(dataDir, { recursive: true, mode: 0o700 })
@@ -65,45 +146,222 @@ export class ArunaNode {
       const code = (err as NodeJS.ErrnoException).code ?? 'unknown error'
       throw new NodeStartError(`data directory ${dataDir} cannot be created or written (${code})`)
     }
-    const realmKey = await loadOrCreateKey(join(dataDir, 'realm.key'))
-    const nodeKey = await loadOrCreateKey(join(dataDir, 'node.key'))
-    this.realmId = realmKey.id
-    this.nodeId = nodeKey.id
-    if (realmKey.created) this.logger.info({ realmId: this.realmId }, 'created a new realm')
-    try {
-      this.s3 = await startS3Service({
-        dataDir,
-        realm: this.realmId,
-        nodeId: this.nodeId,
-        host: this.config.s3.host,
-        port: this.config.s3.port,
-        devLogin: this.config.dev.login,
-        logger: this.logger,
-      })
-      const app = createRestApp({ logger: this.logger, status: () => this.status() })
-      this.rest = await listen(app, this.config.rest.host, this.config.rest.port, 'REST API')
-    } catch (err) {
-      await this.s3?.close(0)
-      throw err
+    let realm = await readRealmFile(dataDir)
+    if (realm === undefined) {
+      const init = this.options.initIfMissing
+      if (!init) {
+        throw new NodeStartError(`${dataDir} belongs to no realm: run "aruna init" or "aruna join <invite>" first`)
+      }
+      realm = await initRealmDirectory({ dataDir, realmName: this.config.realm.name, devLogin: init.devLogin })
+      this.logger.info({ realmId: realm.realmId }, `created a new realm "${realm.realmName}"`)
     }
+    this.realmFile = realm
+    const identity = await loadNodeIdentity(dataDir)
+    this.identity = identity
+    const log = this.logger.child({ node: identity.peerId })
+
+    const member = await startRealmMember({
+      dataDir,
+      identity,
+      realm,
+      listen: this.config.p2p.listen,
+      bootstrap: this.config.p2p.bootstrap,
+      logger: log,
+      ...(this.options.network === undefined ? {} : { network: this.options.network }),
+      ...(this.options.loadTimeoutMs === undefined ? {} : { loadTimeoutMs: this.options.loadTimeoutMs }),
+    })
+    this.member = member
+    const { store, network } = member
+    const realmKey = realm.kind === 'management' ? (await loadRealmKey(dataDir)).realmKey : undefined
+    const authorizer = new PathAuthorizer({ roles: orgaRoleSource(store) })
+    const orga = new OrgaService({
+      store,
+      authorizer,
+      realmId: realm.realmId,
+      ...(realmKey === undefined ? {} : { realmKey }),
+    })
+    const accessKeyKey = await loadOrCreateAccessKeyEncryptionKey(join(dataDir, 'access-keys.key'))
+    const accessKeys = new EncryptedAccessKeyStore({
+      records: new OrgaAccessKeyRecords(store),
+      encryptionKey: accessKeyKey,
+    })
+    const tokens = new RealmTokenVerifier({
+      realm: realm.realmId,
+      revocations: { isRevoked: (jti) => store.isRevoked(jti) },
+    })
+    const signer = new RealmTokenSigner({ issuerKey: identity.privateKey, delegation: realm.delegation })
+    this.signer = signer
+    new Admission({ network, store, orga, realm, accessKeyKey, logger: log }).register()
+    this.groups = new DefaultGroups(store, (err) => log.warn({ err }, 'reading groups failed'))
+    await this.groups.refresh()
+    this.#followNodeList(dataDir, realm)
+
+    const devLogin = this.config.dev.login === true || (this.config.dev.login === 'auto' && realm.devLogin)
+    const issuers: OidcIssuerConfig[] = this.config.oidc.issuers.map((issuer) => ({
+      issuer: issuer.issuer,
+      audiences: issuer.audiences,
+    }))
+    const loginIssuers: { issuer: string; clientId: string; development: boolean }[] = this.config.oidc.issuers
+      .filter((issuer) => issuer.clientId !== undefined)
+      .map((issuer) => ({ issuer: issuer.issuer, clientId: issuer.clientId as string, development: false }))
+    if (devLogin) {
+      if (!realm.devLogin) log.warn('the development login is on for a node that joined a realm: anyone on this machine can log in as its operator')
+      this.devOidc = await startDevOidcProvider({ host: '127.0.0.1', port: this.config.dev.oidcPort, logger: log })
+      issuers.push({ issuer: this.devOidc.issuer, audiences: [this.devOidc.clientId] })
+      loginIssuers.unshift({ issuer: this.devOidc.issuer, clientId: this.devOidc.clientId, development: true })
+      await this.#bindDevIdentity(realm.operator, this.devOidc.issuer)
+    }
+    const oidc = new JwksOidcVerifier({ issuers })
+
+    this.s3 = await startS3Service({
+      dataDir,
+      realm: realm.realmId,
+      nodeId: identity.peerId,
+      host: this.config.s3.host,
+      port: this.config.s3.port,
+      accessKeys,
+      authorizer,
+      defaultGroup: (identity) => this.groups?.of(identity.userId),
+      logger: log,
+    })
+    const authRoutes = createAuthRoutes({
+      oidc,
+      registerLogin: async (login) => (await orga.registerLogin(login)).user,
+      tokens: signer,
+      tokenTtlSeconds: LOGIN_TOKEN_TTL_SECONDS,
+      loginConfig: () => ({ issuers: loginIssuers }),
+    })
+    const realmRoutes = createRealmRoutes({
+      realmId: realm.realmId,
+      realmName: realm.realmName,
+      nodeId: identity.peerId,
+      tokens,
+      authorizer,
+      orga,
+      store,
+      accessKeys,
+      multiaddrs: () => network.multiaddrs,
+      liveNodes: () => member.membership.liveNodes(),
+    })
+    const app = createRestApp({
+      logger: log,
+      status: () => this.status(),
+      routes: [authRoutes as never, realmRoutes as never],
+    })
+    this.rest = await listen(app, this.config.rest.host, this.config.rest.port, 'REST API')
+
+    const mintOperatorToken = async () => {
+      const ttl = OPERATOR_TOKEN_TTL_SECONDS
+      const token = await signer.mint(formatRealmSubject(realm.operator, realm.realmId), { ttlSeconds: ttl })
+      await writeOperatorFile(dataDir, {
+        url: this.rest?.url ?? '',
+        token,
+        userId: realm.operator,
+        expiresAt: new Date(Date.now() + ttl * 1000).toISOString(),
+      })
+    }
+    await mintOperatorToken()
+    const refresh = setInterval(() => {
+      mintOperatorToken().catch((err) => log.warn({ err }, 'renewing the operator token failed'))
+    }, OPERATOR_TOKEN_REFRESH_MS)
+    refresh.unref()
+    this.cleanups.push(() => clearInterval(refresh))
+
+    if (devLogin) this.dev = await this.#devCredentials(accessKeys, realm.operator)
     this.state = 'ok'
-    const dev = this.s3.devCredentials
-    this.logger.info(
+    log.info(
       {
         rest: this.rest.url,
         s3: this.s3.endpoint.url,
+        p2p: network.multiaddrs,
         dataDir,
-        realm: this.config.realm.name,
+        realm: realm.realmName,
+        realmId: realm.realmId,
+        kind: realm.kind,
         version: VERSION,
       },
-      `node started; REST API on ${this.rest.url}, S3 API on ${this.s3.endpoint.url}`,
+      `node ${identity.peerId} started (${realm.kind} node of realm "${realm.realmName}"); REST API on ${this.rest.url}, S3 API on ${this.s3.endpoint.url}`,
     )
-    if (dev) {
-      this.logger.info(
-        { devUser: dev.userId, accessKeyId: dev.accessKeyId, secretAccessKey: dev.secretAccessKey },
-        `development login: S3 access key ${dev.accessKeyId}, secret ${dev.secretAccessKey} (any region; path-style)`,
+    log.info(`p2p addresses: ${network.multiaddrs.join(' ')}`)
+    if (this.dev) {
+      log.warn(
+        {
+          devUser: this.dev.userId,
+          accessKeyId: this.dev.accessKeyId,
+          secretAccessKey: this.dev.secretAccessKey,
+          issuer: this.devOidc?.issuer,
+        },
+        `development login: S3 access key ${this.dev.accessKeyId}, secret ${this.dev.secretAccessKey} (any region; path-style); "aruna login" logs in as the development user; turn it off with --no-dev`,
       )
     }
+  }
+
+  /**
+   * A realm token for `userId`, minted by this node as a login would (for the cluster harness and
+   * tools running beside the node; users get theirs with `aruna login`).
+   */
+  async mintToken(userId: string, ttlSeconds = 3600): Promise<string> {
+    const realm = this.realmFile
+    if (!this.signer || !realm) throw new NodeStartError('the node is not running')
+    return this.signer.mint(formatRealmSubject(userId, realm.realmId), { ttlSeconds })
+  }
+
+  /** The operator (the realm's first administrator on a development realm) logs in as the dev user. */
+  async #bindDevIdentity(operator: string, issuer: string): Promise<void> {
+    const store = this.member?.store
+    if (!store) return
+    try {
+      await store.addIdentity(operator, { issuer, subject: 'dev' })
+    } catch (err) {
+      if (!isOrgaError(err, 'AlreadyExists')) throw err
+      this.logger.warn({ issuer }, 'the development identity belongs to another user; the development login logs in as that user')
+    }
+  }
+
+  async #devCredentials(accessKeys: EncryptedAccessKeyStore, userId: string): Promise<DevCredentials> {
+    for (const key of await accessKeys.list(userId)) {
+      if (key.description !== 'development login') continue
+      const found = await accessKeys.secretFor(key.accessKeyId)
+      if (found) return { userId, accessKeyId: key.accessKeyId, secretAccessKey: found.secret }
+    }
+    const created = await accessKeys.create(userId, { description: 'development login' })
+    return { userId, accessKeyId: created.accessKeyId, secretAccessKey: created.secretAccessKey }
+  }
+
+  /** Keeps `realm.json`'s bootstrap list and listen addresses current, for the next start. */
+  #followNodeList(dataDir: string, realm: RealmFile): void {
+    const member = this.member
+    if (!member) return
+    let pending: NodeJS.Timeout | undefined
+    const save = async () => {
+      const nodes = await member.store.listNodes()
+      const bootstrap = nodes
+        .filter((node) => node.peerId !== this.identity?.peerId)
+        .flatMap((node) => node.addresses)
+        .slice(0, 64)
+      const listen = member.network.multiaddrs.map((address) => address.replace(/\/p2p\/[^/]+$/, ''))
+      const current = this.realmFile ?? realm
+      if (current.bootstrap.join() === bootstrap.join() && current.listen.join() === listen.join()) return
+      const next = { ...current, bootstrap: bootstrap.length > 0 ? bootstrap : current.bootstrap, listen }
+      this.realmFile = next
+      await writeRealmFile(dataDir, next)
+    }
+    const schedule = () => {
+      if (pending) return
+      pending = setTimeout(() => {
+        pending = undefined
+        save().catch((err) => this.logger.warn({ err }, 'saving the realm peers failed'))
+      }, 500)
+      pending.unref()
+    }
+    const unsubscribe = member.store.onChange((change) => {
+      if (change.kind === 'node') schedule()
+    })
+    this.cleanups.push(() => {
+      unsubscribe()
+      clearTimeout(pending)
+    })
+    schedule()
   }
 
   /** Stops accepting, lets in-flight work finish within the shutdown timeout. Safe to call twice. */
@@ -111,12 +369,17 @@ export class ArunaNode {
     this.stopping ??= (async () => {
       this.state = 'stopping'
       this.logger.info('node stopping')
-      await Promise.all([
-        this.rest?.close(this.config.shutdownTimeoutMs),
-        this.s3?.close(this.config.shutdownTimeoutMs),
-      ])
+      await this.#close(this.config.shutdownTimeoutMs)
       this.logger.info('node stopped')
     })()
     return this.stopping
+  }
+
+  async #close(timeoutMs: number): Promise<void> {
+    for (const cleanup of this.cleanups.splice(0)) cleanup()
+    this.groups?.close()
+    await Promise.all([this.rest?.close(timeoutMs), this.s3?.close(timeoutMs)])
+    await this.devOidc?.close().catch(() => {})
+    await this.member?.stop()
   }
 }

@@ -2,11 +2,19 @@
  * The `aruna` command line: every command, its flags and its help text. `runCli` returns the exit
  * code instead of exiting, so it can be tested; `cli.ts` is the thin process wrapper.
  */
+import { resolve } from 'node:path'
 import { Command, CommanderError, Option } from 'commander'
+import { CliError, connect, DEFAULT_URL } from './cli/client.js'
+import { addLoginCommand } from './cli/login-command.js'
 import { type ArunaConfig, ConfigError, ENV_KEYS, type FlagValue, loadConfig } from './config.js'
+import { NotListedError } from './federation/realm-member.js'
 import { ListenError } from './http/listen.js'
 import { createLogger } from './logger.js'
 import { ArunaNode, NodeStartError } from './node.js'
+import { InviteError } from './realm/invite.js'
+import { initRealmDirectory, RealmExistsError } from './realm/init.js'
+import { JoinError, joinRealm } from './realm/join.js'
+import { RealmFileError } from './realm/realm-file.js'
 import { VERSION } from './version.js'
 
 export interface CliIo {
@@ -29,8 +37,17 @@ const CONFIG_FLAGS = [
   { flags: '--port <port>', key: 'rest.port', help: 'REST API port, 0 for any free port (default 8080)' },
   { flags: '--s3-host <host>', key: 's3.host', help: 'address the S3 API listens on (default 127.0.0.1)' },
   { flags: '--s3-port <port>', key: 's3.port', help: 'S3 API port, 0 for any free port (default 9000)' },
-  { flags: '--listen <multiaddrs>', key: 'p2p.listen', help: 'comma-separated libp2p listen addresses' },
+  {
+    flags: '--listen <multiaddrs>',
+    key: 'p2p.listen',
+    help: 'comma-separated libp2p listen addresses (default: the last run\'s, else loopback TCP+QUIC on free ports)',
+  },
   { flags: '--bootstrap <multiaddrs>', key: 'p2p.bootstrap', help: 'comma-separated peers to join through' },
+  {
+    flags: '--dev-oidc-port <port>',
+    key: 'dev.oidcPort',
+    help: 'port of the development OpenID provider (default 0: any free port)',
+  },
   {
     flags: '--log-level <level>',
     key: 'log.level',
@@ -65,9 +82,9 @@ ${Object.entries(ENV_KEYS)
   .join('\n')}
 `
 
-async function commandStart(config: ArunaConfig, io: CliIo): Promise<number> {
+async function runNode(config: ArunaConfig, io: CliIo, initIfMissing?: { devLogin: boolean }): Promise<number> {
   const logger = createLogger({ level: config.log.level, format: config.log.format, destination: io.stdout })
-  const node = new ArunaNode(config, logger)
+  const node = new ArunaNode(config, logger, initIfMissing === undefined ? {} : { initIfMissing })
   await node.start()
   const signal = await io.stopSignal
   logger.info({ signal }, 'shutdown requested')
@@ -75,21 +92,103 @@ async function commandStart(config: ArunaConfig, io: CliIo): Promise<number> {
   return 0
 }
 
-async function commandStatus(url: string, io: CliIo): Promise<number> {
-  const target = new URL('/health', url)
+interface Health {
+  status?: string
+  realm?: string
+  realmId?: string
+  nodeId?: string
+  kind?: string
+  peers?: number
+  version?: string
+}
+
+interface NodeList {
+  self: string
+  nodes: { id: string; kind: string; live: boolean; addresses: string[]; addedAt: string }[]
+}
+
+function printNodes(list: NodeList, io: CliIo): void {
+  io.stdout.write(`${list.nodes.length} node${list.nodes.length === 1 ? '' : 's'} in the realm:\n`)
+  for (const node of list.nodes) {
+    const marks = [node.kind, node.live ? 'live' : 'not reachable', ...(node.id === list.self ? ['this node'] : [])]
+    io.stdout.write(`  ${node.id}  ${marks.join(', ')}\n`)
+    for (const address of node.addresses) io.stdout.write(`      ${address}\n`)
+  }
+}
+
+async function commandStatus(opts: ClientFlags, io: CliIo): Promise<number> {
+  const client = await connect(clientOptions(opts), io.env)
+  let health: Health
+  let ok: boolean
   try {
-    const res = await fetch(target, { signal: AbortSignal.timeout(5000) })
-    const body = (await res.json()) as { status?: string; realm?: string; version?: string }
-    io.stdout.write(
-      `${target.origin}: ${body.status ?? 'unknown'} (realm ${body.realm}, version ${body.version})\n`,
-    )
-    return res.ok ? 0 : 1
+    const res = await fetch(`${client.url}/health`, { signal: AbortSignal.timeout(5000) })
+    health = (await res.json()) as Health
+    ok = res.ok
   } catch (err) {
     const why =
       err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err)
-    io.stderr.write(`aruna: no node answers at ${target.origin}: ${why}\n`)
+    io.stderr.write(`aruna: no node answers at ${client.url}: ${why}\n`)
     return 1
   }
+  if (opts.json) {
+    const nodes = client.authenticated ? await client.call<NodeList>('GET', '/v1/nodes').catch(() => undefined) : undefined
+    io.stdout.write(`${JSON.stringify({ health, ...(nodes ? { nodes: nodes.nodes } : {}) }, null, 2)}\n`)
+    return ok ? 0 : 1
+  }
+  io.stdout.write(
+    `${client.url}: ${health.status ?? 'unknown'} — node ${health.nodeId ?? '?'} (${health.kind ?? '?'}) of realm "${health.realm}" (${health.realmId ?? '?'}), ${health.peers ?? 0} live peer${health.peers === 1 ? '' : 's'}, version ${health.version}\n`,
+  )
+  if (client.authenticated) {
+    try {
+      printNodes(await client.call<NodeList>('GET', '/v1/nodes'), io)
+    } catch (err) {
+      io.stderr.write(`aruna: cannot list the realm's nodes: ${err instanceof Error ? err.message : String(err)}\n`)
+    }
+  } else {
+    io.stdout.write('(log in with "aruna login", or run this with the node\'s --data-dir, to list the realm\'s nodes)\n')
+  }
+  return ok ? 0 : 1
+}
+
+interface ClientFlags {
+  url?: string
+  token?: string
+  dataDir?: string
+  json?: boolean
+}
+
+function clientOptions(opts: ClientFlags): { url?: string; token?: string; dataDir?: string } {
+  return {
+    ...(opts.url === undefined ? {} : { url: opts.url }),
+    ...(opts.token === undefined ? {} : { token: opts.token }),
+    ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }),
+  }
+}
+
+/** The flags of every command that talks to a running node. */
+function addClientFlags(cmd: Command): Command {
+  return cmd
+    .option('--url <url>', `the node's REST API (default: the node of --data-dir, else ${DEFAULT_URL})`)
+    .option('--data-dir <dir>', 'a local node\'s data directory, whose operator credential is used (default ./.aruna)')
+    .option('--token <token>', 'a realm token (default $ARUNA_TOKEN, the operator credential, or "aruna login")')
+    .option('--json', 'print JSON for scripts')
+}
+
+function print(io: CliIo, opts: ClientFlags, value: unknown, human: () => string): void {
+  io.stdout.write(opts.json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`)
+}
+
+/** `--no-dev` on the command line wins over every other layer. */
+function withDevFlag(config: ArunaConfig, opts: Record<string, unknown>): ArunaConfig {
+  return opts.dev === false ? { ...config, dev: { ...config.dev, login: false } } : config
+}
+
+/** `30m`, `24h`, `7d`, or plain seconds. */
+export function parseDuration(text: string): number {
+  const match = /^(\d+)([smhd]?)$/.exec(text.trim())
+  if (!match) throw new CliError(`"${text}" is not a duration such as 30m, 24h or 7d`, 2)
+  const factor = { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[match[2] as '' | 's' | 'm' | 'h' | 'd']
+  return Number(match[1]) * factor
 }
 
 export function createProgram(io: CliIo, setExit: (code: number) => void): Command {
@@ -106,10 +205,135 @@ export function createProgram(io: CliIo, setExit: (code: number) => void): Comma
   addConfigFlags(
     program
       .command('start')
-      .description('run a node; with no flags, a single node on embedded defaults (REST on 127.0.0.1:8080)')
+      .description(
+        'run a node; on a fresh data directory it creates a realm (with the development login unless --no-dev or a configuration file is given)',
+      )
+      .option('--no-dev', 'turn the built-in development login off')
       .addHelpText('after', ENV_HELP),
   ).action(async (opts: Record<string, unknown>, cmd: Command) => {
-    setExit(await commandStart(await load(opts, cmd), io))
+    const config = withDevFlag(await load(opts, cmd), opts)
+    const configured = opts.config !== undefined || io.env.ARUNA_CONFIG !== undefined
+    const devLogin = config.dev.login === true || (config.dev.login === 'auto' && !configured)
+    setExit(await runNode(config, io, { devLogin }))
+  })
+
+  addConfigFlags(
+    program
+      .command('init')
+      .description('create a new realm in the data directory (realm key, organisation, first administrator) without starting')
+      .option('--admin-issuer <url>', 'OIDC issuer of the first administrator')
+      .option('--admin-subject <sub>', 'OIDC subject of the first administrator')
+      .option('--dev', 'run the built-in development login on this realm\'s node')
+      .addHelpText('after', ENV_HELP),
+  ).action(async (opts: Record<string, unknown>, cmd: Command) => {
+    const config = await load(opts, cmd)
+    const issuer = opts.adminIssuer as string | undefined
+    const subject = opts.adminSubject as string | undefined
+    if ((issuer === undefined) !== (subject === undefined)) {
+      throw new CliError('give both --admin-issuer and --admin-subject, or neither', 2)
+    }
+    const realm = await initRealmDirectory({
+      dataDir: resolve(config.dataDir),
+      realmName: config.realm.name,
+      devLogin: opts.dev === true,
+      ...(issuer && subject ? { admin: { issuer, subject } } : {}),
+    })
+    io.stdout.write(
+      `created realm "${realm.realmName}" (${realm.realmId}) in ${resolve(config.dataDir)}; start it with "aruna start --data-dir ${config.dataDir}"\n`,
+    )
+    setExit(0)
+  })
+
+  addConfigFlags(
+    program
+      .command('join')
+      .argument('<invite>', 'the invite line "aruna invite" printed on a realm node')
+      .description('join a realm with an invite, then run the node (later starts: "aruna start" with the same --data-dir)')
+      .addHelpText('after', ENV_HELP),
+  ).action(async (invite: string, opts: Record<string, unknown>, cmd: Command) => {
+    const config = await load(opts, cmd)
+    const dataDir = resolve(config.dataDir)
+    const realm = await joinRealm({
+      dataDir,
+      invite,
+      onProgress: (message) => io.stderr.write(`aruna: ${message}\n`),
+    })
+    io.stderr.write(`aruna: joined realm "${realm.realmName}" (${realm.realmId}); starting the node\n`)
+    setExit(await runNode(config, io))
+  })
+
+  addClientFlags(
+    program
+      .command('invite')
+      .description('make a one-time invite for a new node (needs the right to manage the realm\'s nodes)')
+      .option('--ttl <duration>', 'how long the invite is valid: 30m, 24h, 7d (default 24h, at most 30d)', '24h'),
+  ).action(async (opts: ClientFlags & { ttl: string }) => {
+    const ttlSeconds = parseDuration(opts.ttl)
+    const client = await connect(clientOptions(opts), io.env)
+    const made = await client.call<{ id: string; invite: string; expiresAt: string }>('POST', '/v1/invites', { ttlSeconds })
+    print(io, opts, made, () => `${made.invite}\n(one node may join with it, until ${made.expiresAt}: aruna join <invite> --data-dir <dir>)`)
+    setExit(0)
+  })
+
+  const nodeCommand = program.command('node').description("the realm's nodes")
+  addClientFlags(nodeCommand.command('list').description("list the realm's nodes with liveness and addresses")).action(
+    async (opts: ClientFlags) => {
+      const client = await connect(clientOptions(opts), io.env)
+      const list = await client.call<NodeList>('GET', '/v1/nodes')
+      if (opts.json) print(io, opts, list, () => '')
+      else printNodes(list, io)
+      setExit(0)
+    },
+  )
+  addClientFlags(
+    nodeCommand
+      .command('remove')
+      .argument('<id>', 'the node id (libp2p peer id) to remove')
+      .description('remove a node: every node disconnects it and refuses it from then on'),
+  ).action(async (id: string, opts: ClientFlags) => {
+    const client = await connect(clientOptions(opts), io.env)
+    await client.call('DELETE', `/v1/nodes/${encodeURIComponent(id)}`)
+    print(io, opts, { removed: id }, () => `removed node ${id} from the realm`)
+    setExit(0)
+  })
+
+  const keysCommand = program.command('keys').description('S3 access keys (usable on every node of the realm)')
+  addClientFlags(
+    keysCommand
+      .command('create')
+      .description('create an access key; its secret is shown only now')
+      .option('--description <text>', 'what the key is for')
+      .option('--user <id>', "another user's id (needs WRITE on the realm's keys)"),
+  ).action(async (opts: ClientFlags & { description?: string; user?: string }) => {
+    const client = await connect(clientOptions(opts), io.env)
+    const body = {
+      ...(opts.description === undefined ? {} : { description: opts.description }),
+      ...(opts.user === undefined ? {} : { user: opts.user }),
+    }
+    const key = await client.call<{ accessKeyId: string; secretAccessKey: string; userId: string }>('POST', '/v1/keys', body)
+    print(io, opts, key, () => `access key ${key.accessKeyId}\nsecret     ${key.secretAccessKey}\n(the secret is shown only now)`)
+    setExit(0)
+  })
+  addClientFlags(
+    keysCommand.command('list').description('list access keys').option('--user <id>', "another user's keys"),
+  ).action(async (opts: ClientFlags & { user?: string }) => {
+    const client = await connect(clientOptions(opts), io.env)
+    const query = opts.user === undefined ? '' : `?user=${encodeURIComponent(opts.user)}`
+    const list = await client.call<{ keys: { accessKeyId: string; createdAt: string; description?: string }[] }>('GET', `/v1/keys${query}`)
+    print(io, opts, list, () =>
+      list.keys.length === 0
+        ? 'no access keys'
+        : list.keys.map((key) => `${key.accessKeyId}  ${key.createdAt}  ${key.description ?? ''}`.trimEnd()).join('\n'),
+    )
+    setExit(0)
+  })
+  addClientFlags(
+    keysCommand.command('revoke').argument('<id>', 'the access key id').description('revoke an access key on every node'),
+  ).action(async (id: string, opts: ClientFlags) => {
+    const client = await connect(clientOptions(opts), io.env)
+    await client.call('DELETE', `/v1/keys/${encodeURIComponent(id)}`)
+    print(io, opts, { revoked: id }, () => `revoked access key ${id}`)
+    setExit(0)
   })
 
   addConfigFlags(
@@ -122,13 +346,13 @@ export function createProgram(io: CliIo, setExit: (code: number) => void): Comma
     setExit(0)
   })
 
-  program
-    .command('status')
-    .description("ask a running node's REST API for its health")
-    .option('--url <url>', 'base URL of the node', 'http://127.0.0.1:8080')
-    .action(async (opts: { url: string }) => {
-      setExit(await commandStatus(opts.url, io))
-    })
+  addClientFlags(
+    program.command('status').description("a node's health, and the realm's nodes with liveness and addresses"),
+  ).action(async (opts: ClientFlags) => {
+    setExit(await commandStatus(opts, io))
+  })
+
+  addLoginCommand(program, io, setExit)
 
   return program
 }
@@ -155,8 +379,16 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       io.stderr.write(`aruna: invalid configuration: ${err.message}\n`)
       return 2
     }
-    if (err instanceof ListenError || err instanceof NodeStartError) {
+    if (err instanceof ListenError || err instanceof NodeStartError || err instanceof NotListedError) {
       io.stderr.write(`aruna: cannot start: ${err.message}\n`)
+      return 1
+    }
+    if (err instanceof CliError) {
+      io.stderr.write(`aruna: ${err.message}\n`)
+      return err.exitCode
+    }
+    if (err instanceof InviteError || err instanceof JoinError || err instanceof RealmExistsError || err instanceof RealmFileError) {
+      io.stderr.write(`aruna: ${err.message}\n`)
       return 1
     }
     io.stderr.write(`aruna: unexpected error: ${err instanceof Error ? err.message : String(err)}\n`)

@@ -39,7 +39,9 @@ describe('configuration', () => {
     expect(config.rest).toEqual({ host: '127.0.0.1', port: 8080 })
     expect(config.s3).toEqual({ host: '127.0.0.1', port: 9000 })
     expect(config.realm.name).toBe('default')
-    expect(config.dev.login).toBe(true)
+    expect(config.dev.login).toBe('auto')
+    expect(config.dev.oidcPort).toBe(0)
+    expect(config.p2p.listen).toEqual([])
     expect(config.log.level).toBe('info')
   })
 

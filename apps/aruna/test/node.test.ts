@@ -29,13 +29,15 @@ describe('node', () => {
 
   it('serves /health and /metrics over HTTP while running, and stops twice safely', async () => {
     const config = parseConfigText(
-      JSON.stringify({ dataDir: join(dir, 'data'), rest: { port: 0 }, s3: { port: 0 } }),
+      JSON.stringify({ dataDir: join(dir, 'data'), rest: { port: 0 }, s3: { port: 0 }, dev: { oidcPort: 0 } }),
     )
-    const node = new ArunaNode(config, logger)
+    const node = new ArunaNode(config, logger, { initIfMissing: { devLogin: false } })
     await node.start()
     const health = await fetch(`${node.restUrl}/health`)
     expect(health.status).toBe(200)
-    expect(await health.json()).toMatchObject({ status: 'ok', realm: 'default' })
+    const body = (await health.json()) as { nodeId: string; kind: string }
+    expect(body).toMatchObject({ status: 'ok', realm: 'default', kind: 'management', peers: 0 })
+    expect(body.nodeId).toBe(node.nodeId)
     const metrics = await (await fetch(`${node.restUrl}/metrics`)).text()
     expect(metrics).toMatch(/^aruna_up 1$/m)
     expect(metrics).toMatch(/^aruna_http_requests_total \d+$/m)
@@ -44,11 +46,15 @@ describe('node', () => {
   })
 
   it('refuses to start on a port that is taken, with a clear message', async () => {
-    const config = parseConfigText(JSON.stringify({ dataDir: dir, rest: { port: 0 }, s3: { port: 0 } }))
-    const first = new ArunaNode(config, logger)
+    const config = parseConfigText(
+      JSON.stringify({ dataDir: join(dir, 'a'), rest: { port: 0 }, s3: { port: 0 }, dev: { oidcPort: 0 } }),
+    )
+    const first = new ArunaNode(config, logger, { initIfMissing: { devLogin: false } })
     await first.start()
     const port = Number(new URL(first.restUrl as string).port)
-    const second = new ArunaNode({ ...config, rest: { ...config.rest, port } }, logger)
+    const second = new ArunaNode({ ...config, dataDir: join(dir, 'b'), rest: { ...config.rest, port } }, logger, {
+      initIfMissing: { devLogin: false },
+    })
     await expect(second.start()).rejects.toThrow(`REST API address 127.0.0.1:${port} is already in use`)
     await first.stop()
   })
@@ -86,6 +92,11 @@ describe('node', () => {
     expect(text).not.toContain('secret')
     expect(text).not.toContain('x.ts')
     expect((await app.request('/health')).status).toBe(503)
+  })
+
+  it('refuses to start on a data directory of no realm unless told to create one', async () => {
+    const config = parseConfigText(JSON.stringify({ dataDir: join(dir, 'none'), rest: { port: 0 }, s3: { port: 0 } }))
+    await expect(new ArunaNode(config, logger).start()).rejects.toThrow('belongs to no realm')
   })
 
   it('maps bind failures to ListenError', async () => {

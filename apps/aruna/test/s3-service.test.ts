@@ -41,10 +41,13 @@ describe('the node S3 service', () => {
   })
 
   const config = (extra: object = {}) =>
-    parseConfigText(JSON.stringify({ dataDir: dir, rest: { port: 0 }, s3: { port: 0 }, ...extra }))
+    parseConfigText(
+      JSON.stringify({ dataDir: dir, rest: { port: 0 }, s3: { port: 0 }, dev: { oidcPort: 0 }, ...extra }),
+    )
+  const fresh = { initIfMissing: { devLogin: true } }
 
   it('serves S3 with the printed development key, and keeps realm, key and objects across a restart', async () => {
-    const first = new ArunaNode(config(), logger)
+    const first = new ArunaNode(config(), logger, fresh)
     await first.start()
     const realmId = first.status().realmId
     expect(realmId).toMatch(/^[A-Za-z0-9_-]{43}$/)
@@ -56,10 +59,13 @@ describe('the node S3 service', () => {
     await first.stop()
     expect((await stat(join(dir, 'realm.key'))).mode & 0o777).toBe(0o600)
     expect((await stat(join(dir, 'node.key'))).mode & 0o777).toBe(0o600)
+    expect((await stat(join(dir, 'operator.json'))).mode & 0o777).toBe(0o600)
+    const nodeId = first.nodeId
 
-    const second = new ArunaNode(config(), logger)
+    const second = new ArunaNode(config(), logger, fresh)
     await second.start()
     expect(second.status().realmId).toBe(realmId)
+    expect(second.nodeId).toBe(nodeId)
     expect(second.devCredentials).toEqual(dev)
     const got = await clientFor(second).send(new GetObjectCommand({ Bucket: 'lab', Key: 'run 1/é.txt' }))
     expect(await got.Body?.transformToString()).toBe('measurements')
@@ -72,7 +78,7 @@ describe('the node S3 service', () => {
   })
 
   it('has no development user when the development login is off', async () => {
-    const node = new ArunaNode(config({ dev: { login: false } }), logger)
+    const node = new ArunaNode(config({ dev: { login: false, oidcPort: 0 } }), logger, fresh)
     await node.start()
     expect(node.devCredentials).toBeUndefined()
     const anonymous = await fetch(`${node.s3Url}/`)
@@ -81,19 +87,21 @@ describe('the node S3 service', () => {
   })
 
   it('releases the S3 port and the index when the REST port cannot be bound', async () => {
-    const blocker = new ArunaNode(config(), logger)
+    const blocker = new ArunaNode(config(), logger, fresh)
     await blocker.start()
     const restPort = Number(new URL(blocker.restUrl as string).port)
     const other = await mkdtemp(join(tmpdir(), 'aruna-s3svc-other-'))
     const failing = new ArunaNode(
-      parseConfigText(JSON.stringify({ dataDir: other, rest: { port: restPort }, s3: { port: 0 } })),
+      parseConfigText(JSON.stringify({ dataDir: other, rest: { port: restPort }, s3: { port: 0 }, dev: { oidcPort: 0 } })),
       logger,
+      fresh,
     )
     await expect(failing.start()).rejects.toThrow('already in use')
     // The index was closed: a new node opens the same directory at once.
     const again = new ArunaNode(
-      parseConfigText(JSON.stringify({ dataDir: other, rest: { port: 0 }, s3: { port: 0 } })),
+      parseConfigText(JSON.stringify({ dataDir: other, rest: { port: 0 }, s3: { port: 0 }, dev: { oidcPort: 0 } })),
       logger,
+      fresh,
     )
     await again.start()
     await again.stop()

@@ -5,6 +5,7 @@
  */
 import { Hono } from 'hono'
 import type { Logger } from '../logger.js'
+import { problem, problemOf, problemResponse } from './problem.js'
 
 export interface NodeStatus {
   readonly status: 'starting' | 'ok' | 'stopping'
@@ -13,6 +14,10 @@ export interface NodeStatus {
   /** The realm id (base64url of the realm's Ed25519 public key) and this node's id. */
   readonly realmId?: string
   readonly nodeId?: string
+  /** `management` (holds the realm key) or `server`. */
+  readonly kind?: string
+  /** Live realm peers, this node excluded. */
+  readonly peers?: number
   readonly version: string
   readonly startedAt: string
 }
@@ -20,17 +25,8 @@ export interface NodeStatus {
 export interface RestContext {
   readonly logger: Logger
   status(): NodeStatus
-}
-
-interface Problem {
-  readonly type: string
-  readonly title: string
-  readonly status: number
-  readonly detail?: string
-}
-
-function problem(status: number, title: string, detail?: string): Problem {
-  return { type: 'about:blank', title, status, ...(detail ? { detail } : {}) }
+  /** The domain routes (login, realm, …), mounted at the root. */
+  readonly routes?: readonly Hono<never>[]
 }
 
 export function createRestApp(ctx: RestContext): Hono {
@@ -67,11 +63,15 @@ export function createRestApp(ctx: RestContext): Hono {
     return c.text(`${lines.join('\n')}\n`, 200, { 'content-type': 'text/plain; version=0.0.4' })
   })
 
-  app.notFound((c) => c.json(problem(404, 'Not Found', `no route for ${c.req.method} ${c.req.path}`), 404))
+  for (const routes of ctx.routes ?? []) app.route('/', routes as unknown as Hono)
+
+  app.notFound(() => problemResponse(problem(404, 'Not Found', `no such route`)))
 
   app.onError((err, c) => {
+    const known = problemOf(err)
+    if (known) return problemResponse(known)
     ctx.logger.error({ err, path: c.req.path }, 'request failed')
-    return c.json(problem(500, 'Internal Server Error', 'the request failed; see the node log'), 500)
+    return problemResponse(problem(500, 'Internal Server Error', 'the request failed; see the node log'))
   })
 
   return app

@@ -1,0 +1,158 @@
+/**
+ * A node's membership in its realm, composed from the packages' parts: the libp2p network (its realm
+ * handshake shows this node's delegation and checks each peer's against the realm's node list), the
+ * organisation documents on disk (`openDirectoryOrgaStore`, synced over the network with
+ * `AutomergeNetworkAdapter`), and `RealmMembership`, which keeps the network's member predicate equal
+ * to the node list (a node removed on any replica is disconnected and refused by every node once the
+ * change arrives). Packages provide parts; this app composes them.
+ */
+import { join } from 'node:path'
+import {
+  AutomergeNetworkAdapter,
+  createLibp2pNetwork,
+  type Libp2pNetwork,
+  type Libp2pNetworkInit,
+} from '@aruna/network'
+import {
+  type AutomergeOrgaStore,
+  DelegationRealmCredentials,
+  openDirectoryOrgaStore,
+  RealmMembership,
+} from '@aruna/orga'
+import type { NodeIdentity } from '../identity/node-identity.js'
+import type { Logger } from '../logger.js'
+import type { RealmFile } from '../realm/realm-file.js'
+
+const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/udp/0/quic-v1']
+
+export interface RealmMemberInit {
+  readonly dataDir: string
+  readonly identity: NodeIdentity
+  readonly realm: RealmFile
+  /** Configured listen addresses; empty: the addresses of the last run, else loopback on free ports. */
+  readonly listen: readonly string[]
+  /** Configured bootstrap multiaddrs, dialled besides the realm file's. */
+  readonly bootstrap: readonly string[]
+  readonly logger: Logger
+  /** Network settings for tests (liveness, handshake timeouts). */
+  readonly network?: Partial<Pick<Libp2pNetworkInit, 'livenessTimeoutMs' | 'pingIntervalMs' | 'handshakeTimeoutMs' | 'discoveryIntervalMs' | 'banMs'>>
+  /** How long a first start after joining waits for the realm documents. Default 30 s. */
+  readonly loadTimeoutMs?: number
+}
+
+export interface RealmMember {
+  readonly network: Libp2pNetwork
+  readonly store: AutomergeOrgaStore
+  readonly membership: RealmMembership
+  stop(): Promise<void>
+}
+
+export class NotListedError extends Error {
+  override readonly name = 'NotListedError'
+}
+
+/** Waits (bounded) until the node list names `peerId`: after a join, the list may arrive a moment late. */
+async function waitUntilListed(store: AutomergeOrgaStore, peerId: string, timeoutMs: number): Promise<boolean> {
+  if (await store.isMember(peerId)) return true
+  return new Promise<boolean>((resolve) => {
+    const done = (listed: boolean) => {
+      clearTimeout(timer)
+      unsubscribe()
+      resolve(listed)
+    }
+    const timer = setTimeout(() => done(false), timeoutMs)
+    const unsubscribe = store.onChange((change) => {
+      if (change.kind !== 'node' && change.kind !== 'realm') return
+      void store.isMember(peerId).then((listed) => listed && done(true))
+    })
+  })
+}
+
+function peerOf(address: string): string | undefined {
+  const at = address.lastIndexOf('/p2p/')
+  return at < 0 ? undefined : address.slice(at + 5)
+}
+
+export async function startRealmMember(init: RealmMemberInit): Promise<RealmMember> {
+  const { identity, realm, logger } = init
+  const bootstrap = [...new Set([...init.bootstrap, ...realm.bootstrap])].filter(
+    (address) => peerOf(address) !== undefined && peerOf(address) !== identity.peerId,
+  )
+  const membership = new RealmMembership({
+    // Until the realm documents are loaded (the first start after joining), the peers we were given
+    // are the only ones we accept; their delegations are still checked.
+    bootstrapPeers: bootstrap.map((address) => peerOf(address) as string),
+    onError: (err) => logger.warn({ err }, 'reloading the realm node list failed'),
+  })
+  const credentials = new DelegationRealmCredentials({
+    realmId: realm.realmId,
+    delegation: realm.delegation,
+    peerId: identity.peerId,
+    isMember: membership.isListed,
+    clockToleranceSeconds: 60,
+  })
+  const make = (listen: readonly string[]) =>
+    createLibp2pNetwork({
+      ...init.network,
+      privateKey: identity.peerKey,
+      credentials,
+      listen: [...listen],
+      bootstrap,
+      isMember: membership.isMember,
+      log: (entry) =>
+        logger[entry.level === 'warn' ? 'warn' : 'debug'](
+          { event: entry.event, peer: entry.peer },
+          `p2p: ${entry.message}`,
+        ),
+    })
+  const wanted = init.listen.length > 0 ? init.listen : realm.listen.length > 0 ? realm.listen : DEFAULT_LISTEN
+  let network = await make(wanted)
+  membership.attachNetwork(network)
+  try {
+    await network.start()
+  } catch (err) {
+    if (init.listen.length > 0 || wanted === DEFAULT_LISTEN) throw err
+    // The ports of the last run are taken: any free ones will do, peers learn them from the node list.
+    logger.warn({ err, listen: wanted }, 'the previous p2p addresses are taken; listening on new ports')
+    network = await make(DEFAULT_LISTEN)
+    membership.attachNetwork(network)
+    await network.start()
+  }
+  let store: AutomergeOrgaStore
+  try {
+    store = await openDirectoryOrgaStore({
+      directory: join(init.dataDir, 'orga'),
+      network: [new AutomergeNetworkAdapter(network)],
+      realm: { join: realm.realmUrl },
+      loadTimeoutMs: init.loadTimeoutMs ?? 30_000,
+      onListenerError: (err) => logger.warn({ err }, 'an organisation change listener failed'),
+    })
+    await membership.attachStore(store)
+    if (!(await waitUntilListed(store, identity.peerId, init.loadTimeoutMs ?? 30_000))) {
+      await store.close().catch(() => {})
+      throw new NotListedError(
+        `this node (${identity.peerId}) is not in the realm's node list: it was removed, or its join did not complete`,
+      )
+    }
+    await store.updateNodeAddresses(identity.peerId, network.multiaddrs)
+  } catch (err) {
+    membership.close()
+    await network.stop().catch(() => {})
+    throw err
+  }
+  const opened = store
+  let stopping: Promise<void> | undefined
+  return {
+    network,
+    store: opened,
+    membership,
+    stop() {
+      stopping ??= (async () => {
+        membership.close()
+        await opened.close().catch((err) => logger.warn({ err }, 'closing the organisation store failed'))
+        await network.stop()
+      })()
+      return stopping
+    },
+  }
+}
