@@ -34,6 +34,10 @@ export interface NodeProcess {
   readonly s3Url: string
   /** The development login's S3 access key, parsed from the log (absent when the login is off). */
   readonly credentials: S3Credentials | undefined
+  /** The node's id (libp2p peer id), the `node` field of the start log line. */
+  readonly nodeId: string | undefined
+  /** The libp2p addresses the node reported at start (`p2p`). */
+  readonly p2p: readonly string[]
   readonly dataDir: string
   readonly pid: number
   readonly child: ChildProcess
@@ -73,9 +77,16 @@ export interface StartOptions {
   readonly devLogin?: boolean
 }
 
+export interface JoinOptions extends Omit<StartOptions, 'devLogin'> {
+  /** The invite line `aruna invite` printed on a node of the realm. */
+  readonly invite: string
+}
+
 interface StartInfo {
   rest?: string
   s3?: string
+  nodeId?: string
+  p2p?: string[]
   credentials?: S3Credentials
 }
 
@@ -90,7 +101,11 @@ function parseStartLog(out: string): StartInfo {
     } catch {
       continue // a line still being written
     }
-    if (typeof entry.rest === 'string') info.rest = entry.rest
+    if (typeof entry.rest === 'string') {
+      info.rest = entry.rest
+      if (typeof entry.node === 'string') info.nodeId = entry.node
+      if (Array.isArray(entry.p2p)) info.p2p = entry.p2p.filter((a): a is string => typeof a === 'string')
+    }
     if (typeof entry.s3 === 'string') info.s3 = entry.s3
     if (typeof entry.accessKeyId === 'string' && typeof entry.secretAccessKey === 'string')
       info.credentials = { accessKeyId: entry.accessKeyId, secretAccessKey: entry.secretAccessKey }
@@ -102,9 +117,30 @@ function parseStartLog(out: string): StartInfo {
 export async function startNode(options: StartOptions = {}): Promise<NodeProcess> {
   const name = options.name ?? 'node'
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), `aruna-e2e-${name}-`)))
-  const devLogin = options.devLogin ?? true
+  return launch(name, dataDir, ['start'], options, options.devLogin ?? true, 15_000)
+}
+
+/**
+ * Joins a realm with `aruna join <invite>` on a fresh temp data directory (or `dataDir`), and waits until
+ * the node runs (its REST/S3 log line; a joined node has no development login). Progress and a refusal
+ * are in `output()`: a join that exits before starting throws with its output.
+ */
+export async function joinNode(options: JoinOptions): Promise<NodeProcess> {
+  const name = options.name ?? 'joined'
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), `aruna-e2e-${name}-`)))
+  return launch(name, dataDir, ['join', options.invite], options, false, 30_000)
+}
+
+async function launch(
+  name: string,
+  dataDir: string,
+  command: readonly string[],
+  options: Omit<StartOptions, 'devLogin' | 'dataDir' | 'name'>,
+  devLogin: boolean,
+  defaultTimeoutMs: number,
+): Promise<NodeProcess> {
   await mkdir(pidDir, { recursive: true })
-  const args = ['start', '--port', '0', '--s3-port', '0', '--data-dir', dataDir, '--log-format', 'json']
+  const args = [...command, '--port', '0', '--s3-port', '0', '--data-dir', dataDir, '--log-format', 'json']
   const child = spawn(process.execPath, [ARUNA_CLI, ...args, ...(options.args ?? [])], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -128,7 +164,7 @@ export async function startNode(options: StartOptions = {}): Promise<NodeProcess
     }),
   )
 
-  const deadline = Date.now() + (options.startTimeoutMs ?? 15_000)
+  const deadline = Date.now() + (options.startTimeoutMs ?? defaultTimeoutMs)
   let info: StartInfo = {}
   for (;;) {
     info = parseStartLog(out)
@@ -142,20 +178,24 @@ export async function startNode(options: StartOptions = {}): Promise<NodeProcess
     await new Promise((r) => setTimeout(r, 25))
   }
 
-  const { rest: restUrl, s3: s3Url, credentials } = info
+  const { rest: restUrl, s3: s3Url, credentials, nodeId, p2p = [] } = info
   if (!restUrl || !s3Url) throw new Error(`${name} reported no REST or S3 URL:\n${out}`)
   return {
     name,
     restUrl,
     s3Url,
     credentials,
+    nodeId,
+    p2p,
     dataDir,
     pid: child.pid ?? -1,
     child,
     output: () => out,
     async stop(timeoutMs = 10_000, stopOptions = {}) {
       const t0 = Date.now()
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+      // A process already sent a signal (e.g. SIGINT by a test) is only waited for: a second signal
+      // makes the CLI give up its graceful stop (exit 130).
+      if (child.exitCode === null && child.signalCode === null && !child.killed) child.kill('SIGTERM')
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
       const result = await exited
       clearTimeout(timer)
@@ -188,29 +228,120 @@ export async function waitForHealth(url: string, timeoutMs = 10_000): Promise<Re
   throw new Error(`no healthy answer from ${url} within ${timeoutMs} ms (last: ${String(last)})`)
 }
 
-/** Runs the CLI once to completion and returns its exit code and output. */
-export function runAruna(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolveRun) => {
-    const child = spawn(process.execPath, [ARUNA_CLI, ...args], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    running.add(child)
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => {
-      stdout += d.toString()
-    })
-    child.stderr.on('data', (d) => {
-      stderr += d.toString()
-    })
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
-    child.once('exit', (code) => {
+export interface CliRun {
+  /** The command line, for messages (`aruna invite --data-dir …`). */
+  readonly command: string
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: string
+  readonly stderr: string
+  readonly ms: number
+  /** It ran past `timeoutMs` and was killed. */
+  readonly timedOut: boolean
+}
+
+export interface CliOptions {
+  /** Killed (SIGKILL) after this long; default 30 s. */
+  readonly timeoutMs?: number
+  /** Added to the minimal environment (`PATH`, `HOME`). */
+  readonly env?: NodeJS.ProcessEnv
+}
+
+/**
+ * Runs the CLI once to completion (or kills it at the time limit) and returns its exit code and output.
+ * Its pid is recorded like a node's, so a hung command is reaped by the runner too.
+ */
+export async function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliRun> {
+  await mkdir(pidDir, { recursive: true })
+  const command = ['aruna', ...args].map((a) => (a.length > 80 ? `${a.slice(0, 40)}…` : a)).join(' ')
+  const t0 = Date.now()
+  const child = spawn(process.execPath, [ARUNA_CLI, ...args], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  running.add(child)
+  if (child.pid) await writeFile(join(pidDir, String(child.pid)), command)
+  let stdout = ''
+  let stderr = ''
+  let timedOut = false
+  child.stdout.setEncoding('utf8')
+  child.stderr.setEncoding('utf8')
+  child.stdout.on('data', (d: string) => {
+    stdout += d
+  })
+  child.stderr.on('data', (d: string) => {
+    stderr += d
+  })
+  const timer = setTimeout(() => {
+    timedOut = true
+    child.kill('SIGKILL')
+  }, options.timeoutMs ?? 30_000)
+  return new Promise<CliRun>((resolveRun, reject) => {
+    child.once('error', (err) => {
       clearTimeout(timer)
       running.delete(child)
-      resolveRun({ code, stdout, stderr })
+      void forgetPid(child.pid)
+      reject(new Error(`cannot run ${command}: ${err.message}`))
+    })
+    child.once('close', (code, signal) => {
+      clearTimeout(timer)
+      running.delete(child)
+      void forgetPid(child.pid)
+      resolveRun({ command, code, signal, stdout, stderr, ms: Date.now() - t0, timedOut })
     })
   })
+}
+
+/** How a CLI run ended, with its output, for assertion messages. */
+export function describeRun(run: CliRun): string {
+  const how = run.timedOut ? 'timed out and was killed' : `exited with ${run.code ?? run.signal}`
+  return `${run.command}: ${how} after ${run.ms} ms\n  stderr: ${run.stderr.trim() || '(empty)'}\n  stdout: ${
+    run.stdout.trim() || '(empty)'
+  }`
+}
+
+/** Runs the CLI with `--json` expected to succeed and parses its output; throws with the run otherwise. */
+export async function runCliJson<T>(args: readonly string[], options: CliOptions = {}): Promise<T> {
+  const run = await runCli(args, options)
+  if (run.code !== 0 || run.timedOut) throw new Error(describeRun(run))
+  try {
+    return JSON.parse(run.stdout) as T
+  } catch {
+    throw new Error(`${describeRun(run)}\n  (stdout is not JSON)`)
+  }
+}
+
+/** Runs the CLI once to completion and returns its exit code and output (30 s limit). */
+export async function runAruna(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
+  const { code, stdout, stderr } = await runCli(args, { env })
+  return { code, stdout, stderr }
+}
+
+/**
+ * Calls `probe` until it returns a value other than `undefined`, every `intervalMs`, for at most
+ * `timeoutMs`; then throws naming `what` and the last value or error `describe` gives. No fixed sleeps.
+ */
+export async function waitUntil<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  options: { timeoutMs: number; intervalMs?: number; describe?: () => string },
+): Promise<{ value: T; ms: number }> {
+  const t0 = Date.now()
+  const deadline = t0 + options.timeoutMs
+  let last: unknown
+  for (;;) {
+    try {
+      const value = await probe()
+      if (value !== undefined) return { value, ms: Date.now() - t0 }
+    } catch (err) {
+      last = err
+    }
+    if (Date.now() >= deadline) {
+      const detail = options.describe?.() ?? (last instanceof Error ? last.message : String(last ?? ''))
+      throw new Error(`${what}: not within ${options.timeoutMs} ms${detail ? `\n${detail}` : ''}`)
+    }
+    await new Promise((r) => setTimeout(r, options.intervalMs ?? 250))
+  }
 }
 
 /** A process's memory from `/proc/<pid>/status`, in bytes: `VmHWM` is the peak resident set so far. */
