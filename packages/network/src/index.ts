@@ -6,7 +6,8 @@
  * realm membership with join/leave/unreachable events, gated by a predicate the layer above
  * supplies. `createMemoryNetwork` is the in-memory implementation with fault injection (drop, delay,
  * partition, kill); `createLibp2pNetwork` is the real node (TCP and QUIC, Noise, Yamux, a
- * realm-private Kademlia DHT, a realm handshake with pluggable `RealmCredentials`). Both pass
+ * realm-private Kademlia DHT, a realm handshake with pluggable `RealmCredentials`); `requestOpen`
+ * lets a process that is not a member yet call a node's open protocols (e.g. to join). Both pass
  * `runNetworkTests` from `@aruna/network/testing`.
  */
 export { AutomergeNetworkAdapter } from './automerge/adapter.js'
@@ -26,9 +27,11 @@ export { decodeVarint, encodeFrame, encodeVarint, FrameDecoder } from './framing
 export type { RealmCredentials } from './libp2p/credentials.js'
 export { kadProtocolFor } from './libp2p/credentials.js'
 export { createLibp2pNetwork, Libp2pNetwork } from './libp2p/node.js'
+export type { OpenRequestInit } from './libp2p/open.js'
+export { requestOpen } from './libp2p/open.js'
 export type { Libp2pNetworkInit, LogEntry, NetworkLogger, TransportName } from './libp2p/options.js'
 export { createPeerKey, loadOrCreatePeerKey, peerIdOf } from './libp2p/peer-key.js'
-export type { MemoryNetworkOptions, MemoryNodeOptions } from './memory/hub.js'
+export type { MemoryNetworkOptions, MemoryNodeOptions, MemoryOpenRequest } from './memory/hub.js'
 export { createMemoryCluster, createMemoryNetwork, MemoryNetworkHub } from './memory/hub.js'
 export { MemoryNetwork } from './memory/node.js'
 export type {
@@ -36,6 +39,7 @@ export type {
   Codec,
   DeadlineOptions,
   FindProvidersOptions,
+  HandleOptions,
   HandlerContext,
   MembershipPredicate,
   Network,

@@ -49,7 +49,10 @@ export interface Protocol<Req, Res> {
 
 /** What a handler knows about the request it serves. */
 export interface HandlerContext {
-  /** The member peer that sent the request. */
+  /**
+   * The peer that sent the request, as the transport authenticated it: a live member, or, on an
+   * open protocol (`handle(…, { open: true })`), any peer, member or not (the handler decides).
+   */
   readonly peer: PeerId
   /** The protocol id the request arrived on. */
   readonly protocol: string
@@ -63,6 +66,19 @@ export interface HandlerContext {
  * errors the caller must branch on belong in the response union, not in a throw.
  */
 export type RequestHandler<Req, Res> = (request: Req, context: HandlerContext) => Res | Promise<Res>
+
+/** Options of `Network.handle`. */
+export interface HandleOptions {
+  /**
+   * Serve this protocol before admission: to any peer the transport authenticates (its peer id is
+   * `HandlerContext.peer`), whether or not it is a member or has passed the realm handshake. For
+   * the few requests a node makes before it belongs to the realm, such as joining with an invite;
+   * the handler must check the request itself. Such a caller does not become a live peer, emits no
+   * `peer:join` and reaches no other protocol. Peers banned for a forged realm proof stay refused.
+   * Default `false`: members only.
+   */
+  open?: boolean
+}
 
 /**
  * One direction-pair of bytes with a peer, for bodies too large for one message and for long-lived
@@ -143,8 +159,9 @@ export interface FindProvidersOptions extends DeadlineOptions {
  * `on` and `setMembership` work; everything else fails with `NotStarted`, as it does after `stop()`.
  *
  * Peers: a member peer is *live* once it is connected and has passed the realm handshake in both
- * directions. Only live members can send us requests or open streams; a peer the membership
- * predicate refuses gets `NotMember`, and requests to such a peer fail locally with `NotMember`.
+ * directions. Only live members can send us requests or open streams (open protocols excepted, see
+ * `HandleOptions`); a peer the membership predicate refuses gets `NotMember`, and requests to such a
+ * peer fail locally with `NotMember`.
  */
 export interface Network {
   /** This node's identity; stable across stop/start. */
@@ -167,9 +184,15 @@ export interface Network {
   /**
    * Serves `protocol` with `handler`. Callable before `start()`. Fails with `InvalidArgument` for an
    * id that is not `/aruna/<domain>/<n>.0.0` (or the reserved handshake protocol) and with
-   * `AlreadyHandled` when the id already has a request or stream handler.
+   * `AlreadyHandled` when the id already has a request or stream handler. With `{ open: true }` the
+   * protocol serves non-members too (see `HandleOptions`); a non-member calls it with
+   * `requestOpen` (libp2p) or `MemoryNetworkHub.requestOpen` (mock).
    */
-  handle<Req, Res>(protocol: Protocol<Req, Res>, handler: RequestHandler<Req, Res>): void
+  handle<Req, Res>(
+    protocol: Protocol<Req, Res>,
+    handler: RequestHandler<Req, Res>,
+    options?: HandleOptions,
+  ): void
 
   /** Removes the request or stream handler of `protocolId`; a no-op when there is none. */
   unhandle(protocolId: string): void

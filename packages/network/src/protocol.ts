@@ -1,4 +1,4 @@
-import { NetworkError } from './errors.js'
+import { describeError, NetworkError, toNetworkError } from './errors.js'
 import type { Codec, Protocol } from './port.js'
 
 /** The realm handshake every connection passes before any other Aruna protocol; not for handlers. */
@@ -82,6 +82,26 @@ export function defineProtocol<Req, Res>(definition: {
   })
   assertProtocol(protocol as Protocol<unknown, unknown>)
   return protocol
+}
+
+/**
+ * Encodes a request for sending; `InvalidArgument` when it cannot be, `MessageTooLarge` when over
+ * the protocol's limit (refused before anything is sent).
+ */
+export function encodeRequest<Req>(protocol: Protocol<Req, unknown>, request: Req): Uint8Array {
+  let bytes: Uint8Array
+  try {
+    bytes = protocol.request.encode(request)
+  } catch (err) {
+    throw toNetworkError(err, 'InvalidArgument', `cannot encode the request: ${describeError(err)}`)
+  }
+  if (bytes.byteLength > protocol.maxMessageBytes) {
+    throw new NetworkError(
+      'MessageTooLarge',
+      `request of ${bytes.byteLength} bytes exceeds ${protocol.maxMessageBytes}`,
+    )
+  }
+  return bytes
 }
 
 function isPrintable(text: string): boolean {

@@ -1,5 +1,5 @@
 import { describe } from 'vitest'
-import type { TransportName } from '../src/index.js'
+import { createPeerKey, type PeerId, peerIdOf, requestOpen, type TransportName } from '../src/index.js'
 import { type NetworkCluster, runNetworkTests } from '../src/testing/index.js'
 import { createLibp2pCluster, type Libp2pCluster } from '../src/testing/libp2p-cluster.js'
 
@@ -10,7 +10,27 @@ for (const transport of ['tcp', 'quic'] satisfies TransportName[]) {
     runNetworkTests({
       async setup({ nodes }) {
         const cluster = await createLibp2pCluster({ nodes, transports: [transport] })
-        const fixture: NetworkCluster = { nodes: cluster.nodes }
+        // Addresses as of setup: a node that stops in a test is still dialled where it was.
+        const addresses = new Map<PeerId, string>(
+          cluster.nodes.map((node) => [node.peerId, node.multiaddrs[0] ?? '']),
+        )
+        const fixture: NetworkCluster = {
+          nodes: cluster.nodes,
+          outsider: async () => {
+            const privateKey = await createPeerKey()
+            return {
+              peerId: peerIdOf(privateKey),
+              request: (target, protocol, request, options) =>
+                requestOpen({
+                  ...options,
+                  privateKey,
+                  address: addresses.get(target.peerId) ?? '',
+                  protocol,
+                  request,
+                }),
+            }
+          },
+        }
         clusters.set(fixture, cluster)
         return fixture
       },

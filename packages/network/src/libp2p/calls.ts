@@ -1,12 +1,13 @@
-import type { Connection, Stream } from '@libp2p/interface'
+import type { Connection, Libp2p, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import { describeError, NetworkError } from '../errors.js'
 import { DEFAULT_TIMEOUT_MS, type PeerId, type Protocol } from '../port.js'
 import { encodeReply, handlerFailure, type Reply, refusal } from '../reply.js'
 import { closeQuietly, StreamFrames, sendFrame } from './frames.js'
 import type { InFlight } from './in-flight.js'
 import type { RealmSessions } from './sessions.js'
-import type { HandlerEntry, Libp2pNode } from './types.js'
+import type { HandlerEntry } from './types.js'
 import { WireStream } from './wire-stream.js'
 
 /** Streams per protocol and connection, each way: requests are cheap, so allow many at once. */
@@ -29,15 +30,17 @@ export interface ServeContext {
 }
 
 /**
- * Opens a libp2p stream to `peer` for `protocolId` over its connection. `NoHandler` when the peer
- * does not speak the protocol, `PeerUnreachable` when the stream cannot be opened, the signal's
- * reason when it aborts.
+ * Opens a libp2p stream to `peer` for `protocolId` over its connection (dialing `address`, which
+ * names `peer`, when given; else the addresses libp2p knows). `NoHandler` when the peer does not
+ * speak the protocol, `PeerUnreachable` when the stream cannot be opened, the signal's reason when
+ * it aborts.
  */
 export async function openLibp2pStream(
-  node: Libp2pNode,
+  node: Pick<Libp2p, 'dialProtocol'>,
   peer: PeerId,
   protocolId: string,
   signal: AbortSignal,
+  address?: Multiaddr,
 ): Promise<Stream> {
   // libp2p may keep listening to the signal it was given after the stream opened; a signal of its
   // own that stops following ours once the stream is open keeps later aborts from reaching it.
@@ -46,7 +49,7 @@ export async function openLibp2pStream(
   if (signal.aborted) follow()
   else signal.addEventListener('abort', follow, { once: true })
   try {
-    return await node.dialProtocol(peerIdFromString(peer), protocolId, {
+    return await node.dialProtocol(address ?? peerIdFromString(peer), protocolId, {
       signal: opening.signal,
       maxOutboundStreams: MAX_PROTOCOL_STREAMS,
     })
@@ -124,6 +127,7 @@ export async function serveRequest(
   }
   const peer = connection.remotePeer.toString()
   const first = context.handler(protocolId)
+  if (first?.kind === 'request' && first.open) context.sessions.usedOpenProtocol(connection)
   const frames = new StreamFrames(stream, first?.kind === 'request' ? first.protocol.maxMessageBytes : 0)
   const controller = new AbortController()
   // The caller closes or resets its side before our reply only when it gave up (see `exchange`).
@@ -155,10 +159,12 @@ async function answer(
   frames: StreamFrames,
   signal: AbortSignal,
 ): Promise<Reply | undefined> {
-  if (!(await context.sessions.admits(peer))) {
+  // An open protocol serves any peer the transport authenticated; the others wait for admission.
+  const served = context.handler(protocolId)
+  if (!(served?.kind === 'request' && served.open) && !(await context.sessions.admits(peer))) {
     return refusal('NotMember', `${context.peerId} does not accept ${peer}`)
   }
-  const entry = context.handler(protocolId)
+  const entry = context.handler(protocolId) // unchanged unless we waited for admission above
   if (entry?.kind !== 'request') return refusal('NoHandler', `${context.peerId} does not serve ${protocolId}`)
   const { protocol, handler } = entry
   const item = await frames

@@ -1,8 +1,7 @@
 import { noise } from '@chainsafe/libp2p-noise'
-import { quic } from '@chainsafe/libp2p-quic'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
-import type { PrivateKey } from '@libp2p/interface'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
@@ -11,6 +10,7 @@ import { createLibp2p } from 'libp2p'
 import type { PeerId } from '../port.js'
 import { HANDSHAKE_PROTOCOL_ID } from '../protocol.js'
 import { kadProtocolFor } from './credentials.js'
+import { boundedQuic, quicDialTimeout, quicFirst } from './dial-order.js'
 import { gateRegistrar } from './discovery.js'
 import type { Libp2pSettings } from './options.js'
 import type { RealmSessions } from './sessions.js'
@@ -39,19 +39,23 @@ export async function createLibp2pNode(init: NodeInit): Promise<Libp2pNode> {
     transports: settings.transports.map((name) =>
       name === 'tcp'
         ? tcp()
-        : quic({ handshakeTimeout: Math.min(Math.max(settings.livenessTimeoutMs, 1_000), 5_000) }),
+        : boundedQuic(quicDialTimeout(settings.livenessTimeoutMs), {
+            handshakeTimeout: Math.min(Math.max(settings.livenessTimeoutMs, 1_000), 5_000),
+          }),
     ),
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionGater: {
       denyDialPeer: (peer) => sessions.refuses(peer),
-      denyInboundEncryptedConnection: (peer) => sessions.refuses(peer),
+      denyInboundEncryptedConnection: (peer) => sessions.refusesInbound(peer),
       denyOutboundEncryptedConnection: (peer) => sessions.refuses(peer),
     },
     connectionManager: {
       // Realm nodes on one host (tests, a cluster harness) dial each other from one address.
       inboundConnectionThreshold: 1_000,
       maxIncomingPendingConnections: 256,
+      // QUIC before TCP when a peer offers both; TCP is tried next if QUIC fails.
+      addressSorter: quicFirst,
     },
     // Liveness is the realm sessions' own ping; libp2p's monitor would only duplicate it.
     connectionMonitor: { enabled: false },
@@ -95,7 +99,10 @@ function withRegistrar<T extends { registrar: unknown }>(components: T, registra
 }
 
 /** Stops libp2p, giving up after `timeoutMs` (a stop can hang on a stuck connection): then drops the connections. */
-export async function stopNode(node: Libp2pNode, timeoutMs: number): Promise<void> {
+export async function stopNode(
+  node: Pick<Libp2p, 'stop' | 'getConnections'>,
+  timeoutMs: number,
+): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined
   const timedOut = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => resolve('timeout'), timeoutMs)

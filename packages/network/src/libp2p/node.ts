@@ -2,13 +2,14 @@ import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { checkTimeout, startDeadline, throwIfAborted } from '../deadline.js'
-import { describeError, NetworkError, toNetworkError } from '../errors.js'
+import { describeError, NetworkError } from '../errors.js'
 import { PeerEvents } from '../events.js'
 import {
   type AbortOptions,
   DEFAULT_TIMEOUT_MS,
   type DeadlineOptions,
   type FindProvidersOptions,
+  type HandleOptions,
   type MembershipPredicate,
   type Network,
   type NetworkEventListener,
@@ -19,7 +20,13 @@ import {
   type RequestHandler,
   type StreamHandler,
 } from '../port.js'
-import { assertContentId, assertPeerId, assertProtocol, assertProtocolId } from '../protocol.js'
+import {
+  assertContentId,
+  assertPeerId,
+  assertProtocol,
+  assertProtocolId,
+  encodeRequest,
+} from '../protocol.js'
 import { readResponse } from '../reply.js'
 import {
   exchange,
@@ -79,6 +86,8 @@ export class Libp2pNetwork implements Network {
         node: () => this.#node,
         running: () => this.#running,
         peerLost: (peer, err) => this.#inFlight.failPeer(peer, err),
+        servesOpen: () =>
+          [...this.#handlers.values()].some((entry) => entry.kind === 'request' && entry.open),
       },
       isMember,
     )
@@ -123,12 +132,17 @@ export class Libp2pNetwork implements Network {
     await this.#stopping
   }
 
-  handle<Req, Res>(protocol: Protocol<Req, Res>, handler: RequestHandler<Req, Res>): void {
+  handle<Req, Res>(
+    protocol: Protocol<Req, Res>,
+    handler: RequestHandler<Req, Res>,
+    options?: HandleOptions,
+  ): void {
     assertProtocol(protocol as Protocol<unknown, unknown>)
     this.#register(protocol.id, {
       kind: 'request',
       protocol: protocol as Protocol<unknown, unknown>,
       handler: handler as RequestHandler<unknown, unknown>,
+      open: options?.open === true,
     })
   }
 
@@ -427,23 +441,6 @@ export async function createLibp2pNetwork(init: Libp2pNetworkInit): Promise<Libp
   const settings = resolveSettings(init)
   const privateKey = init.privateKey ?? (await createPeerKey())
   return new Libp2pNetwork(privateKey, settings, init.isMember ?? (() => true))
-}
-
-/** Encodes a request; `InvalidArgument` when it cannot be, `MessageTooLarge` when over the protocol's limit. */
-function encodeRequest<Req>(protocol: Protocol<Req, unknown>, request: Req): Uint8Array {
-  let bytes: Uint8Array
-  try {
-    bytes = protocol.request.encode(request)
-  } catch (err) {
-    throw toNetworkError(err, 'InvalidArgument', `cannot encode the request: ${describeError(err)}`)
-  }
-  if (bytes.byteLength > protocol.maxMessageBytes) {
-    throw new NetworkError(
-      'MessageTooLarge',
-      `request of ${bytes.byteLength} bytes exceeds ${protocol.maxMessageBytes}`,
-    )
-  }
-  return bytes
 }
 
 function anySignal(signal: AbortSignal | undefined, timeoutMs: number): AbortSignal {

@@ -22,6 +22,8 @@ export interface SessionsHost {
   running(): boolean
   /** Fails what is in flight with `peer` with `err`. */
   peerLost(peer: PeerId, err: NetworkError): void
+  /** Whether the node serves an open protocol, which non-members may connect for. */
+  servesOpen(): boolean
 }
 
 /** How long a refused stream has to deliver its refusal before its connection is dropped. */
@@ -56,6 +58,8 @@ export class RealmSessions {
   readonly #banned = new Map<PeerId, number>()
   readonly #lost = new Set<PeerId>()
   readonly #timers = new Set<ReturnType<typeof setTimeout>>()
+  /** Connections that carried a request on an open protocol. */
+  readonly #openUse = new WeakSet<Connection>()
   #isMember: MembershipPredicate
   #ticker: ReturnType<typeof setInterval> | undefined
 
@@ -122,6 +126,21 @@ export class RealmSessions {
     return this.isBanned(id) || !(await this.isMember(id))
   }
 
+  /**
+   * For the connection gater, inbound: like `refuses`, except that while the node serves an open
+   * protocol a non-member may connect (for that protocol only: the rest waits for admission).
+   */
+  async refusesInbound(peer: Libp2pPeerId): Promise<boolean> {
+    const id = peer.toString()
+    if (this.isBanned(id)) return true
+    return !this.#host.servesOpen() && !(await this.isMember(id))
+  }
+
+  /** `connection` carried a request on an open protocol: its lack of a handshake is expected. */
+  usedOpenProtocol(connection: Connection): void {
+    this.#openUse.add(connection)
+  }
+
   /** Replaces the predicate; live peers it refuses are told, dropped and disconnected. */
   setPredicate(isMember: MembershipPredicate): void {
     this.#isMember = isMember
@@ -184,7 +203,10 @@ export class RealmSessions {
     this.#later(this.#host.settings.handshakeTimeoutMs, () => {
       if (this.#live.has(peer) || this.#attempts.has(peer) || this.#responding.has(peer)) return
       if (connection.status !== 'open') return
-      this.#log('warn', 'no-handshake', peer, 'closing a connection that did not pass the realm handshake')
+      if (this.#openUse.has(connection))
+        this.#log('debug', 'open-only', peer, 'closing a connection used only for open protocols')
+      else
+        this.#log('warn', 'no-handshake', peer, 'closing a connection that did not pass the realm handshake')
       // Streams waiting for its admission are refused first, and have a moment to say so.
       this.#settleAdmission(peer, false)
       this.#later(REFUSAL_GRACE_MS, () => connection.abort(new Error('no realm handshake')))

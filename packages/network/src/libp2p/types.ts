@@ -18,5 +18,11 @@ export type Libp2pNode = Libp2p<ArunaServices>
 export type ContentKey = Parameters<KadDHT['provide']>[0]
 
 export type HandlerEntry =
-  | { kind: 'request'; protocol: Protocol<unknown, unknown>; handler: RequestHandler<unknown, unknown> }
+  | {
+      kind: 'request'
+      protocol: Protocol<unknown, unknown>
+      handler: RequestHandler<unknown, unknown>
+      /** Served to any authenticated peer, not only to admitted members (`HandleOptions.open`). */
+      open: boolean
+    }
   | { kind: 'stream'; handler: StreamHandler }

@@ -39,9 +39,12 @@ export class PendingCalls {
     })
   }
 
-  answer(from: PeerId, message: AnswerMessage): void {
+  /** Settles the call `message` answers, if it is ours and from the peer asked; true when it did. */
+  answer(from: PeerId, message: AnswerMessage): boolean {
     const pending = this.#pending.get(message.id)
-    if (pending?.peer === from) pending.resolve(message)
+    if (pending?.peer !== from) return false
+    pending.resolve(message)
+    return true
   }
 
   /** Fails every call to `peer` with `err`, e.g. when the connection to it is gone. */

@@ -1,6 +1,7 @@
 import type { PeerId } from '../port.js'
+import { PendingCalls } from './calls.js'
 import { Link } from './link.js'
-import { type FabricMessage, isStreamMessage } from './messages.js'
+import { type FabricMessage, isAnswerMessage, isStreamMessage } from './messages.js'
 
 /** How mock nodes behave; fixed per hub. */
 export interface MemorySettings {
@@ -32,6 +33,8 @@ export class Fabric {
   readonly #links = new Map<string, Link>()
   readonly #cuts = new Set<string>()
   readonly #providers = new Map<string, Set<PeerId>>()
+  /** Calls from outside any node (`MemoryNetworkHub.requestOpen`), answered by call id. */
+  readonly outsiderCalls = new PendingCalls()
   #nextId = 1
 
   constructor(settings: MemorySettings) {
@@ -77,6 +80,8 @@ export class Fabric {
   }
 
   #arrive(from: PeerId, to: PeerId, message: FabricMessage): void {
+    // Call ids are unique within the hub, so an answer to an outsider's call cannot be a node's.
+    if (isAnswerMessage(message) && this.outsiderCalls.answer(from, message)) return
     const target = this.nodes.get(to)
     if (target?.running === true) {
       target.receive(from, message)

@@ -1,6 +1,15 @@
+import { startDeadline } from '../deadline.js'
 import { NetworkError } from '../errors.js'
-import type { MembershipPredicate, PeerId } from '../port.js'
-import { assertPeerId } from '../protocol.js'
+import {
+  DEFAULT_TIMEOUT_MS,
+  type DeadlineOptions,
+  type MembershipPredicate,
+  type PeerId,
+  type Protocol,
+} from '../port.js'
+import { assertPeerId, assertProtocol, encodeRequest } from '../protocol.js'
+import { readResponse } from '../reply.js'
+import { answerError } from './calls.js'
 import { Fabric, type MemorySettings } from './fabric.js'
 import { MemoryNetwork } from './node.js'
 
@@ -20,6 +29,19 @@ export interface MemoryNodeOptions {
   peerId?: PeerId
   /** The initial membership predicate; default: every node of the hub is a member. */
   isMember?: MembershipPredicate
+}
+
+/** One request from outside the realm: the mock's counterpart of libp2p's `requestOpen`. */
+export interface MemoryOpenRequest<Req, Res> extends DeadlineOptions {
+  /**
+   * The caller's peer id (what `requestOpen`'s key stands for): any valid id, a node of the hub
+   * (started or not) or none. The call goes out on its own, without the realm handshake.
+   */
+  from: PeerId
+  /** The node to ask. */
+  to: PeerId
+  protocol: Protocol<Req, Res>
+  request: Req
 }
 
 /**
@@ -112,6 +134,39 @@ export class MemoryNetworkHub {
   /** Starts a killed or stopped node again; it rejoins its peers. */
   restart(peerId: PeerId): Promise<void> {
     return this.node(peerId).start()
+  }
+
+  /**
+   * Sends one request from `from`, which need not be a member or even a node, to `to`, as libp2p's
+   * `requestOpen` does: only protocols `to` serves with `{ open: true }` answer it (others say
+   * `NotMember`), and the caller does not become a live peer. Fails like `Network.request`
+   * (`InvalidArgument`, `MessageTooLarge`, `PeerUnreachable`, `NotMember`, `NoHandler`,
+   * `MalformedMessage`, `HandlerFailed`, `Timeout`, `Aborted`).
+   */
+  async requestOpen<Req, Res>(init: MemoryOpenRequest<Req, Res>): Promise<Res> {
+    const { from, to, protocol } = init
+    assertPeerId(from)
+    assertPeerId(to)
+    if (from === to) throw new NetworkError('InvalidArgument', `${from} cannot call itself`)
+    assertProtocol(protocol as Protocol<unknown, unknown>)
+    const frame = encodeRequest(protocol, init.request)
+    const deadline = startDeadline(init, DEFAULT_TIMEOUT_MS, `open request ${protocol.id} to ${to}`)
+    const fabric = this.#fabric
+    try {
+      const id = fabric.nextId()
+      const answer = await fabric.outsiderCalls
+        .call(to, id, deadline.signal, () =>
+          fabric.send(from, to, { kind: 'request', id, protocol: protocol.id, frame, outsider: true }),
+        )
+        .catch((err: unknown) => {
+          if (deadline.signal.aborted) fabric.send(from, to, { kind: 'cancel', id })
+          throw err
+        })
+      if (answer.kind !== 'reply') throw answerError(answer, to)
+      return readResponse(protocol, answer.frame, to)
+    } finally {
+      deadline.clear()
+    }
   }
 
   /** Stops every node of the hub. */

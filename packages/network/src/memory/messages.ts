@@ -11,7 +11,7 @@ export type FabricMessage =
   | { kind: 'pong' }
   | { kind: 'goodbye' }
   // Request/response; a `reject` carries an error reply frame.
-  | { kind: 'request'; id: number; protocol: string; frame: Uint8Array }
+  | RequestMessage
   | { kind: 'reply'; id: number; frame: Uint8Array }
   | { kind: 'cancel'; id: number }
   | { kind: 'reject'; id: number; frame: Uint8Array }
@@ -21,6 +21,19 @@ export type FabricMessage =
   | { kind: 'open'; id: number; protocol: string }
   | { kind: 'accept'; id: number }
   | StreamMessage
+
+/**
+ * A request. `outsider` marks one sent by `MemoryNetworkHub.requestOpen`: a caller without a realm
+ * session, which only open protocols serve (on libp2p the serving node learns this by the caller
+ * never passing the handshake).
+ */
+export type RequestMessage = {
+  kind: 'request'
+  id: number
+  protocol: string
+  frame: Uint8Array
+  outsider?: true
+}
 
 /** Messages of an open stream. They are reliable: a broken link holds them instead of losing them. */
 export type StreamMessage =
@@ -38,5 +51,15 @@ export type AnswerMessage = Extract<
 export function isStreamMessage(message: FabricMessage): message is StreamMessage {
   return (
     message.kind === 'data' || message.kind === 'end' || message.kind === 'reset' || message.kind === 'window'
+  )
+}
+
+export function isAnswerMessage(message: FabricMessage): message is AnswerMessage {
+  return (
+    message.kind === 'welcome' ||
+    message.kind === 'reply' ||
+    message.kind === 'reject' ||
+    message.kind === 'unreachable' ||
+    message.kind === 'accept'
   )
 }

@@ -1,11 +1,12 @@
 import { checkTimeout, startDeadline, throwIfAborted } from '../deadline.js'
-import { describeError, NetworkError, toNetworkError } from '../errors.js'
+import { describeError, NetworkError } from '../errors.js'
 import { PeerEvents } from '../events.js'
 import {
   type AbortOptions,
   DEFAULT_TIMEOUT_MS,
   type DeadlineOptions,
   type FindProvidersOptions,
+  type HandleOptions,
   type MembershipPredicate,
   type Network,
   type NetworkEventListener,
@@ -16,16 +17,27 @@ import {
   type RequestHandler,
   type StreamHandler,
 } from '../port.js'
-import { assertContentId, assertPeerId, assertProtocol, assertProtocolId } from '../protocol.js'
+import {
+  assertContentId,
+  assertPeerId,
+  assertProtocol,
+  assertProtocolId,
+  encodeRequest,
+} from '../protocol.js'
 import { encodeReply, handlerFailure, type Reply, readResponse, refusal } from '../reply.js'
 import { answerError, PendingCalls } from './calls.js'
 import type { Fabric, FabricNode } from './fabric.js'
 import { LivePeers } from './live-peers.js'
-import type { FabricMessage } from './messages.js'
+import type { FabricMessage, RequestMessage } from './messages.js'
 import { MemoryStream } from './stream.js'
 
 type HandlerEntry =
-  | { kind: 'request'; protocol: Protocol<unknown, unknown>; handler: RequestHandler<unknown, unknown> }
+  | {
+      kind: 'request'
+      protocol: Protocol<unknown, unknown>
+      handler: RequestHandler<unknown, unknown>
+      open: boolean
+    }
   | { kind: 'stream'; handler: StreamHandler }
 
 /**
@@ -95,12 +107,17 @@ export class MemoryNetwork implements Network, FabricNode {
     this.peerLost(peer, new NetworkError('PeerUnreachable', `connection to ${peer} reset`))
   }
 
-  handle<Req, Res>(protocol: Protocol<Req, Res>, handler: RequestHandler<Req, Res>): void {
+  handle<Req, Res>(
+    protocol: Protocol<Req, Res>,
+    handler: RequestHandler<Req, Res>,
+    options?: HandleOptions,
+  ): void {
     assertProtocol(protocol as Protocol<unknown, unknown>)
     this.#register(protocol.id, {
       kind: 'request',
       protocol: protocol as Protocol<unknown, unknown>,
       handler: handler as RequestHandler<unknown, unknown>,
+      open: options?.open === true,
     })
   }
 
@@ -227,7 +244,7 @@ export class MemoryNetwork implements Network, FabricNode {
         this.#calls.answer(from, message)
         return
       case 'request':
-        void this.#serveRequest(from, message.id, message.protocol, message.frame)
+        void this.#serveRequest(from, message)
         return
       case 'cancel':
         this.#serving
@@ -256,6 +273,11 @@ export class MemoryNetwork implements Network, FabricNode {
   #shutdown(): void {
     this.#running = false
     this.#peers.stop()
+    // As when a libp2p node stops: the connections of outsiders' calls close without an answer.
+    this.#fabric.outsiderCalls.failPeer(
+      this.peerId,
+      new NetworkError('PeerUnreachable', `${this.peerId} stopped without answering`),
+    )
     const stopped = new NetworkError('NotStarted', `${this.peerId} stopped`)
     this.#calls.failAll(stopped)
     for (const serving of this.#serving.values()) serving.controller.abort(stopped)
@@ -263,16 +285,29 @@ export class MemoryNetwork implements Network, FabricNode {
       stream.fail(new NetworkError('StreamReset', 'node stopped'))
   }
 
-  async #serveRequest(from: PeerId, id: number, protocolId: string, frame: Uint8Array): Promise<void> {
-    const reply = await this.#answer(from, id, protocolId, frame)
+  async #serveRequest(from: PeerId, message: RequestMessage): Promise<void> {
+    const reply = await this.#answer(from, message)
     if (reply !== undefined && this.#running) {
-      this.#fabric.send(this.peerId, from, { kind: 'reply', id, frame: encodeReply(reply) })
+      this.#fabric.send(this.peerId, from, { kind: 'reply', id: message.id, frame: encodeReply(reply) })
     }
   }
 
-  async #answer(from: PeerId, id: number, protocolId: string, frame: Uint8Array): Promise<Reply | undefined> {
-    if (!(await this.#peers.admit(from)))
+  async #answer(from: PeerId, message: RequestMessage): Promise<Reply | undefined> {
+    const { id, protocol: protocolId, frame } = message
+    // An open protocol serves anyone; the others only members. Admitting a member makes it live,
+    // the mock's stand-in for the realm handshake, which an outsider's call (`requestOpen`) never
+    // makes: as on libp2p, it reaches a closed protocol only if its peer id is live already.
+    const served = this.#handlers.get(protocolId)
+    if (message.outsider === true && served === undefined) {
+      // libp2p negotiates the protocol first: a protocol nobody serves is `NoHandler` for anyone.
+      return refusal('NoHandler', `${this.peerId} does not serve ${protocolId}`)
+    }
+    const open = served?.kind === 'request' && served.open
+    const admitted =
+      open || (message.outsider === true ? this.#peers.isLive(from) : await this.#peers.admit(from))
+    if (!admitted) {
       return refusal('NotMember', `${this.peerId} does not accept ${from}`)
+    }
     const entry = this.#handlers.get(protocolId)
     if (entry?.kind !== 'request') return refusal('NoHandler', `${this.peerId} does not serve ${protocolId}`)
     const { protocol, handler } = entry
@@ -359,21 +394,4 @@ export class MemoryNetwork implements Network, FabricNode {
   #assertRunning(what: string): void {
     if (!this.#running) throw new NetworkError('NotStarted', `${what}: ${this.peerId} is not running`)
   }
-}
-
-/** Encodes a request; `InvalidArgument` when it cannot be, `MessageTooLarge` when over the protocol's limit. */
-function encodeRequest<Req>(protocol: Protocol<Req, unknown>, request: Req): Uint8Array {
-  let bytes: Uint8Array
-  try {
-    bytes = protocol.request.encode(request)
-  } catch (err) {
-    throw toNetworkError(err, 'InvalidArgument', `cannot encode the request: ${describeError(err)}`)
-  }
-  if (bytes.byteLength > protocol.maxMessageBytes) {
-    throw new NetworkError(
-      'MessageTooLarge',
-      `request of ${bytes.byteLength} bytes exceeds ${protocol.maxMessageBytes}`,
-    )
-  }
-  return bytes
 }

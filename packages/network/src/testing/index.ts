@@ -6,6 +6,7 @@
  */
 import { describe } from 'vitest'
 import { runMembershipTests } from './membership.js'
+import { runOpenProtocolTests } from './open-protocols.js'
 import { runRequestResponseTests } from './request-response.js'
 import type { NetworkTestSetup } from './setup.js'
 import { runStreamTests } from './streams.js'
@@ -23,7 +24,7 @@ export type { Libp2pCluster, Libp2pClusterOptions } from './libp2p-cluster.js'
 export { createLibp2pCluster, createTestNode, TEST_NODE_SETTINGS, waitFor } from './libp2p-cluster.js'
 export type { TestRealm } from './realm.js'
 export { createTestRealm } from './realm.js'
-export type { ClusterOptions, NetworkCluster, NetworkTestSetup, TestSetup } from './setup.js'
+export type { ClusterOptions, NetworkCluster, NetworkTestSetup, Outsider, TestSetup } from './setup.js'
 export { MAX_BUFFERED_BYTES } from './streams.js'
 
 /** Registers the whole `Network` compliance suite against `common`. */
@@ -32,5 +33,6 @@ export function runNetworkTests(common: NetworkTestSetup): void {
     runRequestResponseTests(common)
     runStreamTests(common)
     runMembershipTests(common)
+    runOpenProtocolTests(common)
   })
 }

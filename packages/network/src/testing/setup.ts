@@ -1,4 +1,4 @@
-import type { Network } from '../port.js'
+import type { DeadlineOptions, Network, PeerId, Protocol } from '../port.js'
 
 /**
  * Makes a fresh fixture for one test and disposes of it afterwards, as js-libp2p's compliance
@@ -22,6 +22,23 @@ export interface ClusterOptions {
  */
 export interface NetworkCluster {
   readonly nodes: readonly Network[]
+  /**
+   * A new caller from outside the realm, with an identity no node has seen, for the open-protocol
+   * tests (skipped when the fixture has none). Only the nodes that existed at setup are targets.
+   */
+  outsider?(): Promise<Outsider>
+}
+
+/** A process that is no realm member: it can call open protocols only (`requestOpen`). */
+export interface Outsider {
+  readonly peerId: PeerId
+  /** One request to `target` without a realm session, as `requestOpen` sends it. */
+  request<Req, Res>(
+    target: Network,
+    protocol: Protocol<Req, Res>,
+    request: Req,
+    options?: DeadlineOptions,
+  ): Promise<Res>
 }
 
 export type NetworkTestSetup = TestSetup<NetworkCluster, ClusterOptions>
