@@ -51,7 +51,10 @@ describe('a realm of five nodes joined by an invite chain', () => {
     const ids = cluster.nodes.map((n) => n.nodeId)
     expect(new Set(ids).size).toBe(5)
     for (const node of cluster.nodes) {
-      await waitFor(`node ${node.index} sees all five live`, () => node.node.federation?.membership.liveNodes().length === 5)
+      await waitFor(`node ${node.index} sees all five live`, () => node.node.federation?.membership.liveNodes().length === 5).catch((err) => {
+        for (const n of cluster.nodes) console.error(n.index, n.nodeId.slice(-6), 'live', n.node.federation?.membership.liveNodes().map((p) => p.slice(-6)), 'peers', n.node.federation?.network.peers().map((p) => p.slice(-6)))
+        throw err
+      })
     }
     const listed = await cluster.node(3).rest<{ nodes: { id: string; live: boolean; kind: string }[] }>('GET', '/v1/nodes')
     expect(listed.status).toBe(200)
@@ -142,6 +145,8 @@ describe('a realm of five nodes joined by an invite chain', () => {
     await waitFor('node D knows the user and her key', async () => (await d.rest('GET', '/v1/me', undefined, token)).status === 200)
     expect((await d.rest('GET', '/v1/nodes', undefined, token)).status).toBe(403)
     const s3 = await d.s3Client(key.body)
+    // The key arrives with the realm document, maybe after the user's document: wait until D knows it.
+    await waitFor('node D knows the key', async () => (await s3Code(s3.send(new CreateBucketCommand({ Bucket: 'carol-early' })))) !== 'InvalidAccessKeyId')
     expect(await s3Code(s3.send(new CreateBucketCommand({ Bucket: 'carol-early' })))).toBe('AccessDenied')
 
     // Granted on A: works on D once synced.

@@ -84,11 +84,15 @@ export async function startRealmMember(init: RealmMemberInit): Promise<RealmMemb
     bootstrapPeers: bootstrap.map((address) => peerOf(address) as string),
     onError: (err) => logger.warn({ err }, 'reloading the realm node list failed'),
   })
+  // The handshake's proof check is the delegation alone; the node list is the network's member
+  // predicate. The network bans a peer whose proof fails, but only refuses (and retries later) a peer
+  // that is not a member: a node admitted a moment ago on another node must not be banned by nodes
+  // whose copy of the node list has not caught up yet. A removed node is refused either way.
   const credentials = new DelegationRealmCredentials({
     realmId: realm.realmId,
     delegation: realm.delegation,
     peerId: identity.peerId,
-    isMember: membership.isListed,
+    isMember: () => true,
     clockToleranceSeconds: 60,
   })
   const make = (listen: readonly string[]) =>
@@ -141,6 +145,19 @@ export async function startRealmMember(init: RealmMemberInit): Promise<RealmMemb
     throw err
   }
   const opened = store
+  const live = network
+  // The node list knows every member's addresses: dial the ones not connected yet whenever it changes,
+  // rather than waiting for the DHT to introduce them.
+  const dialListed = () => {
+    opened
+      .listNodes()
+      .then((nodes) => live.connect(nodes.filter((node) => node.peerId !== identity.peerId).flatMap((node) => node.addresses)))
+      .catch((err) => logger.debug({ err }, 'dialling listed nodes failed'))
+  }
+  const unsubscribe = opened.onChange((change) => {
+    if (change.kind === 'node') dialListed()
+  })
+  dialListed()
   let stopping: Promise<void> | undefined
   return {
     network,
@@ -148,6 +165,7 @@ export async function startRealmMember(init: RealmMemberInit): Promise<RealmMemb
     membership,
     stop() {
       stopping ??= (async () => {
+        unsubscribe()
         membership.close()
         await opened.close().catch((err) => logger.warn({ err }, 'closing the organisation store failed'))
         await network.stop()

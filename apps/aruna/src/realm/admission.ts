@@ -26,7 +26,8 @@ export interface AdmissionInit {
   readonly logger: Logger
   /**
    * How long a management node waits for an invite it does not know yet to arrive by sync (it may
-   * have been made on another node a moment ago). Default 5 s.
+   * have been made on another node a moment ago). Default 2.5 s: a joiner's connection lasts only the
+   * network's handshake timeout (5 s), and a forwarded join must fit in it.
    */
   readonly inviteSyncWaitMs?: number
 }
@@ -79,7 +80,7 @@ export class Admission {
   async #admit(secret: string, peerId: string, addresses: readonly string[]): Promise<AdmitResponse> {
     const { orga, store } = this.#init
     if (!orga.holdsRealmKey) return refused('Unavailable', 'this node cannot admit nodes')
-    const deadline = Date.now() + (this.#init.inviteSyncWaitMs ?? 5000)
+    const deadline = Date.now() + (this.#init.inviteSyncWaitMs ?? 2500)
     for (;;) {
       try {
         const joined = await orga.redeemInvite({ secret, peerId, addresses })
@@ -101,7 +102,7 @@ export class Admission {
     const managers = (await store.listNodes()).filter((node) => node.kind === 'management' && live.has(node.peerId))
     for (const manager of managers) {
       try {
-        const answer = await network.request(manager.peerId, admitProtocol, { kind: 'admit', secret, peerId, addresses }, { timeoutMs: 15_000 })
+        const answer = await network.request(manager.peerId, admitProtocol, { kind: 'admit', secret, peerId, addresses }, { timeoutMs: 4000 })
         if (answer.kind === 'admitted' || answer.code !== 'Unavailable') return answer
       } catch (err) {
         logger.warn({ err, manager: manager.peerId }, 'passing a join to a management node failed')

@@ -279,8 +279,30 @@ export class Libp2pNetwork implements Network {
     this.#running = true
     this.#listen = pinListenPorts(this.#listen, this.multiaddrs)
     this.#sessions.start()
+    await this.#dial(node, [...this.#settings.bootstrap, ...this.#remembered])
+    this.#discovery = setInterval(() => this.#discover(), this.#settings.discoveryIntervalMs)
+    this.#discover()
+  }
+
+  /**
+   * Dials the peers these multiaddrs (each ending in `/p2p/<peer id>`) name, unless they are live
+   * already: for a layer above that learns realm members' addresses on its own (the realm's node
+   * list), so it need not wait for DHT discovery. Each dial is bounded by the liveness timeout;
+   * failures are not errors (the peer may be down), malformed addresses are skipped. A no-op while
+   * stopped.
+   */
+  async connect(addresses: readonly string[]): Promise<void> {
+    const node = this.#node
+    if (node === undefined || !this.#running) return
+    await this.#dial(node, addresses.filter((address) => {
+      const peer = peerAddress(address)?.peer
+      return peer !== undefined && !this.#sessions.isLive(peer) && !this.#sessions.recentlyRefused(peer)
+    }))
+  }
+
+  async #dial(node: Libp2pNode, addresses: readonly string[]): Promise<void> {
     const targets = new Map<PeerId, Multiaddr[]>()
-    for (const address of [...this.#settings.bootstrap, ...this.#remembered]) {
+    for (const address of addresses) {
       const located = peerAddress(address)
       if (located === undefined || located.peer === this.peerId) continue
       targets.set(located.peer, [...(targets.get(located.peer) ?? []), located.address])
@@ -291,8 +313,6 @@ export class Libp2pNetwork implements Network {
         await this.#sessions.connect(peer, AbortSignal.timeout(this.#settings.livenessTimeoutMs))
       }),
     )
-    this.#discovery = setInterval(() => this.#discover(), this.#settings.discoveryIntervalMs)
-    this.#discover()
   }
 
   /** Creates and starts libp2p, on the ports of the previous run when there was one. */
