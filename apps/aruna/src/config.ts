@@ -29,7 +29,6 @@ const port = z.preprocess(
 const host = z
   .string({ error: 'must be a host name or IP address' })
   .regex(/^[A-Za-z0-9.:_-]+$/, { error: 'must be a host name or IP address' })
-const flag = z.preprocess(booleanFrom, z.boolean({ error: 'must be true or false' }))
 
 export const ConfigSchema = z
   .object({
@@ -86,10 +85,12 @@ export const ConfigSchema = z
          * and a printed S3 key). `auto`: on only for a realm this node created on its first start
          * without a configuration file; never for a node that joined a realm.
          */
-        login: z.preprocess(
-          (v) => (v === 'auto' ? v : booleanFrom(v)),
-          z.union([z.literal('auto'), z.boolean()], { error: 'must be auto, true or false' }),
-        ).default('auto'),
+        login: z
+          .preprocess(
+            (v) => (v === 'auto' ? v : booleanFrom(v)),
+            z.union([z.literal('auto'), z.boolean()], { error: 'must be auto, true or false' }),
+          )
+          .default('auto'),
         /**
          * The development OpenID provider's port (part of its issuer URL); 0 picks a free one at each
          * start (the CLI finds it through the node, and the operator's identity follows it).

@@ -150,9 +150,15 @@ export class ArunaNode {
     if (realm === undefined) {
       const init = this.options.initIfMissing
       if (!init) {
-        throw new NodeStartError(`${dataDir} belongs to no realm: run "aruna init" or "aruna join <invite>" first`)
+        throw new NodeStartError(
+          `${dataDir} belongs to no realm: run "aruna init" or "aruna join <invite>" first`,
+        )
       }
-      realm = await initRealmDirectory({ dataDir, realmName: this.config.realm.name, devLogin: init.devLogin })
+      realm = await initRealmDirectory({
+        dataDir,
+        realmName: this.config.realm.name,
+        devLogin: init.devLogin,
+      })
       this.logger.info({ realmId: realm.realmId }, `created a new realm "${realm.realmName}"`)
     }
     this.realmFile = realm
@@ -201,14 +207,26 @@ export class ArunaNode {
       issuer: issuer.issuer,
       audiences: issuer.audiences,
     }))
-    const loginIssuers: { issuer: string; clientId: string; development: boolean }[] = this.config.oidc.issuers
-      .filter((issuer) => issuer.clientId !== undefined)
-      .map((issuer) => ({ issuer: issuer.issuer, clientId: issuer.clientId as string, development: false }))
+    const loginIssuers: { issuer: string; clientId: string; development: boolean }[] =
+      this.config.oidc.issuers
+        .filter((issuer) => issuer.clientId !== undefined)
+        .map((issuer) => ({ issuer: issuer.issuer, clientId: issuer.clientId as string, development: false }))
     if (devLogin) {
-      if (!realm.devLogin) log.warn('the development login is on for a node that joined a realm: anyone on this machine can log in as its operator')
-      this.devOidc = await startDevOidcProvider({ host: '127.0.0.1', port: this.config.dev.oidcPort, logger: log })
+      if (!realm.devLogin)
+        log.warn(
+          'the development login is on for a node that joined a realm: anyone on this machine can log in as its operator',
+        )
+      this.devOidc = await startDevOidcProvider({
+        host: '127.0.0.1',
+        port: this.config.dev.oidcPort,
+        logger: log,
+      })
       issuers.push({ issuer: this.devOidc.issuer, audiences: [this.devOidc.clientId] })
-      loginIssuers.unshift({ issuer: this.devOidc.issuer, clientId: this.devOidc.clientId, development: true })
+      loginIssuers.unshift({
+        issuer: this.devOidc.issuer,
+        clientId: this.devOidc.clientId,
+        development: true,
+      })
       await this.#bindDevIdentity(realm.operator, this.devOidc.issuer)
     }
     const oidc = new JwksOidcVerifier({ issuers })
@@ -314,7 +332,10 @@ export class ArunaNode {
       await store.addIdentity(operator, { issuer, subject: 'dev' })
     } catch (err) {
       if (!isOrgaError(err, 'AlreadyExists')) throw err
-      this.logger.warn({ issuer }, 'the development identity belongs to another user; the development login logs in as that user')
+      this.logger.warn(
+        { issuer },
+        'the development identity belongs to another user; the development login logs in as that user',
+      )
     }
   }
 

@@ -11,8 +11,8 @@ import { NotListedError } from './federation/realm-member.js'
 import { ListenError } from './http/listen.js'
 import { createLogger } from './logger.js'
 import { ArunaNode, NodeStartError } from './node.js'
-import { InviteError } from './realm/invite.js'
 import { initRealmDirectory, RealmExistsError } from './realm/init.js'
+import { InviteError } from './realm/invite.js'
 import { JoinError, joinRealm } from './realm/join.js'
 import { RealmFileError } from './realm/realm-file.js'
 import { VERSION } from './version.js'
@@ -40,7 +40,7 @@ const CONFIG_FLAGS = [
   {
     flags: '--listen <multiaddrs>',
     key: 'p2p.listen',
-    help: 'comma-separated libp2p listen addresses (default: the last run\'s, else loopback TCP+QUIC on free ports)',
+    help: "comma-separated libp2p listen addresses (default: the last run's, else loopback TCP+QUIC on free ports)",
   },
   { flags: '--bootstrap <multiaddrs>', key: 'p2p.bootstrap', help: 'comma-separated peers to join through' },
   {
@@ -82,7 +82,11 @@ ${Object.entries(ENV_KEYS)
   .join('\n')}
 `
 
-async function runNode(config: ArunaConfig, io: CliIo, initIfMissing?: { devLogin: boolean }): Promise<number> {
+async function runNode(
+  config: ArunaConfig,
+  io: CliIo,
+  initIfMissing?: { devLogin: boolean },
+): Promise<number> {
   const logger = createLogger({ level: config.log.level, format: config.log.format, destination: io.stdout })
   const node = new ArunaNode(config, logger, initIfMissing === undefined ? {} : { initIfMissing })
   await node.start()
@@ -110,7 +114,11 @@ interface NodeList {
 function printNodes(list: NodeList, io: CliIo): void {
   io.stdout.write(`${list.nodes.length} node${list.nodes.length === 1 ? '' : 's'} in the realm:\n`)
   for (const node of list.nodes) {
-    const marks = [node.kind, node.live ? 'live' : 'not reachable', ...(node.id === list.self ? ['this node'] : [])]
+    const marks = [
+      node.kind,
+      node.live ? 'live' : 'not reachable',
+      ...(node.id === list.self ? ['this node'] : []),
+    ]
     io.stdout.write(`  ${node.id}  ${marks.join(', ')}\n`)
     for (const address of node.addresses) io.stdout.write(`      ${address}\n`)
   }
@@ -131,7 +139,9 @@ async function commandStatus(opts: ClientFlags, io: CliIo): Promise<number> {
     return 1
   }
   if (opts.json) {
-    const nodes = client.authenticated ? await client.call<NodeList>('GET', '/v1/nodes').catch(() => undefined) : undefined
+    const nodes = client.authenticated
+      ? await client.call<NodeList>('GET', '/v1/nodes').catch(() => undefined)
+      : undefined
     io.stdout.write(`${JSON.stringify({ health, ...(nodes ? { nodes: nodes.nodes } : {}) }, null, 2)}\n`)
     return ok ? 0 : 1
   }
@@ -142,10 +152,14 @@ async function commandStatus(opts: ClientFlags, io: CliIo): Promise<number> {
     try {
       printNodes(await client.call<NodeList>('GET', '/v1/nodes'), io)
     } catch (err) {
-      io.stderr.write(`aruna: cannot list the realm's nodes: ${err instanceof Error ? err.message : String(err)}\n`)
+      io.stderr.write(
+        `aruna: cannot list the realm's nodes: ${err instanceof Error ? err.message : String(err)}\n`,
+      )
     }
   } else {
-    io.stdout.write('(log in with "aruna login", or run this with the node\'s --data-dir, to list the realm\'s nodes)\n')
+    io.stdout.write(
+      '(log in with "aruna login", or run this with the node\'s --data-dir, to list the realm\'s nodes)\n',
+    )
   }
   return ok ? 0 : 1
 }
@@ -169,8 +183,14 @@ function clientOptions(opts: ClientFlags): { url?: string; token?: string; dataD
 function addClientFlags(cmd: Command): Command {
   return cmd
     .option('--url <url>', `the node's REST API (default: the node of --data-dir, else ${DEFAULT_URL})`)
-    .option('--data-dir <dir>', 'a local node\'s data directory, whose operator credential is used (default ./.aruna)')
-    .option('--token <token>', 'a realm token (default $ARUNA_TOKEN, the operator credential, or "aruna login")')
+    .option(
+      '--data-dir <dir>',
+      "a local node's data directory, whose operator credential is used (default ./.aruna)",
+    )
+    .option(
+      '--token <token>',
+      'a realm token (default $ARUNA_TOKEN, the operator credential, or "aruna login")',
+    )
     .option('--json', 'print JSON for scripts')
 }
 
@@ -220,10 +240,12 @@ export function createProgram(io: CliIo, setExit: (code: number) => void): Comma
   addConfigFlags(
     program
       .command('init')
-      .description('create a new realm in the data directory (realm key, organisation, first administrator) without starting')
+      .description(
+        'create a new realm in the data directory (realm key, organisation, first administrator) without starting',
+      )
       .option('--admin-issuer <url>', 'OIDC issuer of the first administrator')
       .option('--admin-subject <sub>', 'OIDC subject of the first administrator')
-      .option('--dev', 'run the built-in development login on this realm\'s node')
+      .option('--dev', "run the built-in development login on this realm's node")
       .addHelpText('after', ENV_HELP),
   ).action(async (opts: Record<string, unknown>, cmd: Command) => {
     const config = await load(opts, cmd)
@@ -248,7 +270,9 @@ export function createProgram(io: CliIo, setExit: (code: number) => void): Comma
     program
       .command('join')
       .argument('<invite>', 'the invite line "aruna invite" printed on a realm node')
-      .description('join a realm with an invite, then run the node (later starts: "aruna start" with the same --data-dir)')
+      .description(
+        'join a realm with an invite, then run the node (later starts: "aruna start" with the same --data-dir)',
+      )
       .addHelpText('after', ENV_HELP),
   ).action(async (invite: string, opts: Record<string, unknown>, cmd: Command) => {
     const config = await load(opts, cmd)
@@ -265,26 +289,38 @@ export function createProgram(io: CliIo, setExit: (code: number) => void): Comma
   addClientFlags(
     program
       .command('invite')
-      .description('make a one-time invite for a new node (needs the right to manage the realm\'s nodes)')
-      .option('--ttl <duration>', 'how long the invite is valid: 30m, 24h, 7d (default 24h, at most 30d)', '24h'),
+      .description("make a one-time invite for a new node (needs the right to manage the realm's nodes)")
+      .option(
+        '--ttl <duration>',
+        'how long the invite is valid: 30m, 24h, 7d (default 24h, at most 30d)',
+        '24h',
+      ),
   ).action(async (opts: ClientFlags & { ttl: string }) => {
     const ttlSeconds = parseDuration(opts.ttl)
     const client = await connect(clientOptions(opts), io.env)
-    const made = await client.call<{ id: string; invite: string; expiresAt: string }>('POST', '/v1/invites', { ttlSeconds })
-    print(io, opts, made, () => `${made.invite}\n(one node may join with it, until ${made.expiresAt}: aruna join <invite> --data-dir <dir>)`)
+    const made = await client.call<{ id: string; invite: string; expiresAt: string }>('POST', '/v1/invites', {
+      ttlSeconds,
+    })
+    print(
+      io,
+      opts,
+      made,
+      () =>
+        `${made.invite}\n(one node may join with it, until ${made.expiresAt}: aruna join <invite> --data-dir <dir>)`,
+    )
     setExit(0)
   })
 
   const nodeCommand = program.command('node').description("the realm's nodes")
-  addClientFlags(nodeCommand.command('list').description("list the realm's nodes with liveness and addresses")).action(
-    async (opts: ClientFlags) => {
-      const client = await connect(clientOptions(opts), io.env)
-      const list = await client.call<NodeList>('GET', '/v1/nodes')
-      if (opts.json) print(io, opts, list, () => '')
-      else printNodes(list, io)
-      setExit(0)
-    },
-  )
+  addClientFlags(
+    nodeCommand.command('list').description("list the realm's nodes with liveness and addresses"),
+  ).action(async (opts: ClientFlags) => {
+    const client = await connect(clientOptions(opts), io.env)
+    const list = await client.call<NodeList>('GET', '/v1/nodes')
+    if (opts.json) print(io, opts, list, () => '')
+    else printNodes(list, io)
+    setExit(0)
+  })
   addClientFlags(
     nodeCommand
       .command('remove')
@@ -297,7 +333,9 @@ export function createProgram(io: CliIo, setExit: (code: number) => void): Comma
     setExit(0)
   })
 
-  const keysCommand = program.command('keys').description('S3 access keys (usable on every node of the realm)')
+  const keysCommand = program
+    .command('keys')
+    .description('S3 access keys (usable on every node of the realm)')
   addClientFlags(
     keysCommand
       .command('create')
@@ -310,8 +348,18 @@ export function createProgram(io: CliIo, setExit: (code: number) => void): Comma
       ...(opts.description === undefined ? {} : { description: opts.description }),
       ...(opts.user === undefined ? {} : { user: opts.user }),
     }
-    const key = await client.call<{ accessKeyId: string; secretAccessKey: string; userId: string }>('POST', '/v1/keys', body)
-    print(io, opts, key, () => `access key ${key.accessKeyId}\nsecret     ${key.secretAccessKey}\n(the secret is shown only now)`)
+    const key = await client.call<{ accessKeyId: string; secretAccessKey: string; userId: string }>(
+      'POST',
+      '/v1/keys',
+      body,
+    )
+    print(
+      io,
+      opts,
+      key,
+      () =>
+        `access key ${key.accessKeyId}\nsecret     ${key.secretAccessKey}\n(the secret is shown only now)`,
+    )
     setExit(0)
   })
   addClientFlags(
@@ -319,16 +367,23 @@ export function createProgram(io: CliIo, setExit: (code: number) => void): Comma
   ).action(async (opts: ClientFlags & { user?: string }) => {
     const client = await connect(clientOptions(opts), io.env)
     const query = opts.user === undefined ? '' : `?user=${encodeURIComponent(opts.user)}`
-    const list = await client.call<{ keys: { accessKeyId: string; createdAt: string; description?: string }[] }>('GET', `/v1/keys${query}`)
+    const list = await client.call<{
+      keys: { accessKeyId: string; createdAt: string; description?: string }[]
+    }>('GET', `/v1/keys${query}`)
     print(io, opts, list, () =>
       list.keys.length === 0
         ? 'no access keys'
-        : list.keys.map((key) => `${key.accessKeyId}  ${key.createdAt}  ${key.description ?? ''}`.trimEnd()).join('\n'),
+        : list.keys
+            .map((key) => `${key.accessKeyId}  ${key.createdAt}  ${key.description ?? ''}`.trimEnd())
+            .join('\n'),
     )
     setExit(0)
   })
   addClientFlags(
-    keysCommand.command('revoke').argument('<id>', 'the access key id').description('revoke an access key on every node'),
+    keysCommand
+      .command('revoke')
+      .argument('<id>', 'the access key id')
+      .description('revoke an access key on every node'),
   ).action(async (id: string, opts: ClientFlags) => {
     const client = await connect(clientOptions(opts), io.env)
     await client.call('DELETE', `/v1/keys/${encodeURIComponent(id)}`)
@@ -347,7 +402,9 @@ export function createProgram(io: CliIo, setExit: (code: number) => void): Comma
   })
 
   addClientFlags(
-    program.command('status').description("a node's health, and the realm's nodes with liveness and addresses"),
+    program
+      .command('status')
+      .description("a node's health, and the realm's nodes with liveness and addresses"),
   ).action(async (opts: ClientFlags) => {
     setExit(await commandStatus(opts, io))
   })
@@ -387,7 +444,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       io.stderr.write(`aruna: ${err.message}\n`)
       return err.exitCode
     }
-    if (err instanceof InviteError || err instanceof JoinError || err instanceof RealmExistsError || err instanceof RealmFileError) {
+    if (
+      err instanceof InviteError ||
+      err instanceof JoinError ||
+      err instanceof RealmExistsError ||
+      err instanceof RealmFileError
+    ) {
       io.stderr.write(`aruna: ${err.message}\n`)
       return 1
     }

@@ -2,15 +2,16 @@
  * The federated node's acceptance, on the cluster harness: complete nodes in this process, real
  * libp2p on loopback, joined by an invite chain. Every wait is for a condition, bounded.
  */
-import { CreateBucketCommand, PutObjectCommand, S3ServiceException } from '@aws-sdk/client-s3'
+
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createLibp2pNetwork, type RealmCredentials } from '@aruna/network'
+import { CreateBucketCommand, PutObjectCommand, S3ServiceException } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { encodeInvite } from '../src/realm/invite.js'
 import { joinRealm } from '../src/realm/join.js'
 import { type Cluster, createCluster } from '../src/testing/cluster.js'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 
 /** Polls `check` until it returns true, for at most `ms`; fails with `what` otherwise. */
 async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
@@ -51,12 +52,25 @@ describe('a realm of five nodes joined by an invite chain', () => {
     const ids = cluster.nodes.map((n) => n.nodeId)
     expect(new Set(ids).size).toBe(5)
     for (const node of cluster.nodes) {
-      await waitFor(`node ${node.index} sees all five live`, () => node.node.federation?.membership.liveNodes().length === 5).catch((err) => {
-        for (const n of cluster.nodes) console.error(n.index, n.nodeId.slice(-6), 'live', n.node.federation?.membership.liveNodes().map((p) => p.slice(-6)), 'peers', n.node.federation?.network.peers().map((p) => p.slice(-6)))
+      await waitFor(
+        `node ${node.index} sees all five live`,
+        () => node.node.federation?.membership.liveNodes().length === 5,
+      ).catch((err) => {
+        for (const n of cluster.nodes)
+          console.error(
+            n.index,
+            n.nodeId.slice(-6),
+            'live',
+            n.node.federation?.membership.liveNodes().map((p) => p.slice(-6)),
+            'peers',
+            n.node.federation?.network.peers().map((p) => p.slice(-6)),
+          )
         throw err
       })
     }
-    const listed = await cluster.node(3).rest<{ nodes: { id: string; live: boolean; kind: string }[] }>('GET', '/v1/nodes')
+    const listed = await cluster
+      .node(3)
+      .rest<{ nodes: { id: string; live: boolean; kind: string }[] }>('GET', '/v1/nodes')
     expect(listed.status).toBe(200)
     expect(listed.body.nodes.map((n) => n.id).sort()).toEqual([...ids].sort())
     expect(listed.body.nodes.filter((n) => n.kind === 'management').map((n) => n.id)).toEqual([ids[0]])
@@ -64,7 +78,11 @@ describe('a realm of five nodes joined by an invite chain', () => {
 
   it('uses one identity: the peer id is the node id in /health, the node list and the delegation', async () => {
     const node = cluster.node(2)
-    const health = (await (await fetch(`${node.restUrl}/health`)).json()) as { nodeId: string; realmId: string; peers: number }
+    const health = (await (await fetch(`${node.restUrl}/health`)).json()) as {
+      nodeId: string
+      realmId: string
+      peers: number
+    }
     expect(health.nodeId).toBe(node.nodeId)
     expect(health.nodeId).toMatch(/^12D3KooW/)
     expect(health.realmId).toBe(cluster.node(0).node.realm?.realmId)
@@ -76,7 +94,9 @@ describe('a realm of five nodes joined by an invite chain', () => {
     try {
       const invite = await cluster.invite(1)
       await joinRealm({ dataDir: join(dir, 'a'), invite })
-      await expect(joinRealm({ dataDir: join(dir, 'b'), invite })).rejects.toMatchObject({ code: 'InviteUsed' })
+      await expect(joinRealm({ dataDir: join(dir, 'b'), invite })).rejects.toMatchObject({
+        code: 'InviteUsed',
+      })
 
       const store = cluster.node(0).node.federation?.store
       const realm = cluster.node(0).node.realm
@@ -91,7 +111,9 @@ describe('a realm of five nodes joined by an invite chain', () => {
         bootstrap: cluster.node(0).node.federation?.network.multiaddrs ?? [],
         operator: realm.operator,
       })
-      await expect(joinRealm({ dataDir: join(dir, 'c'), invite: expired })).rejects.toMatchObject({ code: 'InviteExpired' })
+      await expect(joinRealm({ dataDir: join(dir, 'c'), invite: expired })).rejects.toMatchObject({
+        code: 'InviteExpired',
+      })
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
@@ -105,7 +127,11 @@ describe('a realm of five nodes joined by an invite chain', () => {
       proof: () => new TextEncoder().encode('eyJhbGciOiJFZERTQSJ9.eyJmb3JnZWQiOnRydWV9.c2ln'),
       verify: () => true,
     }
-    const foreign: RealmCredentials = { realmId: 'another-realm', proof: () => new Uint8Array([1]), verify: () => true }
+    const foreign: RealmCredentials = {
+      realmId: 'another-realm',
+      proof: () => new Uint8Array([1]),
+      verify: () => true,
+    }
     for (const credentials of [forged, foreign]) {
       const intruder = await createLibp2pNetwork({
         credentials,
@@ -134,19 +160,33 @@ describe('a realm of five nodes joined by an invite chain', () => {
     const realmId = a.node.realm?.realmId ?? ''
     if (!store) throw new Error('node A is not running')
     // A user as their first OIDC login makes them, in a group of their own.
-    const { user } = await store.registerUser({ issuer: 'https://login.example.org', subject: 'carol', displayName: 'Carol' })
+    const { user } = await store.registerUser({
+      issuer: 'https://login.example.org',
+      subject: 'carol',
+      displayName: 'Carol',
+    })
     const group = await store.createGroup({ name: 'carol-lab' })
     await store.addMember(group.id, user.id)
-    const key = await a.rest<{ accessKeyId: string; secretAccessKey: string }>('POST', '/v1/keys', { user: user.id, description: 'carol' })
+    const key = await a.rest<{ accessKeyId: string; secretAccessKey: string }>('POST', '/v1/keys', {
+      user: user.id,
+      description: 'carol',
+    })
     expect(key.status).toBe(201)
     const token = await d.node.mintToken(user.id)
 
     // Before any role: nothing.
-    await waitFor('node D knows the user and her key', async () => (await d.rest('GET', '/v1/me', undefined, token)).status === 200)
+    await waitFor(
+      'node D knows the user and her key',
+      async () => (await d.rest('GET', '/v1/me', undefined, token)).status === 200,
+    )
     expect((await d.rest('GET', '/v1/nodes', undefined, token)).status).toBe(403)
     const s3 = await d.s3Client(key.body)
     // The key arrives with the realm document, maybe after the user's document: wait until D knows it.
-    await waitFor('node D knows the key', async () => (await s3Code(s3.send(new CreateBucketCommand({ Bucket: 'carol-early' })))) !== 'InvalidAccessKeyId')
+    await waitFor(
+      'node D knows the key',
+      async () =>
+        (await s3Code(s3.send(new CreateBucketCommand({ Bucket: 'carol-early' })))) !== 'InvalidAccessKeyId',
+    )
     expect(await s3Code(s3.send(new CreateBucketCommand({ Bucket: 'carol-early' })))).toBe('AccessDenied')
 
     // Granted on A: works on D once synced.
@@ -158,20 +198,40 @@ describe('a realm of five nodes joined by an invite chain', () => {
       ],
     })
     await store.assignRole(role.id, user.id)
-    await waitFor('the role works on node D', async () => (await d.rest('GET', '/v1/nodes', undefined, token)).status === 200)
-    await waitFor('the access key may create a bucket on D', async () => (await s3Code(s3.send(new CreateBucketCommand({ Bucket: 'carol-data' })))) === 'OK')
-    expect(await s3Code(s3.send(new PutObjectCommand({ Bucket: 'carol-data', Key: 'a.txt', Body: 'hello' })))).toBe('OK')
+    await waitFor(
+      'the role works on node D',
+      async () => (await d.rest('GET', '/v1/nodes', undefined, token)).status === 200,
+    )
+    await waitFor(
+      'the access key may create a bucket on D',
+      async () => (await s3Code(s3.send(new CreateBucketCommand({ Bucket: 'carol-data' })))) === 'OK',
+    )
+    expect(
+      await s3Code(s3.send(new PutObjectCommand({ Bucket: 'carol-data', Key: 'a.txt', Body: 'hello' }))),
+    ).toBe('OK')
 
     // Revoked on B: refused everywhere within 5 s.
     const storeB = b.node.federation?.store
     if (!storeB) throw new Error('node B is not running')
-    await waitFor('node B knows the role', async () => (await storeB.getRole(role.id)).members.includes(user.id))
+    await waitFor('node B knows the role', async () =>
+      (await storeB.getRole(role.id)).members.includes(user.id),
+    )
     await storeB.revokeRole(role.id, user.id)
     const revokedAt = Date.now()
     for (const node of cluster.nodes) {
-      await waitFor(`node ${node.index} refuses the revoked role`, async () => (await node.rest('GET', '/v1/nodes', undefined, token)).status === 403, 5000)
+      await waitFor(
+        `node ${node.index} refuses the revoked role`,
+        async () => (await node.rest('GET', '/v1/nodes', undefined, token)).status === 403,
+        5000,
+      )
     }
-    await waitFor('the access key is refused on D', async () => (await s3Code(s3.send(new PutObjectCommand({ Bucket: 'carol-data', Key: 'b.txt', Body: 'x' })))) === 'AccessDenied', 5000)
+    await waitFor(
+      'the access key is refused on D',
+      async () =>
+        (await s3Code(s3.send(new PutObjectCommand({ Bucket: 'carol-data', Key: 'b.txt', Body: 'x' })))) ===
+        'AccessDenied',
+      5000,
+    )
     expect(Date.now() - revokedAt).toBeLessThan(5000)
     s3.destroy()
   })
@@ -181,7 +241,10 @@ describe('a realm of five nodes joined by an invite chain', () => {
     await c.stop()
     const others = cluster.nodes.filter((n) => n !== c)
     for (const node of others) {
-      await waitFor(`node ${node.index} sees node 2 gone`, () => !(node.node.federation?.membership.liveNodes() ?? []).includes(c.nodeId))
+      await waitFor(
+        `node ${node.index} sees node 2 gone`,
+        () => !(node.node.federation?.membership.liveNodes() ?? []).includes(c.nodeId),
+      )
       expect((await node.rest('GET', '/v1/nodes')).status).toBe(200)
     }
     const store = cluster.node(0).node.federation?.store
@@ -192,7 +255,9 @@ describe('a realm of five nodes joined by an invite chain', () => {
       const groups = (await c.node.federation?.store.listGroups()) ?? []
       return groups.some((g) => g.id === made.id)
     })
-    await waitFor('node 0 sees node 2 live again', () => (cluster.node(0).node.federation?.membership.liveNodes() ?? []).includes(c.nodeId))
+    await waitFor('node 0 sees node 2 live again', () =>
+      (cluster.node(0).node.federation?.membership.liveNodes() ?? []).includes(c.nodeId),
+    )
   }, 60_000)
 
   it('disconnects a removed node everywhere and refuses it on fresh connections', async () => {
@@ -201,7 +266,10 @@ describe('a realm of five nodes joined by an invite chain', () => {
     const answer = await cluster.node(1).rest('DELETE', `/v1/nodes/${id}`)
     expect(answer.status).toBe(204)
     for (const node of cluster.nodes.slice(0, 4)) {
-      await waitFor(`node ${node.index} drops the removed node`, () => !(node.node.federation?.network.peers() ?? []).includes(id))
+      await waitFor(
+        `node ${node.index} drops the removed node`,
+        () => !(node.node.federation?.network.peers() ?? []).includes(id),
+      )
     }
     // Its delegation is still within its validity, but a fresh start is refused by everyone.
     await removed.stop()

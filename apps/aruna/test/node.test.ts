@@ -29,7 +29,12 @@ describe('node', () => {
 
   it('serves /health and /metrics over HTTP while running, and stops twice safely', async () => {
     const config = parseConfigText(
-      JSON.stringify({ dataDir: join(dir, 'data'), rest: { port: 0 }, s3: { port: 0 }, dev: { oidcPort: 0 } }),
+      JSON.stringify({
+        dataDir: join(dir, 'data'),
+        rest: { port: 0 },
+        s3: { port: 0 },
+        dev: { oidcPort: 0 },
+      }),
     )
     const node = new ArunaNode(config, logger, { initIfMissing: { devLogin: false } })
     await node.start()
@@ -52,9 +57,13 @@ describe('node', () => {
     const first = new ArunaNode(config, logger, { initIfMissing: { devLogin: false } })
     await first.start()
     const port = Number(new URL(first.restUrl as string).port)
-    const second = new ArunaNode({ ...config, dataDir: join(dir, 'b'), rest: { ...config.rest, port } }, logger, {
-      initIfMissing: { devLogin: false },
-    })
+    const second = new ArunaNode(
+      { ...config, dataDir: join(dir, 'b'), rest: { ...config.rest, port } },
+      logger,
+      {
+        initIfMissing: { devLogin: false },
+      },
+    )
     await expect(second.start()).rejects.toThrow(`REST API address 127.0.0.1:${port} is already in use`)
     await first.stop()
   })
@@ -95,7 +104,9 @@ describe('node', () => {
   })
 
   it('refuses to start on a data directory of no realm unless told to create one', async () => {
-    const config = parseConfigText(JSON.stringify({ dataDir: join(dir, 'none'), rest: { port: 0 }, s3: { port: 0 } }))
+    const config = parseConfigText(
+      JSON.stringify({ dataDir: join(dir, 'none'), rest: { port: 0 }, s3: { port: 0 } }),
+    )
     await expect(new ArunaNode(config, logger).start()).rejects.toThrow('belongs to no realm')
   })
 

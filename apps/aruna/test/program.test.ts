@@ -96,7 +96,9 @@ describe('aruna command line', () => {
     expect(await runCli(['status', '--data-dir', dir], local.io)).toBe(0)
     expect(local.out.text()).toMatch(/1 node in the realm:\n {2}12D3KooW\w+ {2}management, live, this node/)
     const keys = io()
-    expect(await runCli(['keys', 'create', '--data-dir', dir, '--json', '--description', 'ci'], keys.io)).toBe(0)
+    expect(
+      await runCli(['keys', 'create', '--data-dir', dir, '--json', '--description', 'ci'], keys.io),
+    ).toBe(0)
     const key = JSON.parse(keys.out.text()) as { accessKeyId: string; secretAccessKey: string }
     expect(key.accessKeyId).toMatch(/^AK[A-Z2-7]{18}$/)
     const listed = io()
@@ -105,6 +107,33 @@ describe('aruna command line', () => {
     const invite = io()
     expect(await runCli(['invite', '--data-dir', dir, '--ttl', '10m'], invite.io)).toBe(0)
     expect(invite.out.text()).toMatch(/^aruna-invite-1\.[A-Za-z0-9_-]+\n/)
+    const revoke = io()
+    expect(await runCli(['keys', 'revoke', key.accessKeyId, '--data-dir', dir], revoke.io)).toBe(0)
+    expect(revoke.out.text()).toBe(`revoked access key ${key.accessKeyId}\n`)
+    const after = io()
+    expect(await runCli(['keys', 'list', '--data-dir', dir, '--json'], after.io)).toBe(0)
+    expect(
+      (JSON.parse(after.out.text()) as { keys: { accessKeyId: string }[] }).keys.map((k) => k.accessKeyId),
+    ).not.toContain(key.accessKeyId)
+    const statusJson = io()
+    expect(await runCli(['status', '--data-dir', dir, '--json'], statusJson.io)).toBe(0)
+    const report = JSON.parse(statusJson.out.text()) as {
+      health: { status: string; nodeId: string }
+      nodes: { id: string }[]
+    }
+    expect(report.health.status).toBe('ok')
+    expect(report.nodes.map((n) => n.id)).toEqual([report.health.nodeId])
+    const nodesJson = io()
+    expect(await runCli(['node', 'list', '--data-dir', dir, '--json'], nodesJson.io)).toBe(0)
+    expect((JSON.parse(nodesJson.out.text()) as { self: string }).self).toBe(report.health.nodeId)
+    const removeSelf = io()
+    expect(await runCli(['node', 'remove', report.health.nodeId, '--data-dir', dir], removeSelf.io)).toBe(1)
+    expect(removeSelf.err.text()).toBe('aruna: a node cannot remove itself; ask another node\n')
+    const inviteJson = io()
+    expect(await runCli(['invite', '--data-dir', dir, '--json'], inviteJson.io)).toBe(0)
+    expect(JSON.parse(inviteJson.out.text())).toMatchObject({
+      invite: expect.stringMatching(/^aruna-invite-1\./),
+    })
     const anonymous = io()
     expect(await runCli(['node', 'list', '--url', url as string], anonymous.io)).toBe(1)
     expect(anonymous.err.text()).toMatch(/^aruna: .*log in/)
@@ -145,5 +174,65 @@ describe('aruna command line', () => {
     expect(t.err.text()).toMatch(
       /^aruna: cannot start: data directory .*a-file\/data cannot be created or written \(ENOTDIR\)/,
     )
+  })
+
+  it('creates a realm with init, refuses a second one, and checks the administrator flags', async () => {
+    const data = join(dir, 'realm')
+    const first = io()
+    expect(
+      await runCli(
+        [
+          'init',
+          '--data-dir',
+          data,
+          '--realm',
+          'lab',
+          '--admin-issuer',
+          'https://idp.example',
+          '--admin-subject',
+          'alice',
+        ],
+        first.io,
+      ),
+    ).toBe(0)
+    expect(first.out.text()).toMatch(/^created realm "lab" \([A-Za-z0-9_-]{43}\)/)
+    const again = io()
+    expect(await runCli(['init', '--data-dir', data], again.io)).toBe(1)
+    expect(again.err.text()).toMatch(/^aruna: .* already belongs to a realm/)
+    const half = io()
+    expect(
+      await runCli(
+        ['init', '--data-dir', join(dir, 'other'), '--admin-issuer', 'https://idp.example'],
+        half.io,
+      ),
+    ).toBe(2)
+    expect(half.err.text()).toContain('give both --admin-issuer and --admin-subject')
+  })
+
+  it('refuses to join with a line that is not an invite, or one whose node does not answer', async () => {
+    const garbage = io()
+    expect(await runCli(['join', 'hello', '--data-dir', join(dir, 'j1')], garbage.io)).toBe(1)
+    expect(garbage.err.text()).toMatch(/^aruna: not an aruna invite/)
+    const line = `aruna-invite-1.${Buffer.from(
+      JSON.stringify({
+        realm: 'pxJ5yLSnVt2OZ7szIIvz0YMSbGxKSLCpm9fK3zHRCQo',
+        realmName: 'lab',
+        secret: 'b'.repeat(43),
+        expiresAt: Date.now() + 60_000,
+        bootstrap: ['/ip4/127.0.0.1/tcp/1/p2p/12D3KooWRwh8TFV84mzn25uoqG849xVPaNfK4QZUct4iP5yjdTkd'],
+        operator: '01J0000000000000000000000A',
+      }),
+    ).toString('base64url')}`
+    const unreachable = io()
+    expect(await runCli(['join', line, '--data-dir', join(dir, 'j2')], unreachable.io)).toBe(1)
+    expect(unreachable.err.text()).toMatch(
+      /aruna: \/ip4\/127\.0\.0\.1\/tcp\/1\/p2p\/12D3KooW\w+ did not answer/,
+    )
+  })
+
+  it('refuses an invite lifetime that is not a duration', async () => {
+    const t = io()
+    expect(await runCli(['invite', '--ttl', 'soon', '--url', 'http://127.0.0.1:1'], t.io)).toBe(2)
+    expect(t.err.text()).toContain('"soon" is not a duration')
   })
 })

@@ -92,14 +92,18 @@ describe('the node S3 service', () => {
     const restPort = Number(new URL(blocker.restUrl as string).port)
     const other = await mkdtemp(join(tmpdir(), 'aruna-s3svc-other-'))
     const failing = new ArunaNode(
-      parseConfigText(JSON.stringify({ dataDir: other, rest: { port: restPort }, s3: { port: 0 }, dev: { oidcPort: 0 } })),
+      parseConfigText(
+        JSON.stringify({ dataDir: other, rest: { port: restPort }, s3: { port: 0 }, dev: { oidcPort: 0 } }),
+      ),
       logger,
       fresh,
     )
     await expect(failing.start()).rejects.toThrow('already in use')
     // The index was closed: a new node opens the same directory at once.
     const again = new ArunaNode(
-      parseConfigText(JSON.stringify({ dataDir: other, rest: { port: 0 }, s3: { port: 0 }, dev: { oidcPort: 0 } })),
+      parseConfigText(
+        JSON.stringify({ dataDir: other, rest: { port: 0 }, s3: { port: 0 }, dev: { oidcPort: 0 } }),
+      ),
       logger,
       fresh,
     )

@@ -37,7 +37,11 @@ export async function connect(options: ClientOptions, env: NodeJS.ProcessEnv): P
   const operator = await readOperatorFile(dataDir)
   const url = (options.url ?? (operator?.url || undefined) ?? DEFAULT_URL).replace(/\/+$/, '')
   let token = options.token ?? env.ARUNA_TOKEN
-  if (token === undefined && operator !== undefined && (options.url === undefined || sameNode(options.url, operator.url))) {
+  if (
+    token === undefined &&
+    operator !== undefined &&
+    (options.url === undefined || sameNode(options.url, operator.url))
+  ) {
     token = operator.token
   }
   if (token === undefined) {
@@ -73,7 +77,10 @@ export async function connect(options: ClientOptions, env: NodeJS.ProcessEnv): P
       if (!response.ok) {
         const detail = (parsed as { detail?: string; title?: string } | undefined) ?? {}
         const why = detail.detail ?? detail.title ?? `HTTP ${response.status}`
-        const hint = response.status === 401 && token === undefined ? ' (log in with "aruna login", or run this on the node with --data-dir)' : ''
+        const hint =
+          response.status === 401 && token === undefined
+            ? ' (log in with "aruna login", or run this on the node with --data-dir)'
+            : ''
         throw new CliError(`${why}${hint}`)
       }
       return parsed as T

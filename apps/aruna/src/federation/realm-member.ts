@@ -35,7 +35,12 @@ export interface RealmMemberInit {
   readonly bootstrap: readonly string[]
   readonly logger: Logger
   /** Network settings for tests (liveness, handshake timeouts). */
-  readonly network?: Partial<Pick<Libp2pNetworkInit, 'livenessTimeoutMs' | 'pingIntervalMs' | 'handshakeTimeoutMs' | 'discoveryIntervalMs' | 'banMs'>>
+  readonly network?: Partial<
+    Pick<
+      Libp2pNetworkInit,
+      'livenessTimeoutMs' | 'pingIntervalMs' | 'handshakeTimeoutMs' | 'discoveryIntervalMs' | 'banMs'
+    >
+  >
   /** How long a first start after joining waits for the realm documents. Default 30 s. */
   readonly loadTimeoutMs?: number
 }
@@ -52,7 +57,11 @@ export class NotListedError extends Error {
 }
 
 /** Waits (bounded) until the node list names `peerId`: after a join, the list may arrive a moment late. */
-async function waitUntilListed(store: AutomergeOrgaStore, peerId: string, timeoutMs: number): Promise<boolean> {
+async function waitUntilListed(
+  store: AutomergeOrgaStore,
+  peerId: string,
+  timeoutMs: number,
+): Promise<boolean> {
   if (await store.isMember(peerId)) return true
   return new Promise<boolean>((resolve) => {
     const done = (listed: boolean) => {
@@ -109,7 +118,8 @@ export async function startRealmMember(init: RealmMemberInit): Promise<RealmMemb
           `p2p: ${entry.message}`,
         ),
     })
-  const wanted = init.listen.length > 0 ? init.listen : realm.listen.length > 0 ? realm.listen : DEFAULT_LISTEN
+  const wanted =
+    init.listen.length > 0 ? init.listen : realm.listen.length > 0 ? realm.listen : DEFAULT_LISTEN
   let network = await make(wanted)
   membership.attachNetwork(network)
   try {
@@ -151,7 +161,11 @@ export async function startRealmMember(init: RealmMemberInit): Promise<RealmMemb
   const dialListed = () => {
     opened
       .listNodes()
-      .then((nodes) => live.connect(nodes.filter((node) => node.peerId !== identity.peerId).flatMap((node) => node.addresses)))
+      .then((nodes) =>
+        live.connect(
+          nodes.filter((node) => node.peerId !== identity.peerId).flatMap((node) => node.addresses),
+        ),
+      )
       .catch((err) => logger.debug({ err }, 'dialling listed nodes failed'))
   }
   const unsubscribe = opened.onChange((change) => {

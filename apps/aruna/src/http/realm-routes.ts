@@ -36,7 +36,14 @@ export interface RealmRoutesInit {
 type Env = { Variables: { caller: Principal } }
 
 const InviteBody = z
-  .object({ ttlSeconds: z.number().int().min(60).max(30 * 24 * 3600).default(24 * 3600) })
+  .object({
+    ttlSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(30 * 24 * 3600)
+      .default(24 * 3600),
+  })
   .strict()
 const KeyBody = z
   .object({ description: z.string().max(256).optional(), user: z.string().max(64).optional() })
@@ -57,7 +64,11 @@ async function jsonBody<T>(request: Request, schema: z.ZodType<T>): Promise<T> {
   const result = schema.safeParse(body)
   if (!result.success) {
     const issue = result.error.issues[0]
-    throw new HttpProblem(400, 'Bad Request', issue ? `${issue.path.join('.') || 'body'}: ${issue.message}` : 'invalid body')
+    throw new HttpProblem(
+      400,
+      'Bad Request',
+      issue ? `${issue.path.join('.') || 'body'}: ${issue.message}` : 'invalid body',
+    )
   }
   return result.data
 }
@@ -70,7 +81,12 @@ export function createRealmRoutes(init: RealmRoutesInit): Hono<Env> {
     if (c.req.path.startsWith('/v1/auth/')) return next() // the login routes are public
     const header = c.req.header('authorization') ?? ''
     const match = /^Bearer\s+(\S+)$/i.exec(header)
-    if (!match) throw new HttpProblem(401, 'Unauthorized', 'log in first: send a realm token as "Authorization: Bearer <token>" (aruna login)')
+    if (!match)
+      throw new HttpProblem(
+        401,
+        'Unauthorized',
+        'log in first: send a realm token as "Authorization: Bearer <token>" (aruna login)',
+      )
     c.set('caller', principalOf(await init.tokens.verify(match[1] as string)))
     await next()
   })
@@ -94,7 +110,8 @@ export function createRealmRoutes(init: RealmRoutesInit): Hono<Env> {
     const caller = c.get('caller')
     const created = await init.orga.createInvite(caller, { ttlMs: body.ttlSeconds * 1000 })
     const bootstrap = [...init.multiaddrs()]
-    if (bootstrap.length === 0) throw new HttpProblem(503, 'Service Unavailable', 'this node has no p2p address yet')
+    if (bootstrap.length === 0)
+      throw new HttpProblem(503, 'Service Unavailable', 'this node has no p2p address yet')
     return c.json(
       {
         id: created.id,
@@ -130,7 +147,8 @@ export function createRealmRoutes(init: RealmRoutesInit): Hono<Env> {
   app.delete('/v1/nodes/:id', async (c) => {
     const id = c.req.param('id')
     if (!PEER_ID.test(id)) throw new HttpProblem(400, 'Bad Request', 'not a node id (a libp2p peer id)')
-    if (id === init.nodeId) throw new HttpProblem(409, 'Conflict', 'a node cannot remove itself; ask another node')
+    if (id === init.nodeId)
+      throw new HttpProblem(409, 'Conflict', 'a node cannot remove itself; ask another node')
     await init.orga.removeNode(c.get('caller'), id)
     return c.body(null, 204)
   })
@@ -159,7 +177,10 @@ export function createRealmRoutes(init: RealmRoutesInit): Hono<Env> {
   app.post('/v1/keys', async (c) => {
     const body = await jsonBody(c.req.raw, KeyBody)
     const owner = await keyOwner(c.get('caller'), body.user)
-    const created = await init.accessKeys.create(owner, body.description === undefined ? {} : { description: body.description })
+    const created = await init.accessKeys.create(
+      owner,
+      body.description === undefined ? {} : { description: body.description },
+    )
     return c.json(
       { accessKeyId: created.accessKeyId, secretAccessKey: created.secretAccessKey, userId: owner },
       201,

@@ -48,11 +48,20 @@ export class Admission {
   /** Serves both protocols on the node's network. */
   register(): void {
     const { network } = this.#init
-    network.handle(joinProtocol, (request, context) => this.#join(request.realm, request.secret, request.addresses, context.peer), { open: true })
+    network.handle(
+      joinProtocol,
+      (request, context) => this.#join(request.realm, request.secret, request.addresses, context.peer),
+      { open: true },
+    )
     network.handle(admitProtocol, (request) => this.#admit(request.secret, request.peerId, request.addresses))
   }
 
-  async #join(realm: string, secret: string, addresses: readonly string[], peer: string): Promise<JoinResponse> {
+  async #join(
+    realm: string,
+    secret: string,
+    addresses: readonly string[],
+    peer: string,
+  ): Promise<JoinResponse> {
     const { realm: file, network, store, logger } = this.#init
     if (realm !== file.realmId) return refused('WrongRealm', 'the invite is for another realm')
     const admitted = this.#init.orga.holdsRealmKey
@@ -64,7 +73,9 @@ export class Admission {
     }
     logger.info({ peer }, 'a node joined the realm')
     const live = new Set(network.peers())
-    const others = (await store.listNodes()).filter((node) => live.has(node.peerId)).flatMap((node) => node.addresses)
+    const others = (await store.listNodes())
+      .filter((node) => live.has(node.peerId))
+      .flatMap((node) => node.addresses)
     return {
       kind: 'joined',
       realmId: file.realmId,
@@ -99,16 +110,26 @@ export class Admission {
   async #forward(secret: string, peerId: string, addresses: readonly string[]): Promise<AdmitResponse> {
     const { network, store, logger } = this.#init
     const live = new Set(network.peers())
-    const managers = (await store.listNodes()).filter((node) => node.kind === 'management' && live.has(node.peerId))
+    const managers = (await store.listNodes()).filter(
+      (node) => node.kind === 'management' && live.has(node.peerId),
+    )
     for (const manager of managers) {
       try {
-        const answer = await network.request(manager.peerId, admitProtocol, { kind: 'admit', secret, peerId, addresses }, { timeoutMs: 4000 })
+        const answer = await network.request(
+          manager.peerId,
+          admitProtocol,
+          { kind: 'admit', secret, peerId, addresses },
+          { timeoutMs: 4000 },
+        )
         if (answer.kind === 'admitted' || answer.code !== 'Unavailable') return answer
       } catch (err) {
         logger.warn({ err, manager: manager.peerId }, 'passing a join to a management node failed')
       }
     }
-    return refused('Unavailable', 'no management node of the realm is reachable from this node; try again later')
+    return refused(
+      'Unavailable',
+      'no management node of the realm is reachable from this node; try again later',
+    )
   }
 }
 

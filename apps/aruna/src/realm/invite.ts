@@ -15,10 +15,7 @@ const InviteSchema = z
     realmName: z.string().min(1).max(200),
     secret: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
     expiresAt: z.number().int().positive(),
-    bootstrap: z
-      .array(z.string().startsWith('/').includes('/p2p/'))
-      .min(1)
-      .max(32),
+    bootstrap: z.array(z.string().startsWith('/').includes('/p2p/')).min(1).max(32),
     operator: z.string().min(1).max(64),
   })
   .strict()

@@ -91,7 +91,12 @@ export const joinProtocol = defineProtocol<JoinRequest, JoinResponse>({
   request: messageCodec((value) => {
     const v = record(value)
     if (v.kind !== 'join') throw new Error('not a join request')
-    return { kind: 'join', realm: text(v.realm, 'realm', 128), secret: text(v.secret, 'secret', 128), addresses: addresses(v.addresses) }
+    return {
+      kind: 'join',
+      realm: text(v.realm, 'realm', 128),
+      secret: text(v.secret, 'secret', 128),
+      addresses: addresses(v.addresses),
+    }
   }),
   response: messageCodec((value) => {
     const v = record(value)

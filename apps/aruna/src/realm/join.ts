@@ -10,10 +10,10 @@ import { describeError, requestOpen } from '@aruna/network'
 import { nodeKeyIdOfPeer } from '@aruna/orga'
 import { loadNodeIdentity } from '../identity/node-identity.js'
 import { writeSecretFile } from '../services/secret-file.js'
+import { RealmExistsError } from './init.js'
 import { decodeInvite } from './invite.js'
 import { type JoinRefusal, type JoinResponse, joinProtocol } from './join-protocol.js'
 import { type RealmFile, readRealmFile, writeRealmFile } from './realm-file.js'
-import { RealmExistsError } from './init.js'
 
 export class JoinError extends Error {
   override readonly name = 'JoinError'
@@ -66,10 +66,17 @@ export async function joinRealm(options: JoinOptions): Promise<RealmFile> {
     try {
       verifyDelegation(response.delegation, invite.realm, { node: nodeKeyIdOfPeer(identity.peerId) })
     } catch (err) {
-      throw new JoinError('BadAnswer', `the realm node sent a delegation that is not valid: ${describeError(err)}`)
+      throw new JoinError(
+        'BadAnswer',
+        `the realm node sent a delegation that is not valid: ${describeError(err)}`,
+      )
     }
-    if (response.realmId !== invite.realm) throw new JoinError('BadAnswer', 'the realm node answered for another realm')
-    await writeSecretFile(join(dataDir, 'access-keys.key'), `${Buffer.from(response.accessKeyKey).toString('base64url')}\n`)
+    if (response.realmId !== invite.realm)
+      throw new JoinError('BadAnswer', 'the realm node answered for another realm')
+    await writeSecretFile(
+      join(dataDir, 'access-keys.key'),
+      `${Buffer.from(response.accessKeyKey).toString('base64url')}\n`,
+    )
     const file: RealmFile = {
       version: 1,
       realmId: response.realmId,

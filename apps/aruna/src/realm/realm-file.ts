@@ -54,7 +54,9 @@ export async function readRealmFile(dataDir: string): Promise<RealmFile | undefi
   try {
     parsed = JSON.parse(text)
   } catch {
-    throw new RealmFileError(`${path} is not valid JSON; restore it from a backup or remove the data directory`)
+    throw new RealmFileError(
+      `${path} is not valid JSON; restore it from a backup or remove the data directory`,
+    )
   }
   const result = RealmFileSchema.safeParse(parsed)
   if (!result.success) {

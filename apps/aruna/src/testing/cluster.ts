@@ -39,7 +39,10 @@ export class ClusterNode {
   constructor(
     readonly index: number,
     readonly dataDir: string,
-    private readonly makeConfig: (dataDir: string, ports?: { rest: number; s3: number; oidc: number }) => ArunaConfig,
+    private readonly makeConfig: (
+      dataDir: string,
+      ports?: { rest: number; s3: number; oidc: number },
+    ) => ArunaConfig,
     private readonly makeNode: (config: ArunaConfig) => ArunaNode,
   ) {
     this.node = makeNode(makeConfig(dataDir))
@@ -69,7 +72,12 @@ export class ClusterNode {
   }
 
   /** Calls the node's REST API as `token` (default: the operator); resolves with status and JSON body. */
-  async rest<T = unknown>(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: T }> {
+  async rest<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    token?: string,
+  ): Promise<{ status: number; body: T }> {
     const bearer = token ?? (await this.token())
     const response = await fetch(`${this.restUrl}${path}`, {
       method,
@@ -122,7 +130,10 @@ export class Cluster {
   constructor(
     readonly directory: string,
     private readonly ownsDirectory: boolean,
-    private readonly makeConfig: (dataDir: string, ports?: { rest: number; s3: number; oidc: number }) => ArunaConfig,
+    private readonly makeConfig: (
+      dataDir: string,
+      ports?: { rest: number; s3: number; oidc: number },
+    ) => ArunaConfig,
     private readonly logger: Logger,
     private readonly options: NodeOptions,
   ) {}
@@ -145,7 +156,12 @@ export class Cluster {
     const index = this.nodes.length
     const dataDir = join(this.directory, `node-${index}`)
     await joinRealm({ dataDir, invite: await this.invite(via) })
-    const node = new ClusterNode(index, dataDir, this.makeConfig, (config) => new ArunaNode(config, this.logger.child({ n: index }), this.options))
+    const node = new ClusterNode(
+      index,
+      dataDir,
+      this.makeConfig,
+      (config) => new ArunaNode(config, this.logger.child({ n: index }), this.options),
+    )
     this.nodes.push(node)
     await node.start()
     return node
@@ -159,9 +175,11 @@ export class Cluster {
 }
 
 export async function createCluster(options: ClusterOptions): Promise<Cluster> {
-  if (!Number.isInteger(options.nodes) || options.nodes < 1) throw new Error('a cluster needs at least one node')
+  if (!Number.isInteger(options.nodes) || options.nodes < 1)
+    throw new Error('a cluster needs at least one node')
   const directory = options.directory ?? (await mkdtemp(join(tmpdir(), 'aruna-cluster-')))
-  const level = (process.env.ARUNA_TEST_LOG as ArunaConfig['log']['level'] | undefined) ?? options.logLevel ?? 'silent'
+  const level =
+    (process.env.ARUNA_TEST_LOG as ArunaConfig['log']['level'] | undefined) ?? options.logLevel ?? 'silent'
   const logger = createLogger({ level, format: 'json', destination: process.stderr })
   const makeConfig = (dataDir: string, ports?: { rest: number; s3: number; oidc: number }) =>
     resolveConfig([
@@ -179,11 +197,15 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
   }
   const cluster = new Cluster(directory, options.directory === undefined, makeConfig, logger, nodeOptions)
   try {
-    const first = new ClusterNode(0, join(directory, 'node-0'), makeConfig, (config) =>
-      new ArunaNode(config, logger.child({ n: 0 }), {
-        ...nodeOptions,
-        initIfMissing: { devLogin: options.devLogin ?? true },
-      }),
+    const first = new ClusterNode(
+      0,
+      join(directory, 'node-0'),
+      makeConfig,
+      (config) =>
+        new ArunaNode(config, logger.child({ n: 0 }), {
+          ...nodeOptions,
+          initIfMissing: { devLogin: options.devLogin ?? true },
+        }),
     )
     cluster.nodes.push(first)
     await first.start()
