@@ -1,6 +1,15 @@
 /** The `aruna` process: wires signals and exit codes to `runCli`. */
 import { runCli } from './program.js'
 
+// automerge-repo's save throttle sometimes computes a negative delay; Node then warns
+// (TimeoutNegativeWarning) on stderr, in the middle of JSON logs. It is harmless (the timer runs at
+// once); every other warning is still printed as Node would.
+process.removeAllListeners('warning')
+process.on('warning', (warning) => {
+  if (warning.name !== 'TimeoutNegativeWarning')
+    process.stderr.write(`(node) ${warning.name}: ${warning.message}\n`)
+})
+
 let signals = 0
 const stopSignal = new Promise<string>((resolve) => {
   const onSignal = (signal: NodeJS.Signals) => {

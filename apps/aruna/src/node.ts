@@ -385,6 +385,19 @@ export class ArunaNode {
     schedule()
   }
 
+  /**
+   * Stops at once, as a crash would (for fault tests in one process): connections are cut, peers are
+   * not told, in-flight requests fail.
+   */
+  kill(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.state = 'stopping'
+      await this.member?.kill()
+      await this.#close(0)
+    })()
+    return this.stopping
+  }
+
   /** Stops accepting, lets in-flight work finish within the shutdown timeout. Safe to call twice. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {

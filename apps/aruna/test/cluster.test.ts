@@ -181,13 +181,13 @@ describe('a realm of five nodes joined by an invite chain', () => {
     )
     expect((await d.rest('GET', '/v1/nodes', undefined, token)).status).toBe(403)
     const s3 = await d.s3Client(key.body)
-    // The key arrives with the realm document, maybe after the user's document: wait until D knows it.
+    // The key (realm document), the user and her group (their own documents) reach D in any order:
+    // until all three are there D says InvalidAccessKeyId or names no group; then it must deny.
     await waitFor(
-      'node D knows the key',
+      'node D knows the key and the group, and denies',
       async () =>
-        (await s3Code(s3.send(new CreateBucketCommand({ Bucket: 'carol-early' })))) !== 'InvalidAccessKeyId',
+        (await s3Code(s3.send(new CreateBucketCommand({ Bucket: 'carol-early' })))) === 'AccessDenied',
     )
-    expect(await s3Code(s3.send(new CreateBucketCommand({ Bucket: 'carol-early' })))).toBe('AccessDenied')
 
     // Granted on A: works on D once synced.
     const role = await store.createRole({
@@ -209,6 +209,27 @@ describe('a realm of five nodes joined by an invite chain', () => {
     expect(
       await s3Code(s3.send(new PutObjectCommand({ Bucket: 'carol-data', Key: 'a.txt', Body: 'hello' }))),
     ).toBe('OK')
+    // A group named in a signed x-aruna-group header: her own works, another group's is refused.
+    const inGroup = async (bucket: string, groupId: string) => {
+      const client = await d.s3Client(key.body)
+      client.middlewareStack.add(
+        (next) => async (args) => {
+          ;(args.request as { headers: Record<string, string> }).headers['x-aruna-group'] = groupId
+          return next(args)
+        },
+        { step: 'build' },
+      )
+      try {
+        return await s3Code(client.send(new CreateBucketCommand({ Bucket: bucket })))
+      } finally {
+        client.destroy()
+      }
+    }
+    const others = (await store.listGroups()).find((g) => g.name === 'default')
+    if (!others) throw new Error('no default group')
+    expect(await inGroup('carol-squat', others.id)).toBe('AccessDenied')
+    expect(await inGroup('carol-squat', 'G/../other')).toBe('InvalidArgument')
+    expect(await inGroup('carol-named', group.id)).toBe('OK')
 
     // Revoked on B: refused everywhere within 5 s.
     const storeB = b.node.federation?.store
@@ -258,6 +279,54 @@ describe('a realm of five nodes joined by an invite chain', () => {
     await waitFor('node 0 sees node 2 live again', () =>
       (cluster.node(0).node.federation?.membership.liveNodes() ?? []).includes(c.nodeId),
     )
+  }, 60_000)
+
+  it('notices a killed node by liveness, keeps answering, and takes it back when it restarts', async () => {
+    const victim = cluster.node(3)
+    await victim.kill()
+    for (const node of cluster.nodes.filter((n) => n !== victim)) {
+      await waitFor(
+        `node ${node.index} finds node 3 unreachable`,
+        () => !(node.node.federation?.membership.liveNodes() ?? []).includes(victim.nodeId),
+      )
+      expect((await node.rest('GET', '/v1/me')).status).toBe(200)
+    }
+    await victim.restart()
+    await waitFor('node 3 is live everywhere again', () =>
+      cluster.nodes.every((n) => (n.node.federation?.membership.liveNodes() ?? []).includes(victim.nodeId)),
+    )
+  }, 60_000)
+
+  it('lets each side of a partition work on its own and converge when it heals', async () => {
+    const sideA = [0, 1, 4]
+    const sideB = [2, 3]
+    cluster.partition(sideA, sideB)
+    try {
+      for (const i of sideB) {
+        await waitFor(`node ${i} is cut off from side A`, () => {
+          const peers = cluster.node(i).node.federation?.network.peers() ?? []
+          return sideA.every((a) => !peers.includes(cluster.node(a).nodeId))
+        })
+      }
+      const onA = await cluster.node(0).node.federation?.store.createGroup({ name: 'made-on-side-a' })
+      const onB = await cluster.node(2).node.federation?.store.createGroup({ name: 'made-on-side-b' })
+      if (!onA || !onB) throw new Error('nodes not running')
+      await waitFor('side B has its own group on both of its nodes', async () =>
+        ((await cluster.node(3).node.federation?.store.listGroups()) ?? []).some((g) => g.id === onB.id),
+      )
+      // No connection crosses the partition, so side B cannot have side A's group.
+      expect(
+        ((await cluster.node(3).node.federation?.store.listGroups()) ?? []).some((g) => g.id === onA.id),
+      ).toBe(false)
+    } finally {
+      cluster.heal()
+    }
+    for (const node of cluster.nodes) {
+      await waitFor(`node ${node.index} has both sides' groups`, async () => {
+        const groups = (await node.node.federation?.store.listGroups()) ?? []
+        return ['made-on-side-a', 'made-on-side-b'].every((name) => groups.some((g) => g.name === name))
+      })
+    }
   }, 60_000)
 
   it('disconnects a removed node everywhere and refuses it on fresh connections', async () => {

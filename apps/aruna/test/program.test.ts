@@ -134,6 +134,17 @@ describe('aruna command line', () => {
     expect(JSON.parse(inviteJson.out.text())).toMatchObject({
       invite: expect.stringMatching(/^aruna-invite-1\./),
     })
+    // A user with no access to the data directory logs in through OIDC (the development issuer's
+    // device flow, completed by the CLI itself) and the saved realm token serves later commands.
+    const credentials = {
+      ARUNA_CREDENTIALS: join(dir, 'credentials.json'),
+      ARUNA_DATA_DIR: join(dir, 'elsewhere'),
+    }
+    const login = io(credentials)
+    expect(await runCli(['login', '--url', url as string], login.io)).toBe(0)
+    const me = io(credentials)
+    expect(await runCli(['keys', 'list', '--url', url as string, '--json'], me.io)).toBe(0)
+    expect(JSON.parse(me.out.text())).toHaveProperty('keys')
     const anonymous = io()
     expect(await runCli(['node', 'list', '--url', url as string], anonymous.io)).toBe(1)
     expect(anonymous.err.text()).toMatch(/^aruna: .*log in/)

@@ -11,6 +11,7 @@
 import { mkdir, readFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
+import { writeFileDurably } from '@aruna/platform'
 import type { Command } from 'commander'
 import { AuthConfigSchema, displayNameOf, ProblemSchema, TokenResponseSchema } from '../http/auth-routes.js'
 import {
@@ -22,7 +23,6 @@ import {
 } from '../login/device-flow.js'
 import type { LoginIssuer } from '../login/types.js'
 import type { CliIo } from '../program.js'
-import { writeSecretFile } from '../services/secret-file.js'
 
 export const DEFAULT_NODE_URL = 'http://127.0.0.1:8080'
 const CREDENTIALS_VERSION = 1
@@ -107,7 +107,7 @@ export async function saveCredentials(
   }
   try {
     await mkdir(dirname(path), { recursive: true, mode: 0o700 })
-    await writeSecretFile(path, `${JSON.stringify(next, null, 2)}\n`)
+    await writeFileDurably(path, `${JSON.stringify(next, null, 2)}\n`, { mode: 0o600 })
   } catch (err) {
     throw new CredentialsError(`cannot write the credentials file ${path}: ${reasonOf(err)}`)
   }

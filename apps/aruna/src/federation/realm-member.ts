@@ -16,6 +16,7 @@ import {
 import {
   type AutomergeOrgaStore,
   DelegationRealmCredentials,
+  type MembershipNetwork,
   openDirectoryOrgaStore,
   RealmMembership,
 } from '@aruna/orga'
@@ -49,7 +50,16 @@ export interface RealmMember {
   readonly network: Libp2pNetwork
   readonly store: AutomergeOrgaStore
   readonly membership: RealmMembership
+  /**
+   * Refuses these peers as a firewall would (for fault tests): live connections to them are dropped
+   * and new ones refused until `unblock`, whatever the node list says.
+   */
+  block(peers: Iterable<string>): void
+  /** Accepts the peers again and dials the listed ones. */
+  unblock(peers: Iterable<string>): void
   stop(): Promise<void>
+  /** Stops at once, without telling peers or flushing (a crash, for fault tests). */
+  kill(): Promise<void>
 }
 
 export class NotListedError extends Error {
@@ -120,8 +130,22 @@ export async function startRealmMember(init: RealmMemberInit): Promise<RealmMemb
     })
   const wanted =
     init.listen.length > 0 ? init.listen : realm.listen.length > 0 ? realm.listen : DEFAULT_LISTEN
+  // The member predicate the network gets is the node list's, less the peers a fault test blocked.
+  const blocked = new Set<string>()
+  let predicate: (peer: string) => Promise<boolean> = membership.isMember
+  const gated = (target: Libp2pNetwork): MembershipNetwork => ({
+    get peerId() {
+      return target.peerId
+    },
+    peers: () => target.peers(),
+    on: (event, listener) => target.on(event, listener),
+    setMembership: (isMember) => {
+      predicate = async (peer) => !blocked.has(peer) && (await isMember(peer))
+      target.setMembership(predicate)
+    },
+  })
   let network = await make(wanted)
-  membership.attachNetwork(network)
+  membership.attachNetwork(gated(network))
   try {
     await network.start()
   } catch (err) {
@@ -129,7 +153,7 @@ export async function startRealmMember(init: RealmMemberInit): Promise<RealmMemb
     // The ports of the last run are taken: any free ones will do, peers learn them from the node list.
     logger.warn({ err, listen: wanted }, 'the previous p2p addresses are taken; listening on new ports')
     network = await make(DEFAULT_LISTEN)
-    membership.attachNetwork(network)
+    membership.attachNetwork(gated(network))
     await network.start()
   }
   let store: AutomergeOrgaStore
@@ -177,6 +201,26 @@ export async function startRealmMember(init: RealmMemberInit): Promise<RealmMemb
     network,
     store: opened,
     membership,
+    block(peers) {
+      for (const peer of peers) blocked.add(peer)
+      live.setMembership(predicate)
+    },
+    unblock(peers) {
+      for (const peer of peers) blocked.delete(peer)
+      live.setMembership(predicate)
+      dialListed()
+    },
+    async kill() {
+      stopping ??= (async () => {
+        unsubscribe()
+        membership.close()
+        // libp2p itself, not the network's orderly stop: peers are not told and must notice.
+        await Promise.resolve(live.libp2p?.stop()).catch(() => {})
+        await live.stop().catch(() => {})
+        await opened.close().catch(() => {})
+      })()
+      return stopping
+    },
     stop() {
       stopping ??= (async () => {
         unsubscribe()

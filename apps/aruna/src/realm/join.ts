@@ -8,8 +8,8 @@ import { join } from 'node:path'
 import { verifyDelegation } from '@aruna/auth'
 import { describeError, requestOpen } from '@aruna/network'
 import { nodeKeyIdOfPeer } from '@aruna/orga'
+import { writeFileDurably } from '@aruna/platform'
 import { loadNodeIdentity } from '../identity/node-identity.js'
-import { writeSecretFile } from '../services/secret-file.js'
 import { RealmExistsError } from './init.js'
 import { decodeInvite } from './invite.js'
 import { type JoinRefusal, type JoinResponse, joinProtocol } from './join-protocol.js'
@@ -73,9 +73,10 @@ export async function joinRealm(options: JoinOptions): Promise<RealmFile> {
     }
     if (response.realmId !== invite.realm)
       throw new JoinError('BadAnswer', 'the realm node answered for another realm')
-    await writeSecretFile(
+    await writeFileDurably(
       join(dataDir, 'access-keys.key'),
       `${Buffer.from(response.accessKeyKey).toString('base64url')}\n`,
+      { mode: 0o600 },
     )
     const file: RealmFile = {
       version: 1,

@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { writeFileDurably } from '@aruna/orga'
+import { writeFileDurably } from '@aruna/platform'
 import { z } from 'zod'
 
 export const REALM_FILE = 'realm.json'
@@ -70,5 +70,5 @@ export async function readRealmFile(dataDir: string): Promise<RealmFile | undefi
 
 export async function writeRealmFile(dataDir: string, file: RealmFile): Promise<void> {
   const checked = RealmFileSchema.parse(file)
-  await writeFileDurably(join(dataDir, REALM_FILE), Buffer.from(`${JSON.stringify(checked, null, 2)}\n`))
+  await writeFileDurably(join(dataDir, REALM_FILE), `${JSON.stringify(checked, null, 2)}\n`)
 }

@@ -7,8 +7,8 @@
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { writeFileDurably } from '@aruna/platform'
 import { z } from 'zod'
-import { writeSecretFile } from './secret-file.js'
 
 export const OPERATOR_FILE = 'operator.json'
 
@@ -22,7 +22,7 @@ const OperatorSchema = z.object({
 export type OperatorFile = z.infer<typeof OperatorSchema>
 
 export async function writeOperatorFile(dataDir: string, file: OperatorFile): Promise<void> {
-  await writeSecretFile(join(dataDir, OPERATOR_FILE), `${JSON.stringify(file, null, 2)}\n`)
+  await writeFileDurably(join(dataDir, OPERATOR_FILE), `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 })
 }
 
 /** The operator credential of `dataDir`, or `undefined` when there is none (or it cannot be read). */

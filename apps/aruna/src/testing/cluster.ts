@@ -3,7 +3,8 @@
  * each with its own data directory, loopback ports and real libp2p, the first creating the realm and
  * each next one joining with an invite made on the node before it (an invite chain, as operators do
  * it). Each node gives its REST URL, its S3 endpoint, its operator token (a realm token for the
- * realm's administrator) and an S3 client factory; nodes can be stopped, restarted and added.
+ * realm's administrator) and an S3 client factory; nodes can be stopped, killed, restarted, added,
+ * and partitioned from each other.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -116,6 +117,11 @@ export class ClusterNode {
     await this.node.stop()
   }
 
+  /** Stops the node as a crash would: peers are not told and find out by liveness. */
+  async kill(): Promise<void> {
+    await this.node.kill()
+  }
+
   /** Starts a stopped node again on the same data directory and ports. */
   async restart(): Promise<void> {
     if (this.running) await this.stop()
@@ -165,6 +171,22 @@ export class Cluster {
     this.nodes.push(node)
     await node.start()
     return node
+  }
+
+  /**
+   * Cuts the network between two groups of nodes, as a firewall would: their connections drop and new
+   * ones are refused until `heal`. Each side keeps working with its own.
+   */
+  partition(sideA: readonly number[], sideB: readonly number[]): void {
+    const ids = (side: readonly number[]) => side.map((i) => this.node(i).nodeId)
+    for (const i of sideA) this.node(i).node.federation?.block(ids(sideB))
+    for (const i of sideB) this.node(i).node.federation?.block(ids(sideA))
+  }
+
+  /** Ends every partition: blocked peers are accepted and dialled again. */
+  heal(): void {
+    const all = this.nodes.map((n) => n.nodeId)
+    for (const node of this.nodes) if (node.running) node.node.federation?.unblock(all)
   }
 
   /** Stops every node (ignoring failures) and removes the data unless the caller gave the directory. */
