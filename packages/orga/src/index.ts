@@ -4,10 +4,22 @@
  * path rules, revoked realm tokens, and the sealed S3 access keys every node verifies. The `OrgaStore`
  * port is what the network layer asks about membership, the authorizer about roles, and the REST edge
  * about everything else. `AutomergeOrgaStore` is the real store: Automerge documents (automerge-repo)
- * replicated to every node, kept on disk by the crash-safe `FsyncStorageAdapter`. `MemoryOrgaStore` is
+ * replicated to every node, kept on disk by `@aruna/platform`'s crash-safe `FsyncStorageAdapter`. `MemoryOrgaStore` is
  * the in-memory mock, and `@aruna/orga/testing` holds the compliance suites both must pass.
  */
 
+// Moved to @aruna/platform, their one home; re-exported here for code written against the old place.
+export {
+  CorruptChunkError,
+  FsyncStorageAdapter,
+  type FsyncStorageAdapterInit,
+  isUlid,
+  type UlidFactory,
+  type UlidFactoryOptions,
+  ulidFactory,
+  ulidTime,
+  writeFileDurably,
+} from '@aruna/platform'
 export {
   type DirectoryOrgaStoreOptions,
   openDirectoryOrgaStore,
@@ -66,6 +78,11 @@ export {
   nodeKeyIdOfPeer,
 } from './realm-credentials.js'
 export {
+  isReplicationFactor,
+  MAX_REPLICATION_FACTOR,
+  REPLICATION_FACTOR_RULE,
+} from './replication.js'
+export {
   type ConfigView,
   type CreateRoleInput,
   DEFAULT_DELEGATION_TTL_SECONDS,
@@ -86,11 +103,4 @@ export {
   loadRealmKey,
   REALM_KEY_FILE,
 } from './service/realm-init.js'
-export {
-  CorruptChunkError,
-  FsyncStorageAdapter,
-  type FsyncStorageAdapterInit,
-  writeFileDurably,
-} from './storage/fsync-storage-adapter.js'
 export type * from './types.js'
-export { isUlid, type UlidFactory, type UlidFactoryOptions, ulidFactory, ulidTime } from './ulid.js'

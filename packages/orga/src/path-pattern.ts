@@ -5,10 +5,10 @@
  * reach further than its scope.
  */
 
+import { MAX_PATTERN_LENGTH } from '@aruna/auth'
 import { OrgaError } from './errors.js'
 import type { Permission, PermissionRule } from './types.js'
 
-const MAX_PATTERN = 1024
 const MAX_RULES = 256
 const CONTROL = /[\p{Cc}\p{Zl}\p{Zp}]/u
 const PERMISSIONS: readonly Permission[] = ['READ', 'WRITE', 'DENY']
@@ -17,8 +17,8 @@ const PERMISSIONS: readonly Permission[] = ['READ', 'WRITE', 'DENY']
 export function patternSegments(pattern: unknown): string[] {
   if (typeof pattern !== 'string') throw new OrgaError('InvalidPattern', 'a pattern must be a string')
   if (!pattern.startsWith('/')) throw new OrgaError('InvalidPattern', `pattern ${pattern} must start with /`)
-  if (pattern.length > MAX_PATTERN) {
-    throw new OrgaError('InvalidPattern', `pattern is longer than ${MAX_PATTERN} characters`)
+  if (pattern.length > MAX_PATTERN_LENGTH) {
+    throw new OrgaError('InvalidPattern', `pattern is longer than ${MAX_PATTERN_LENGTH} characters`)
   }
   if (CONTROL.test(pattern)) throw new OrgaError('InvalidPattern', 'pattern contains control characters')
   const segments = pattern.slice(1).split('/')
@@ -68,8 +68,8 @@ export function checkRules(rules: unknown, realm: string, group?: string): Permi
  * wildcards, no `.`/`..`, no empty segments). `InvalidInput` otherwise.
  */
 export function checkPrefix(prefix: unknown, realm: string): string {
-  if (typeof prefix !== 'string' || prefix.length > MAX_PATTERN || CONTROL.test(prefix)) {
-    throw new OrgaError('InvalidInput', 'a prefix must be a path of at most 1024 characters')
+  if (typeof prefix !== 'string' || prefix.length > MAX_PATTERN_LENGTH || CONTROL.test(prefix)) {
+    throw new OrgaError('InvalidInput', `a prefix must be a path of at most ${MAX_PATTERN_LENGTH} characters`)
   }
   const normalised = prefix.length > 1 && prefix.endsWith('/') ? prefix.slice(0, -1) : prefix
   const segments = normalised.split('/')

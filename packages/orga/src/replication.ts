@@ -4,6 +4,7 @@
  * The memory store and the Automerge store share them, so both resolve identically.
  */
 
+import { MAX_PATH_LENGTH } from '@aruna/auth'
 import { OrgaError } from './errors.js'
 import { checkPrefix, prefixCovers } from './path-pattern.js'
 import type {
@@ -19,12 +20,28 @@ import { requireUlid } from './validation.js'
 
 export const REPLICATION_KINDS: readonly ReplicationKind[] = ['data', 'metadata']
 
-/** An integer ≥ 1 (at most 1000) or `'all'`; with `allowNull`, `null` too. `InvalidInput` otherwise. */
+/** The largest numeric replication factor. */
+export const MAX_REPLICATION_FACTOR = 1000
+
+/**
+ * Whether `value` is a replication factor: an integer from 1 to `MAX_REPLICATION_FACTOR`, or `'all'`.
+ * The one check of a factor, wherever one is set or used (orga's config, metadata's placement).
+ */
+export function isReplicationFactor(value: unknown): value is ReplicationFactor {
+  return (
+    value === 'all' ||
+    (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_REPLICATION_FACTOR)
+  )
+}
+
+/** What a refused factor is told. */
+export const REPLICATION_FACTOR_RULE = `a replication factor must be an integer from 1 to ${MAX_REPLICATION_FACTOR} or 'all'`
+
+/** A factor (see `isReplicationFactor`); with `allowNull`, `null` too. `InvalidInput` otherwise. */
 export function checkFactor(value: unknown, allowNull: boolean): ReplicationFactor | null {
   if (value === null && allowNull) return null
-  if (value === 'all') return value
-  if (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 1000) return value
-  throw new OrgaError('InvalidInput', `a replication factor must be an integer from 1 to 1000 or 'all'`)
+  if (isReplicationFactor(value)) return value
+  throw new OrgaError('InvalidInput', REPLICATION_FACTOR_RULE)
 }
 
 /** A target with its group id or prefix checked (the prefix normalised). `InvalidInput` otherwise. */
@@ -65,7 +82,7 @@ export function checkResolution(kind: unknown, path: unknown): { kind: Replicati
   if (!REPLICATION_KINDS.includes(kind as ReplicationKind)) {
     throw new OrgaError('InvalidInput', 'kind must be data or metadata')
   }
-  if (typeof path !== 'string' || !path.startsWith('/') || path.length > 4096) {
+  if (typeof path !== 'string' || !path.startsWith('/') || path.length > MAX_PATH_LENGTH) {
     throw new OrgaError('InvalidInput', 'path must be an absolute resource path')
   }
   return { kind: kind as ReplicationKind, path }

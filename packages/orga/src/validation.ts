@@ -4,9 +4,9 @@
  * come straight from a request body.
  */
 
+import { isUlid } from '@aruna/platform'
 import { OrgaError } from './errors.js'
 import type { AccessKeyRecord, JoiningNode, NodeInit, NodeKind, OidcSubject } from './types.js'
-import { isUlid } from './ulid.js'
 
 const CONTROL = /[\p{Cc}\p{Zl}\p{Zp}]/u
 const PEER_ID = /^[A-Za-z0-9]{1,128}$/

@@ -1,11 +1,11 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { FsyncStorageAdapter } from '@aruna/platform'
 import { Repo } from '@automerge/automerge-repo'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import {
   AutomergeOrgaStore,
-  FsyncStorageAdapter,
   InProcessSyncNetwork,
   isOrgaError,
   type OrgaStore,

@@ -4,6 +4,7 @@
  * checks is skipped, never thrown on, so one bad entry cannot make a realm unreadable.
  */
 
+import { isUlid } from '@aruna/platform'
 import { getConflicts } from '@automerge/automerge'
 import { isImmutableString } from '@automerge/automerge-repo'
 import { isOrgaError } from '../errors.js'
@@ -18,7 +19,6 @@ import type {
   ReplicationFactors,
   ReplicationOverride,
 } from '../types.js'
-import { isUlid } from '../ulid.js'
 import * as input from '../validation.js'
 import { GROUP_DOC_KIND, REALM_DOC_KIND, USER_DOC_KIND } from './schema.js'
 

@@ -7,9 +7,9 @@
 
 import { readdir, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
+import { FsyncStorageAdapter, writeFileDurably } from '@aruna/platform'
 import { type NetworkAdapterInterface, type PeerId, Repo, type RepoConfig } from '@automerge/automerge-repo'
 import { OrgaError } from '../errors.js'
-import { FsyncStorageAdapter, writeFileDurably } from '../storage/fsync-storage-adapter.js'
 import { AutomergeOrgaStore, type AutomergeOrgaStoreOptions, type RealmGenesis } from './store.js'
 
 export interface DirectoryOrgaStoreOptions extends Omit<AutomergeOrgaStoreOptions, 'repo' | 'closeRepo'> {
@@ -73,7 +73,7 @@ export async function openDirectoryOrgaStore(
       store = await AutomergeOrgaStore.open({ ...common, realmUrl: (wanted as { join: string }).join })
     }
     if (saved === undefined) {
-      await writeFileDurably(join(options.directory, REALM_URL_FILE), Buffer.from(store.realmUrl))
+      await writeFileDurably(join(options.directory, REALM_URL_FILE), store.realmUrl)
     }
     return store
   } catch (err) {

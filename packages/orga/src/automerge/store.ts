@@ -9,6 +9,7 @@
  * until the Repo has written the changed documents to its storage adapter before it resolves.
  */
 
+import { type UlidFactory, ulidFactory } from '@aruna/platform'
 import { type AutomergeUrl, type DocHandle, isValidAutomergeUrl, type Repo } from '@automerge/automerge-repo'
 import { OrgaError } from '../errors.js'
 import type { OrgaStore } from '../port.js'
@@ -42,7 +43,6 @@ import type {
   UserPatch,
   UserRegistration,
 } from '../types.js'
-import { type UlidFactory, ulidFactory } from '../ulid.js'
 import * as input from '../validation.js'
 import * as accessKeys from './access-key-operations.js'
 import { type ChangeTarget, diffViews } from './changes.js'

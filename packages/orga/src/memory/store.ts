@@ -5,6 +5,7 @@
  */
 
 import { createHash, randomBytes } from 'node:crypto'
+import { type UlidFactory, ulidFactory } from '@aruna/platform'
 import { OrgaError } from '../errors.js'
 import { checkRules } from '../path-pattern.js'
 import type { OrgaStore } from '../port.js'
@@ -46,7 +47,6 @@ import type {
   UserPatch,
   UserRegistration,
 } from '../types.js'
-import { type UlidFactory, ulidFactory } from '../ulid.js'
 import * as input from '../validation.js'
 import { OperationLog } from './operation-log.js'
 import type { OrgaOp } from './ops.js'

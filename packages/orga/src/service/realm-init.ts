@@ -1,14 +1,14 @@
 /**
  * `aruna init`'s first step: a new realm key, kept in `{directory}/realm.key` readable by the owner only.
- * The file is written to a temporary file (mode 0600), fsynced, and moved into place without ever
- * replacing an existing key (a hard link, which fails if the name exists, then the temp name is
- * removed); the directory is fsynced after.
+ * The file is written durably with mode 0600 and never replaces an existing key (`writeFileDurably`
+ * with `noClobber`: a hard link, which fails if the name exists).
  */
 
-import { createPrivateKey, type KeyObject, randomBytes } from 'node:crypto'
-import { link, mkdir, open, readFile, unlink } from 'node:fs/promises'
+import { createPrivateKey, type KeyObject } from 'node:crypto'
+import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createRealmKey, keyIdOf } from '@aruna/auth'
+import { isFileExistsError, writeFileDurably } from '@aruna/platform'
 import { OrgaError } from '../errors.js'
 import { requireName } from '../validation.js'
 
@@ -46,28 +46,16 @@ export async function initRealm(options: InitRealmOptions): Promise<InitializedR
   await mkdir(directory, { recursive: true, mode: 0o700 })
   const key = createRealmKey()
   const pem = key.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string
-  const temp = join(directory, `.${REALM_KEY_FILE}.${randomBytes(8).toString('hex')}.tmp`)
-  const handle = await open(temp, 'wx', 0o600)
   try {
-    await handle.chmod(0o600) // the umask cannot widen it, but be explicit
-    await handle.writeFile(pem)
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
-  try {
-    await link(temp, keyFile)
+    await writeFileDurably(keyFile, pem, { mode: 0o600, noClobber: true })
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+    if (isFileExistsError(err)) {
       throw new OrgaError('AlreadyExists', `${keyFile} exists: the realm is already initialised`, {
         cause: err,
       })
     }
     throw err
-  } finally {
-    await unlink(temp)
   }
-  await syncDirectory(directory)
   return { realmId: key.realm, realmKey: key.privateKey, name, keyFile }
 }
 
@@ -92,14 +80,5 @@ export async function loadRealmKey(directory: string): Promise<{ realmId: string
     return { realmId: keyIdOf(realmKey), realmKey }
   } catch (err) {
     throw new OrgaError('InvalidInput', `${keyFile} is not an Ed25519 private key`, { cause: err })
-  }
-}
-
-async function syncDirectory(directory: string): Promise<void> {
-  const handle = await open(directory, 'r')
-  try {
-    await handle.sync()
-  } finally {
-    await handle.close()
   }
 }

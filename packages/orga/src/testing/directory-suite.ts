@@ -1,8 +1,8 @@
 /** Groups with their members, and users with their OIDC identities and attributes. */
 
+import { isUlid } from '@aruna/platform'
 import { describe, expect, it } from 'vitest'
 import type { OrgaStore } from '../port.js'
-import { isUlid } from '../ulid.js'
 import { expectOrgaError, ISSUER, login, newUser, type TestSetup, UNKNOWN_ID, useSetup } from './helpers.js'
 
 export function groupTests(common: TestSetup<OrgaStore>): void {

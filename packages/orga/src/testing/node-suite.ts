@@ -1,8 +1,8 @@
 /** The realm's node list (the network layer's membership) and the invites that extend it. */
 
+import { isUlid } from '@aruna/platform'
 import { describe, expect, it } from 'vitest'
 import type { OrgaStore } from '../port.js'
-import { isUlid } from '../ulid.js'
 import { expectOrgaError, nodeInit, otherSecret, peer, sleep, type TestSetup, useSetup } from './helpers.js'
 
 export function nodeTests(common: TestSetup<OrgaStore>): void {

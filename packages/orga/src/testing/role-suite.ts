@@ -1,5 +1,6 @@
 /** Roles in groups and in the realm: rule checks, names, assignments and what a user holds. */
 
+import { MAX_PATTERN_LENGTH } from '@aruna/auth'
 import { describe, expect, it } from 'vitest'
 import type { OrgaStore } from '../port.js'
 import type { Group, PermissionRule } from '../types.js'
@@ -66,6 +67,18 @@ export function roleTests(common: TestSetup<OrgaStore>): void {
       }
     })
 
+    it("accepts a pattern as long as auth's limit and refuses a longer one", async () => {
+      const { realm, group } = await context()
+      const base = `/${realm}/g/${group.id}/`
+      const longest = `${base}${'x'.repeat(MAX_PATTERN_LENGTH - base.length)}`
+      const role = await store().createRole({ name: 'long', group: group.id, rules: [read(longest)] })
+      expect(role.rules).toEqual([read(longest)])
+      await expectOrgaError(
+        store().createRole({ name: 'longer', group: group.id, rules: [read(`${longest}x`)] }),
+        'InvalidPattern',
+      )
+    })
+
     it('refuses malformed patterns', async () => {
       const { realm, group } = await context()
       const base = `/${realm}/g/${group.id}`
@@ -80,7 +93,7 @@ export function roleTests(common: TestSetup<OrgaStore>): void {
         `${base}/../x`,
         `${base}/./x`,
         `${base}/tab\there`,
-        `${base}/${'x'.repeat(1100)}`,
+        `${base}/${'x'.repeat(MAX_PATTERN_LENGTH)}`,
       ]
       for (const pattern of malformed) {
         await expectOrgaError(

@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runStorageAdapterTests } from '@automerge/automerge-repo/helpers/tests/storage-adapter-tests.js'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { CorruptChunkError, FsyncStorageAdapter, writeFileDurably } from '../src/index.js'
+import { CorruptChunkError, FsyncStorageAdapter } from '../src/index.js'
 
 const bytes = (...values: number[]) => new Uint8Array(values)
 
 describe('FsyncStorageAdapter', () => {
   runStorageAdapterTests(async () => {
-    const directory = await mkdtemp(join(tmpdir(), 'orga-fsync-'))
+    const directory = await mkdtemp(join(tmpdir(), 'platform-fsync-'))
     return {
       adapter: await FsyncStorageAdapter.open({ directory }),
       teardown: () => rm(directory, { recursive: true, force: true }),
@@ -20,7 +20,7 @@ describe('FsyncStorageAdapter', () => {
     let directory: string
     let adapter: FsyncStorageAdapter
     beforeEach(async () => {
-      directory = await mkdtemp(join(tmpdir(), 'orga-fsync-'))
+      directory = await mkdtemp(join(tmpdir(), 'platform-fsync-'))
       adapter = await FsyncStorageAdapter.open({ directory })
     })
     afterEach(() => rm(directory, { recursive: true, force: true }))
@@ -149,20 +149,5 @@ describe('FsyncStorageAdapter', () => {
       await writeFile(path, Buffer.concat([Buffer.from('AMCHUNK1'), length, header]))
       await expect(adapter.load(['doc', 'a'])).rejects.toThrow(/malformed header/)
     })
-  })
-})
-
-describe('writeFileDurably', () => {
-  it('replaces a file whole and leaves no temp file behind', async () => {
-    const directory = await mkdtemp(join(tmpdir(), 'orga-durable-'))
-    try {
-      const path = join(directory, 'realm-url')
-      await writeFileDurably(path, Buffer.from('first'))
-      await writeFileDurably(path, Buffer.from('second'))
-      expect(await readFile(path, 'utf8')).toBe('second')
-      expect(await readdir(directory)).toEqual(['realm-url'])
-    } finally {
-      await rm(directory, { recursive: true, force: true })
-    }
   })
 })

@@ -56,7 +56,7 @@ async function saveUntilKilled(directory: string, start: number, count: number):
 describe('FsyncStorageAdapter after a crash', () => {
   let directory: string
   beforeEach(async () => {
-    directory = await mkdtemp(join(tmpdir(), 'orga-crash-'))
+    directory = await mkdtemp(join(tmpdir(), 'platform-crash-'))
   })
   afterEach(() => rm(directory, { recursive: true, force: true }))
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { isOrgaError, isUlid, ulidFactory, ulidTime } from '../src/index.js'
+import { isUlid, ulidFactory, ulidTime } from '../src/index.js'
 
 const fixedRandom = (byte: number) => (size: number) => new Uint8Array(size).fill(byte)
 
@@ -58,15 +58,8 @@ describe('ulidFactory', () => {
   })
 
   it('refuses a clock outside the 48-bit range', () => {
-    expect(() => ulidFactory({ now: () => 2 ** 48 })()).toThrow(
-      expect.objectContaining({ code: 'InvalidInput' }),
-    )
-    try {
-      ulidFactory({ now: () => -1 })()
-      expect.unreachable()
-    } catch (err) {
-      expect(isOrgaError(err, 'InvalidInput')).toBe(true)
-    }
+    expect(() => ulidFactory({ now: () => 2 ** 48 })()).toThrow(RangeError)
+    expect(() => ulidFactory({ now: () => -1 })()).toThrow(RangeError)
   })
 })
 
@@ -85,6 +78,6 @@ describe('isUlid and ulidTime', () => {
   })
 
   it('refuses to read the time of anything else', () => {
-    expect(() => ulidTime('nope')).toThrow(expect.objectContaining({ code: 'InvalidInput' }))
+    expect(() => ulidTime('nope')).toThrow(TypeError)
   })
 })

@@ -4,14 +4,15 @@
  * either whole or absent, never torn, and a `save` that resolved is on disk. automerge-repo's own
  * `NodeFSStorageAdapter` writes in place without fsync.
  *
- * This module imports nothing but Node built-ins and types, so a plain Node process (with type
- * stripping) can load it: the crash test runs it in a child process it kills.
+ * This module imports nothing but Node built-ins, types and `durable-file`, so a plain Node process
+ * (with type stripping) can load it: the crash test runs it in a child process it kills.
  */
 
-import { createHash, randomBytes } from 'node:crypto'
-import { mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { mkdir, readdir, readFile, rm, unlink } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { Chunk, StorageAdapterInterface, StorageKey } from '@automerge/automerge-repo'
+import { isErrorCode, syncDirectory, writeFileDurably } from './durable-file.js'
 
 const MAGIC = 'AMCHUNK1'
 const HEADER_AT = MAGIC.length + 4
@@ -86,10 +87,7 @@ export class FsyncStorageAdapter implements StorageAdapterInterface {
     await this.#serial(join(dir, file), async () => {
       await this.#ensureDir(dir)
       const header: ChunkHeader = { key: [...key], seq, size: data.byteLength, sha256: sha256(data) }
-      const temp = join(this.#tmp, `${randomBytes(12).toString('hex')}.tmp`)
-      await writeSynced(temp, encodeChunk(header, data))
-      await rename(temp, join(dir, file))
-      await syncDirectory(dir)
+      await writeFileDurably(join(dir, file), encodeChunk(header, data), { tempDirectory: this.#tmp })
     })
   }
 
@@ -177,19 +175,6 @@ export class FsyncStorageAdapter implements StorageAdapterInterface {
   }
 }
 
-/**
- * Writes `data` to `path` so that after a crash the file is either the old one or the new one, whole:
- * a temp file beside it, fsynced, renamed over `path`, and the directory fsynced.
- */
-export async function writeFileDurably(path: string, data: Uint8Array): Promise<void> {
-  const target = resolve(path)
-  const dir = join(target, '..')
-  const temp = join(dir, `.${randomBytes(12).toString('hex')}.tmp`)
-  await writeSynced(temp, data)
-  await rename(temp, target)
-  await syncDirectory(dir)
-}
-
 function checkKey(key: unknown, prefix: boolean): void {
   if (!Array.isArray(key) || key.some((segment) => typeof segment !== 'string')) {
     throw new TypeError('a storage key must be an array of strings')
@@ -249,7 +234,7 @@ async function readChunk(path: string): Promise<{ header: ChunkHeader; data: Uin
   try {
     bytes = await readFile(path)
   } catch (err) {
-    if (isCode(err, 'ENOENT')) return undefined
+    if (isErrorCode(err, 'ENOENT')) return undefined
     throw err
   }
   const corrupt = (why: string) => new CorruptChunkError(`chunk file ${path} is corrupt: ${why}`)
@@ -273,21 +258,11 @@ async function readChunk(path: string): Promise<{ header: ChunkHeader; data: Uin
   return { header, data }
 }
 
-async function writeSynced(path: string, data: Uint8Array): Promise<void> {
-  const handle = await open(path, 'wx')
-  try {
-    await handle.writeFile(data)
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
-}
-
 async function removeFile(dir: string, file: string): Promise<void> {
   try {
     await unlink(join(dir, file))
   } catch (err) {
-    if (isCode(err, 'ENOENT')) return
+    if (isErrorCode(err, 'ENOENT')) return
     throw err
   }
   await syncDirectory(dir)
@@ -297,24 +272,7 @@ async function listDir(dir: string): Promise<string[]> {
   try {
     return (await readdir(dir)).sort()
   } catch (err) {
-    if (isCode(err, 'ENOENT')) return []
+    if (isErrorCode(err, 'ENOENT')) return []
     throw err
   }
-}
-
-/** fsync on a directory makes the entries created, renamed or removed in it durable. */
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r')
-  try {
-    await handle.sync()
-  } catch (err) {
-    // Some platforms (Windows) cannot fsync a directory; their renames are durable without it.
-    if (!isCode(err, 'EISDIR') && !isCode(err, 'EPERM') && !isCode(err, 'EINVAL')) throw err
-  } finally {
-    await handle.close()
-  }
-}
-
-function isCode(err: unknown, code: string): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code
 }

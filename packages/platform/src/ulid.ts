@@ -6,7 +6,6 @@
  */
 
 import { randomBytes } from 'node:crypto'
-import { OrgaError } from './errors.js'
 
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
 const TIME_LENGTH = 10
@@ -25,6 +24,10 @@ export interface UlidFactoryOptions {
 /** Makes one ULID per call. */
 export type UlidFactory = () => string
 
+/**
+ * A monotonic ULID source. Throws a `RangeError` when the clock reads outside the 48-bit millisecond
+ * range (before 1970 or after the year 10889).
+ */
 export function ulidFactory(options: UlidFactoryOptions = {}): UlidFactory {
   const now = options.now ?? Date.now
   const random = options.random ?? randomBytes
@@ -51,7 +54,7 @@ export function ulidFactory(options: UlidFactoryOptions = {}): UlidFactory {
       rand = draw()
     }
     if (!Number.isSafeInteger(time) || time < 0 || time > MAX_TIME) {
-      throw new OrgaError('InvalidInput', `clock value ${time} is outside the ULID time range`)
+      throw new RangeError(`clock value ${time} is outside the ULID time range`)
     }
     lastTime = time
     lastRandom = rand
@@ -64,9 +67,9 @@ export function isUlid(value: unknown): value is string {
   return typeof value === 'string' && ULID_PATTERN.test(value)
 }
 
-/** The creation time encoded in a ULID. `InvalidInput` for anything else. */
+/** The creation time encoded in a ULID. A `TypeError` for anything else. */
 export function ulidTime(id: string): number {
-  if (!isUlid(id)) throw new OrgaError('InvalidInput', 'not a ULID')
+  if (!isUlid(id)) throw new TypeError('not a ULID')
   let time = 0
   for (const char of id.slice(0, TIME_LENGTH)) time = time * 32 + ALPHABET.indexOf(char)
   return time
