@@ -6,9 +6,9 @@
  */
 import { resolve } from 'node:path'
 import { readOperatorFile } from '../services/operator-file.js'
-import { loadCredentials } from './login-command.js'
+import { DEFAULT_NODE_URL, loadCredentials } from './login-command.js'
 
-export const DEFAULT_URL = 'http://127.0.0.1:8080'
+export const DEFAULT_URL = DEFAULT_NODE_URL
 
 export class CliError extends Error {
   override readonly name = 'CliError'

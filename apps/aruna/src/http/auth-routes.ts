@@ -17,6 +17,7 @@ import { bodyLimit } from 'hono/body-limit'
 import { z } from 'zod'
 import type { Logger } from '../logger.js'
 import type { LoginConfig, RealmTokenGrant } from '../login/types.js'
+import { problem as problemDocument, problemResponse } from './problem.js'
 
 /** Who an OIDC token says the caller is, as the user registry needs it. */
 export interface LoginIdentity {
@@ -180,11 +181,11 @@ export function displayNameOf(claims: Readonly<Record<string, unknown>>, subject
   return subject
 }
 
-function problem(c: Context, status: 400 | 401 | 413 | 500 | 503, title: string, detail: string): Response {
-  return c.body(JSON.stringify({ type: 'about:blank', title, status, detail }), status, {
-    'content-type': 'application/problem+json',
-    'cache-control': 'no-store',
-  })
+/** The shared problem document, not cached: login answers are about one request. */
+function problem(_c: Context, status: 400 | 401 | 413 | 500 | 503, title: string, detail: string): Response {
+  const response = problemResponse(problemDocument(status, title, detail))
+  response.headers.set('cache-control', 'no-store')
+  return response
 }
 
 function oneLine(text: string): string {
