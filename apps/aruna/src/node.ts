@@ -154,6 +154,12 @@ export class ArunaNode {
           `${dataDir} belongs to no realm: run "aruna init" or "aruna join <invite>" first`,
         )
       }
+      if (this.config.p2p.bootstrap.length > 0) {
+        // Bootstrap peers belong to some realm; a new realm here could never talk to them.
+        throw new NodeStartError(
+          `${dataDir} belongs to no realm, and bootstrap peers are configured: to join their realm, run "aruna join <invite>" with an invite made on one of them`,
+        )
+      }
       realm = await initRealmDirectory({
         dataDir,
         realmName: this.config.realm.name,

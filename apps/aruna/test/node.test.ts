@@ -110,6 +110,22 @@ describe('node', () => {
     await expect(new ArunaNode(config, logger).start()).rejects.toThrow('belongs to no realm')
   })
 
+  it('refuses to make a new realm when bootstrap peers are configured (joining needs an invite)', async () => {
+    const config = parseConfigText(
+      JSON.stringify({
+        dataDir: join(dir, 'fresh'),
+        rest: { port: 0 },
+        s3: { port: 0 },
+        p2p: {
+          bootstrap: ['/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWRwh8TFV84mzn25uoqG849xVPaNfK4QZUct4iP5yjdTkd'],
+        },
+      }),
+    )
+    await expect(
+      new ArunaNode(config, logger, { initIfMissing: { devLogin: true } }).start(),
+    ).rejects.toThrow('run "aruna join <invite>"')
+  })
+
   it('maps bind failures to ListenError', async () => {
     const app = createRestApp({
       logger,

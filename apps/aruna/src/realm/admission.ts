@@ -38,8 +38,15 @@ function refused(code: JoinRefusal, message: string): Refused {
   return { kind: 'refused', code, message }
 }
 
+/** Joins served per minute: the protocol is open to anyone who can reach the node. */
+const JOINS_PER_MINUTE = 30
+const JOINS_PER_PEER_PER_MINUTE = 5
+
 export class Admission {
   readonly #init: AdmissionInit
+  /** Times (ms) of the joins served in the last minute, overall and per peer. */
+  #recent: number[] = []
+  readonly #recentByPeer = new Map<string, number[]>()
 
   constructor(init: AdmissionInit) {
     this.#init = init
@@ -63,6 +70,10 @@ export class Admission {
     peer: string,
   ): Promise<JoinResponse> {
     const { realm: file, network, store, logger } = this.#init
+    if (!this.#withinRate(peer)) {
+      logger.warn({ peer }, 'join refused: too many join attempts')
+      return refused('Unavailable', 'too many join attempts; try again in a minute')
+    }
     if (realm !== file.realmId) return refused('WrongRealm', 'the invite is for another realm')
     const admitted = this.#init.orga.holdsRealmKey
       ? await this.#admit(secret, peer, addresses)
@@ -85,6 +96,20 @@ export class Admission {
       accessKeyKey: this.#init.accessKeyKey,
       bootstrap: [...new Set([...network.multiaddrs, ...others])].slice(0, 32),
     }
+  }
+
+  #withinRate(peer: string): boolean {
+    const now = Date.now()
+    const since = now - 60_000
+    this.#recent = this.#recent.filter((at) => at > since)
+    const mine = (this.#recentByPeer.get(peer) ?? []).filter((at) => at > since)
+    if (this.#recent.length >= JOINS_PER_MINUTE || mine.length >= JOINS_PER_PEER_PER_MINUTE) return false
+    this.#recent.push(now)
+    mine.push(now)
+    this.#recentByPeer.set(peer, mine)
+    for (const [other, times] of this.#recentByPeer)
+      if (times.every((at) => at <= since)) this.#recentByPeer.delete(other)
+    return true
   }
 
   /** On a management node: redeem the invite, waiting briefly for one made elsewhere to sync. */
