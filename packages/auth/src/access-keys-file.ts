@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto'
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
-import { basename, dirname, join } from 'node:path'
+import { mkdir, readFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { writeFileDurably } from '@aruna/platform'
 import { ACCESS_KEY_ENCRYPTION_KEY_LENGTH, generateAccessKeyEncryptionKey } from './access-keys-cipher.js'
 import type { AccessKeyRecord, AccessKeyRecordStore } from './access-keys-records.js'
 import { checkRecord } from './access-keys-records.js'
@@ -10,9 +10,8 @@ const FORMAT_VERSION = 1
 
 /**
  * Access key records in one JSON file (`{ "version": 1, "keys": [...] }`), held in memory and rewritten
- * whole on every change: written to a temporary file in the same directory, fsynced, renamed over the
- * old one, then the directory is fsynced, so a crash leaves either the old or the new file, never a torn
- * one. Changes are applied one at a time, and to memory only once they are on disk. The file holds sealed
+ * whole on every change, durably (`writeFileDurably`: temp file, fsync, rename, directory fsync), so a
+ * crash leaves either the old or the new file, never a torn one. Changes are applied one at a time, and to memory only once they are on disk. The file holds sealed
  * secrets only (see `EncryptedAccessKeyStore`) and is created with mode 0600.
  */
 export class JsonFileAccessKeyRecords implements AccessKeyRecordStore {
@@ -65,7 +64,7 @@ export class JsonFileAccessKeyRecords implements AccessKeyRecordStore {
     const run = async (): Promise<T> => {
       const next = new Map(this.#records)
       const result = edit(next)
-      await writeFileAtomically(this.path, serialise(next))
+      await writeSecretFile(this.path, serialise(next))
       this.#records = next
       return result
     }
@@ -104,30 +103,10 @@ function parseFile(text: string, path: string): Map<string, AccessKeyRecord> {
   return records
 }
 
-/** Writes `text` to `path` through a temporary file: fsync, rename, fsync of the directory. Mode 0600. */
-export async function writeFileAtomically(path: string, text: string | Uint8Array): Promise<void> {
-  const dir = dirname(path)
-  await mkdir(dir, { recursive: true })
-  const temporary = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`)
-  try {
-    const file = await open(temporary, 'wx', 0o600)
-    try {
-      await file.writeFile(text)
-      await file.sync()
-    } finally {
-      await file.close()
-    }
-    await rename(temporary, path)
-  } catch (err) {
-    await rm(temporary, { force: true })
-    throw err
-  }
-  const directory = await open(dir, 'r')
-  try {
-    await directory.sync()
-  } finally {
-    await directory.close()
-  }
+/** Both files here hold secrets (sealed ones, or the key that opens them): mode 0600, written durably. */
+async function writeSecretFile(path: string, text: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true })
+  await writeFileDurably(path, text, { mode: 0o600 })
 }
 
 /**
@@ -142,7 +121,7 @@ export async function loadOrCreateAccessKeyEncryptionKey(path: string): Promise<
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
     const key = generateAccessKeyEncryptionKey()
-    await writeFileAtomically(path, `${Buffer.from(key).toString('base64url')}\n`)
+    await writeSecretFile(path, `${Buffer.from(key).toString('base64url')}\n`)
     return key
   }
   const key = Buffer.from(text.trim(), 'base64url')

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { Stats } from 'node:fs'
 import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
+import { placeFileDurably, syncDirectory } from '@aruna/platform'
 import { ChunkHasher, chunkCidOf, corruptChunk, parseChunkCid } from './chunk-id.js'
 import { DataError, throwIfAborted } from './errors.js'
 import type { AbortOptions, BlobStore, ChunkRef, ChunkSource, ChunkStat } from './port.js'
@@ -24,7 +25,8 @@ export interface FsBlobStoreInit {
  * carries only 3 bits, and the two before it spread chunks evenly over 1024 directories.
  *
  * A write goes to a fresh temp file in `tmp/` (same filesystem), is fsynced, verified, renamed into
- * place and the shard directory fsynced: after a crash a chunk is either whole or absent, and
+ * place and the shard directory fsynced (`placeFileDurably`; the write loop is this store's own, as it
+ * hashes a stream on the way): after a crash a chunk is either whole or absent, and
  * whatever was left in `tmp/` is removed by the next `open`. Concurrent writers of one chunk each
  * write their own temp file; the rename is atomic and the contents are identical, so either wins.
  */
@@ -170,9 +172,8 @@ export class FsBlobStore implements BlobStore {
       if ((await statIfExists(target)) === undefined) {
         await this.#ensureShard(dirname(target))
         throwIfAborted(signal)
-        await rename(temp, target)
+        await placeFileDurably(temp, target)
         placed = true
-        await syncDirectory(dirname(target))
       }
       return ref
     } finally {
@@ -239,16 +240,6 @@ async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
   while (offset < bytes.byteLength) {
     const { bytesWritten } = await handle.write(bytes, offset, bytes.byteLength - offset)
     offset += bytesWritten
-  }
-}
-
-/** fsync on a directory makes the entries created or renamed in it durable. */
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r')
-  try {
-    await handle.sync()
-  } finally {
-    await handle.close()
   }
 }
 

@@ -1,3 +1,4 @@
+import { isUlid } from '@aruna/platform'
 import { DataError } from './errors.js'
 
 /** S3's limit on a key: 1024 bytes of UTF-8. */
@@ -48,12 +49,12 @@ export function validateBucketName(name: string): string {
   return name
 }
 
-/** A group id: a ULID, 26 characters of Crockford base32 in upper case. */
-const GROUP_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/
-
-/** Whether `value` is a group id (a ULID): one path segment with no `/`, `*`, `.` or escapes in it. */
+/**
+ * Whether `value` is a group id: a canonical ULID (`@aruna/platform`'s `isUlid`, as orga makes them),
+ * so one path segment with no `/`, `*`, `.` or escapes in it.
+ */
 export function isGroupId(value: unknown): value is string {
-  return typeof value === 'string' && GROUP_ID.test(value)
+  return isUlid(value)
 }
 
 /**

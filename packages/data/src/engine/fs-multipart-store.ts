@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
+import { syncDirectory, writeFileDurably } from '@aruna/platform'
 import type { ListUploadsOptions, MultipartStore, MultipartUpload, PartRecord } from './port.js'
 import {
   checkNewUpload,
@@ -23,8 +24,8 @@ export interface FsMultipartStoreInit {
  *
  * Layout: `uploads/<uploadId>/upload.json` (the upload exists exactly when this file does) and
  * `uploads/<uploadId>/part-<nnnnn>.json`, one file per part, so recording a part writes one small
- * file however many parts there are. Every file is written to `tmp/`, fsynced, renamed into place
- * and its directory fsynced. A deleted upload's directory is first renamed into `tmp/` (one atomic
+ * file however many parts there are. Every file is written durably through `tmp/` (`writeFileDurably`:
+ * fsynced, renamed into place, its directory fsynced). A deleted upload's directory is first renamed into `tmp/` (one atomic
  * step), then removed; `open` clears `tmp/` and drops upload directories without `upload.json`
  * (a create cut short by a crash). The uploads themselves are also kept in memory for listing.
  */
@@ -151,22 +152,9 @@ export class FsMultipartStore implements MultipartStore {
     return join(this.#uploadDir(uploadId), 'upload.json')
   }
 
-  /** Writes `value` as JSON at `path` atomically and durably (temp file, fsync, rename, fsync dir). */
+  /** Writes `value` as JSON at `path` atomically and durably, its temp file in `tmp/`. */
   async #writeJson(path: string, value: unknown): Promise<void> {
-    const temp = join(this.#tmp, `${randomBytes(12).toString('hex')}.tmp`)
-    try {
-      const handle = await open(temp, 'wx', 0o600)
-      try {
-        await handle.writeFile(JSON.stringify(value))
-        await handle.sync()
-      } finally {
-        await handle.close()
-      }
-      await rename(temp, path)
-      await syncDirectory(join(path, '..'))
-    } finally {
-      await rm(temp, { force: true })
-    }
+    await writeFileDurably(path, JSON.stringify(value), { mode: 0o600, tempDirectory: this.#tmp })
   }
 }
 
@@ -187,15 +175,6 @@ async function readJson<T>(path: string): Promise<T | undefined> {
     return JSON.parse(text) as T
   } catch (err) {
     throw new Error(`damaged multipart record ${path}`, { cause: err })
-  }
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r')
-  try {
-    await handle.sync()
-  } finally {
-    await handle.close()
   }
 }
 

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto'
-import { link, mkdir, open, readFile, unlink } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
+import { isFileExistsError, syncDirectory, writeFileDurably } from '@aruna/platform'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -19,8 +19,8 @@ export function createPeerKey(): Promise<PrivateKey> {
 
 /**
  * The node key stored at `path` (libp2p protobuf form), created on first use, so that the node's
- * peer id survives restarts. A new key is written atomically with mode 0600: to a temporary file,
- * flushed, then linked into place, so a crash leaves either no key or a whole one, and of two
+ * peer id survives restarts. A new key is written durably with mode 0600 and never over an existing
+ * one (`writeFileDurably` with `noClobber`), so a crash leaves either no key or a whole one, and of two
  * processes racing to create it, both end up with the one that won. A file that exists but does not
  * hold a key fails with `InvalidArgument` rather than being replaced: that would change the node's
  * identity silently.
@@ -30,23 +30,13 @@ export async function loadOrCreatePeerKey(path: string): Promise<PrivateKey> {
   if (existing !== undefined) return existing
   const key = await generateKeyPair('Ed25519')
   await mkdir(dirname(path), { recursive: true, mode: 0o700 })
-  const temporary = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`
-  const file = await open(temporary, 'wx', 0o600)
   try {
-    await file.writeFile(privateKeyToProtobuf(key))
-    await file.sync()
-  } finally {
-    await file.close()
-  }
-  try {
-    await link(temporary, path)
+    await writeFileDurably(path, privateKeyToProtobuf(key), { mode: 0o600, noClobber: true })
   } catch (err) {
     // Another process created the key first: use theirs, so both agree on the identity.
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
-  } finally {
-    await unlink(temporary)
+    if (!isFileExistsError(err)) throw err
+    await syncDirectory(dirname(path))
   }
-  await syncDirectory(dirname(path))
   const stored = await readKey(path)
   if (stored === undefined) throw new NetworkError('InvalidArgument', `peer key ${path} vanished`)
   return stored
@@ -66,14 +56,5 @@ async function readKey(path: string): Promise<PrivateKey | undefined> {
     return privateKeyFromProtobuf(bytes)
   } catch (err) {
     throw new NetworkError('InvalidArgument', `${path} does not hold a libp2p private key`, { cause: err })
-  }
-}
-
-async function syncDirectory(path: string): Promise<void> {
-  const dir = await open(path, 'r')
-  try {
-    await dir.sync()
-  } finally {
-    await dir.close()
   }
 }
