@@ -3,7 +3,7 @@
 // what evicting idle documents (`evictIdle`, i.e. `repo.removeFromCache`) gives back.
 //
 // The scenario with storage keeps documents in files without fsync (the production FsyncStorageAdapter
-// of @aruna/orga costs about 0.1 s of fsyncs per import here, which says nothing about memory).
+// of @aruna/platform costs about 0.1 s of fsyncs per import here, which says nothing about memory).
 //
 // Each scenario runs in a child process of its own (RSS is per process, and WebAssembly memory, where
 // Automerge keeps documents, never shrinks once grown), started with --expose-gc so that every figure

@@ -53,7 +53,7 @@ export {
   readCrateZip,
   safePath,
 } from './export/crate-zip.js'
-export { checkId, isPathSegmentId, newResourceId } from './identifiers.js'
+export { checkId, isPathSegmentId } from './identifiers.js'
 export { isJsonValue, jsonProblem } from './json.js'
 export { MemoryMetadataStore, type MemoryMetadataStoreInit } from './mock/memory-metadata-store.js'
 export { MemorySearchIndex } from './mock/memory-search-index.js'

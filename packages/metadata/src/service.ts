@@ -23,9 +23,10 @@
  * (`AlreadyExists`) wherever it is; generated ids (ULIDs) never collide.
  */
 import { type Access, type Authorizer, isAuthError, type Principal } from '@aruna/auth'
+import { ulidFactory } from '@aruna/platform'
 import { checkLimit } from './cursor.js'
 import { isMetadataError, MetadataError } from './errors.js'
-import { checkId, isPathSegmentId, newResourceId } from './identifiers.js'
+import { checkId, isPathSegmentId } from './identifiers.js'
 import type {
   ChangeEvent,
   ChangeListener,
@@ -80,6 +81,7 @@ export class MetadataService {
   readonly realmId: string
   readonly #store: MetadataStore
   readonly #authorizer: Authorizer
+  readonly #newResourceId = ulidFactory()
 
   /** @throws MetadataError('InvalidInput') when `realmId` cannot be a path segment. */
   constructor(init: MetadataServiceInit) {
@@ -102,7 +104,8 @@ export class MetadataService {
     const userId = checkCaller(caller, 'createResource')
     if (typeof init !== 'object' || init === null) throw invalid('createResource: expected resource details')
     const group = checkId('group', init.group)
-    const resourceId = init.resourceId === undefined ? newResourceId() : checkId('resource', init.resourceId)
+    const resourceId =
+      init.resourceId === undefined ? this.#newResourceId() : checkId('resource', init.resourceId)
     const author = authorOf(init, userId, 'createResource')
     await this.#require(caller, 'createResource', group, resourceId)
     return this.#store.createResource({ ...init, group, resourceId, author })
@@ -122,7 +125,7 @@ export class MetadataService {
     const checkedGroup = checkId('group', group)
     const author = authorOf(options, userId, 'importCrate')
     const resourceId =
-      options.resourceId === undefined ? newResourceId() : checkId('resource', options.resourceId)
+      options.resourceId === undefined ? this.#newResourceId() : checkId('resource', options.resourceId)
     await this.#require(caller, 'importCrate', checkedGroup, resourceId)
     return this.#store.importCrate(checkedGroup, json, { ...options, resourceId, author })
   }

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { FsyncStorageAdapter } from '@aruna/orga'
+import { FsyncStorageAdapter } from '@aruna/platform'
 import { Counter, change, ImmutableString, init, save } from '@automerge/automerge'
 import { Repo } from '@automerge/automerge-repo'
 import { afterEach, describe, expect, it } from 'vitest'

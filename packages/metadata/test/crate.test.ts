@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { isUlid, ulidTime } from '@aruna/platform'
 import { describe, expect, it } from 'vitest'
 import {
   crateName,
@@ -7,7 +8,6 @@ import {
   MemoryMetadataStore,
   type MetadataError,
   newCrate,
-  newResourceId,
   readCrate,
   readObjectLink,
   withArunaContext,
@@ -104,11 +104,15 @@ describe('new crates', () => {
     })
   })
 
-  it('makes ULIDs that sort by time', () => {
-    const early = newResourceId(1_000)
-    const late = newResourceId(2_000_000_000_000)
-    expect(early).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/)
-    expect(early < late).toBe(true)
+  it("generates resource ids as ULIDs on the store's clock, so they sort by time", async () => {
+    let now = 1_000
+    const store = new MemoryMetadataStore({ now: () => now })
+    const early = await store.createResource({ group: 'lab', name: 'run' })
+    now = 2_000_000_000_000
+    const late = await store.createResource({ group: 'lab', name: 'run' })
+    expect(isUlid(early.resourceId)).toBe(true)
+    expect(ulidTime(early.resourceId)).toBe(1_000)
+    expect(early.resourceId < late.resourceId).toBe(true)
   })
 })
 

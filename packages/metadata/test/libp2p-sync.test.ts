@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createPeerKey, type Libp2pNetwork } from '@aruna/network'
 import { createTestNode, createTestRealm, TEST_NODE_SETTINGS, type TestRealm } from '@aruna/network/testing'
-import { FsyncStorageAdapter } from '@aruna/orga'
+import { FsyncStorageAdapter } from '@aruna/platform'
 import { type DocumentId, parseAutomergeUrl, type StorageAdapterInterface } from '@automerge/automerge-repo'
 import { afterEach, describe, expect, it } from 'vitest'
 import {

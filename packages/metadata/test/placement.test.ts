@@ -57,7 +57,7 @@ describe('rendezvousHolders', () => {
   })
 
   it('refuses factors and weights that make no sense', async () => {
-    for (const factor of [0, -1, 1.5, Number.NaN, '2', null]) {
+    for (const factor of [0, -1, 1.5, Number.NaN, '2', null, 1001]) {
       await expectMetadataError(() => rendezvousHolders('x', nodes(3), factor as never), 'InvalidInput')
     }
     for (const weight of [0, -1, Number.POSITIVE_INFINITY, Number.NaN]) {

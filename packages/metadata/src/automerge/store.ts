@@ -1,7 +1,7 @@
 /**
  * The real `MetadataStore`: one Automerge document per resource, a catalog document listing them (see
  * `schema.ts`), synced by the automerge-repo `Repo` the store is given — its storage adapter makes the
- * documents durable (use `FsyncStorageAdapter` from `@aruna/orga`), its network adapters carry them to
+ * documents durable (use `FsyncStorageAdapter` from `@aruna/platform`), its network adapters carry them to
  * other nodes. The store does not build the Repo, so the node decides on storage, network and share
  * policy (which peers get which document).
  *
@@ -10,6 +10,7 @@
  * listeners, and resolves once the Repo has written the change to its storage. Changes that arrive by
  * sync are reported to listeners with `origin: 'remote'`.
  */
+import { type UlidFactory, ulidFactory } from '@aruna/platform'
 import type {
   AutomergeUrl,
   DocHandle,
@@ -22,7 +23,7 @@ import { crateName, newCrate, readCrate } from '../crate.js'
 import { checkEntity, checkPropertyName, checkValue } from '../crate-edits.js'
 import { checkLimit, decodeCursor, encodeCursor } from '../cursor.js'
 import { MetadataError } from '../errors.js'
-import { checkId, newResourceId } from '../identifiers.js'
+import { checkId } from '../identifiers.js'
 import { checkObjectLink } from '../object-link.js'
 import type {
   ChangeEvent,
@@ -111,6 +112,7 @@ export class AutomergeMetadataStore implements MetadataStore {
   readonly #repo: Repo
   readonly #actor: string
   readonly #now: () => number
+  readonly #newResourceId: UlidFactory
   readonly #loadTimeoutMs: number
   readonly #onListenerError: (error: unknown, event: ChangeEvent) => void
   readonly #validation: 'ro-crate' | 'structure'
@@ -134,6 +136,7 @@ export class AutomergeMetadataStore implements MetadataStore {
     this.#repo = options.repo
     this.#actor = options.actor ?? String(options.repo.peerId)
     this.#now = options.now ?? Date.now
+    this.#newResourceId = ulidFactory({ now: this.#now })
     this.#loadTimeoutMs = options.loadTimeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS
     this.#onListenerError = options.onListenerError ?? (() => {})
     this.#validation = options.validation ?? 'ro-crate'
@@ -408,7 +411,7 @@ export class AutomergeMetadataStore implements MetadataStore {
   // Changes
 
   #freshId(requested: unknown): string {
-    if (requested === undefined) return newResourceId(this.#now())
+    if (requested === undefined) return this.#newResourceId()
     const resourceId = checkId('resource', requested)
     if (this.#catalog.record(resourceId) !== undefined) {
       throw new MetadataError('AlreadyExists', `A resource ${resourceId} already exists`)

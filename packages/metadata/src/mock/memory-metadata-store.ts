@@ -3,6 +3,7 @@
  * place with the same crate edits the Automerge store applies inside its changes. Every operation
  * happens synchronously between awaits, so concurrent calls never lose each other's edits.
  */
+import { type UlidFactory, ulidFactory } from '@aruna/platform'
 import { crateName, newCrate, readCrate } from '../crate.js'
 import {
   addGraphEntity,
@@ -14,7 +15,7 @@ import {
 } from '../crate-edits.js'
 import { checkLimit, decodeCursor, encodeCursor } from '../cursor.js'
 import { MetadataError } from '../errors.js'
-import { checkId, newResourceId } from '../identifiers.js'
+import { checkId } from '../identifiers.js'
 import { copyJson } from '../json.js'
 import { checkObjectLink, objectLinkProperties, withArunaContext } from '../object-link.js'
 import type {
@@ -55,10 +56,12 @@ export class MemoryMetadataStore implements MetadataStore {
   private readonly listeners = new Set<ChangeListener>()
   private readonly actor: string
   private readonly now: () => number
+  private readonly newResourceId: UlidFactory
 
   constructor(init: MemoryMetadataStoreInit = {}) {
     this.actor = init.actor ?? 'memory'
     this.now = init.now ?? Date.now
+    this.newResourceId = ulidFactory({ now: this.now })
   }
 
   async createResource(init: CreateResourceInit): Promise<ResourceRef> {
@@ -190,7 +193,7 @@ export class MemoryMetadataStore implements MetadataStore {
   }
 
   private freshId(requested: unknown): string {
-    if (requested === undefined) return newResourceId(this.now())
+    if (requested === undefined) return this.newResourceId()
     const resourceId = checkId('resource', requested)
     if (this.resources.has(resourceId)) {
       throw new MetadataError('AlreadyExists', `A resource ${resourceId} already exists`)

@@ -1,7 +1,7 @@
 /**
  * The Repo that carries a node's metadata documents: automerge-repo over the network package's
  * transport (`AutomergeNetworkAdapter` on its own protocol), an optional storage adapter (use
- * `FsyncStorageAdapter` from `@aruna/orga` so a crash loses nothing written), and a share
+ * `FsyncStorageAdapter` from `@aruna/platform` so a crash loses nothing written), and a share
  * configuration from the placement:
  *
  * - a document is announced (pushed unasked) only to the nodes that hold it;

@@ -5,10 +5,14 @@
  * the documents it gains or loses.
  */
 import { createHash } from 'node:crypto'
+import { isReplicationFactor, REPLICATION_FACTOR_RULE, type ReplicationFactor } from '@aruna/orga'
 import { MetadataError } from '../errors.js'
 
-/** How many nodes hold a document: a count, or every node of the realm (the default for metadata). */
-export type MetadataFactor = number | 'all'
+/**
+ * How many nodes hold a document: a count, or every node of the realm (the default for metadata).
+ * Orga's replication factor, checked by orga's `isReplicationFactor`.
+ */
+export type MetadataFactor = ReplicationFactor
 
 /** A realm node that may hold documents. `weight` (default 1) scales its share: 2 holds about twice as many. */
 export interface PlacementNode {
@@ -20,8 +24,8 @@ export interface PlacementNode {
  * The `factor` nodes among `nodes` that hold `key`, best first (all of them for `'all'`, and all of them
  * when there are no more than `factor`). Pure: the same inputs give the same holders in any order of
  * `nodes`. Duplicate ids count once.
- * @throws `InvalidInput` for a factor that is not a positive integer or `'all'`, or a weight that is not
- *   a positive finite number.
+ * @throws `InvalidInput` for a factor that is not a replication factor (an integer from 1 to 1000, or
+ *   `'all'`), or a weight that is not a positive finite number.
  */
 export function rendezvousHolders(
   key: string,
@@ -52,9 +56,7 @@ function score(key: string, nodeId: string, weight: number): number {
 }
 
 function checkFactor(factor: unknown): asserts factor is MetadataFactor {
-  if (factor === 'all') return
-  if (typeof factor === 'number' && Number.isSafeInteger(factor) && factor >= 1) return
-  throw new MetadataError('InvalidInput', `a replication factor must be a positive integer or 'all'`)
+  if (!isReplicationFactor(factor)) throw new MetadataError('InvalidInput', REPLICATION_FACTOR_RULE)
 }
 
 export interface MetadataPlacementInit {
