@@ -1,50 +1,12 @@
-import { spawn } from 'node:child_process'
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { reportsUntilKilled } from './fixtures/kill-child.js'
 import { versionOf } from './fixtures/versions.mjs'
 
 const WRITER = fileURLToPath(new URL('./fixtures/durable-writer.mjs', import.meta.url))
-
-/**
- * Runs the writer on `path` from version `start`, kills it with SIGKILL once it has reported `count`
- * writes (plus a random few milliseconds, so the kill lands anywhere in a write), and returns what it
- * reported.
- */
-async function writeUntilKilled(path: string, start: number, count: number, mode: string): Promise<number[]> {
-  const child = spawn(process.execPath, [WRITER, path, String(start), mode], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  const reported: number[] = []
-  let errors = ''
-  child.stderr.on('data', (chunk) => {
-    errors += String(chunk)
-  })
-  let buffered = ''
-  const exited = new Promise<NodeJS.Signals | null>((resolve) =>
-    child.on('exit', (_code, signal) => resolve(signal)),
-  )
-  const guard = setTimeout(() => child.kill('SIGKILL'), 20_000)
-  child.stdout.on('data', (chunk) => {
-    buffered += String(chunk)
-    const lines = buffered.split('\n')
-    buffered = lines.pop() ?? ''
-    for (const line of lines) {
-      const match = /^wrote (\d+)$/.exec(line)
-      if (match !== null) reported.push(Number(match[1]))
-    }
-    if (reported.length >= count && !child.killed) {
-      setTimeout(() => child.kill('SIGKILL'), Math.floor(Math.random() * 5))
-    }
-  })
-  const signal = await exited
-  clearTimeout(guard)
-  expect(errors).toBe('')
-  expect(signal).toBe('SIGKILL')
-  return reported
-}
 
 describe('writeFileDurably when the writer is killed', () => {
   let directory: string
@@ -57,7 +19,7 @@ describe('writeFileDurably when the writer is killed', () => {
     const path = join(directory, 'secret.json')
     let start = 0
     for (let round = 0; round < 5; round++) {
-      const reported = await writeUntilKilled(path, start, 10 + round * 7, '600')
+      const reported = await reportsUntilKilled(WRITER, [path, String(start), '600'], 10 + round * 7)
       expect(reported.length).toBeGreaterThanOrEqual(10)
       const last = reported.at(-1)!
       const version = versionOf(await readFile(path))
