@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { Stats } from 'node:fs'
 import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
-import { placeFileDurably, syncDirectory } from '@aruna/platform'
+import { openTempDirectory, placeFileDurably, syncDirectory } from '@aruna/platform'
 import { ChunkHasher, chunkCidOf, corruptChunk, parseChunkCid } from './chunk-id.js'
 import { DataError, throwIfAborted } from './errors.js'
 import type { AbortOptions, BlobStore, ChunkRef, ChunkSource, ChunkStat } from './port.js'
@@ -47,10 +47,8 @@ export class FsBlobStore implements BlobStore {
   /** Opens (or creates) the store at `init.directory` and removes temp files an earlier crash left. */
   static async open(init: FsBlobStoreInit): Promise<FsBlobStore> {
     const store = new FsBlobStore(resolve(init.directory))
-    for (const dir of [store.#chunks, store.#tmp, store.#quarantine]) await mkdir(dir, { recursive: true })
-    for (const leftover of await readdir(store.#tmp)) {
-      await rm(join(store.#tmp, leftover), { recursive: true, force: true })
-    }
+    for (const dir of [store.#chunks, store.#quarantine]) await mkdir(dir, { recursive: true })
+    await openTempDirectory(store.#tmp)
     await syncDirectory(store.directory)
     return store
   }

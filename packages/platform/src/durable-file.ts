@@ -9,7 +9,7 @@
  */
 
 import { randomBytes } from 'node:crypto'
-import { link, open, rename, rm, unlink } from 'node:fs/promises'
+import { link, mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 
 export interface DurableWriteOptions {
@@ -93,6 +93,18 @@ export async function placeFileDurably(
     }
   }
   await syncDirectory(dirname(resolve(path)))
+}
+
+/**
+ * Makes `directory` ready to be a `tempDirectory`: creates it if missing and removes whatever
+ * interrupted writes left in it (call it when a store opens, before anything writes through it).
+ */
+export async function openTempDirectory(directory: string): Promise<void> {
+  await mkdir(directory, { recursive: true })
+  for (const leftover of await readdir(directory)) {
+    await rm(join(directory, leftover), { recursive: true, force: true })
+  }
+  await syncDirectory(directory)
 }
 
 /** fsync on a directory makes the entries created, renamed or removed in it durable. */

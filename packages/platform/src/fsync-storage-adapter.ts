@@ -9,10 +9,10 @@
  */
 
 import { createHash } from 'node:crypto'
-import { mkdir, readdir, readFile, rm, unlink } from 'node:fs/promises'
+import { mkdir, readdir, readFile, unlink } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { Chunk, StorageAdapterInterface, StorageKey } from '@automerge/automerge-repo'
-import { isErrorCode, syncDirectory, writeFileDurably } from './durable-file.js'
+import { isErrorCode, openTempDirectory, syncDirectory, writeFileDurably } from './durable-file.js'
 
 const MAGIC = 'AMCHUNK1'
 const HEADER_AT = MAGIC.length + 4
@@ -66,11 +66,7 @@ export class FsyncStorageAdapter implements StorageAdapterInterface {
   static async open(init: FsyncStorageAdapterInit): Promise<FsyncStorageAdapter> {
     const adapter = new FsyncStorageAdapter(resolve(init.directory))
     await mkdir(adapter.#chunks, { recursive: true })
-    await mkdir(adapter.#tmp, { recursive: true })
-    for (const leftover of await readdir(adapter.#tmp)) {
-      await rm(join(adapter.#tmp, leftover), { recursive: true, force: true })
-    }
-    await syncDirectory(adapter.#tmp)
+    await openTempDirectory(adapter.#tmp)
     await syncDirectory(adapter.directory)
     return adapter
   }

@@ -8,6 +8,7 @@
 export {
   type DurableWriteOptions,
   isFileExistsError,
+  openTempDirectory,
   placeFileDurably,
   syncDirectory,
   writeFileDurably,

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import {
   isFileExistsError,
+  openTempDirectory,
   placeFileDurably,
   syncDirectory,
   writeFileDurably,
@@ -159,6 +160,16 @@ describe('the halves of a durable write', () => {
     )
     expect((await readdir(directory)).sort()).toEqual(['taken', 'target'])
     expect(await readFile(join(directory, 'taken'), 'utf8')).toBe('kept')
+  })
+
+  it('openTempDirectory creates the directory, or empties what interrupted writes left in it', async () => {
+    const tmp = join(directory, 'store', 'tmp')
+    await openTempDirectory(tmp)
+    expect(await readdir(tmp)).toEqual([])
+    await writeSyncedFile(join(tmp, 'interrupted.tmp'), 'half')
+    await mkdir(join(tmp, 'upload.deleted', 'part'), { recursive: true })
+    await openTempDirectory(tmp)
+    expect(await readdir(tmp)).toEqual([])
   })
 
   it('syncDirectory fails for a directory that does not exist', async () => {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { syncDirectory, writeFileDurably } from '@aruna/platform'
+import { openTempDirectory, syncDirectory, writeFileDurably } from '@aruna/platform'
 import type { ListUploadsOptions, MultipartStore, MultipartUpload, PartRecord } from './port.js'
 import {
   checkNewUpload,
@@ -45,10 +45,7 @@ export class FsMultipartStore implements MultipartStore {
   static async open(init: FsMultipartStoreInit): Promise<FsMultipartStore> {
     const store = new FsMultipartStore(resolve(init.directory))
     await mkdir(store.#uploadsDir, { recursive: true })
-    await mkdir(store.#tmp, { recursive: true })
-    for (const leftover of await readdir(store.#tmp)) {
-      await rm(join(store.#tmp, leftover), { recursive: true, force: true })
-    }
+    await openTempDirectory(store.#tmp)
     for (const uploadId of await readdir(store.#uploadsDir)) {
       const upload = isUploadId(uploadId)
         ? await readJson<MultipartUpload>(store.#uploadFile(uploadId))
