@@ -42,7 +42,7 @@ import {
 } from '@aruna/data'
 
 const REALM = 'realm'
-const GROUP = 'grp'
+const GROUP = '01J0GR0VP0000000000000000A'
 const BUCKET = 'bucket'
 const KEY = 'k'
 const PARTS = ['part one.', 'part two', 'p3']

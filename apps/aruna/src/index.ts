@@ -23,4 +23,13 @@ export { createRestApp, type NodeStatus } from './http/rest.js'
 export { createLogger, type Logger } from './logger.js'
 export { ArunaNode, NodeStartError } from './node.js'
 export { type CliIo, createProgram, runCli } from './program.js'
+export { decodeInvite, encodeInvite, type Invite, InviteError } from './realm/invite.js'
+export {
+  type AdmitRequest,
+  type AdmitResponse,
+  admitProtocol,
+  type JoinRequest,
+  type JoinResponse,
+  joinProtocol,
+} from './realm/join-protocol.js'
 export { VERSION } from './version.js'

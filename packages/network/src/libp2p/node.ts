@@ -294,10 +294,13 @@ export class Libp2pNetwork implements Network {
   async connect(addresses: readonly string[]): Promise<void> {
     const node = this.#node
     if (node === undefined || !this.#running) return
-    await this.#dial(node, addresses.filter((address) => {
-      const peer = peerAddress(address)?.peer
-      return peer !== undefined && !this.#sessions.isLive(peer) && !this.#sessions.recentlyRefused(peer)
-    }))
+    await this.#dial(
+      node,
+      addresses.filter((address) => {
+        const peer = peerAddress(address)?.peer
+        return peer !== undefined && !this.#sessions.isLive(peer) && !this.#sessions.recentlyRefused(peer)
+      }),
+    )
   }
 
   async #dial(node: Libp2pNode, addresses: readonly string[]): Promise<void> {
