@@ -60,12 +60,6 @@ export {
   RealmMembership,
   type RealmMembershipInit,
 } from './federation/realm-membership.js'
-export {
-  type PeerPrivateKey,
-  type RealmNode,
-  type StartRealmNodeOptions,
-  startRealmNode,
-} from './federation/realm-node.js'
 export { createMemoryReplicas, type MemoryReplicas, syncReplicas } from './memory/replicas.js'
 export { MemoryOrgaStore, type MemoryOrgaStoreInit } from './memory/store.js'
 export type { OrgaStore } from './port.js'
