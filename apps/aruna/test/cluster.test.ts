@@ -6,12 +6,24 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createLibp2pNetwork, type RealmCredentials } from '@aruna/network'
+import { createRealmKey } from '@aruna/auth'
+import {
+  bytesCodec,
+  createLibp2pNetwork,
+  createPeerKey,
+  defineProtocol,
+  peerIdOf,
+  type RealmCredentials,
+} from '@aruna/network'
+import { delegatePeer } from '@aruna/orga'
 import { CreateBucketCommand, PutObjectCommand, S3ServiceException } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { encodeInvite } from '../src/realm/invite.js'
 import { joinRealm } from '../src/realm/join.js'
 import { type Cluster, createCluster } from '../src/testing/cluster.js'
+
+/** A protocol nobody serves: calling it makes an intruder go through the realm handshake. */
+const PROBE = defineProtocol({ id: '/aruna/probe/1.0.0', request: bytesCodec, response: bytesCodec })
 
 /** Polls `check` until it returns true, for at most `ms`; fails with `what` otherwise. */
 async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
@@ -119,30 +131,52 @@ describe('a realm of five nodes joined by an invite chain', () => {
     }
   })
 
-  it('refuses a node with a forged delegation or another realm', async () => {
+  it('refuses a node with a forged delegation or one signed by a foreign realm key, even when listed, and a node of another realm', async () => {
     const target = cluster.node(0)
+    const store = target.node.federation?.store
     const realmId = target.node.realm?.realmId ?? ''
-    const forged: RealmCredentials = {
-      realmId,
-      proof: () => new TextEncoder().encode('eyJhbGciOiJFZERTQSJ9.eyJmb3JnZWQiOnRydWV9.c2ln'),
-      verify: () => true,
+    if (!store) throw new Error('node 0 is not running')
+    const exp = Math.floor(Date.now() / 1000) + 3600
+    const forgedKey = await createPeerKey()
+    const wrongSignerKey = await createPeerKey()
+    const strangerKey = await createPeerKey()
+    const garbage = 'eyJhbGciOiJFZERTQSJ9.eyJmb3JnZWQiOnRydWV9.c2ln'
+    // Well formed, of the intruder's own key, for this realm's id — but signed by another realm's key.
+    const wrongSigned = delegatePeer(createRealmKey().privateKey, peerIdOf(wrongSignerKey), exp)
+    const cases = [
+      { key: forgedKey, realm: realmId, proof: garbage },
+      { key: wrongSignerKey, realm: realmId, proof: wrongSigned },
+      { key: strangerKey, realm: 'another-realm', proof: 'x' },
+    ]
+    // The first two are even in the node list: only the delegation check can keep them out.
+    for (const { key, proof } of cases.slice(0, 2)) {
+      await store.addNode({ peerId: peerIdOf(key), kind: 'server', delegation: proof, addresses: [] })
     }
-    const foreign: RealmCredentials = {
-      realmId: 'another-realm',
-      proof: () => new Uint8Array([1]),
-      verify: () => true,
-    }
-    for (const credentials of [forged, foreign]) {
+    for (const { key, realm, proof } of cases) {
+      const credentials: RealmCredentials = {
+        realmId: realm,
+        proof: () => new TextEncoder().encode(proof),
+        verify: () => true,
+      }
       const intruder = await createLibp2pNetwork({
+        privateKey: key,
         credentials,
         transports: ['tcp'],
         bootstrap: (target.node.federation?.network.multiaddrs ?? []).filter((a) => a.includes('/tcp/')),
         livenessTimeoutMs: 1500,
+        isMember: () => true,
       })
       await intruder.start()
       try {
-        // Give the handshake its chance to fail (bounded), then check nobody took the intruder in.
-        await waitFor('the intruder is refused', () => intruder.peers().length === 0, 5000)
+        // The intruder dials and greets the target, and the target refuses it in the handshake.
+        const answer = await intruder
+          .request(target.nodeId, PROBE, new Uint8Array(1), { timeoutMs: 5000 })
+          .catch((err: unknown) => err)
+        expect(answer).toMatchObject({
+          code: 'NotMember',
+          message: expect.stringContaining('refuses this node'),
+        })
+        expect(intruder.peers()).toEqual([])
         for (const node of cluster.nodes) {
           expect(node.node.federation?.network.peers()).not.toContain(intruder.peerId)
         }
@@ -150,6 +184,7 @@ describe('a realm of five nodes joined by an invite chain', () => {
         await intruder.stop()
       }
     }
+    for (const { key } of cases.slice(0, 2)) await store.removeNode(peerIdOf(key))
   })
 
   it('lets a role granted on node A work on node D with an access key and a realm token, and stops it on every node within 5 s of a revocation on B', async () => {
