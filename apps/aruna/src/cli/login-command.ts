@@ -22,7 +22,7 @@ import {
   runDeviceFlow,
 } from '../login/device-flow.js'
 import type { LoginIssuer } from '../login/types.js'
-import type { CliIo } from '../program.js'
+import type { CliIo } from './io.js'
 
 export const DEFAULT_NODE_URL = 'http://127.0.0.1:8080'
 const CREDENTIALS_VERSION = 1
