@@ -95,6 +95,7 @@ export type {
   AbortOptions,
   BlobStore,
   Bucket,
+  BucketVersioning,
   Checksums,
   ChunkRef,
   ChunkSource,
@@ -109,6 +110,8 @@ export type {
   ObjectIndex,
   ObjectSummary,
   ObjectVersion,
+  PurgeRecord,
+  PurgeResult,
   PutVersionResult,
 } from './port.js'
 export { createS3App, type S3AppInit } from './s3/app.js'
@@ -123,4 +126,4 @@ export type {
   S3RequestInfo,
 } from './s3/port.js'
 export { SigV4S3Authenticator } from './s3/sigv4-authenticator.js'
-export { validateManifest, validateVersion } from './version-record.js'
+export { validateManifest, validatePurge, validateVersion, versioningOf } from './version-record.js'

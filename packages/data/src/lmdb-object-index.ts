@@ -24,13 +24,16 @@ import {
 import {
   decodeBucket,
   decodeCurrent,
+  decodePurge,
   decodeVersion,
   encodeBucket,
   encodeCurrent,
+  encodePurge,
   encodeVersion,
 } from './lmdb-values.js'
 import type {
   Bucket,
+  BucketVersioning,
   ContentVersion,
   CreateBucketOptions,
   ListOptions,
@@ -39,9 +42,17 @@ import type {
   ObjectIndex,
   ObjectSummary,
   ObjectVersion,
+  PurgeRecord,
+  PurgeResult,
   PutVersionResult,
 } from './port.js'
-import { sameVersion, validateVersion } from './version-record.js'
+import {
+  sameVersion,
+  validatePurge,
+  validateVersion,
+  validateVersioningChange,
+  versioningChangeWins,
+} from './version-record.js'
 
 /** The layout this code reads and writes; an index in another layout is refused at `open`. */
 const FORMAT = 1
@@ -81,7 +92,7 @@ export interface KeyRange {
 
 /**
  * The `ObjectIndex` of a node, in LMDB (through the `lmdb` package): one environment in a directory
- * with four sub-databases (see `lmdb-keys.ts` for the key layout):
+ * with five sub-databases (see `lmdb-keys.ts` for the key layout):
  *
  * - `buckets`: bucket name → bucket record;
  * - `versions`: (bucket, key, inverted version id) → version record, so a key's versions follow it
@@ -89,6 +100,8 @@ export interface KeyRange {
  * - `current`: (bucket, key) → the current version's summary, for the keys whose current version
  *   holds content. ListObjectsV2 pages through this alone, so delete-marked keys and old versions
  *   cost a listing nothing, and a page reads about as many entries as it returns;
+ * - `purges`: (bucket, key, inverted version id) → purge record, checked by `putVersion` so a purged
+ *   version never comes back;
  * - `meta`: the layout version.
  *
  * Writes run as LMDB write transactions (lmdb-js child transactions, rolled back whole when a check
@@ -106,6 +119,7 @@ export class LmdbObjectIndex implements ObjectIndex {
   readonly #buckets: Store
   readonly #versions: Store
   readonly #current: Store
+  readonly #purges: Store
   readonly #now: () => Date
   readonly #stats: ScanStats = { seeks: 0, entriesRead: 0 }
   #closed = false
@@ -118,6 +132,7 @@ export class LmdbObjectIndex implements ObjectIndex {
     this.#buckets = root.openDB<Buffer, Buffer>('buckets', binary)
     this.#versions = root.openDB<Buffer, Buffer>('versions', binary)
     this.#current = root.openDB<Buffer, Buffer>('current', binary)
+    this.#purges = root.openDB<Buffer, Buffer>('purges', binary)
   }
 
   /** Opens the index in directory `path`, creating it when absent. */
@@ -170,6 +185,7 @@ export class LmdbObjectIndex implements ObjectIndex {
     const record = encodeVersion(version)
     return this.#root.childTransaction(() => {
       this.#requireBucket(bucket)
+      if (this.#purges.get(stored) !== undefined) return { stored: false, current: false }
       const newest = this.#newestVersion(bucket, key)
       const existing = this.#versions.get(stored)
       if (existing !== undefined) {
@@ -265,7 +281,12 @@ export class LmdbObjectIndex implements ObjectIndex {
   async createBucket(name: string, options: CreateBucketOptions): Promise<Bucket> {
     validateBucketName(name)
     validateGroupId(options?.group)
-    const bucket: Bucket = { name, group: options.group, createdAt: this.#now().toISOString() }
+    const bucket: Bucket = {
+      name,
+      group: options.group,
+      createdAt: this.#now().toISOString(),
+      versioning: options.versioning ?? 'Unversioned',
+    }
     await this.#root.childTransaction(() => {
       if (this.#buckets.get(bucketKey(name)) !== undefined) {
         throw new DataError('BucketAlreadyExists', `bucket ${name} exists`)
@@ -285,6 +306,8 @@ export class LmdbObjectIndex implements ObjectIndex {
       }
       const history = [...this.#versions.getKeys({ start, end })]
       for (const key of history) this.#versions.removeSync(key)
+      const purges = [...this.#purges.getKeys({ start, end })]
+      for (const key of purges) this.#purges.removeSync(key)
       this.#buckets.removeSync(bucketKey(name))
     })
   }
@@ -300,6 +323,54 @@ export class LmdbObjectIndex implements ObjectIndex {
       if (options.group === undefined || bucket.group === options.group) buckets.push(bucket)
     }
     return buckets
+  }
+
+  async purgeVersion(purge: PurgeRecord): Promise<PurgeResult> {
+    validatePurge(purge)
+    const { bucket, key } = purge
+    const stored = versionKey(bucket, key, purge.versionId)
+    return this.#root.childTransaction((): PurgeResult => {
+      this.#requireBucket(bucket)
+      const existing = this.#purges.get(stored)
+      if (existing !== undefined && decodePurge(existing).purgedAt <= purge.purgedAt) return { stored: false }
+      this.#purges.putSync(stored, encodePurge(purge))
+      const found = this.#versions.get(stored)
+      if (found === undefined) return { stored: true }
+      const wasCurrent = this.#newestVersion(bucket, key)?.key.equals(stored) === true
+      this.#versions.removeSync(stored)
+      if (wasCurrent) {
+        const pointer = objectKey(bucket, key)
+        const next = this.#newestVersion(bucket, key)
+        const version = next === undefined ? undefined : decodeVersion(next.value)
+        if (version === undefined || version.deleteMarker === true) this.#current.removeSync(pointer)
+        else this.#current.putSync(pointer, encodeCurrent(version))
+      }
+      return { stored: true, removed: decodeVersion(found) }
+    })
+  }
+
+  async *listPurges(bucket: string): AsyncGenerator<PurgeRecord> {
+    this.#requireBucket(bucket)
+    let start = bucketStart(bucket)
+    const end = bucketEnd(bucket)
+    for (;;) {
+      const batch = [...this.#scan(this.#purges, start, end, VERSION_BATCH)]
+      for (const entry of batch) yield decodePurge(entry.value)
+      const last = batch.at(-1)
+      if (last === undefined || batch.length < VERSION_BATCH) return
+      start = Buffer.concat([last.key, Buffer.of(0)])
+    }
+  }
+
+  async setBucketVersioning(name: string, versioning: BucketVersioning, changeId: string): Promise<Bucket> {
+    validateVersioningChange(versioning, changeId)
+    return this.#root.childTransaction(() => {
+      const bucket = this.#requireBucket(name)
+      if (!versioningChangeWins(bucket, versioning, changeId)) return bucket
+      const changed: Bucket = { ...bucket, versioning, versioningChangeId: changeId }
+      this.#buckets.putSync(bucketKey(name), encodeBucket(changed))
+      return changed
+    })
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { Bucket, ContentVersion, ObjectSummary, ObjectVersion } from './port.js'
+import type { Bucket, ContentVersion, ObjectSummary, ObjectVersion, PurgeRecord } from './port.js'
 
 /**
  * The values of `LmdbObjectIndex`, stored as UTF-8 JSON with object properties in sorted order: the
@@ -63,4 +63,17 @@ export function encodeBucket(bucket: Bucket): Buffer {
 
 export function decodeBucket(stored: Uint8Array): Bucket {
   return parse<Bucket>(stored)
+}
+
+export function encodePurge(purge: PurgeRecord): Buffer {
+  return canonical({
+    bucket: purge.bucket,
+    key: purge.key,
+    versionId: purge.versionId,
+    purgedAt: purge.purgedAt,
+  })
+}
+
+export function decodePurge(stored: Uint8Array): PurgeRecord {
+  return parse<PurgeRecord>(stored)
 }

@@ -3,6 +3,7 @@ import { compareKeys, validateBucketName, validateGroupId, validateKey } from '.
 import { type KeyScan, listPage, type ScanStart } from './listing.js'
 import type {
   Bucket,
+  BucketVersioning,
   ContentVersion,
   CreateBucketOptions,
   ListOptions,
@@ -10,9 +11,18 @@ import type {
   ListVersionsOptions,
   ObjectIndex,
   ObjectVersion,
+  PurgeRecord,
+  PurgeResult,
   PutVersionResult,
 } from './port.js'
-import { sameVersion, summarize, validateVersion } from './version-record.js'
+import {
+  sameVersion,
+  summarize,
+  validatePurge,
+  validateVersion,
+  validateVersioningChange,
+  versioningChangeWins,
+} from './version-record.js'
 
 interface BucketState {
   bucket: Bucket
@@ -22,6 +32,8 @@ interface BucketState {
   keys: string[]
   /** Keys whose newest version holds content, sorted: what ListObjectsV2 pages through. */
   live: string[]
+  /** Purge records by `key NUL versionId`. */
+  purges: Map<string, PurgeRecord>
 }
 
 export interface MemoryObjectIndexInit {
@@ -45,6 +57,7 @@ export class MemoryObjectIndex implements ObjectIndex {
   async putVersion(version: ObjectVersion): Promise<PutVersionResult> {
     validateVersion(version)
     const state = this.#state(version.bucket)
+    if (state.purges.has(purgeId(version.key, version.versionId))) return { stored: false, current: false }
     let versions = state.history.get(version.key)
     if (versions === undefined) {
       versions = []
@@ -137,8 +150,13 @@ export class MemoryObjectIndex implements ObjectIndex {
     validateBucketName(name)
     validateGroupId(options?.group)
     if (this.#buckets.has(name)) throw new DataError('BucketAlreadyExists', `bucket ${name} exists`)
-    const bucket: Bucket = { name, group: options.group, createdAt: this.#now().toISOString() }
-    this.#buckets.set(name, { bucket, history: new Map(), keys: [], live: [] })
+    const bucket: Bucket = {
+      name,
+      group: options.group,
+      createdAt: this.#now().toISOString(),
+      versioning: options.versioning ?? 'Unversioned',
+    }
+    this.#buckets.set(name, { bucket, history: new Map(), keys: [], live: [], purges: new Map() })
     return { ...bucket }
   }
 
@@ -159,11 +177,55 @@ export class MemoryObjectIndex implements ObjectIndex {
       .sort((a, b) => compareKeys(a.name, b.name))
   }
 
+  async purgeVersion(purge: PurgeRecord): Promise<PurgeResult> {
+    validatePurge(purge)
+    const state = this.#state(purge.bucket)
+    const id = purgeId(purge.key, purge.versionId)
+    const existing = state.purges.get(id)
+    if (existing !== undefined && existing.purgedAt <= purge.purgedAt) return { stored: false }
+    state.purges.set(id, { ...purge })
+    const versions = state.history.get(purge.key) ?? []
+    const at = versions.findIndex((v) => v.versionId === purge.versionId)
+    if (at < 0) return { stored: true }
+    const [removed] = versions.splice(at, 1)
+    if (versions.length === 0) {
+      state.history.delete(purge.key)
+      removeSorted(state.keys, purge.key)
+    }
+    if (at === 0) {
+      const next = versions[0]
+      if (next === undefined || next.deleteMarker === true) removeSorted(state.live, purge.key)
+      else insertSorted(state.live, purge.key)
+    }
+    return { stored: true, removed: removed! }
+  }
+
+  async *listPurges(bucket: string): AsyncGenerator<PurgeRecord> {
+    const state = this.#state(bucket)
+    const purges = [...state.purges.values()].sort(
+      (a, b) => compareKeys(a.key, b.key) || (a.versionId < b.versionId ? 1 : -1),
+    )
+    for (const purge of purges) yield { ...purge }
+  }
+
+  async setBucketVersioning(name: string, versioning: BucketVersioning, changeId: string): Promise<Bucket> {
+    validateVersioningChange(versioning, changeId)
+    const state = this.#state(name)
+    if (versioningChangeWins(state.bucket, versioning, changeId)) {
+      state.bucket = { ...state.bucket, versioning, versioningChangeId: changeId }
+    }
+    return { ...state.bucket }
+  }
+
   #state(bucket: string): BucketState {
     const state = this.#buckets.get(bucket)
     if (state === undefined) throw new DataError('NoSuchBucket', `no bucket ${bucket}`)
     return state
   }
+}
+
+function purgeId(key: string, versionId: string): string {
+  return `${key}\u0000${versionId}`
 }
 
 /** Index of the first key at or after `start` in `sorted`. */

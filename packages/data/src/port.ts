@@ -114,6 +114,11 @@ interface VersionCommon {
   versionId: string
   /** ISO 8601 time the version was made (S3 `LastModified`). */
   createdAt: string
+  /**
+   * A `null` version (S3): written while the bucket was unversioned or versioning was suspended.
+   * S3 shows its id as `null`; it keeps its HLC `versionId` here so it sorts among the others.
+   */
+  nullVersion?: true
 }
 
 /** A version that holds content. */
@@ -129,6 +134,34 @@ export interface DeleteMarker extends VersionCommon {
 
 /** One immutable version record of a key. */
 export type ObjectVersion = ContentVersion | DeleteMarker
+
+/**
+ * Records that one version of a key is gone for good (S3 `DELETE ?versionId=`). Immutable and
+ * merged by union like version records: once an index holds it, the version is removed and a copy of
+ * the version arriving later (from a replica that was offline) is ignored, so it cannot come back.
+ */
+export interface PurgeRecord {
+  bucket: string
+  key: string
+  /** The HLC id of the purged version (a `null` version's real id). */
+  versionId: string
+  /** ISO 8601 time of the purge. Of two records for one version the earlier time is kept. */
+  purgedAt: string
+}
+
+export interface PurgeResult {
+  /** False when the index already held a purge of this version (the earlier one is kept). */
+  stored: boolean
+  /** The version record the purge removed, if the index held it. */
+  removed?: ObjectVersion
+}
+
+/**
+ * S3 bucket versioning. `Unversioned`: a new bucket; every write is a `null` version that replaces the
+ * previous one. `Enabled`: every write keeps a new version. `Suspended`: writes are `null` versions
+ * again, older versions stay.
+ */
+export type BucketVersioning = 'Unversioned' | 'Enabled' | 'Suspended'
 
 export interface PutVersionResult {
   /** False when the index already held this exact record. */
@@ -189,11 +222,23 @@ export interface Bucket {
   /** The id of the group that owns the bucket. */
   group: string
   createdAt: string
+  /**
+   * The bucket's versioning state. Absent in buckets created before versioning could be configured:
+   * they kept every version, so they count as `Enabled` (`versioningOf`).
+   */
+  versioning?: BucketVersioning
+  /**
+   * The HLC id of the change that set `versioning` (last writer wins between replicas); absent while
+   * it was never changed.
+   */
+  versioningChangeId?: string
 }
 
 export interface CreateBucketOptions {
   /** The id (a ULID) of the group that owns the bucket; anything else is `InvalidArgument`. */
   group: string
+  /** Default `Unversioned`, as S3. */
+  versioning?: BucketVersioning
 }
 
 /**
@@ -251,4 +296,21 @@ export interface ObjectIndex {
 
   /** Buckets by name; only those of `group` when given. */
   listBuckets(options?: { group?: string }): Promise<Bucket[]>
+
+  /**
+   * Removes one version of a key for good and records the purge (see `PurgeRecord`). Idempotent by
+   * version id; a purge may arrive before the version it removes. When the purged version was
+   * current, the next newest becomes current. `InvalidVersionId`, `InvalidKey`, `NoSuchBucket`.
+   */
+  purgeVersion(purge: PurgeRecord): Promise<PurgeResult>
+
+  /** The bucket's purge records in key order (for anti-entropy and tests). */
+  listPurges(bucket: string): AsyncIterable<PurgeRecord>
+
+  /**
+   * Sets the bucket's versioning state when `changeId` (an HLC id) is greater than the one that set
+   * the current state (last writer wins, so replicas converge); returns the bucket as it is now.
+   * `Unversioned` cannot be set (S3 cannot go back), `InvalidArgument`.
+   */
+  setBucketVersioning(name: string, versioning: BucketVersioning, changeId: string): Promise<Bucket>
 }

@@ -2,7 +2,15 @@ import { parseChunkCid } from './chunk-id.js'
 import { DataError } from './errors.js'
 import { parseVersionId } from './hlc.js'
 import { validateBucketName, validateKey } from './keys.js'
-import type { ContentVersion, Manifest, ObjectSummary, ObjectVersion } from './port.js'
+import type {
+  Bucket,
+  BucketVersioning,
+  ContentVersion,
+  Manifest,
+  ObjectSummary,
+  ObjectVersion,
+  PurgeRecord,
+} from './port.js'
 
 /**
  * Checks what every `ObjectIndex` must check before recording a version: the bucket name, the key,
@@ -15,7 +23,45 @@ export function validateVersion(version: ObjectVersion): void {
   if (typeof version.createdAt !== 'string' || Number.isNaN(Date.parse(version.createdAt))) {
     throw new DataError('InvalidArgument', 'createdAt is not an ISO 8601 time')
   }
+  if (version.nullVersion !== undefined && version.nullVersion !== true) {
+    throw new DataError('InvalidArgument', 'nullVersion is true or absent')
+  }
   if (version.deleteMarker !== true) validateManifest(version.manifest)
+}
+
+/** Checks a purge record as every `ObjectIndex` must before recording it. */
+export function validatePurge(purge: PurgeRecord): void {
+  validateBucketName(purge.bucket)
+  validateKey(purge.key)
+  parseVersionId(purge.versionId)
+  if (typeof purge.purgedAt !== 'string' || Number.isNaN(Date.parse(purge.purgedAt))) {
+    throw new DataError('InvalidArgument', 'purgedAt is not an ISO 8601 time')
+  }
+}
+
+/** Checks a versioning change: an HLC change id and a state a bucket can be set to. */
+export function validateVersioningChange(versioning: BucketVersioning, changeId: string): void {
+  if (versioning !== 'Enabled' && versioning !== 'Suspended') {
+    throw new DataError('InvalidArgument', 'versioning can only be set to Enabled or Suspended')
+  }
+  parseVersionId(changeId)
+}
+
+/** Whether a versioning change with `changeId` wins over the bucket's current state. */
+export function versioningChangeWins(
+  bucket: Bucket,
+  versioning: BucketVersioning,
+  changeId: string,
+): boolean {
+  const current = bucket.versioningChangeId
+  if (current === undefined || changeId > current) return true
+  // The same id twice with different states cannot come from one clock; order them to converge anyway.
+  return changeId === current && versioning > versioningOf(bucket)
+}
+
+/** The bucket's versioning state; buckets from before versioning could be set kept every version. */
+export function versioningOf(bucket: Bucket): BucketVersioning {
+  return bucket.versioning ?? 'Enabled'
 }
 
 export function validateManifest(manifest: Manifest): void {

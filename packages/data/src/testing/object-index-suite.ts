@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { ObjectIndex, ObjectVersion } from '../port.js'
+import type { ObjectIndex, ObjectVersion, PurgeRecord } from '../port.js'
 import type { TestSetup } from './index.js'
 import { runObjectListingTests } from './object-listing-suite.js'
-import { collectVersions, content, expectCode, G1, G2, marker, vid } from './records.js'
+import { collectVersions, content, expectCode, G1, G2, marker, purge, vid } from './records.js'
 
 /** Registers the behaviour every `ObjectIndex` must have: buckets, versions and listing. */
 export function runObjectIndexTests(common: TestSetup<ObjectIndex>): void {
@@ -281,5 +281,139 @@ export function runObjectIndexTests(common: TestSetup<ObjectIndex>): void {
     })
   })
 
+  describe('ObjectIndex compliance: purges and versioning', () => {
+    let index: ObjectIndex
+    beforeEach(async () => {
+      index = await common.setup()
+      await index.createBucket('bkt1', { group: G1 })
+    })
+    afterEach(async () => {
+      await common.teardown(index)
+    })
+
+    it('removes a purged version for good, and the next newest becomes current', async () => {
+      const v1 = content('bkt1', 'k', vid(1))
+      const v2 = content('bkt1', 'k', vid(2))
+      await index.putVersion(v1)
+      await index.putVersion(v2)
+      expect(await index.purgeVersion(purge('bkt1', 'k', vid(2)))).toEqual({ stored: true, removed: v2 })
+      expect((await index.getCurrent('bkt1', 'k')).versionId).toBe(vid(1))
+      await expectCode(index.getVersion('bkt1', 'k', vid(2)), 'NoSuchVersion')
+      expect(await collectVersions(index.listVersions('bkt1'))).toEqual([['k', vid(1)]])
+      expect((await index.list('bkt1')).objects.map((o) => o.versionId)).toEqual([vid(1)])
+      expect(await index.purgeVersion(purge('bkt1', 'k', vid(2)))).toEqual({ stored: false })
+      expect(await index.putVersion(v2)).toEqual({ stored: false, current: false })
+      expect((await index.getCurrent('bkt1', 'k')).versionId).toBe(vid(1))
+    })
+
+    it('hides a key when the purge leaves a delete marker or nothing current', async () => {
+      await index.putVersion(content('bkt1', 'a', vid(1)))
+      await index.putVersion(marker('bkt1', 'a', vid(2)))
+      await index.putVersion(content('bkt1', 'a', vid(3)))
+      await index.putVersion(content('bkt1', 'b', vid(4)))
+      await index.purgeVersion(purge('bkt1', 'a', vid(3)))
+      await index.purgeVersion(purge('bkt1', 'b', vid(4)))
+      await expectCode(index.getCurrent('bkt1', 'a'), 'NoSuchKey')
+      await expectCode(index.getCurrent('bkt1', 'b'), 'NoSuchKey')
+      expect((await index.list('bkt1')).objects).toEqual([])
+      await index.purgeVersion(purge('bkt1', 'a', vid(2)))
+      expect((await index.getCurrent('bkt1', 'a')).versionId).toBe(vid(1))
+      await index.purgeVersion(purge('bkt1', 'a', vid(1)))
+      expect(await collectVersions(index.listVersions('bkt1'))).toEqual([])
+      await index.deleteBucket('bkt1')
+    })
+
+    it('keeps a version out that arrives after its purge (a replica that was offline)', async () => {
+      expect(await index.purgeVersion(purge('bkt1', 'k', vid(5)))).toEqual({ stored: true })
+      expect(await index.putVersion(content('bkt1', 'k', vid(5)))).toEqual({ stored: false, current: false })
+      await expectCode(index.getCurrent('bkt1', 'k'), 'NoSuchKey')
+      expect(await collectVersions(index.listVersions('bkt1'))).toEqual([])
+      expect(await collectPurges(index, 'bkt1')).toEqual([purge('bkt1', 'k', vid(5))])
+    })
+
+    it('keeps the earlier of two purges of one version, in any order', async () => {
+      const early = { ...purge('bkt1', 'k', vid(1)), purgedAt: '2025-01-01T00:00:00.000Z' }
+      const late = { ...purge('bkt1', 'k', vid(1)), purgedAt: '2025-02-01T00:00:00.000Z' }
+      await index.purgeVersion(late)
+      expect(await index.purgeVersion(early)).toEqual({ stored: true })
+      expect(await index.purgeVersion(late)).toEqual({ stored: false })
+      expect(await collectPurges(index, 'bkt1')).toEqual([early])
+    })
+
+    it('converges to the same state from the same versions and purges in any order', async () => {
+      const records: Array<ObjectVersion | PurgeRecord> = []
+      for (const [i, key] of ['a', 'b/c', 'é', 'z'].entries()) {
+        records.push(content('bkt1', key, vid(i)), content('bkt1', key, vid(10 + i, 'node-b')))
+        if (i % 2 === 0) records.push(marker('bkt1', key, vid(20 + i, 'node-c')))
+        records.push(purge('bkt1', key, i % 2 === 0 ? vid(20 + i, 'node-c') : vid(10 + i, 'node-b')))
+      }
+      const apply = (target: ObjectIndex, r: ObjectVersion | PurgeRecord) =>
+        'purgedAt' in r ? target.purgeVersion(r) : target.putVersion(r)
+      const other = await common.setup()
+      try {
+        await other.createBucket('bkt1', { group: G1 })
+        for (const r of records) await apply(index, r)
+        const shuffled = [...records].reverse()
+        for (const r of [...shuffled.slice(3), ...shuffled.slice(0, 3), ...records]) await apply(other, r)
+        expect(await collectVersions(other.listVersions('bkt1'))).toEqual(
+          await collectVersions(index.listVersions('bkt1')),
+        )
+        expect(await collectPurges(other, 'bkt1')).toEqual(await collectPurges(index, 'bkt1'))
+        expect(await other.list('bkt1')).toEqual(await index.list('bkt1'))
+        expect((await index.list('bkt1')).objects.map((o) => [o.key, o.versionId])).toEqual([
+          ['a', vid(10, 'node-b')],
+          ['b/c', vid(1)],
+          ['z', vid(3)],
+          ['é', vid(12, 'node-b')],
+        ])
+      } finally {
+        await common.teardown(other)
+      }
+    })
+
+    it('refuses purges with a bad key or version id, and on a missing bucket', async () => {
+      await expectCode(index.purgeVersion(purge('bkt1', 'a/../b', vid(1))), 'InvalidKey')
+      await expectCode(index.purgeVersion(purge('bkt1', 'k', 'null')), 'InvalidVersionId')
+      await expectCode(index.purgeVersion(purge('nope', 'k', vid(1))), 'NoSuchBucket')
+      await expectCode(
+        index.purgeVersion({ ...purge('bkt1', 'k', vid(1)), purgedAt: 'x' }),
+        'InvalidArgument',
+      )
+      expect(await collectPurges(index, 'bkt1')).toEqual([])
+    })
+
+    it('stores null versions with their flag', async () => {
+      const v = { ...content('bkt1', 'k', vid(1)), nullVersion: true as const }
+      await index.putVersion(v)
+      expect(await index.getCurrent('bkt1', 'k')).toEqual(v)
+      await expectCode(index.putVersion(content('bkt1', 'k', vid(1))), 'VersionConflict')
+    })
+
+    it('creates buckets unversioned and changes versioning last writer wins', async () => {
+      expect((await index.getBucket('bkt1')).versioning).toBe('Unversioned')
+      await index.createBucket('bkt2', { group: G1, versioning: 'Enabled' })
+      expect((await index.getBucket('bkt2')).versioning).toBe('Enabled')
+      expect(await index.setBucketVersioning('bkt1', 'Enabled', vid(5))).toMatchObject({
+        versioning: 'Enabled',
+        versioningChangeId: vid(5),
+      })
+      expect((await index.setBucketVersioning('bkt1', 'Suspended', vid(4))).versioning).toBe('Enabled')
+      expect((await index.setBucketVersioning('bkt1', 'Suspended', vid(6))).versioning).toBe('Suspended')
+      expect(await index.getBucket('bkt1')).toMatchObject({
+        versioning: 'Suspended',
+        versioningChangeId: vid(6),
+      })
+      await expectCode(index.setBucketVersioning('bkt1', 'Unversioned', vid(7)), 'InvalidArgument')
+      await expectCode(index.setBucketVersioning('bkt1', 'Enabled', 'x'), 'InvalidVersionId')
+      await expectCode(index.setBucketVersioning('nope', 'Enabled', vid(8)), 'NoSuchBucket')
+    })
+  })
+
   runObjectListingTests(common)
+}
+
+async function collectPurges(index: ObjectIndex, bucket: string): Promise<PurgeRecord[]> {
+  const out: PurgeRecord[] = []
+  for await (const p of index.listPurges(bucket)) out.push(p)
+  return out
 }

@@ -4,7 +4,7 @@ import { create as createDigest } from 'multiformats/hashes/digest'
 import { expect } from 'vitest'
 import type { DataErrorCode } from '../errors.js'
 import { formatVersionId } from '../hlc.js'
-import type { ContentVersion, DeleteMarker, ObjectIndex } from '../port.js'
+import type { ContentVersion, DeleteMarker, ObjectIndex, PurgeRecord } from '../port.js'
 
 /** Version records for the index suites. */
 
@@ -47,6 +47,10 @@ export function content(bucket: string, key: string, versionId: string, size = 1
 
 export function marker(bucket: string, key: string, versionId: string): DeleteMarker {
   return { bucket, key, versionId, createdAt: new Date(EPOCH).toISOString(), deleteMarker: true }
+}
+
+export function purge(bucket: string, key: string, versionId: string): PurgeRecord {
+  return { bucket, key, versionId, purgedAt: new Date(EPOCH + 1000).toISOString() }
 }
 
 export async function expectCode(promise: Promise<unknown>, code: DataErrorCode): Promise<void> {
