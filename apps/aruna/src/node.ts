@@ -17,6 +17,7 @@ import {
   RealmTokenVerifier,
 } from '@aruna/auth'
 import { isOrgaError, loadRealmKey, OrgaService, orgaRoleSource } from '@aruna/orga'
+import type { OpenAPIHono } from '@hono/zod-openapi'
 import type { ArunaConfig } from './config.js'
 import { type RealmMember, type RealmMemberInit, startRealmMember } from './federation/realm-member.js'
 import { createAuthRoutes } from './http/auth-routes.js'
@@ -65,6 +66,8 @@ export interface NodeOptions {
 export class ArunaNode {
   private state: NodeStatus['status'] = 'starting'
   private rest: HttpEndpoint | undefined
+  /** The REST app once started (tests compare its routes with the OpenAPI document). */
+  restApp: OpenAPIHono | undefined
   private s3: S3Service | undefined
   private member: RealmMember | undefined
   private devOidc: { issuer: string; clientId: string; close(): Promise<void> } | undefined
@@ -272,6 +275,7 @@ export class ArunaNode {
       status: () => this.status(),
       routes: [authRoutes as never, realmRoutes as never],
     })
+    this.restApp = app
     this.rest = await listen(app, this.config.rest.host, this.config.rest.port, 'REST API')
 
     const mintOperatorToken = async () => {

@@ -12,12 +12,22 @@ import {
   type OidcVerifier,
   type RealmTokenIssuer,
 } from '@aruna/auth'
-import { type Context, Hono } from 'hono'
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
+import type { Context, MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
-import { z } from 'zod'
+import { HTTPException } from 'hono/http-exception'
 import type { Logger } from '../logger.js'
 import type { LoginConfig, RealmTokenGrant } from '../login/types.js'
-import { problem as problemDocument, problemResponse } from './problem.js'
+import {
+  HttpProblem,
+  ProblemSchema,
+  problem as problemDocument,
+  problemOf,
+  problemResponse,
+  problemResponses,
+} from './problem.js'
+
+export { ProblemSchema }
 
 /** Who an OIDC token says the caller is, as the user registry needs it. */
 export interface LoginIdentity {
@@ -40,30 +50,28 @@ export interface AuthRoutesDeps {
 }
 
 /** The body of `POST /v1/auth/token`. */
-export const TokenRequestSchema = z.strictObject({
-  token: z.string().min(1).max(MAX_TOKEN_LENGTH),
-})
+export const TokenRequestSchema = z
+  .strictObject({
+    token: z.string().min(1).max(MAX_TOKEN_LENGTH),
+  })
+  .openapi('TokenRequest')
 
 /** The answer of `POST /v1/auth/token`. */
-export const TokenResponseSchema = z.object({
-  token: z.string().min(1),
-  expiresAt: z.iso.datetime(),
-  userId: z.string().min(1),
-  realm: z.string().min(1),
-})
+export const TokenResponseSchema = z
+  .object({
+    token: z.string().min(1),
+    expiresAt: z.iso.datetime(),
+    userId: z.string().min(1),
+    realm: z.string().min(1),
+  })
+  .openapi('RealmToken')
 
 /** The answer of `GET /v1/auth/config`. */
-export const AuthConfigSchema = z.object({
-  issuers: z.array(z.object({ issuer: z.url(), clientId: z.string().min(1), development: z.boolean() })),
-})
-
-/** A JSON problem document (RFC 9457). */
-export const ProblemSchema = z.object({
-  type: z.string(),
-  title: z.string(),
-  status: z.number().int(),
-  detail: z.string().optional(),
-})
+export const AuthConfigSchema = z
+  .object({
+    issuers: z.array(z.object({ issuer: z.url(), clientId: z.string().min(1), development: z.boolean() })),
+  })
+  .openapi('AuthConfig')
 
 const MAX_BODY_BYTES = 64 * 1024
 const MAX_DISPLAY_NAME = 200
@@ -79,10 +87,51 @@ const UNAUTHORIZED = new Set([
   'AlgorithmNotAllowed',
 ])
 
-export function createAuthRoutes(deps: AuthRoutesDeps): Hono {
-  const app = new Hono()
+const authConfigRoute = createRoute({
+  method: 'get',
+  path: '/v1/auth/config',
+  tags: ['login'],
+  summary: 'The OIDC issuers a CLI may log in with',
+  responses: {
+    200: { description: 'The issuers', content: { 'application/json': { schema: AuthConfigSchema } } },
+  },
+})
 
-  app.get('/v1/auth/config', (c) => {
+/** Before the body is read: at most 64 KiB, and JSON (a 400, not a 415, as the login clients expect). */
+const tokenBodyGate: MiddlewareHandler[] = [
+  bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw new HttpProblem(413, 'Payload Too Large', `the body is larger than ${MAX_BODY_BYTES} bytes`)
+    },
+  }),
+  async (c, next) => {
+    const type = c.req.header('content-type') ?? ''
+    if (!/^application\/json\s*(;|$)/i.test(type))
+      throw new HttpProblem(400, 'Bad Request', 'the body must be JSON (content-type: application/json)')
+    await next()
+  },
+]
+
+const tokenRoute = createRoute({
+  method: 'post',
+  path: '/v1/auth/token',
+  tags: ['login'],
+  summary: 'Exchange an OIDC token for a realm token',
+  middleware: tokenBodyGate,
+  request: {
+    body: { required: true, content: { 'application/json': { schema: TokenRequestSchema } } },
+  },
+  responses: {
+    200: { description: 'A realm token', content: { 'application/json': { schema: TokenResponseSchema } } },
+    ...problemResponses(400, 401, 413, 500, 503),
+  },
+})
+
+export function createAuthRoutes(deps: AuthRoutesDeps): OpenAPIHono {
+  const app = new OpenAPIHono()
+
+  app.openapi(authConfigRoute, (c) => {
     const { issuers } = deps.loginConfig()
     return c.json(
       { issuers: issuers.map(({ issuer, clientId, development }) => ({ issuer, clientId, development })) },
@@ -91,47 +140,25 @@ export function createAuthRoutes(deps: AuthRoutesDeps): Hono {
     )
   })
 
-  app.post(
-    '/v1/auth/token',
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) => problem(c, 413, 'Payload Too Large', `the body is larger than ${MAX_BODY_BYTES} bytes`),
-    }),
+  app.openapi(
+    tokenRoute,
     async (c) => {
-      const type = c.req.header('content-type') ?? ''
-      if (!/^application\/json\s*(;|$)/i.test(type)) {
-        return problem(c, 400, 'Bad Request', 'the body must be JSON (content-type: application/json)')
-      }
-      let json: unknown
-      try {
-        json = JSON.parse(await c.req.text())
-      } catch {
-        return problem(c, 400, 'Bad Request', 'the body is not valid JSON')
-      }
-      const parsed = TokenRequestSchema.safeParse(json)
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0]
-        const where = issue?.path.length ? `${issue.path.join('.')}: ` : ''
-        return problem(
-          c,
-          400,
-          'Bad Request',
-          `expected {"token": "<OIDC token>"}; ${where}${issue?.message ?? 'invalid'}`,
-        )
-      }
-
+      const { token: oidcToken } = c.req.valid('json')
       let identity: Awaited<ReturnType<OidcVerifier['verify']>>
       try {
-        identity = await deps.oidc.verify(parsed.data.token)
+        identity = await deps.oidc.verify(oidcToken)
       } catch (err) {
         if (err instanceof AuthError && UNAUTHORIZED.has(err.code)) {
           deps.logger?.info({ code: err.code }, 'login refused: the OIDC token does not verify')
-          return problem(c, 401, 'Unauthorized', `the OIDC token does not verify: ${oneLine(err.message)}`)
+          throw new HttpProblem(
+            401,
+            'Unauthorized',
+            `the OIDC token does not verify: ${oneLine(err.message)}`,
+          )
         }
         if (err instanceof AuthError && err.code === 'IssuerUnavailable') {
           deps.logger?.warn({ err }, 'login failed: the OIDC issuer is unavailable')
-          return problem(
-            c,
+          throw new HttpProblem(
             503,
             'Service Unavailable',
             'the OIDC issuer cannot be reached by the node; try again later',
@@ -159,9 +186,27 @@ export function createAuthRoutes(deps: AuthRoutesDeps): Hono {
       deps.logger?.info({ issuer: identity.issuer, subject: identity.subject, userId: user.id }, 'login')
       return c.json(body, 200, { 'cache-control': 'no-store' })
     },
+    (result) => {
+      if (result.success) return undefined
+      const issue = result.error.issues[0]
+      const where = issue?.path.length ? `${issue.path.join('.')}: ` : ''
+      throw new HttpProblem(
+        400,
+        'Bad Request',
+        `expected {"token": "<OIDC token>"}; ${where}${issue?.message ?? 'invalid'}`,
+      )
+    },
   )
 
   app.onError((err, c) => {
+    // The refusals above and the validator's (malformed JSON); anything else is a 500 without details.
+    if (err instanceof HttpProblem || err instanceof HTTPException) {
+      const known = problemOf(err)
+      if (known && known.status < 500)
+        return problem(c, known.status, known.title, known.detail ?? known.title)
+      if (known && err instanceof HttpProblem)
+        return problem(c, known.status, known.title, known.detail ?? '')
+    }
     deps.logger?.error({ err, path: c.req.path }, 'login request failed')
     return problem(c, 500, 'Internal Server Error', 'the login failed; see the node log')
   })
@@ -182,7 +227,7 @@ export function displayNameOf(claims: Readonly<Record<string, unknown>>, subject
 }
 
 /** The shared problem document, not cached: login answers are about one request. */
-function problem(_c: Context, status: 400 | 401 | 413 | 500 | 503, title: string, detail: string): Response {
+function problem(_c: Context, status: number, title: string, detail: string): Response {
   const response = problemResponse(problemDocument(status, title, detail))
   response.headers.set('cache-control', 'no-store')
   return response

@@ -4,12 +4,78 @@
  */
 import { isAuthError } from '@aruna/auth'
 import { isOrgaError } from '@aruna/orga'
+import { z } from '@hono/zod-openapi'
+import type { Context } from 'hono'
+import { HTTPException } from 'hono/http-exception'
 
 export interface Problem {
   readonly type: string
   readonly title: string
   readonly status: number
   readonly detail?: string
+}
+
+/** A JSON problem document (RFC 9457), as the OpenAPI document declares it. */
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string().optional(),
+  })
+  .openapi('Problem')
+
+/** The problem responses a route may answer with, for its OpenAPI declaration. */
+export function problemResponses<const S extends number>(
+  ...statuses: readonly S[]
+): Record<
+  S,
+  { description: string; content: { 'application/problem+json': { schema: typeof ProblemSchema } } }
+> {
+  const out = {} as Record<
+    S,
+    { description: string; content: { 'application/problem+json': { schema: typeof ProblemSchema } } }
+  >
+  for (const status of statuses) {
+    out[status] = {
+      description: STATUS_TITLES[status] ?? 'Error',
+      content: { 'application/problem+json': { schema: ProblemSchema } },
+    }
+  }
+  return out
+}
+
+const STATUS_TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  409: 'Conflict',
+  410: 'Gone',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+}
+
+/** The 400 problem for input that fails its schema: the first issue, with where it is. */
+export function validationProblem(error: z.ZodError, target: string): Problem {
+  const issue = error.issues[0]
+  const where = issue?.path.length ? issue.path.join('.') : target === 'json' ? 'body' : target
+  return problem(400, 'Bad Request', issue ? `${where}: ${issue.message}` : `invalid ${where}`)
+}
+
+/**
+ * The validation hook of every OpenAPI route: a request that fails its schema is answered with a
+ * 400 problem document rather than the validator's own JSON.
+ */
+export function validationHook(
+  result: { success: true } | { success: false; error: z.ZodError; target?: string },
+  _c: Context,
+): Response | undefined {
+  if (result.success) return undefined
+  return problemResponse(validationProblem(result.error, result.target ?? 'input'))
 }
 
 export class HttpProblem extends Error {
@@ -49,6 +115,9 @@ const TOKEN_ERRORS = new Set([
 /** The problem document for a known domain error, or `undefined` for an unexpected one (a 500). */
 export function problemOf(err: unknown): Problem | undefined {
   if (err instanceof HttpProblem) return problem(err.status, err.title, err.detail)
+  // The validators' own refusals (malformed JSON, an unsupported media type).
+  if (err instanceof HTTPException && err.status < 500)
+    return problem(err.status, STATUS_TITLES[err.status] ?? 'Bad Request', oneLine(err.message))
   if (isOrgaError(err)) {
     switch (err.code) {
       case 'PermissionDenied':
@@ -70,4 +139,9 @@ export function problemOf(err: unknown): Problem | undefined {
     return problem(400, 'Bad Request', err.message)
   }
   return undefined
+}
+
+function oneLine(text: string): string {
+  const line = text.replace(/\s+/g, ' ').trim()
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line
 }

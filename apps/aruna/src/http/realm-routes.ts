@@ -13,10 +13,9 @@ import {
   type TokenVerifier,
 } from '@aruna/auth'
 import type { AutomergeOrgaStore, OrgaService } from '@aruna/orga'
-import { Hono } from 'hono'
-import { z } from 'zod'
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import { encodeInvite } from '../realm/invite.js'
-import { HttpProblem } from './problem.js'
+import { HttpProblem, problemResponses, validationHook } from './problem.js'
 
 export interface RealmRoutesInit {
   readonly realmId: string
@@ -33,7 +32,52 @@ export interface RealmRoutesInit {
   liveNodes(): readonly string[]
 }
 
-type Env = { Variables: { caller: Principal } }
+export type RealmEnv = { Variables: { caller: Principal } }
+
+/** The security scheme every `/v1` route but the login ones requires. */
+export const REALM_TOKEN = 'realmToken'
+const secured = [{ [REALM_TOKEN]: [] }]
+
+/** Registers the realm token as the document's bearer security scheme. */
+export function registerRealmTokenScheme(app: OpenAPIHono<RealmEnv>): void {
+  app.openAPIRegistry.registerComponent('securitySchemes', REALM_TOKEN, {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'A realm token (aruna login, or the operator credential in the data directory)',
+  })
+}
+
+/** Verifies the caller's realm token on every `/v1` route but the public login ones. */
+export function realmTokenGate(tokens: TokenVerifier) {
+  return async (
+    c: {
+      req: { path: string; header(name: string): string | undefined }
+      set(k: 'caller', v: Principal): void
+    },
+    next: () => Promise<void>,
+  ): Promise<void> => {
+    if (c.req.path.startsWith('/v1/auth/')) return next() // the login routes are public
+    const header = c.req.header('authorization') ?? ''
+    const match = /^Bearer\s+(\S+)$/i.exec(header)
+    if (!match)
+      throw new HttpProblem(
+        401,
+        'Unauthorized',
+        'log in first: send a realm token as "Authorization: Bearer <token>" (aruna login)',
+      )
+    c.set('caller', principalOf(await tokens.verify(match[1] as string)))
+    await next()
+  }
+}
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+})
+const jsonBody = <T extends z.ZodType>(schema: T) => ({
+  required: true,
+  content: { 'application/json': { schema } },
+})
 
 const InviteBody = z
   .object({
@@ -45,68 +89,156 @@ const InviteBody = z
       .default(24 * 3600),
   })
   .strict()
+  .openapi('InviteRequest')
+const Invite = z.object({ id: z.string(), expiresAt: z.iso.datetime(), invite: z.string() }).openapi('Invite')
+const Me = z
+  .object({
+    userId: z.string(),
+    displayName: z.string(),
+    realm: z.string(),
+    roles: z.array(z.object({ id: z.string(), name: z.string(), group: z.string().nullable() })),
+    groups: z.array(z.object({ id: z.string(), name: z.string() })),
+  })
+  .openapi('Me')
+const NodeList = z
+  .object({
+    self: z.string(),
+    nodes: z.array(
+      z.object({
+        id: z.string(),
+        kind: z.string(),
+        live: z.boolean(),
+        addresses: z.array(z.string()),
+        addedAt: z.iso.datetime(),
+      }),
+    ),
+  })
+  .openapi('NodeList')
 const KeyBody = z
   .object({ description: z.string().max(256).optional(), user: z.string().max(64).optional() })
   .strict()
-const PEER_ID = /^[1-9A-HJ-NP-Za-km-z]{40,64}$/
-const ACCESS_KEY_ID = /^AK[A-Z2-7]{18}$/
-
-async function jsonBody<T>(request: Request, schema: z.ZodType<T>): Promise<T> {
-  let body: unknown = {}
-  const text = await request.text()
-  if (text.trim() !== '') {
-    try {
-      body = JSON.parse(text)
-    } catch {
-      throw new HttpProblem(400, 'Bad Request', 'the body must be JSON')
-    }
-  }
-  const result = schema.safeParse(body)
-  if (!result.success) {
-    const issue = result.error.issues[0]
-    throw new HttpProblem(
-      400,
-      'Bad Request',
-      issue ? `${issue.path.join('.') || 'body'}: ${issue.message}` : 'invalid body',
-    )
-  }
-  return result.data
-}
-
-export function createRealmRoutes(init: RealmRoutesInit): Hono<Env> {
-  const app = new Hono<Env>()
-  const keysPath = `/${init.realmId}/admin/keys`
-
-  app.use('/v1/*', async (c, next) => {
-    if (c.req.path.startsWith('/v1/auth/')) return next() // the login routes are public
-    const header = c.req.header('authorization') ?? ''
-    const match = /^Bearer\s+(\S+)$/i.exec(header)
-    if (!match)
-      throw new HttpProblem(
-        401,
-        'Unauthorized',
-        'log in first: send a realm token as "Authorization: Bearer <token>" (aruna login)',
-      )
-    c.set('caller', principalOf(await init.tokens.verify(match[1] as string)))
-    await next()
+  .openapi('AccessKeyRequest')
+const KeyList = z
+  .object({
+    keys: z.array(
+      z.object({
+        accessKeyId: z.string(),
+        userId: z.string(),
+        createdAt: z.iso.datetime(),
+        description: z.string().optional(),
+      }),
+    ),
   })
+  .openapi('AccessKeyList')
+const CreatedKey = z
+  .object({ accessKeyId: z.string(), secretAccessKey: z.string(), userId: z.string() })
+  .openapi('CreatedAccessKey')
+const NodeId = z.object({
+  id: z
+    .string()
+    .regex(/^[1-9A-HJ-NP-Za-km-z]{40,64}$/, 'not a node id (a libp2p peer id)')
+    .openapi({ param: { name: 'id', in: 'path' }, description: 'A libp2p peer id' }),
+})
+const KeyId = z.object({
+  id: z
+    .string()
+    .regex(/^AK[A-Z2-7]{18}$/, 'not an access key id')
+    .openapi({ param: { name: 'id', in: 'path' }, description: 'An S3 access key id' }),
+})
+const KeyQuery = z.object({
+  user: z.string().max(64).optional().openapi({ description: 'Whose keys (administrators); default: mine' }),
+})
 
-  app.get('/v1/me', async (c) => {
+const meRoute = createRoute({
+  method: 'get',
+  path: '/v1/me',
+  tags: ['realm'],
+  summary: 'Who the caller is: user, roles and groups',
+  security: secured,
+  responses: { 200: json(Me, 'The caller'), ...problemResponses(401) },
+})
+const inviteRoute = createRoute({
+  method: 'post',
+  path: '/v1/invites',
+  tags: ['nodes'],
+  summary: 'Make an invite for a new node',
+  security: secured,
+  request: { body: jsonBody(InviteBody) },
+  responses: {
+    201: json(Invite, 'The invite'),
+    ...problemResponses(400, 401, 403, 503),
+  },
+})
+const nodesRoute = createRoute({
+  method: 'get',
+  path: '/v1/nodes',
+  tags: ['nodes'],
+  summary: 'The realm’s nodes and which are live',
+  security: secured,
+  responses: { 200: json(NodeList, 'The nodes'), ...problemResponses(401, 403) },
+})
+const removeNodeRoute = createRoute({
+  method: 'delete',
+  path: '/v1/nodes/{id}',
+  tags: ['nodes'],
+  summary: 'Remove a node from the realm',
+  security: secured,
+  request: { params: NodeId },
+  responses: { 204: { description: 'Removed' }, ...problemResponses(400, 401, 403, 404, 409) },
+})
+const listKeysRoute = createRoute({
+  method: 'get',
+  path: '/v1/keys',
+  tags: ['keys'],
+  summary: 'S3 access keys of the caller (or, for administrators, of a user)',
+  security: secured,
+  request: { query: KeyQuery },
+  responses: { 200: json(KeyList, 'The keys'), ...problemResponses(400, 401, 403, 404) },
+})
+const createKeyRoute = createRoute({
+  method: 'post',
+  path: '/v1/keys',
+  tags: ['keys'],
+  summary: 'Create an S3 access key (the secret is shown once)',
+  security: secured,
+  request: { body: jsonBody(KeyBody) },
+  responses: { 201: json(CreatedKey, 'The new key'), ...problemResponses(400, 401, 403, 404) },
+})
+const revokeKeyRoute = createRoute({
+  method: 'delete',
+  path: '/v1/keys/{id}',
+  tags: ['keys'],
+  summary: 'Revoke an S3 access key',
+  security: secured,
+  request: { params: KeyId },
+  responses: { 204: { description: 'Revoked' }, ...problemResponses(400, 401, 404) },
+})
+
+export function createRealmRoutes(init: RealmRoutesInit): OpenAPIHono<RealmEnv> {
+  const app = new OpenAPIHono<RealmEnv>({ defaultHook: validationHook })
+  const keysPath = `/${init.realmId}/admin/keys`
+  registerRealmTokenScheme(app)
+  app.use('/v1/*', realmTokenGate(init.tokens))
+
+  app.openapi(meRoute, async (c) => {
     const caller = c.get('caller')
     const user = await init.store.getUser(caller.userId)
     const roles = await init.store.rolesForUser(caller.userId)
     const groups = await init.store.listGroups({ member: caller.userId })
-    return c.json({
-      userId: user.id,
-      displayName: user.displayName,
-      realm: init.realmId,
-      roles: roles.map((role) => ({ id: role.id, name: role.name, group: role.scope.group ?? null })),
-      groups: groups.map((group) => ({ id: group.id, name: group.name })),
-    })
+    return c.json(
+      {
+        userId: user.id,
+        displayName: user.displayName,
+        realm: init.realmId,
+        roles: roles.map((role) => ({ id: role.id, name: role.name, group: role.scope.group ?? null })),
+        groups: groups.map((group) => ({ id: group.id, name: group.name })),
+      },
+      200,
+    )
   })
 
-  app.post('/v1/invites', async (c) => {
-    const body = await jsonBody(c.req.raw, InviteBody)
+  app.openapi(inviteRoute, async (c) => {
+    const body = c.req.valid('json')
     const caller = c.get('caller')
     const created = await init.orga.createInvite(caller, { ttlMs: body.ttlSeconds * 1000 })
     const bootstrap = [...init.multiaddrs()]
@@ -129,24 +261,26 @@ export function createRealmRoutes(init: RealmRoutesInit): Hono<Env> {
     )
   })
 
-  app.get('/v1/nodes', async (c) => {
+  app.openapi(nodesRoute, async (c) => {
     const nodes = await init.orga.listNodes(c.get('caller'))
     const live = new Set(init.liveNodes())
-    return c.json({
-      self: init.nodeId,
-      nodes: nodes.map((node) => ({
-        id: node.peerId,
-        kind: node.kind,
-        live: live.has(node.peerId),
-        addresses: node.addresses,
-        addedAt: new Date(node.addedAt).toISOString(),
-      })),
-    })
+    return c.json(
+      {
+        self: init.nodeId,
+        nodes: nodes.map((node) => ({
+          id: node.peerId,
+          kind: node.kind,
+          live: live.has(node.peerId),
+          addresses: [...node.addresses],
+          addedAt: new Date(node.addedAt).toISOString(),
+        })),
+      },
+      200,
+    )
   })
 
-  app.delete('/v1/nodes/:id', async (c) => {
-    const id = c.req.param('id')
-    if (!PEER_ID.test(id)) throw new HttpProblem(400, 'Bad Request', 'not a node id (a libp2p peer id)')
+  app.openapi(removeNodeRoute, async (c) => {
+    const { id } = c.req.valid('param')
     if (id === init.nodeId)
       throw new HttpProblem(409, 'Conflict', 'a node cannot remove itself; ask another node')
     await init.orga.removeNode(c.get('caller'), id)
@@ -161,21 +295,24 @@ export function createRealmRoutes(init: RealmRoutesInit): Hono<Env> {
     return user
   }
 
-  app.get('/v1/keys', async (c) => {
-    const owner = await keyOwner(c.get('caller'), c.req.query('user'))
+  app.openapi(listKeysRoute, async (c) => {
+    const owner = await keyOwner(c.get('caller'), c.req.valid('query').user)
     const keys = await init.accessKeys.list(owner)
-    return c.json({
-      keys: keys.map((key) => ({
-        accessKeyId: key.accessKeyId,
-        userId: key.userId,
-        createdAt: new Date(key.createdAt * 1000).toISOString(),
-        ...(key.description === undefined ? {} : { description: key.description }),
-      })),
-    })
+    return c.json(
+      {
+        keys: keys.map((key) => ({
+          accessKeyId: key.accessKeyId,
+          userId: key.userId,
+          createdAt: new Date(key.createdAt * 1000).toISOString(),
+          ...(key.description === undefined ? {} : { description: key.description }),
+        })),
+      },
+      200,
+    )
   })
 
-  app.post('/v1/keys', async (c) => {
-    const body = await jsonBody(c.req.raw, KeyBody)
+  app.openapi(createKeyRoute, async (c) => {
+    const body = c.req.valid('json')
     const owner = await keyOwner(c.get('caller'), body.user)
     const created = await init.accessKeys.create(
       owner,
@@ -187,9 +324,8 @@ export function createRealmRoutes(init: RealmRoutesInit): Hono<Env> {
     )
   })
 
-  app.delete('/v1/keys/:id', async (c) => {
-    const id = c.req.param('id')
-    if (!ACCESS_KEY_ID.test(id)) throw new HttpProblem(400, 'Bad Request', 'not an access key id')
+  app.openapi(revokeKeyRoute, async (c) => {
+    const { id } = c.req.valid('param')
     const caller = c.get('caller')
     const own = (await init.accessKeys.list(caller.userId)).some((key) => key.accessKeyId === id)
     if (!own) {

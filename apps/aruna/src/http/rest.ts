@@ -1,11 +1,13 @@
 /**
- * The REST API (hono). For now it serves the node's liveness (`/health`) and Prometheus metrics
- * (`/metrics`); the domain routes are mounted here as their packages land. Errors are JSON problem
- * documents; a stack trace never reaches a client.
+ * The REST API (hono with `@hono/zod-openapi`): the node's liveness (`/health`), Prometheus metrics
+ * (`/metrics`) and the domain routes, each declared once with its schemas so that validation, types
+ * and the OpenAPI 3.1 document (`/openapi.json`, browsable at `/docs`) come from the same place.
+ * Errors are JSON problem documents; a stack trace never reaches a client.
  */
-import { Hono } from 'hono'
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import type { Logger } from '../logger.js'
-import { problem, problemOf, problemResponse } from './problem.js'
+import { docsPage } from './docs-page.js'
+import { problem, problemOf, problemResponse, validationHook } from './problem.js'
 
 export interface NodeStatus {
   readonly status: 'starting' | 'ok' | 'stopping'
@@ -25,12 +27,42 @@ export interface NodeStatus {
 export interface RestContext {
   readonly logger: Logger
   status(): NodeStatus
-  /** The domain routes (login, realm, …), mounted at the root. */
-  readonly routes?: readonly Hono<never>[]
+  /** The domain routes (login, realm, …), mounted at the root; their declarations join the document. */
+  readonly routes?: readonly OpenAPIHono<never>[]
 }
 
-export function createRestApp(ctx: RestContext): Hono {
-  const app = new Hono()
+const NodeStatusSchema = z
+  .object({
+    status: z.enum(['starting', 'ok', 'stopping']),
+    realm: z.string(),
+    realmId: z.string().optional(),
+    nodeId: z.string().optional(),
+    kind: z.string().optional(),
+    peers: z.number().int().optional(),
+    version: z.string(),
+    startedAt: z.string(),
+  })
+  .openapi('NodeStatus')
+
+const healthRoute = createRoute({
+  method: 'get',
+  path: '/health',
+  tags: ['operations'],
+  summary: 'Whether the node is serving, and which node of which realm it is',
+  responses: {
+    200: { description: 'Serving', content: { 'application/json': { schema: NodeStatusSchema } } },
+    503: {
+      description: 'Starting or stopping',
+      content: { 'application/json': { schema: NodeStatusSchema } },
+    },
+  },
+})
+
+/** The document's `info`; the version is the node's. */
+export const API_TITLE = 'Aruna node REST API'
+
+export function createRestApp(ctx: RestContext): OpenAPIHono {
+  const app = new OpenAPIHono({ defaultHook: validationHook })
   let requests = 0
   const started = Date.now()
 
@@ -39,9 +71,9 @@ export function createRestApp(ctx: RestContext): Hono {
     await next()
   })
 
-  app.get('/health', (c) => {
+  app.openapi(healthRoute, (c) => {
     const s = ctx.status()
-    return c.json(s, s.status === 'ok' ? 200 : 503)
+    return s.status === 'ok' ? c.json(s, 200) : c.json(s, 503)
   })
 
   app.get('/metrics', (c) => {
@@ -63,7 +95,19 @@ export function createRestApp(ctx: RestContext): Hono {
     return c.text(`${lines.join('\n')}\n`, 200, { 'content-type': 'text/plain; version=0.0.4' })
   })
 
-  for (const routes of ctx.routes ?? []) app.route('/', routes as unknown as Hono)
+  for (const routes of ctx.routes ?? []) app.route('/', routes as unknown as OpenAPIHono)
+
+  const document = () =>
+    app.getOpenAPI31Document({
+      openapi: '3.1.0',
+      info: {
+        title: API_TITLE,
+        version: ctx.status().version,
+        description: 'Errors are application/problem+json documents (RFC 9457).',
+      },
+    })
+  app.get('/openapi.json', (c) => c.json(document()))
+  app.get('/docs', (c) => c.html(docsPage(document())))
 
   app.notFound(() => problemResponse(problem(404, 'Not Found', `no such route`)))
 
