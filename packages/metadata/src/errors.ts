@@ -31,7 +31,8 @@ export type MetadataErrorCode =
  * rules in `RO_CRATE_RULES`), errors and warnings in one shape, so clients show one kind of list.
  */
 export interface Problem {
-  severity: 'error' | 'warning'
+  /** `error` for a MUST of the specification, `warning` for a SHOULD, `info` for a MAY. */
+  severity: 'error' | 'warning' | 'info'
   /** The `@id` of the entity concerned, when there is one. */
   entityId?: string
   /** The property concerned, when there is one. */

@@ -75,9 +75,10 @@ describe('validateCrate', () => {
     expect(rulesOf(changed((c) => (c['@context'] = ['https://w3id.org/ro/crate/1.1/context', 42])))).toEqual([
       'context.invalid',
     ])
-    // Published but not bundled: accepted, its terms unchecked.
+    // Published but not bundled: accepted, its terms unchecked (the sample crate conformsTo 1.1: mixed).
     expect(rulesOf(changed((c) => (c['@context'] = 'https://w3id.org/ro/crate/1.3/context')))).toEqual([
       'context.offline',
+      'descriptor.version-mismatch',
     ])
     expect(
       rulesOf(
@@ -86,7 +87,7 @@ describe('validateCrate', () => {
             (c['@context'] = ['http://w3id.org/ro/crate/1.2/context/', 'https://w3id.org/ro/terms/compss']),
         ),
       ),
-    ).toEqual(['context.offline'])
+    ).toEqual(['context.offline', 'descriptor.version-mismatch'])
     expect(
       rulesOf(
         changed(
@@ -224,7 +225,13 @@ describe('validateCrate', () => {
       })
     })
     const problems = validateCrate(crate).problems.map((problem) => problem.rule)
-    expect(problems).toEqual(['root.name', 'root.datePublished', 'root.license-entity'])
+    // The license entity, no longer referenced, is reported (info) too.
+    expect(problems).toEqual([
+      'root.name',
+      'root.datePublished',
+      'root.license-entity',
+      'entity.unreferenced',
+    ])
     const noLicense = changed((c) => {
       entity(c, './')!.license = ['', { '@value': ' ' }] as never
     })

@@ -152,7 +152,8 @@ export interface CrateZipContents {
 /**
  * Reads an RO-Crate zip: `ro-crate-metadata.json` at its root, or in its only top-level folder. Only
  * that file is inflated; the rest is listed. Throws `InvalidCrate` (rule `crate.zip`) for an archive
- * that is not a zip or holds no metadata file, and `crate.size` when the metadata file is too large.
+ * that is not a zip or holds no metadata file, `crate.size` when the metadata file is too large, and
+ * `crate.encoding` when it is not UTF-8.
  */
 export function readCrateZip(archive: Uint8Array): CrateZipContents {
   const names: string[] = []
@@ -195,7 +196,12 @@ export function readCrateZip(archive: Uint8Array): CrateZipContents {
     for (let end = 1; end < segments.length; end += 1) payload.add(`${segments.slice(0, end).join('/')}/`)
     if (path !== '') payload.add(path)
   }
-  const metadata = new TextDecoder('utf-8', { fatal: false }).decode(inflated[chosen] ?? new Uint8Array(0))
+  let metadata: string
+  try {
+    metadata = new TextDecoder('utf-8', { fatal: true }).decode(inflated[chosen] ?? new Uint8Array(0))
+  } catch {
+    throw zipProblem('crate.encoding', `${METADATA_FILE} is not UTF-8: save it as UTF-8`)
+  }
   return { metadata, payload: [...payload].sort() }
 }
 
@@ -216,7 +222,7 @@ export async function importCrateZip(
   return { ref, payload }
 }
 
-function zipProblem(rule: 'crate.zip' | 'crate.size', message: string): MetadataError {
+function zipProblem(rule: 'crate.zip' | 'crate.size' | 'crate.encoding', message: string): MetadataError {
   const problem: Problem = { severity: 'error', rule, message }
   return new MetadataError('InvalidCrate', message, [problem])
 }

@@ -5,6 +5,7 @@
  * `encodingFormat`; files on the web should say when they were retrieved and how big they are.
  */
 import type { Entity } from '../port.js'
+import { climbsOut } from './entity-ids.js'
 import {
   hasText,
   hasType,
@@ -18,6 +19,7 @@ import {
   valuesOf,
 } from './graph.js'
 import { iso8601Precision } from './iso8601.js'
+import { isAtLeast12 } from './root-entity.js'
 import type { ProblemList } from './rules.js'
 
 /** `type/subtype`, optional `+suffix` and `;parameter=value`s, as the RO-Crate validator accepts. */
@@ -29,6 +31,8 @@ export interface DataEntityContext {
   descriptorId: string | undefined
   /** Paths present in the payload (percent-decoded, directories ending with `/`), when known. */
   payload: ((path: string) => boolean) | undefined
+  /** The RO-Crate version whose rules apply. */
+  version?: string | undefined
 }
 
 export function isDataEntity(
@@ -62,6 +66,7 @@ export function checkDataEntities(context: DataEntityContext, problems: ProblemL
       )
     }
     checkIdentifier(entity, context, problems)
+    checkLocalPath(entity, problems)
     if (hasType(entity, 'File')) checkFile(entity, context.byId, problems)
   }
 }
@@ -86,9 +91,39 @@ function checkIdentifier(entity: Entity, context: DataEntityContext, problems: P
   }
   const inPayload = (path: string): boolean => context.payload?.(path) ?? true
   if (!inPayload(payloadPath(id)) && !inPayload(id.replace(/^\.\//, ''))) {
-    problems.add('data-entity.payload', `The data entity ${id} is not in the crate's payload`, {
-      entityId: id,
-    })
+    if (isAtLeast12(context.version)) {
+      // RO-Crate 1.2 lets a crate describe files it does not carry (too large, private, elsewhere).
+      problems.add(
+        'data-entity.payload-absent',
+        `The data entity ${id} is not in the crate's payload: if it lives elsewhere, give it its web URL as "@id" (with "localPath": "${id}" for where it goes in the crate)`,
+        { entityId: id },
+      )
+    } else {
+      problems.add('data-entity.payload', `The data entity ${id} is not in the crate's payload`, {
+        entityId: id,
+      })
+    }
+  }
+}
+
+/** `localPath` (RO-Crate 1.2): where a web-based data entity goes when the crate is materialised. */
+function checkLocalPath(entity: Entity, problems: ProblemList): void {
+  for (const value of valuesOf(entity, 'localPath')) {
+    const path = literalText(value)
+    if (
+      path !== undefined &&
+      path !== '' &&
+      !path.startsWith('/') &&
+      !isAbsoluteUri(path) &&
+      !climbsOut(path)
+    ) {
+      continue
+    }
+    problems.add(
+      'data-entity.localPath',
+      `The "localPath" ${JSON.stringify(value)} of ${entity['@id']} should be a relative path inside the crate, e.g. "data/input.csv"`,
+      { entityId: entity['@id'], property: 'localPath' },
+    )
   }
 }
 

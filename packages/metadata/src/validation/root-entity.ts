@@ -18,7 +18,50 @@ import {
 import { iso8601Precision } from './iso8601.js'
 import type { ProblemList } from './rules.js'
 
-const RO_CRATE_SPEC = /^https?:\/\/w3id\.org\/ro\/crate\/\d+\.\d+(-DRAFT)?\/?$/
+const RO_CRATE_SPEC = /^https?:\/\/w3id\.org\/ro\/crate\/(\d+\.\d+(?:-DRAFT)?)\/?$/
+
+/** The texts of a `conformsTo` (references and literals alike). */
+function conformsToTargets(entity: Entity): string[] {
+  return valuesOf(entity, 'conformsTo')
+    .map((value) => referenceTarget(value) ?? literalText(value))
+    .filter((target): target is string => target !== undefined)
+}
+
+/** The RO-Crate specification versions the descriptor `conformsTo` (e.g. `1.1`, `1.2-DRAFT`). */
+export function declaredVersions(descriptor: Entity | undefined): string[] {
+  if (descriptor === undefined) return []
+  const versions = conformsToTargets(descriptor).map((target) => RO_CRATE_SPEC.exec(target)?.[1])
+  return [...new Set(versions.filter((version): version is string => version !== undefined))]
+}
+
+/** Whether a version (`1.2`, `1.2-DRAFT`, `1.3`) is RO-Crate 1.2 or later. */
+export function isAtLeast12(version: string | undefined): boolean {
+  return version !== undefined && Number.parseFloat(version) >= 1.2
+}
+
+/**
+ * The version whose rules apply: the one the descriptor `conformsTo` (the newest, when it names several),
+ * else the context's. Says so when the crate mixes versions.
+ */
+export function chooseVersion(
+  descriptor: Entity | undefined,
+  contextVersion: string | undefined,
+  problems: ProblemList,
+): string | undefined {
+  const declared = declaredVersions(descriptor).sort(
+    (a, b) => Number.parseFloat(a) - Number.parseFloat(b) || a.localeCompare(b),
+  )
+  const chosen = declared.at(-1) ?? contextVersion
+  const mixed = new Set(contextVersion === undefined ? declared : [...declared, contextVersion])
+  if (mixed.size > 1 && descriptor !== undefined) {
+    problems.add(
+      'descriptor.version-mismatch',
+      `The crate mixes RO-Crate versions (${[...mixed].join(', ')} in its "@context" and the descriptor's "conformsTo"); it is checked as RO-Crate ${chosen}, and should use that version's context and "conformsTo" only`,
+      { entityId: descriptor['@id'], property: 'conformsTo' },
+    )
+  }
+  return chosen
+}
 
 /** RO-Crate 1.0 named the metadata file (and its descriptor) `ro-crate-metadata.jsonld`. */
 const LEGACY_DESCRIPTOR_ID = 'ro-crate-metadata.jsonld'
@@ -67,10 +110,7 @@ export function checkDescriptor(
       },
     )
   }
-  const conforms = valuesOf(descriptor, 'conformsTo').map(
-    (value) => referenceTarget(value) ?? literalText(value),
-  )
-  if (!conforms.some((target) => target !== undefined && RO_CRATE_SPEC.test(target))) {
+  if (declaredVersions(descriptor).length === 0) {
     problems.add(
       isLegacyCrate(descriptor, version) ? 'descriptor.conformsTo-recommended' : 'descriptor.conformsTo',
       'The metadata descriptor must have "conformsTo" {"@id": "https://w3id.org/ro/crate/1.x"} naming an RO-Crate version',
@@ -125,6 +165,7 @@ export function checkRoot(
   byId: ReadonlyMap<string, Entity>,
   version: string | undefined,
   problems: ProblemList,
+  descriptor?: Entity,
 ): void {
   const entityId = root['@id']
   const where = (property: string) => ({ entityId, property })
@@ -141,7 +182,7 @@ export function checkRoot(
       `The root data entity's "@id" ${entityId} must end with "/" (usually it is "./")`,
       where('@id'),
     )
-  } else if (entityId !== './' && (version === undefined || Number.parseFloat(version) < 1.2)) {
+  } else if (entityId !== './' && !isAtLeast12(version)) {
     problems.add(
       'root.id-recommended',
       `The root data entity's "@id" should be "./", not ${entityId}`,
@@ -159,6 +200,40 @@ export function checkRoot(
   }
   checkDatePublished(root, problems)
   checkLicense(root, byId, problems)
+  checkRootConformsTo(root, descriptor, version, problems)
+}
+
+/**
+ * Profiles: the root data entity's `conformsTo` names them by URI; from 1.2 on, profiles the descriptor
+ * names (as RO-Crate 1.1 profiles did) should be on the root too.
+ */
+function checkRootConformsTo(
+  root: Entity,
+  descriptor: Entity | undefined,
+  version: string | undefined,
+  problems: ProblemList,
+): void {
+  const entityId = root['@id']
+  for (const value of valuesOf(root, 'conformsTo')) {
+    const target = referenceTarget(value)
+    if (target === undefined || !isAbsoluteUri(target)) {
+      problems.add(
+        'root.conformsTo-uri',
+        `The root data entity's "conformsTo" ${JSON.stringify(value)} should be a reference {"@id": "https://…"} to the profile's URI`,
+        { entityId, property: 'conformsTo' },
+      )
+    }
+  }
+  if (descriptor === undefined || !isAtLeast12(version)) return
+  const onRoot = new Set(referencesOf(root, 'conformsTo'))
+  for (const profile of conformsToTargets(descriptor)) {
+    if (RO_CRATE_SPEC.test(profile) || onRoot.has(profile)) continue
+    problems.add(
+      'root.conformsTo-profile',
+      `The metadata descriptor says the crate follows the profile ${profile}; in RO-Crate ${version} the root data entity's "conformsTo" should name it`,
+      { entityId, property: 'conformsTo' },
+    )
+  }
 }
 
 function checkDatePublished(root: Entity, problems: ProblemList): void {

@@ -1,6 +1,6 @@
 /**
  * The rules RO-Crate validation checks, by stable code. A MUST of the specification is an `error` (the
- * crate is refused); a SHOULD (or a MAY the specification recommends) is a `warning`. Clients and tests
+ * crate is refused); a SHOULD is a `warning`; a MAY (a hint that improves the crate) is `info`. Clients and tests
  * match on the code; the message of each `Problem` says what exactly is wrong where.
  */
 import type { Problem } from '../errors.js'
@@ -141,6 +141,72 @@ export const RO_CRATE_RULES = {
   'web-data-entity.contentSize': {
     severity: 'warning',
     summary: 'A File on the web should have a "contentSize".',
+  },
+  'crate.encoding': {
+    severity: 'error',
+    summary: 'The metadata file is encoded in UTF-8.',
+  },
+  'descriptor.version-mismatch': {
+    severity: 'warning',
+    summary:
+      'The RO-Crate version of the "@context" should be the one the metadata descriptor "conformsTo" (the rules of "conformsTo" apply).',
+  },
+  'root.conformsTo-profile': {
+    severity: 'warning',
+    summary:
+      'From RO-Crate 1.2, the profiles a crate follows should be named by the root data entity\'s "conformsTo", not only by the metadata descriptor\'s.',
+  },
+  'root.conformsTo-uri': {
+    severity: 'warning',
+    summary:
+      'Each "conformsTo" of the root data entity should be a reference {"@id": …} to a profile\'s absolute URI.',
+  },
+  'entity.id-parent': {
+    severity: 'error',
+    summary: 'A relative "@id" stays inside the crate: no ".." segments that climb out of the crate\'s root.',
+  },
+  'entity.id-iri': {
+    severity: 'error',
+    summary:
+      'Every "@id" is a valid IRI reference: no control characters, tabs or line breaks, and none of < > " { } | \\ ^ `.',
+  },
+  'data-entity.payload-absent': {
+    severity: 'warning',
+    summary:
+      'From RO-Crate 1.2, a data entity whose file is not in the payload is allowed, but should rather be a web URL (with "localPath" for where it goes in the crate).',
+  },
+  'data-entity.localPath': {
+    severity: 'warning',
+    summary:
+      'A "localPath" should be a relative path inside the crate (no leading "/", no ".." segments, no URI scheme).',
+  },
+  'person.orcid': {
+    severity: 'warning',
+    summary:
+      'An ORCID identifier of a person should be written https://orcid.org/0000-0000-0000-0000 with a correct check digit.',
+  },
+  'organization.ror': {
+    severity: 'warning',
+    summary:
+      'A ROR identifier of an organization should be written https://ror.org/ followed by the 9-character ROR id.',
+  },
+  'contact-point.contact': {
+    severity: 'warning',
+    summary: 'A ContactPoint should give a way to reach it: an "email" or a "url".',
+  },
+  'identifier.property-value': {
+    severity: 'warning',
+    summary:
+      'An "identifier" that references an entity should reference a PropertyValue with a "value" (and a "propertyID" naming the scheme).',
+  },
+  'entity.reference-undescribed': {
+    severity: 'warning',
+    summary: 'An entity referenced by a local identifier ("#…") should be described in the graph.',
+  },
+  'entity.unreferenced': {
+    severity: 'info',
+    summary:
+      'A contextual entity that no other entity references adds nothing to the crate; it may be linked or removed.',
   },
   'crate.problems-truncated': {
     severity: 'warning',

@@ -7,9 +7,11 @@
 import { crateProblems, MAX_CRATE_BYTES } from '../crate.js'
 import { MetadataError, type Problem } from '../errors.js'
 import type { Crate, Entity, JsonValue } from '../port.js'
+import { checkContextualEntities } from './contextual-entities.js'
 import { checkDataEntities } from './data-entities.js'
+import { checkEntityId } from './entity-ids.js'
 import { checkContext, checkEntityForm } from './jsonld-form.js'
-import { checkDescriptor, checkRoot, findDescriptorEntity } from './root-entity.js'
+import { checkDescriptor, checkRoot, chooseVersion, findDescriptorEntity } from './root-entity.js'
 import { ProblemList, type RoCrateRule } from './rules.js'
 
 export interface ValidateOptions {
@@ -27,14 +29,20 @@ export interface ValidateOptions {
 export interface CrateValidation {
   /** True when no problem is an error (warnings allowed). */
   valid: boolean
-  /** The RO-Crate version of the crate's context (`1.1`, `1.2`, …) when it references one. */
+  /**
+   * The RO-Crate version whose rules were applied (`1.1`, `1.2`, …): the one the metadata descriptor
+   * `conformsTo`, else the one of the crate's context.
+   */
   version?: string
   problems: Problem[]
 }
 
 const TOP_LEVEL_KEYS = new Set(['@context', '@graph'])
 
-/** Validates a crate given as the text of `ro-crate-metadata.json` or as parsed JSON. */
+/**
+ * Validates a crate given as the bytes of `ro-crate-metadata.json` (which must be UTF-8: `crate.encoding`),
+ * its text, or parsed JSON.
+ */
 export function validateCrate(input: unknown, options: ValidateOptions = {}): CrateValidation {
   return run(input, options).validation
 }
@@ -95,32 +103,55 @@ function check(json: unknown, problems: ProblemList, options: ValidateOptions): 
     const id = item['@id']
     if (typeof id !== 'string' || id === '') continue
     checkEntityForm(item as Entity, context.terms, problems)
+    checkEntityId(item as Entity, problems)
     if (!byId.has(id)) byId.set(id, item as Entity)
   }
   const descriptor = findDescriptorEntity(byId)
+  const version = chooseVersion(descriptor, context.roCrateVersion, problems)
   const rootId = checkDescriptor(descriptor, byId, context.roCrateVersion, problems)
   const root = rootId === undefined ? undefined : byId.get(rootId)
-  if (root !== undefined) checkRoot(root, byId, context.roCrateVersion, problems)
+  if (root !== undefined) checkRoot(root, byId, version, problems, descriptor)
   checkDataEntities(
     {
       byId,
       rootId: root?.['@id'],
       descriptorId: descriptor?.['@id'],
       payload: payloadCheck(options.payload),
+      version,
     },
     problems,
   )
-  return finish(problems, context.roCrateVersion)
+  checkContextualEntities({ byId, rootId: root?.['@id'], descriptorId: descriptor?.['@id'] }, problems)
+  return finish(problems, version)
 }
 
 function parseInput(input: unknown, problems: ProblemList): { ok: boolean; json: unknown } {
-  if (typeof input !== 'string') return { ok: true, json: input }
-  if (input.length > MAX_CRATE_BYTES) {
+  let text: string
+  if (input instanceof Uint8Array) {
+    if (input.length > MAX_CRATE_BYTES) {
+      problems.add('crate.size', `The crate is larger than ${MAX_CRATE_BYTES} bytes`)
+      return { ok: false, json: undefined }
+    }
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(input)
+    } catch {
+      problems.add(
+        'crate.encoding',
+        'The metadata file is not UTF-8: save it as UTF-8 (it was probably written as Latin-1 or UTF-16)',
+      )
+      return { ok: false, json: undefined }
+    }
+  } else if (typeof input === 'string') {
+    text = input
+  } else {
+    return { ok: true, json: input }
+  }
+  if (text.length > MAX_CRATE_BYTES) {
     problems.add('crate.size', `The crate is larger than ${MAX_CRATE_BYTES} characters`)
     return { ok: false, json: undefined }
   }
   try {
-    return { ok: true, json: JSON.parse(input) }
+    return { ok: true, json: JSON.parse(text) }
   } catch (error) {
     problems.add('crate.json', `The crate is not JSON: ${(error as Error).message}`)
     return { ok: false, json: undefined }

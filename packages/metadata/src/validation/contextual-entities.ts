@@ -1,0 +1,131 @@
+/**
+ * Contextual entities: people (ORCID), organizations (ROR), contact points, identifiers as
+ * PropertyValue, local `#ids` that are referenced but not described, and contextual entities that
+ * nothing references.
+ */
+import type { Entity, JsonValue } from '../port.js'
+import { isDataEntity } from './data-entities.js'
+import { hasText, hasType, isLocalId, literalText, referenceTarget, valuesOf } from './graph.js'
+import type { ProblemList } from './rules.js'
+
+export interface ContextualContext {
+  byId: ReadonlyMap<string, Entity>
+  rootId: string | undefined
+  descriptorId: string | undefined
+}
+
+const PREVIEW = 'ro-crate-preview.html'
+const ORCID = /^https:\/\/orcid\.org\/(\d{4}-\d{4}-\d{4}-\d{3}[\dX])$/
+/** A ROR id: `0`, six Crockford base32 characters, two check digits. */
+const ROR = /^https:\/\/ror\.org\/0[0-9a-hjkmnp-tv-z]{6}\d{2}$/
+
+export function checkContextualEntities(context: ContextualContext, problems: ProblemList): void {
+  const referenced = new Set<string>()
+  for (const entity of context.byId.values()) {
+    for (const [property, value] of Object.entries(entity)) {
+      if (property.startsWith('@')) continue
+      for (const item of Array.isArray(value) ? value : [value as JsonValue]) {
+        const target = referenceTarget(item)
+        if (target === undefined) continue
+        if (target !== entity['@id']) referenced.add(target)
+        const plain = Object.keys(item as object).length === 1 // not a nested entity (jsonld.flattened)
+        if (plain && isLocalId(target) && !context.byId.has(target)) {
+          problems.add(
+            'entity.reference-undescribed',
+            `The "${property}" of ${entity['@id']} references ${target}, which the crate does not describe: add an entity with that "@id"`,
+            { entityId: entity['@id'], property },
+          )
+        }
+      }
+    }
+    checkOrcid(entity, problems)
+    checkRor(entity, problems)
+    checkContactPoint(entity, problems)
+    checkIdentifiers(entity, context.byId, problems)
+  }
+  for (const entity of context.byId.values()) {
+    const id = entity['@id']
+    if (id === context.rootId || id === context.descriptorId || referenced.has(id)) continue
+    // Data entities are reached by hasPart (data-entity.linked); the preview is about the root by name.
+    if (isDataEntity(entity, context) || id.endsWith(PREVIEW)) continue
+    problems.add(
+      'entity.unreferenced',
+      `Nothing in the crate refers to ${id}: link it from the entity it describes (e.g. as "author" or "license"), or remove it`,
+      { entityId: id },
+    )
+  }
+}
+
+/** ORCID's check digit (ISO 7064 MOD 11-2) over the first 15 digits. */
+function orcidCheckDigit(digits: string): string {
+  let total = 0
+  for (const digit of digits) total = (total + Number(digit)) * 2
+  const result = (12 - (total % 11)) % 11
+  return result === 10 ? 'X' : String(result)
+}
+
+function hostOf(id: string): string | undefined {
+  if (!/^https?:\/\//i.test(id)) return undefined
+  try {
+    return new URL(id).hostname.toLowerCase().replace(/^www\./, '')
+  } catch {
+    return undefined
+  }
+}
+
+function checkOrcid(entity: Entity, problems: ProblemList): void {
+  const id = entity['@id']
+  if (hostOf(id) !== 'orcid.org') return
+  const match = ORCID.exec(id)
+  const digits = match?.[1]?.replaceAll('-', '')
+  if (digits !== undefined && orcidCheckDigit(digits.slice(0, 15)) === digits[15]) return
+  problems.add(
+    'person.orcid',
+    match === null
+      ? `${id} is not an ORCID identifier as ORCID writes it: https://orcid.org/ and four groups of four digits (the last may be X)`
+      : `${id} is not a real ORCID identifier: its check digit is wrong (a typo?)`,
+    { entityId: id, property: '@id' },
+  )
+}
+
+function checkRor(entity: Entity, problems: ProblemList): void {
+  const id = entity['@id']
+  if (hostOf(id) !== 'ror.org' || ROR.test(id)) return
+  problems.add(
+    'organization.ror',
+    `${id} is not a ROR identifier as ROR writes it: https://ror.org/ and nine characters, e.g. https://ror.org/04ttjf776`,
+    { entityId: id, property: '@id' },
+  )
+}
+
+function checkContactPoint(entity: Entity, problems: ProblemList): void {
+  if (!hasType(entity, 'ContactPoint')) return
+  const reachable =
+    hasText(entity, 'email') ||
+    hasText(entity, 'url') ||
+    valuesOf(entity, 'url').some((value) => referenceTarget(value) !== undefined)
+  if (reachable) return
+  problems.add(
+    'contact-point.contact',
+    `The contact point ${entity['@id']} gives no way to reach it: add an "email" or a "url"`,
+    { entityId: entity['@id'], property: 'email' },
+  )
+}
+
+function checkIdentifiers(entity: Entity, byId: ReadonlyMap<string, Entity>, problems: ProblemList): void {
+  for (const value of valuesOf(entity, 'identifier')) {
+    const target = referenceTarget(value)
+    const described = target === undefined ? undefined : byId.get(target)
+    // A literal or a bare URI reference needs nothing more; a described entity must say what it is.
+    if (described === undefined) continue
+    const value_ = valuesOf(described, 'value').some(
+      (item) => (literalText(item) ?? '') !== '' || typeof item === 'number',
+    )
+    if (hasType(described, 'PropertyValue') && value_) continue
+    problems.add(
+      'identifier.property-value',
+      `The "identifier" of ${entity['@id']} references ${target}, which should be a PropertyValue with the identifier as its "value" and the scheme as its "propertyID"`,
+      { entityId: entity['@id'], property: 'identifier' },
+    )
+  }
+}

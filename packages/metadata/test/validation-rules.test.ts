@@ -1,0 +1,108 @@
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { zipSync } from 'fflate'
+import { describe, expect, it } from 'vitest'
+import {
+  importCrateZip,
+  MemoryMetadataStore,
+  RO_CRATE_RULES,
+  type RoCrateRule,
+  validateCrate,
+} from '../src/index.js'
+import { expectMetadataError } from '../src/testing/expect-error.js'
+
+const RULES = fileURLToPath(new URL('./fixtures/rules/', import.meta.url))
+
+interface RuleCase {
+  rule: RoCrateRule
+  /** The payload both crates are checked against, for the payload rules. */
+  payload?: string[]
+}
+
+/**
+ * One folder per rule under test/fixtures/rules/: `valid.json` (no problem at all) and `invalid.*`
+ * (problems of that rule only), both small crates written for the rule. Read as bytes, as an upload is.
+ */
+const CASES: RuleCase[] = [
+  { rule: 'crate.encoding' },
+  { rule: 'descriptor.version-mismatch' },
+  { rule: 'root.conformsTo-profile' },
+  { rule: 'root.conformsTo-uri' },
+  { rule: 'entity.id-parent' },
+  { rule: 'entity.id-iri' },
+  { rule: 'data-entity.payload', payload: ['readme.txt'] },
+  { rule: 'data-entity.payload-absent', payload: ['readme.txt'] },
+  { rule: 'data-entity.localPath' },
+  { rule: 'person.orcid' },
+  { rule: 'organization.ror' },
+  { rule: 'contact-point.contact' },
+  { rule: 'identifier.property-value' },
+  { rule: 'entity.reference-undescribed' },
+  { rule: 'entity.unreferenced' },
+]
+
+function fixture(rule: string, kind: 'valid' | 'invalid'): Uint8Array {
+  const name = readdirSync(join(RULES, rule)).find((file) => file.startsWith(`${kind}.`))
+  if (name === undefined) throw new Error(`no ${kind} fixture for ${rule}`)
+  return new Uint8Array(readFileSync(join(RULES, rule, name)))
+}
+
+describe('RO-Crate rules, one valid and one invalid crate each', () => {
+  it('has a folder for every case, and a case for every folder', () => {
+    expect(readdirSync(RULES).sort()).toEqual(CASES.map((rule) => rule.rule).sort())
+  })
+
+  it.each(CASES)('$rule', ({ rule, payload }) => {
+    const options = payload === undefined ? {} : { payload }
+    const valid = validateCrate(fixture(rule, 'valid'), options)
+    expect(valid.problems, JSON.stringify(valid.problems, null, 2)).toEqual([])
+    expect(valid.valid).toBe(true)
+    const invalid = validateCrate(fixture(rule, 'invalid'), options)
+    expect([...new Set(invalid.problems.map((problem) => problem.rule))]).toEqual([rule])
+    const severity = RO_CRATE_RULES[rule].severity
+    for (const problem of invalid.problems) {
+      expect(problem.severity).toBe(severity)
+      expect(problem.message).toMatch(/\S/)
+    }
+    expect(invalid.valid).toBe(severity !== 'error')
+  })
+})
+
+describe('RO-Crate versions', () => {
+  const text = (rule: string, kind: 'valid' | 'invalid') => new TextDecoder().decode(fixture(rule, kind))
+
+  it('applies the rules of the version the descriptor conformsTo, and says when the context differs', () => {
+    const mixed = validateCrate(fixture('descriptor.version-mismatch', 'invalid'))
+    expect(mixed.version).toBe('1.2')
+    expect(mixed.problems[0]?.message).toContain('1.1')
+    // The same 1.2 crate declaring 1.1 (context and conformsTo) is held to 1.1's payload rule.
+    const as11 = text('data-entity.payload-absent', 'invalid').replaceAll('crate/1.2', 'crate/1.1')
+    const result = validateCrate(as11, { payload: ['readme.txt'] })
+    expect(result.version).toBe('1.1')
+    expect(result.problems.map((problem) => problem.rule)).toEqual(['data-entity.payload'])
+  })
+
+  it('imports a 1.2 zip whose data entity files are absent (with a warning), refuses a 1.1 one', async () => {
+    const store = new MemoryMetadataStore()
+    const zip = (metadata: string) =>
+      zipSync({
+        'ro-crate-metadata.json': new TextEncoder().encode(metadata),
+        'readme.txt': new Uint8Array(1),
+      })
+    const v12 = text('data-entity.payload-absent', 'invalid')
+    const { payload } = await importCrateZip(store, 'g1', zip(v12), { resourceId: 'ice' })
+    expect(payload).toEqual(['readme.txt'])
+    expect(await store.exportCrate('ice')).toContain('grid.nc')
+    const v11 = text('data-entity.payload', 'invalid')
+    const error = await expectMetadataError(() => importCrateZip(store, 'g1', zip(v11)), 'InvalidCrate')
+    expect(error.problems?.map((problem) => problem.rule)).toEqual(['data-entity.payload'])
+  })
+
+  it('refuses a zip whose metadata file is not UTF-8', async () => {
+    const store = new MemoryMetadataStore()
+    const archive = zipSync({ 'ro-crate-metadata.json': fixture('crate.encoding', 'invalid') })
+    const error = await expectMetadataError(() => importCrateZip(store, 'g1', archive), 'InvalidCrate')
+    expect(error.problems?.map((problem) => problem.rule)).toEqual(['crate.encoding'])
+  })
+})
