@@ -287,6 +287,7 @@ describe('ObjectEngine read path', () => {
 describe('ObjectEngine versions, deletes and copies', () => {
   it('deletes with a delete marker, keeping older versions readable', async () => {
     const { engine } = await setup()
+    await engine.putBucketVersioning('bkt', 'Enabled')
     const first = await engine.putObject({
       bucket: 'bkt',
       key: 'k',

@@ -1,10 +1,11 @@
 import { Chunker } from '../chunker.js'
 import { DataError, isDataError } from '../errors.js'
-import type { HybridLogicalClock } from '../hlc.js'
+import { type HybridLogicalClock, parseVersionId } from '../hlc.js'
 import { validateKey } from '../keys.js'
 import type {
   BlobStore,
   Bucket,
+  BucketVersioning,
   ContentVersion,
   DeleteMarker,
   ListOptions,
@@ -14,6 +15,7 @@ import type {
   ObjectIndex,
   ObjectVersion,
 } from '../port.js'
+import { versioningOf } from '../version-record.js'
 import type { ChecksumAlgorithm } from './checksums.js'
 import { toChecksums } from './checksums.js'
 import { type ByteRange, type RangeSpec, readContent, resolveRange } from './content-reader.js'
@@ -103,6 +105,14 @@ export interface ObjectRead {
 
 const DEFAULT_CONTENT_TYPE = 'application/octet-stream'
 
+/** How S3 names a `null` version (written while a bucket was unversioned or suspended). */
+export const NULL_VERSION_ID = 'null'
+
+/** The version id S3 shows for a version: `null` for a null version. */
+export function s3VersionId(version: ObjectVersion): string {
+  return version.nullVersion === true ? NULL_VERSION_ID : version.versionId
+}
+
 /**
  * The object engine of one node: S3's buckets, objects and multipart uploads over a `BlobStore` (the
  * bytes, as content-addressed chunks), an `ObjectIndex` (the version records) and a `MultipartStore`
@@ -155,6 +165,19 @@ export class ObjectEngine {
     return this.index.listBuckets()
   }
 
+  /**
+   * The bucket's versioning state (S3 GetBucketVersioning). A new bucket is `Unversioned`; buckets
+   * created before versioning could be set kept every version and count as `Enabled`.
+   */
+  async getBucketVersioning(name: string): Promise<BucketVersioning> {
+    return versioningOf(await this.index.getBucket(name))
+  }
+
+  /** Sets versioning to `Enabled` or `Suspended` (S3 PutBucketVersioning; it cannot go back). */
+  async putBucketVersioning(name: string, versioning: BucketVersioning): Promise<BucketVersioning> {
+    return versioningOf(await this.index.setBucketVersioning(name, versioning, this.#clock.next()))
+  }
+
   /** Deletes an empty bucket and aborts the uploads still in progress in it. */
   async deleteBucket(name: string): Promise<void> {
     await this.index.deleteBucket(name)
@@ -189,7 +212,11 @@ export class ObjectEngine {
   async headObject(bucket: string, key: string, versionId?: string): Promise<ContentVersion> {
     validateKey(key)
     if (versionId === undefined) return this.index.getCurrent(bucket, key)
-    const version = await this.index.getVersion(bucket, key, versionId)
+    const version =
+      versionId === NULL_VERSION_ID
+        ? await this.#nullVersion(bucket, key)
+        : await this.index.getVersion(bucket, key, versionId)
+    if (version === undefined) throw new DataError('NoSuchVersion', `no null version of ${key}`)
     if (version.deleteMarker === true) {
       throw new DataError('MethodNotAllowed', `version ${versionId} of ${key} is a delete marker`)
     }
@@ -205,16 +232,25 @@ export class ObjectEngine {
   }
 
   /**
-   * Deletes `key` by recording a delete marker, which is returned. A key without current content
-   * gets no marker (and no error), so deleting twice is harmless.
+   * Deletes `key` as S3 does for the bucket's versioning state. `Enabled`: records a delete marker
+   * (none when the key has no current content, so deleting twice is harmless). `Suspended`: records
+   * a `null` delete marker that replaces the key's `null` version. `Unversioned`: removes the key's
+   * `null` version for good. Returns the delete marker it recorded.
    */
   async deleteObject(bucket: string, key: string): Promise<{ deleteMarker?: DeleteMarker }> {
     validateKey(key)
-    try {
-      await this.index.getCurrent(bucket, key)
-    } catch (err) {
-      if (isDataError(err, 'NoSuchKey')) return {}
-      throw err
+    const versioning = await this.getBucketVersioning(bucket)
+    if (versioning === 'Unversioned') {
+      await this.#purgeNullVersions(bucket, key)
+      return {}
+    }
+    if (versioning === 'Enabled') {
+      try {
+        await this.index.getCurrent(bucket, key)
+      } catch (err) {
+        if (isDataError(err, 'NoSuchKey')) return {}
+        throw err
+      }
     }
     const marker: DeleteMarker = {
       bucket,
@@ -222,9 +258,40 @@ export class ObjectEngine {
       versionId: this.#clock.next(),
       createdAt: this.#now().toISOString(),
       deleteMarker: true,
+      ...(versioning === 'Suspended' ? { nullVersion: true as const } : {}),
     }
     await this.index.putVersion(marker)
+    if (versioning === 'Suspended') await this.#purgeNullVersions(bucket, key, marker.versionId)
     return { deleteMarker: marker }
+  }
+
+  /**
+   * Removes one version of `key` for good (S3 `DELETE ?versionId=`), content or delete marker, by
+   * recording a purge: the version cannot come back from a replica that missed the purge. `null`
+   * names the key's null version. A well-formed id the key does not have succeeds and removes
+   * nothing (the purge is still recorded, in case that version is on its way from another replica);
+   * an id that is neither `null` nor a version id is `InvalidVersionId`. Its chunks are freed by the
+   * next garbage collection unless another version shares them.
+   */
+  async deleteVersion(
+    bucket: string,
+    key: string,
+    versionId: string,
+  ): Promise<{ versionId: string; removed?: ObjectVersion }> {
+    validateKey(key)
+    await this.index.getBucket(bucket)
+    if (versionId === NULL_VERSION_ID) {
+      const removed = await this.#purgeNullVersions(bucket, key)
+      return removed === undefined ? { versionId } : { versionId, removed }
+    }
+    parseVersionId(versionId)
+    const { removed } = await this.index.purgeVersion({
+      bucket,
+      key,
+      versionId,
+      purgedAt: this.#now().toISOString(),
+    })
+    return removed === undefined ? { versionId } : { versionId, removed }
   }
 
   /**
@@ -342,15 +409,49 @@ export class ObjectEngine {
     }
   }
 
+  /**
+   * Records a new content version: a `null` version that replaces the key's previous one unless
+   * versioning is `Enabled`.
+   */
   async #record(bucket: string, key: string, manifest: Manifest): Promise<ContentVersion> {
+    const versioning = await this.getBucketVersioning(bucket)
     const version: ContentVersion = {
       bucket,
       key,
       versionId: this.#clock.next(),
       createdAt: this.#now().toISOString(),
       manifest,
+      ...(versioning === 'Enabled' ? {} : { nullVersion: true as const }),
     }
     await this.index.putVersion(version)
+    if (versioning !== 'Enabled') await this.#purgeNullVersions(bucket, key, version.versionId)
     return version
+  }
+
+  /** The HLC id of a version as S3 names it (`null` → the key's null version); undefined if none. */
+  async resolveVersionId(bucket: string, key: string, versionId: string): Promise<string | undefined> {
+    if (versionId !== NULL_VERSION_ID) return versionId
+    return (await this.#nullVersion(bucket, key))?.versionId
+  }
+
+  /** The key's newest `null` version, if it has one. */
+  async #nullVersion(bucket: string, key: string): Promise<ObjectVersion | undefined> {
+    for await (const version of this.index.listVersions(bucket, { key })) {
+      if (version.nullVersion === true) return version
+    }
+    return undefined
+  }
+
+  /** Purges the key's `null` versions but `keep`; returns the newest one purged. */
+  async #purgeNullVersions(bucket: string, key: string, keep?: string): Promise<ObjectVersion | undefined> {
+    const doomed: ObjectVersion[] = []
+    for await (const version of this.index.listVersions(bucket, { key })) {
+      if (version.nullVersion === true && version.versionId !== keep) doomed.push(version)
+    }
+    const purgedAt = this.#now().toISOString()
+    for (const version of doomed) {
+      await this.index.purgeVersion({ bucket, key, versionId: version.versionId, purgedAt })
+    }
+    return doomed[0]
   }
 }

@@ -51,6 +51,7 @@ const OPERATIONS = {
   DeleteBucket: buckets.deleteBucket,
   GetBucketLocation: buckets.getBucketLocation,
   GetBucketVersioning: buckets.getBucketVersioning,
+  PutBucketVersioning: buckets.putBucketVersioning,
   ListObjects: listing.listObjectsV1,
   ListObjectsV2: listing.listObjectsV2,
   ListObjectVersions: listing.listObjectVersions,
@@ -112,7 +113,7 @@ export function resolveOperation(method: string, target: S3Target, headers: Head
 function bucketOperation(method: string, has: (name: string) => boolean): S3Operation {
   switch (method) {
     case 'PUT':
-      if (has('versioning')) throw new DataError('NotImplemented', 'versioning is always enabled')
+      if (has('versioning')) return 'PutBucketVersioning'
       return 'CreateBucket'
     case 'HEAD':
       return 'HeadBucket'

@@ -11,7 +11,8 @@ import {
   xmlResponse,
 } from '../context.js'
 import type { S3Identity } from '../port.js'
-import { escapeXml, leaf, node, S3_XMLNS } from '../xml.js'
+import { xmlBodyOf } from '../request-body.js'
+import { escapeXml, leaf, malformedXml, node, S3_XMLNS, textOf } from '../xml.js'
 
 /** ListBuckets: the buckets the caller may read, whatever group owns them. */
 export async function listBuckets(c: S3Context, services: S3Services): Promise<Response> {
@@ -136,8 +137,30 @@ export async function getBucketLocation(c: S3Context, services: S3Services): Pro
   return xmlResponse(`<LocationConstraint xmlns="${S3_XMLNS}">${escapeXml(region)}</LocationConstraint>`)
 }
 
-/** GetBucketVersioning: every bucket keeps its versions. */
+/**
+ * GetBucketVersioning: no `Status` for a bucket that was never versioned (S3's answer), else `Enabled`
+ * or `Suspended`.
+ */
 export async function getBucketVersioning(c: S3Context, services: S3Services): Promise<Response> {
-  await authorize(c, services, 'READ', bucketOf(c))
-  return xmlResponse(node('VersioningConfiguration', [leaf('Status', 'Enabled')], S3_XMLNS))
+  const bucket = bucketOf(c)
+  await authorize(c, services, 'READ', bucket)
+  const versioning = await services.engine.getBucketVersioning(bucket)
+  return xmlResponse(
+    node('VersioningConfiguration', [versioning !== 'Unversioned' && leaf('Status', versioning)], S3_XMLNS),
+  )
+}
+
+/** PutBucketVersioning: `Enabled` or `Suspended`; MFA delete is not supported. */
+export async function putBucketVersioning(c: S3Context, services: S3Services): Promise<Response> {
+  const bucket = bucketOf(c)
+  await authorize(c, services, 'WRITE', bucket)
+  await services.engine.getBucket(bucket)
+  const request = await xmlBodyOf(c, 'VersioningConfiguration')
+  const status = textOf(request, 'Status')?.trim()
+  if (status !== 'Enabled' && status !== 'Suspended') throw malformedXml()
+  if (textOf(request, 'MfaDelete')?.trim() === 'Enabled') {
+    throw new DataError('NotImplemented', 'MFA delete is not supported')
+  }
+  await services.engine.putBucketVersioning(bucket, status)
+  return new Response(null, { status: 200 })
 }

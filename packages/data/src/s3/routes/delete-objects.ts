@@ -1,4 +1,4 @@
-import { DataError } from '../../errors.js'
+import { s3VersionId } from '../../engine/object-engine.js'
 import { validateKey } from '../../keys.js'
 import { authorize, bucketOf, type S3Context, type S3Services, xmlResponse } from '../context.js'
 import { toS3Error } from '../errors.js'
@@ -9,7 +9,8 @@ import { elementsOf, leaf, malformedXml, node, S3_XMLNS, textOf } from '../xml.j
 const MAX_DELETE_KEYS = 1000
 
 /**
- * DeleteObjects (`POST ?delete`): each key is authorized and deleted on its own; a failure becomes an
+ * DeleteObjects (`POST ?delete`): an `<Object>` with a `<VersionId>` removes that version for good,
+ * one without deletes the key as DeleteObject does. : each key is authorized and deleted on its own; a failure becomes an
  * `<Error>` entry for that key and does not stop the others. `Quiet` leaves out the successes.
  */
 export async function deleteObjects(c: S3Context, services: S3Services): Promise<Response> {
@@ -30,15 +31,27 @@ export async function deleteObjects(c: S3Context, services: S3Services): Promise
     try {
       validateKey(key)
       await authorize(c, services, 'WRITE', bucket, key)
-      if (versionId !== undefined)
-        throw new DataError('NotImplemented', 'deleting a single version is not supported')
+      if (versionId !== undefined) {
+        const { removed } = await services.engine.deleteVersion(bucket, key, versionId)
+        if (quiet) continue
+        const marker = removed?.deleteMarker === true
+        results.push(
+          node('Deleted', [
+            leaf('Key', key),
+            leaf('VersionId', versionId),
+            marker && leaf('DeleteMarker', true),
+            marker && leaf('DeleteMarkerVersionId', versionId),
+          ]),
+        )
+        continue
+      }
       const { deleteMarker } = await services.engine.deleteObject(bucket, key)
       if (quiet) continue
       results.push(
         node('Deleted', [
           leaf('Key', key),
           deleteMarker !== undefined && leaf('DeleteMarker', true),
-          deleteMarker !== undefined && leaf('DeleteMarkerVersionId', deleteMarker.versionId),
+          deleteMarker !== undefined && leaf('DeleteMarkerVersionId', s3VersionId(deleteMarker)),
         ]),
       )
     } catch (err) {

@@ -1,3 +1,4 @@
+import { s3VersionId } from '../../engine/object-engine.js'
 import { DataError } from '../../errors.js'
 import { compareKeys, prefixEnd } from '../../keys.js'
 import { encodeToken, MAX_KEYS } from '../../listing.js'
@@ -147,18 +148,23 @@ export async function listObjectVersions(c: S3Context, services: S3Services): Pr
   if (versionIdMarker !== undefined && keyMarker === undefined) {
     throw new DataError('InvalidArgument', 'a version-id-marker needs a key-marker')
   }
+  // `null` names the key's null version; without one, the listing goes on after the key.
+  const versionIdFrom =
+    versionIdMarker === undefined || keyMarker === undefined
+      ? undefined
+      : await services.engine.resolveVersionId(bucket, keyMarker, versionIdMarker)
   const skipUnder =
     keyMarker !== undefined && isCommonPrefix(keyMarker, prefix, delimiter) ? keyMarker : undefined
   const entries: string[] = []
   const prefixes: string[] = []
   let truncated = false
   let last: { key: string; versionId?: string } | undefined
-  let previousKey: string | undefined = versionIdMarker === undefined ? undefined : keyMarker
+  let previousKey: string | undefined = versionIdFrom === undefined ? undefined : keyMarker
   const limit = Math.min(maxKeys, MAX_KEYS)
   const listing = services.engine.listVersions(bucket, {
     prefix,
     ...(keyMarker !== undefined ? { keyMarker } : {}),
-    ...(versionIdMarker !== undefined ? { versionIdMarker } : {}),
+    ...(versionIdFrom !== undefined ? { versionIdMarker: versionIdFrom } : {}),
   })
   for await (const version of listing) {
     if (skipUnder !== undefined && version.key.startsWith(skipUnder)) continue
@@ -177,7 +183,7 @@ export async function listObjectVersions(c: S3Context, services: S3Services): Pr
     const isLatest = version.key !== previousKey
     previousKey = version.key
     entries.push(versionEntry(version, isLatest, encode))
-    last = { key: version.key, versionId: version.versionId }
+    last = { key: version.key, versionId: s3VersionId(version) }
   }
   return xmlResponse(
     node(
@@ -204,7 +210,7 @@ export async function listObjectVersions(c: S3Context, services: S3Services): Pr
 function versionEntry(version: ObjectVersion, isLatest: boolean, encode: (value: string) => string): string {
   const head = [
     leaf('Key', encode(version.key)),
-    leaf('VersionId', version.versionId),
+    leaf('VersionId', s3VersionId(version)),
     leaf('IsLatest', isLatest),
     leaf('LastModified', version.createdAt),
   ]

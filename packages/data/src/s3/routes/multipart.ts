@@ -5,6 +5,7 @@ import {
   parseChecksumAlgorithm,
 } from '../../engine/checksums.js'
 import type { CompletedPart } from '../../engine/multipart.js'
+import { s3VersionId } from '../../engine/object-engine.js'
 import { DataError } from '../../errors.js'
 import { validateKey } from '../../keys.js'
 import type { Checksums } from '../../port.js'
@@ -110,7 +111,7 @@ export async function completeMultipartUpload(c: S3Context, services: S3Services
       S3_XMLNS,
     ),
     200,
-    { 'x-amz-version-id': version.versionId },
+    { 'x-amz-version-id': s3VersionId(version) },
   )
 }
 

@@ -1,5 +1,6 @@
 import { flexibleChecksums } from '../../engine/checksums.js'
 import { parseRangeHeader } from '../../engine/content-reader.js'
+import { s3VersionId } from '../../engine/object-engine.js'
 import { evaluatePreconditions, type Preconditions } from '../../engine/preconditions.js'
 import { DataError, isDataError } from '../../errors.js'
 import { validateKey } from '../../keys.js'
@@ -34,7 +35,7 @@ export async function putObject(c: S3Context, services: S3Services): Promise<Res
     status: 200,
     headers: {
       etag: version.manifest.etag,
-      'x-amz-version-id': version.versionId,
+      'x-amz-version-id': s3VersionId(version),
       ...checksumHeadersOf(version.manifest.checksums),
     },
   })
@@ -102,7 +103,7 @@ async function serveObject(c: S3Context, services: S3Services, withBody: boolean
       headers: {
         etag: manifest.etag,
         'last-modified': httpDate(version.createdAt),
-        'x-amz-version-id': version.versionId,
+        'x-amz-version-id': s3VersionId(version),
       },
     })
   }
@@ -146,7 +147,7 @@ function objectHeaders(version: ContentVersion): Record<string, string> {
     etag: manifest.etag,
     'last-modified': httpDate(version.createdAt),
     'accept-ranges': 'bytes',
-    'x-amz-version-id': version.versionId,
+    'x-amz-version-id': s3VersionId(version),
   }
   for (const [name, value] of Object.entries(manifest.headers ?? {})) headers[name] = value
   for (const [name, value] of Object.entries(manifest.userMetadata)) headers[`x-amz-meta-${name}`] = value
@@ -179,21 +180,26 @@ function toStream(source: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array>
 }
 
 /**
- * DeleteObject: records a delete marker. Deleting one version for good is not possible here (version
- * records are immutable and replicas merge by union), so `versionId` is `NotImplemented`.
+ * DeleteObject: with `versionId`, removes that version for good (content or delete marker); without,
+ * deletes the key as the bucket's versioning state says (a delete marker, a null delete marker, or
+ * removing the null version).
  */
 export async function deleteObject(c: S3Context, services: S3Services): Promise<Response> {
   const bucket = bucketOf(c)
   const key = validateKey(keyOf(c))
   await authorize(c, services, 'WRITE', bucket, key)
-  if (param(c, 'versionId') !== undefined) {
-    throw new DataError('NotImplemented', 'deleting a single version is not supported')
+  const versionId = param(c, 'versionId')
+  if (versionId !== undefined) {
+    const { removed } = await services.engine.deleteVersion(bucket, key, versionId)
+    const headers: Record<string, string> = { 'x-amz-version-id': versionId }
+    if (removed?.deleteMarker === true) headers['x-amz-delete-marker'] = 'true'
+    return new Response(null, { status: 204, headers })
   }
   const { deleteMarker } = await services.engine.deleteObject(bucket, key)
   const headers: Record<string, string> =
     deleteMarker === undefined
       ? {}
-      : { 'x-amz-delete-marker': 'true', 'x-amz-version-id': deleteMarker.versionId }
+      : { 'x-amz-delete-marker': 'true', 'x-amz-version-id': s3VersionId(deleteMarker) }
   return new Response(null, { status: 204, headers })
 }
 
@@ -225,7 +231,7 @@ export async function copyObject(c: S3Context, services: S3Services): Promise<Re
       S3_XMLNS,
     ),
     200,
-    { 'x-amz-version-id': version.versionId, 'x-amz-copy-source-version-id': from.versionId },
+    { 'x-amz-version-id': s3VersionId(version), 'x-amz-copy-source-version-id': s3VersionId(from) },
   )
 }
 
