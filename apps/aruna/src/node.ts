@@ -20,6 +20,7 @@ import { isOrgaError, loadRealmKey, OrgaService, orgaRoleSource } from '@aruna/o
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import type { ArunaConfig } from './config.js'
 import { type RealmMember, type RealmMemberInit, startRealmMember } from './federation/realm-member.js'
+import { createAdminRoutes } from './http/admin-routes.js'
 import { createAuthRoutes } from './http/auth-routes.js'
 import { type HttpEndpoint, listen } from './http/listen.js'
 import { createRealmRoutes } from './http/realm-routes.js'
@@ -270,10 +271,11 @@ export class ArunaNode {
       multiaddrs: () => network.multiaddrs,
       liveNodes: () => member.membership.liveNodes(),
     })
+    const adminRoutes = createAdminRoutes({ realmId: realm.realmId, tokens, authorizer, orga, store })
     const app = createRestApp({
       logger: log,
       status: () => this.status(),
-      routes: [authRoutes as never, realmRoutes as never],
+      routes: [authRoutes as never, realmRoutes as never, adminRoutes as never],
     })
     this.restApp = app
     this.rest = await listen(app, this.config.rest.host, this.config.rest.port, 'REST API')

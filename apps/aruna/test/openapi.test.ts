@@ -85,6 +85,19 @@ describe('the OpenAPI document of the REST API', () => {
       'GET /v1/keys',
       'POST /v1/keys',
       'DELETE /v1/keys/{id}',
+      'GET /v1/groups',
+      'POST /v1/groups',
+      'GET /v1/groups/{id}',
+      'POST /v1/groups/{id}/members',
+      'DELETE /v1/groups/{id}/members/{user}',
+      'GET /v1/roles',
+      'POST /v1/roles',
+      'PATCH /v1/roles/{id}',
+      'DELETE /v1/roles/{id}',
+      'POST /v1/roles/{id}/members',
+      'DELETE /v1/roles/{id}/members/{user}',
+      'POST /v1/tokens/revoke',
+      'GET /v1/config',
     ])
       expect(documented).toContain(route)
   })

@@ -14,6 +14,7 @@ import {
 } from '@aruna/auth'
 import type { AutomergeOrgaStore, OrgaService } from '@aruna/orga'
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
+import type { MiddlewareHandler } from 'hono'
 import { encodeInvite } from '../realm/invite.js'
 import { HttpProblem, problemResponses, validationHook } from './problem.js'
 
@@ -36,7 +37,7 @@ export type RealmEnv = { Variables: { caller: Principal } }
 
 /** The security scheme every `/v1` route but the login ones requires. */
 export const REALM_TOKEN = 'realmToken'
-const secured = [{ [REALM_TOKEN]: [] }]
+export const secured = [{ [REALM_TOKEN]: [] }]
 
 /** Registers the realm token as the document's bearer security scheme. */
 export function registerRealmTokenScheme(app: OpenAPIHono<RealmEnv>): void {
@@ -48,15 +49,11 @@ export function registerRealmTokenScheme(app: OpenAPIHono<RealmEnv>): void {
 }
 
 /** Verifies the caller's realm token on every `/v1` route but the public login ones. */
-export function realmTokenGate(tokens: TokenVerifier) {
-  return async (
-    c: {
-      req: { path: string; header(name: string): string | undefined }
-      set(k: 'caller', v: Principal): void
-    },
-    next: () => Promise<void>,
-  ): Promise<void> => {
+export function realmTokenGate(tokens: TokenVerifier): MiddlewareHandler<RealmEnv> {
+  return async (c, next) => {
     if (c.req.path.startsWith('/v1/auth/')) return next() // the login routes are public
+    // Another route module's gate on the same request has verified it already.
+    if ((c.get('caller') as Principal | undefined) !== undefined) return next()
     const header = c.req.header('authorization') ?? ''
     const match = /^Bearer\s+(\S+)$/i.exec(header)
     if (!match)
@@ -70,11 +67,11 @@ export function realmTokenGate(tokens: TokenVerifier) {
   }
 }
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
+export const json = <T extends z.ZodType>(schema: T, description: string) => ({
   description,
   content: { 'application/json': { schema } },
 })
-const jsonBody = <T extends z.ZodType>(schema: T) => ({
+export const jsonBody = <T extends z.ZodType>(schema: T) => ({
   required: true,
   content: { 'application/json': { schema } },
 })
