@@ -19,7 +19,7 @@ import {
   valuesOf,
 } from './graph.js'
 import { iso8601Precision } from './iso8601.js'
-import { isAtLeast12 } from './root-entity.js'
+import { isAtLeast12, RO_CRATE_SPEC } from './root-entity.js'
 import type { ProblemList } from './rules.js'
 
 /** `type/subtype`, optional `+suffix` and `;parameter=value`s, as the RO-Crate validator accepts. */
@@ -67,7 +67,17 @@ export function checkDataEntities(context: DataEntityContext, problems: ProblemL
     }
     checkIdentifier(entity, context, problems)
     checkLocalPath(entity, problems)
-    if (hasType(entity, 'File')) checkFile(entity, context.byId, problems)
+    checkReferencedCrate(entity, problems)
+    if (isAtLeast12(context.version) && !hasText(entity, 'name')) {
+      problems.add('data-entity.name', `The data entity ${id} should have a "name" people can read`, {
+        entityId: id,
+        property: 'name',
+      })
+    }
+    if (hasType(entity, 'File')) {
+      checkFile(entity, context.byId, problems)
+      checkContentSize(entity, context.version, problems)
+    }
   }
 }
 
@@ -95,7 +105,7 @@ function checkIdentifier(entity: Entity, context: DataEntityContext, problems: P
       // RO-Crate 1.2 lets a crate describe files it does not carry (too large, private, elsewhere).
       problems.add(
         'data-entity.payload-absent',
-        `The data entity ${id} is not in the crate's payload: if it lives elsewhere, give it its web URL as "@id" (with "localPath": "${id}" for where it goes in the crate)`,
+        `The data entity ${id} is not in the crate's payload: if it lives on the web, use its URL as "@id"; if it is left out on purpose, give it a local "@id" such as "#${id}" with "localPath": "${id}"`,
         { entityId: id },
       )
     } else {
@@ -103,6 +113,41 @@ function checkIdentifier(entity: Entity, context: DataEntityContext, problems: P
         entityId: id,
       })
     }
+  }
+}
+
+/** A Dataset standing for another RO-Crate `conformsTo` the version-less RO-Crate URI (any version may be inside). */
+function checkReferencedCrate(entity: Entity, problems: ProblemList): void {
+  if (!hasType(entity, 'Dataset')) return
+  for (const target of referencesOf(entity, 'conformsTo')) {
+    const version = RO_CRATE_SPEC.exec(target)?.[1]
+    if (version === undefined) continue
+    problems.add(
+      'referenced-crate.conformsTo',
+      `The Dataset ${entity['@id']} stands for another RO-Crate: its "conformsTo" must be {"@id": "https://w3id.org/ro/crate"} without the version ${version}`,
+      { entityId: entity['@id'], property: 'conformsTo' },
+    )
+  }
+}
+
+/** `contentSize`: the size in bytes; every File should say it from 1.2 on (web files: web-data-entity.contentSize). */
+function checkContentSize(file: Entity, version: string | undefined, problems: ProblemList): void {
+  const entityId = file['@id']
+  const sizes = valuesOf(file, 'contentSize')
+  for (const size of sizes) {
+    const text = typeof size === 'number' ? String(size) : literalText(size)
+    if (text !== undefined && /^\d+$/.test(text.trim())) continue
+    problems.add(
+      'file.contentSize',
+      `The "contentSize" ${JSON.stringify(size)} of ${entityId} should be the size in bytes, digits only (e.g. "383766")`,
+      { entityId, property: 'contentSize' },
+    )
+  }
+  if (sizes.length === 0 && isAtLeast12(version) && !isWebUri(entityId)) {
+    problems.add('file.contentSize', `The file ${entityId} should have a "contentSize" (its size in bytes)`, {
+      entityId,
+      property: 'contentSize',
+    })
   }
 }
 

@@ -18,7 +18,9 @@ import {
 import { iso8601Precision } from './iso8601.js'
 import type { ProblemList } from './rules.js'
 
-const RO_CRATE_SPEC = /^https?:\/\/w3id\.org\/ro\/crate\/(\d+\.\d+(?:-DRAFT)?)\/?$/
+/** The version-less RO-Crate URI: what a Dataset standing for another RO-Crate `conformsTo`. */
+export const GENERIC_RO_CRATE = /^https?:\/\/w3id\.org\/ro\/crate\/?$/
+export const RO_CRATE_SPEC = /^https?:\/\/w3id\.org\/ro\/crate\/(\d+\.\d+(?:-DRAFT)?)\/?$/
 
 /** The texts of a `conformsTo` (references and literals alike). */
 function conformsToTargets(entity: Entity): string[] {
@@ -188,6 +190,12 @@ export function checkRoot(
       `The root data entity's "@id" should be "./", not ${entityId}`,
       where('@id'),
     )
+  } else if (entityId !== './' && !isAbsoluteUri(entityId)) {
+    problems.add(
+      'root.id-recommended',
+      `The root data entity's "@id" should be "./" or an absolute URI, not ${entityId}`,
+      where('@id'),
+    )
   }
   for (const property of ['name', 'description'] as const) {
     if (!hasText(root, property)) {
@@ -204,8 +212,8 @@ export function checkRoot(
 }
 
 /**
- * Profiles: the root data entity's `conformsTo` names them by URI; from 1.2 on, profiles the descriptor
- * names (as RO-Crate 1.1 profiles did) should be on the root too.
+ * Profiles: the root data entity's `conformsTo` names them by URI (never the version-less RO-Crate URI,
+ * which marks referenced crates); from 1.2 on, the descriptor's names the RO-Crate version only.
  */
 function checkRootConformsTo(
   root: Entity,
@@ -223,15 +231,22 @@ function checkRootConformsTo(
         { entityId, property: 'conformsTo' },
       )
     }
+    if (target !== undefined && GENERIC_RO_CRATE.test(target)) {
+      problems.add(
+        'root.conformsTo-generic',
+        `The root data entity "conformsTo" ${target}, which marks a crate referenced from another one: name the RO-Crate version in the metadata descriptor instead`,
+        { entityId, property: 'conformsTo' },
+      )
+    }
   }
   if (descriptor === undefined || !isAtLeast12(version)) return
-  const onRoot = new Set(referencesOf(root, 'conformsTo'))
-  for (const profile of conformsToTargets(descriptor)) {
-    if (RO_CRATE_SPEC.test(profile) || onRoot.has(profile)) continue
+  const declared = conformsToTargets(descriptor)
+  if (declared.length > 1) {
+    const others = declared.filter((target) => !RO_CRATE_SPEC.test(target))
     problems.add(
-      'root.conformsTo-profile',
-      `The metadata descriptor says the crate follows the profile ${profile}; in RO-Crate ${version} the root data entity's "conformsTo" should name it`,
-      { entityId, property: 'conformsTo' },
+      'descriptor.conformsTo-single',
+      `In RO-Crate ${version} the metadata descriptor's "conformsTo" should name only the RO-Crate version${others.length > 0 ? `: move ${others.join(', ')} to the root data entity's "conformsTo"` : ''}`,
+      { entityId: descriptor['@id'], property: 'conformsTo' },
     )
   }
 }

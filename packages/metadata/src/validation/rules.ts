@@ -93,7 +93,8 @@ export const RO_CRATE_RULES = {
   },
   'root.id-recommended': {
     severity: 'warning',
-    summary: 'Before RO-Crate 1.2, the root data entity\'s "@id" should be "./".',
+    summary:
+      'Before RO-Crate 1.2, the root data entity\'s "@id" should be "./"; from 1.2, "./" or an absolute URI.',
   },
   'root.name': { severity: 'error', summary: 'The root data entity has a "name".' },
   'root.description': { severity: 'error', summary: 'The root data entity has a "description".' },
@@ -151,10 +152,29 @@ export const RO_CRATE_RULES = {
     summary:
       'The RO-Crate version of the "@context" should be the one the metadata descriptor "conformsTo" (the rules of "conformsTo" apply).',
   },
-  'root.conformsTo-profile': {
+  'descriptor.conformsTo-single': {
     severity: 'warning',
     summary:
-      'From RO-Crate 1.2, the profiles a crate follows should be named by the root data entity\'s "conformsTo", not only by the metadata descriptor\'s.',
+      'From RO-Crate 1.2, the metadata descriptor\'s "conformsTo" should name only the RO-Crate version; profiles go on the root data entity\'s "conformsTo".',
+  },
+  'root.conformsTo-generic': {
+    severity: 'warning',
+    summary:
+      'The root data entity should not "conformsTo" the version-less https://w3id.org/ro/crate (that marks crates referenced from this one).',
+  },
+  'referenced-crate.conformsTo': {
+    severity: 'error',
+    summary:
+      'A Dataset that stands for another RO-Crate "conformsTo" the version-less https://w3id.org/ro/crate, never a versioned one.',
+  },
+  'data-entity.name': {
+    severity: 'warning',
+    summary: 'From RO-Crate 1.2, a File or Dataset data entity should have a "name" people can read.',
+  },
+  'file.contentSize': {
+    severity: 'warning',
+    summary:
+      'A File\'s "contentSize" should be its size in bytes (digits only); from RO-Crate 1.2 every File should have one.',
   },
   'root.conformsTo-uri': {
     severity: 'warning',
