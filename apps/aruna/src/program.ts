@@ -4,6 +4,7 @@
  */
 import { resolve } from 'node:path'
 import { Command, CommanderError, Option } from 'commander'
+import { addAdminCommands } from './cli/admin-commands.js'
 import { CliError } from './cli/client.js'
 import type { CliIo } from './cli/io.js'
 import { addLoginCommand } from './cli/login-command.js'
@@ -183,6 +184,7 @@ export function createProgram(io: CliIo, setExit: (code: number) => void): Comma
   })
 
   addRealmCommands(program, io, setExit)
+  addAdminCommands(program, io, setExit)
 
   addLoginCommand(program, io, setExit)
 

@@ -75,14 +75,14 @@ async function commandStatus(opts: ClientFlags, io: CliIo): Promise<number> {
   return ok ? 0 : 1
 }
 
-interface ClientFlags {
+export interface ClientFlags {
   url?: string
   token?: string
   dataDir?: string
   json?: boolean
 }
 
-function clientOptions(opts: ClientFlags): { url?: string; token?: string; dataDir?: string } {
+export function clientOptions(opts: ClientFlags): { url?: string; token?: string; dataDir?: string } {
   return {
     ...(opts.url === undefined ? {} : { url: opts.url }),
     ...(opts.token === undefined ? {} : { token: opts.token }),
@@ -91,7 +91,7 @@ function clientOptions(opts: ClientFlags): { url?: string; token?: string; dataD
 }
 
 /** The flags of every command that talks to a running node. */
-function addClientFlags(cmd: Command): Command {
+export function addClientFlags(cmd: Command): Command {
   return cmd
     .option('--url <url>', `the node's REST API (default: the node of --data-dir, else ${DEFAULT_URL})`)
     .option(
@@ -105,7 +105,7 @@ function addClientFlags(cmd: Command): Command {
     .option('--json', 'print JSON for scripts')
 }
 
-function print(io: CliIo, opts: ClientFlags, value: unknown, human: () => string): void {
+export function print(io: CliIo, opts: ClientFlags, value: unknown, human: () => string): void {
   io.stdout.write(opts.json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`)
 }
 
