@@ -43,6 +43,11 @@ const CASES: RuleCase[] = [
   { rule: 'organization.ror' },
   { rule: 'contact-point.contact' },
   { rule: 'identifier.property-value' },
+  { rule: 'citation.url' },
+  { rule: 'citation.described' },
+  { rule: 'publisher.organization' },
+  { rule: 'funder.organization' },
+  { rule: 'affiliation.organization' },
   { rule: 'entity.reference-undescribed' },
   { rule: 'entity.unreferenced' },
 ]

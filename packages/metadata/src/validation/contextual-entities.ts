@@ -5,7 +5,15 @@
  */
 import type { Entity, JsonValue } from '../port.js'
 import { isDataEntity } from './data-entities.js'
-import { hasText, hasType, isLocalId, literalText, referenceTarget, valuesOf } from './graph.js'
+import {
+  hasText,
+  hasType,
+  isAbsoluteUri,
+  isLocalId,
+  literalText,
+  referenceTarget,
+  valuesOf,
+} from './graph.js'
 import type { ProblemList } from './rules.js'
 
 export interface ContextualContext {
@@ -42,6 +50,8 @@ export function checkContextualEntities(context: ContextualContext, problems: Pr
     checkRor(entity, problems)
     checkContactPoint(entity, problems)
     checkIdentifiers(entity, context.byId, problems)
+    checkCitations(entity, context.byId, problems)
+    checkAgents(entity, context.byId, problems)
   }
   for (const entity of context.byId.values()) {
     const id = entity['@id']
@@ -128,4 +138,74 @@ function checkIdentifiers(entity: Entity, byId: ReadonlyMap<string, Entity>, pro
       { entityId: entity['@id'], property: 'identifier' },
     )
   }
+}
+
+/** `citation` of a Dataset: publications named by their URL, and described (ScholarlyArticle, CreativeWork). */
+function checkCitations(entity: Entity, byId: ReadonlyMap<string, Entity>, problems: ProblemList): void {
+  if (!hasType(entity, 'Dataset')) return
+  const entityId = entity['@id']
+  for (const value of valuesOf(entity, 'citation').filter(wellFormed)) {
+    const target = referenceTarget(value)
+    if (target === undefined || !isAbsoluteUri(target)) {
+      problems.add(
+        'citation.url',
+        `The "citation" ${JSON.stringify(value)} of ${entityId} must reference the publication by its URL, e.g. {"@id": "https://doi.org/10.1000/xyz"}`,
+        { entityId, property: 'citation' },
+      )
+      continue
+    }
+    const publication = byId.get(target)
+    if (
+      publication !== undefined &&
+      (hasType(publication, 'ScholarlyArticle') || hasType(publication, 'CreativeWork'))
+    ) {
+      continue
+    }
+    problems.add(
+      'citation.described',
+      `The publication ${target} cited by ${entityId} should be described in the crate as a ScholarlyArticle (with its name, authors, date)`,
+      { entityId, property: 'citation' },
+    )
+  }
+}
+
+const AGENT_RULES = [
+  { property: 'publisher', rule: 'publisher.organization', allowPerson: true },
+  { property: 'funder', rule: 'funder.organization', allowPerson: true },
+  { property: 'affiliation', rule: 'affiliation.organization', allowPerson: false },
+] as const
+
+/** `publisher`, `funder` and a person's `affiliation` name organizations (publisher and funder may be people). */
+function checkAgents(entity: Entity, byId: ReadonlyMap<string, Entity>, problems: ProblemList): void {
+  const entityId = entity['@id']
+  for (const { property, rule, allowPerson } of AGENT_RULES) {
+    if (property === 'affiliation' && !hasType(entity, 'Person')) continue
+    for (const value of valuesOf(entity, property).filter(wellFormed)) {
+      const target = referenceTarget(value)
+      if (target === undefined) {
+        // Plain text: only an affiliation is asked to be an entity (publisher and funder as text are URLs or names).
+        if (property === 'affiliation') {
+          problems.add(
+            rule,
+            `The affiliation ${JSON.stringify(literalText(value) ?? value)} of ${entityId} should reference an Organization entity (with its ROR id as "@id" where it has one)`,
+            { entityId, property },
+          )
+        }
+        continue
+      }
+      const agent = byId.get(target)
+      if (agent === undefined || hasType(agent, 'Organization') || (allowPerson && hasType(agent, 'Person')))
+        continue
+      problems.add(
+        rule,
+        `The "${property}" of ${entityId} references ${target}, which should be an Organization${allowPerson ? ' (or a Person)' : ''}`,
+        { entityId, property },
+      )
+    }
+  }
+}
+
+/** Not a nested entity or a broken value object (`jsonld.flattened`, `jsonld.value-object` report those). */
+function wellFormed(value: JsonValue): boolean {
+  return referenceTarget(value) === undefined || Object.keys(value as object).length === 1
 }

@@ -219,6 +219,29 @@ export const RO_CRATE_RULES = {
     summary:
       'An "identifier" that references an entity should reference a PropertyValue with a "value" (and a "propertyID" naming the scheme).',
   },
+  'citation.url': {
+    severity: 'error',
+    summary:
+      'A publication cited by a Dataset ("citation") is a reference {"@id": …} whose "@id" is its URL, e.g. a DOI URL.',
+  },
+  'citation.described': {
+    severity: 'warning',
+    summary:
+      'A publication cited by a Dataset should be described in the graph as a ScholarlyArticle or CreativeWork.',
+  },
+  'publisher.organization': {
+    severity: 'warning',
+    summary: 'A "publisher" described in the graph should be an Organization (or a Person).',
+  },
+  'affiliation.organization': {
+    severity: 'warning',
+    summary: 'A person\'s "affiliation" should reference an Organization entity rather than be plain text.',
+  },
+  'funder.organization': {
+    severity: 'warning',
+    summary:
+      'A "funder" described in the graph should be an Organization (the project or the funding body) or a Person.',
+  },
   'entity.reference-undescribed': {
     severity: 'warning',
     summary: 'An entity referenced by a local identifier ("#…") should be described in the graph.',
