@@ -32,6 +32,15 @@ export {
   resolveRange,
 } from './engine/content-reader.js'
 export { FsMultipartStore, type FsMultipartStoreInit } from './engine/fs-multipart-store.js'
+export {
+  ChunkGuard,
+  type ChunkLease,
+  collectGarbage,
+  type GcOptions,
+  type GcProgress,
+  type GcResult,
+  type GcSources,
+} from './engine/gc.js'
 export { type ExpectedDigests, type IngestedContent, type IngestInit, ingest } from './engine/ingest.js'
 export { MemoryMultipartStore } from './engine/memory-multipart-store.js'
 export type {
@@ -45,14 +54,17 @@ export type {
 export {
   type CopyObjectInput,
   DEFAULT_UPLOAD_TIMEOUT_MS,
+  type GcTotals,
   MAX_PUT_SIZE,
   MIN_PART_SIZE,
+  NULL_VERSION_ID,
   type ObjectAttributes,
   type ObjectContent,
   ObjectEngine,
   type ObjectEngineInit,
   type ObjectRead,
   type PutObjectInput,
+  s3VersionId,
 } from './engine/object-engine.js'
 export type { ListUploadsOptions, MultipartStore, MultipartUpload, PartRecord } from './engine/port.js'
 export {

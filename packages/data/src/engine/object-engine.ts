@@ -19,6 +19,7 @@ import { versioningOf } from '../version-record.js'
 import type { ChecksumAlgorithm } from './checksums.js'
 import { toChecksums } from './checksums.js'
 import { type ByteRange, type RangeSpec, readContent, resolveRange } from './content-reader.js'
+import { ChunkGuard, collectGarbage, type GcOptions, type GcResult } from './gc.js'
 import { type ExpectedDigests, ingest } from './ingest.js'
 import {
   type CompletedPart,
@@ -103,6 +104,13 @@ export interface ObjectRead {
   range?: ByteRange
 }
 
+/** Garbage collection totals of one engine. */
+export interface GcTotals {
+  runs: number
+  chunksFreed: number
+  bytesFreed: number
+}
+
 const DEFAULT_CONTENT_TYPE = 'application/octet-stream'
 
 /** How S3 names a `null` version (written while a bucket was unversioned or suspended). */
@@ -130,6 +138,9 @@ export class ObjectEngine {
   readonly #parts: EngineParts
   readonly #maxPutSize: number
   readonly #uploadTimeoutMs: number
+  readonly #guard = new ChunkGuard()
+  #gcRun: Promise<GcResult> | undefined
+  readonly #gcTotals: GcTotals = { runs: 0, chunksFreed: 0, bytesFreed: 0 }
 
   constructor(init: ObjectEngineInit) {
     this.index = init.index
@@ -147,7 +158,7 @@ export class ObjectEngine {
       minPartSize: init.minPartSize ?? MIN_PART_SIZE,
       maxPartSize: this.#maxPutSize,
       now: this.#now,
-      newVersion: (bucket, key, manifest) => this.#record(bucket, key, manifest),
+      newVersion: (bucket, key, manifest) => this.#recordCompleted(bucket, key, manifest),
     }
   }
 
@@ -190,19 +201,25 @@ export class ObjectEngine {
   async putObject(input: PutObjectInput): Promise<ContentVersion> {
     validateKey(input.key)
     await this.index.getBucket(input.bucket)
-    const content = await ingest(this.blobs, this.#parts.chunker, { ...input, maxSize: this.#maxPutSize })
-    const md5 = content.digests.md5
-    return this.#record(input.bucket, input.key, {
-      chunks: content.chunks,
-      size: content.size,
-      contentType: input.contentType ?? DEFAULT_CONTENT_TYPE,
-      userMetadata: { ...input.userMetadata },
-      checksums: toChecksums(content.digests),
-      etag: `"${md5}"`,
-      ...(input.headers !== undefined && Object.keys(input.headers).length > 0
-        ? { headers: { ...input.headers } }
-        : {}),
-    })
+    const lease = this.#guard.lease()
+    try {
+      const blobs = this.#guard.pinningStore(this.blobs, lease)
+      const content = await ingest(blobs, this.#parts.chunker, { ...input, maxSize: this.#maxPutSize })
+      const md5 = content.digests.md5
+      return await this.#record(input.bucket, input.key, {
+        chunks: content.chunks,
+        size: content.size,
+        contentType: input.contentType ?? DEFAULT_CONTENT_TYPE,
+        userMetadata: { ...input.userMetadata },
+        checksums: toChecksums(content.digests),
+        etag: `"${md5}"`,
+        ...(input.headers !== undefined && Object.keys(input.headers).length > 0
+          ? { headers: { ...input.headers } }
+          : {}),
+      })
+    } finally {
+      lease.release()
+    }
   }
 
   /**
@@ -317,6 +334,24 @@ export class ObjectEngine {
       )
     }
     const manifest: Manifest = structuredClone(source.manifest)
+    const lease = this.#guard.lease()
+    try {
+      for (const chunk of manifest.chunks) lease.pin(chunk.cid)
+      // A source that still exists now existed all along (a purge is final), so a collection running
+      // meanwhile marked its chunks; one purged meanwhile may have lost them.
+      await this.index.getVersion(source.bucket, source.key, source.versionId).catch((err: unknown) => {
+        if (isDataError(err, 'NoSuchVersion')) {
+          throw new DataError('NoSuchVersion', 'the copy source was deleted during the copy', { cause: err })
+        }
+        throw err
+      })
+      return { source, version: await this.#record(input.bucket, input.key, this.#copied(manifest, input)) }
+    } finally {
+      lease.release()
+    }
+  }
+
+  #copied(manifest: Manifest, input: CopyObjectInput): Manifest {
     if (input.replace !== undefined) {
       manifest.contentType = input.replace.contentType ?? DEFAULT_CONTENT_TYPE
       manifest.userMetadata = { ...input.replace.userMetadata }
@@ -325,7 +360,7 @@ export class ObjectEngine {
         manifest.headers = { ...input.replace.headers }
       }
     }
-    return { source, version: await this.#record(input.bucket, input.key, manifest) }
+    return manifest
   }
 
   list(bucket: string, options?: ListOptions): Promise<ListResult> {
@@ -342,8 +377,13 @@ export class ObjectEngine {
     return createUpload(this.#parts, input)
   }
 
-  uploadPart(input: UploadPartInput): Promise<PartRecord> {
-    return uploadPart(this.#parts, input)
+  async uploadPart(input: UploadPartInput): Promise<PartRecord> {
+    const lease = this.#guard.lease()
+    try {
+      return await uploadPart({ ...this.#parts, blobs: this.#guard.pinningStore(this.blobs, lease) }, input)
+    } finally {
+      lease.release()
+    }
   }
 
   /** Assembles the listed parts into a new version and ends the upload. */
@@ -387,7 +427,7 @@ export class ObjectEngine {
 
   /**
    * Aborts every upload created more than the upload timeout ago; returns how many. Their chunks
-   * stay until a garbage collection (not built yet) removes unreferenced chunks.
+   * stay until a garbage collection (`collectGarbage`) removes unreferenced chunks.
    */
   async abortStaleUploads(): Promise<number> {
     const cutoff = this.#now().getTime() - this.#uploadTimeoutMs
@@ -398,6 +438,41 @@ export class ObjectEngine {
     return aborted
   }
 
+  // Garbage collection
+
+  /**
+   * Aborts stale uploads, then frees every stored chunk that no version record and no upload in
+   * progress references (mark and sweep, safe against the writes running meanwhile: see `ChunkGuard`
+   * in `gc.ts`). A call while a run is in progress joins that run. Stopped by `signal` (`Aborted`),
+   * it has touched nothing live; the next run picks up where it left off.
+   */
+  collectGarbage(options: GcOptions = {}): Promise<GcResult> {
+    if (this.#gcRun !== undefined) return this.#gcRun
+    const run = (async (): Promise<GcResult> => {
+      const started = this.#now().getTime()
+      const uploadsAborted = await this.abortStaleUploads()
+      const progress = await collectGarbage(
+        { index: this.index, blobs: this.blobs, uploads: this.uploads, guard: this.#guard },
+        options,
+      )
+      this.#gcTotals.runs++
+      this.#gcTotals.chunksFreed += progress.chunksFreed
+      this.#gcTotals.bytesFreed += progress.bytesFreed
+      return { ...progress, phase: 'done', uploadsAborted, durationMs: this.#now().getTime() - started }
+    })()
+    this.#gcRun = run
+    const clear = (): void => {
+      this.#gcRun = undefined
+    }
+    run.then(clear, clear)
+    return run
+  }
+
+  /** Garbage collection since this engine started: completed runs, chunks and bytes freed (metrics). */
+  gcTotals(): GcTotals {
+    return { ...this.#gcTotals }
+  }
+
   /** Deletes an upload record; false when it was already gone (completed or aborted meanwhile). */
   async #forgetUpload(uploadId: string): Promise<boolean> {
     try {
@@ -406,6 +481,24 @@ export class ObjectEngine {
     } catch (err) {
       if (isDataError(err, 'NoSuchUpload')) return false
       throw err
+    }
+  }
+
+  /** Records the version a multipart completion assembled, its chunks pinned while it does. */
+  async #recordCompleted(bucket: string, key: string, manifest: Manifest): Promise<ContentVersion> {
+    const lease = this.#guard.lease()
+    try {
+      const missing = await this.#guard.pinPresent(
+        lease,
+        this.blobs,
+        manifest.chunks.map((c) => c.cid),
+      )
+      if (missing.length > 0) {
+        throw new DataError('InvalidPart', 'a part changed or its data is gone; upload the part again')
+      }
+      return await this.#record(bucket, key, manifest)
+    } finally {
+      lease.release()
     }
   }
 
@@ -442,11 +535,15 @@ export class ObjectEngine {
     return undefined
   }
 
-  /** Purges the key's `null` versions but `keep`; returns the newest one purged. */
+  /**
+   * Purges the key's `null` versions older than `keep` (all without it); returns the newest one purged.
+   * Only older ones: of two writes racing on one key, the newer survives.
+   */
   async #purgeNullVersions(bucket: string, key: string, keep?: string): Promise<ObjectVersion | undefined> {
     const doomed: ObjectVersion[] = []
     for await (const version of this.index.listVersions(bucket, { key })) {
-      if (version.nullVersion === true && version.versionId !== keep) doomed.push(version)
+      if (version.nullVersion === true && (keep === undefined || version.versionId < keep))
+        doomed.push(version)
     }
     const purgedAt = this.#now().toISOString()
     for (const version of doomed) {
