@@ -23,6 +23,7 @@ import { type RealmMember, type RealmMemberInit, startRealmMember } from './fede
 import { createAdminRoutes } from './http/admin-routes.js'
 import { createAuthRoutes } from './http/auth-routes.js'
 import { type HttpEndpoint, listen } from './http/listen.js'
+import { RateLimiter, type RateLimitOptions } from './http/rate-limit.js'
 import { createRealmRoutes } from './http/realm-routes.js'
 import { createRestApp, type NodeStatus } from './http/rest.js'
 import { loadNodeIdentity, type NodeIdentity } from './identity/node-identity.js'
@@ -62,6 +63,8 @@ export interface NodeOptions {
   readonly network?: RealmMemberInit['network']
   /** How long a first start after joining waits for the realm documents. */
   readonly loadTimeoutMs?: number
+  /** Per-caller limits of the REST API. Default: `DEFAULT_USER_LIMIT`, `DEFAULT_ADDRESS_LIMIT`. */
+  readonly rateLimit?: RateLimitOptions
 }
 
 export class ArunaNode {
@@ -259,6 +262,7 @@ export class ArunaNode {
       tokenTtlSeconds: LOGIN_TOKEN_TTL_SECONDS,
       loginConfig: () => ({ issuers: loginIssuers }),
     })
+    const rateLimiter = new RateLimiter(this.options.rateLimit)
     const realmRoutes = createRealmRoutes({
       realmId: realm.realmId,
       realmName: realm.realmName,
@@ -270,12 +274,21 @@ export class ArunaNode {
       accessKeys,
       multiaddrs: () => network.multiaddrs,
       liveNodes: () => member.membership.liveNodes(),
+      rateLimiter,
     })
-    const adminRoutes = createAdminRoutes({ realmId: realm.realmId, tokens, authorizer, orga, store })
+    const adminRoutes = createAdminRoutes({
+      realmId: realm.realmId,
+      tokens,
+      authorizer,
+      orga,
+      store,
+      rateLimiter,
+    })
     const app = createRestApp({
       logger: log,
       status: () => this.status(),
       routes: [authRoutes as never, realmRoutes as never, adminRoutes as never],
+      rateLimiter,
     })
     this.restApp = app
     this.rest = await listen(app, this.config.rest.host, this.config.rest.port, 'REST API')

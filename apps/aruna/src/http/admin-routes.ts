@@ -10,6 +10,7 @@ import type { Authorizer, Principal, TokenVerifier } from '@aruna/auth'
 import type { AutomergeOrgaStore, Group, OrgaService, RoleRecord } from '@aruna/orga'
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import { HttpProblem, problemResponses, validationHook } from './problem.js'
+import type { RateLimiter } from './rate-limit.js'
 import {
   json,
   jsonBody,
@@ -25,6 +26,8 @@ export interface AdminRoutesInit {
   readonly authorizer: Authorizer
   readonly orga: OrgaService
   readonly store: AutomergeOrgaStore
+  /** Per-caller limits (none without). */
+  readonly rateLimiter?: RateLimiter
 }
 
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/
@@ -215,7 +218,7 @@ function roleView(role: RoleRecord) {
 export function createAdminRoutes(init: AdminRoutesInit): OpenAPIHono<RealmEnv> {
   const app = new OpenAPIHono<RealmEnv>({ defaultHook: validationHook })
   registerRealmTokenScheme(app)
-  app.use('/v1/*', realmTokenGate(init.tokens))
+  app.use('/v1/*', realmTokenGate(init.tokens, init.rateLimiter))
 
   const groupPath = (group: string, area: string) => `/${init.realmId}/g/${group}/admin/${area}`
   const mayRead = async (caller: Principal, path: string) =>

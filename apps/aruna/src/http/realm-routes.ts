@@ -17,6 +17,7 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import type { MiddlewareHandler } from 'hono'
 import { encodeInvite } from '../realm/invite.js'
 import { HttpProblem, problemResponses, validationHook } from './problem.js'
+import { clientAddress, type RateLimiter, tooManyRequests } from './rate-limit.js'
 
 export interface RealmRoutesInit {
   readonly realmId: string
@@ -31,6 +32,8 @@ export interface RealmRoutesInit {
   multiaddrs(): readonly string[]
   /** The realm nodes that are live peers now, this node included. */
   liveNodes(): readonly string[]
+  /** Per-caller limits (none without). */
+  readonly rateLimiter?: RateLimiter
 }
 
 export type RealmEnv = { Variables: { caller: Principal } }
@@ -48,8 +51,11 @@ export function registerRealmTokenScheme(app: OpenAPIHono<RealmEnv>): void {
   })
 }
 
-/** Verifies the caller's realm token on every `/v1` route but the public login ones. */
-export function realmTokenGate(tokens: TokenVerifier): MiddlewareHandler<RealmEnv> {
+/**
+ * Verifies the caller's realm token on every `/v1` route but the public login ones, and takes the
+ * request from the caller's rate-limit bucket (a token that fails counts against the client address).
+ */
+export function realmTokenGate(tokens: TokenVerifier, limiter?: RateLimiter): MiddlewareHandler<RealmEnv> {
   return async (c, next) => {
     if (c.req.path.startsWith('/v1/auth/')) return next() // the login routes are public
     // Another route module's gate on the same request has verified it already.
@@ -62,7 +68,17 @@ export function realmTokenGate(tokens: TokenVerifier): MiddlewareHandler<RealmEn
         'Unauthorized',
         'log in first: send a realm token as "Authorization: Bearer <token>" (aruna login)',
       )
-    c.set('caller', principalOf(await tokens.verify(match[1] as string)))
+    let caller: Principal
+    try {
+      caller = principalOf(await tokens.verify(match[1] as string))
+    } catch (err) {
+      const wait = limiter?.take('address', clientAddress(c)) ?? 0
+      if (wait > 0) return tooManyRequests(wait)
+      throw err
+    }
+    const wait = limiter?.take('user', caller.userId) ?? 0
+    if (wait > 0) return tooManyRequests(wait)
+    c.set('caller', caller)
     await next()
   }
 }
@@ -215,7 +231,7 @@ export function createRealmRoutes(init: RealmRoutesInit): OpenAPIHono<RealmEnv> 
   const app = new OpenAPIHono<RealmEnv>({ defaultHook: validationHook })
   const keysPath = `/${init.realmId}/admin/keys`
   registerRealmTokenScheme(app)
-  app.use('/v1/*', realmTokenGate(init.tokens))
+  app.use('/v1/*', realmTokenGate(init.tokens, init.rateLimiter))
 
   app.openapi(meRoute, async (c) => {
     const caller = c.get('caller')

@@ -8,6 +8,7 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import type { Logger } from '../logger.js'
 import { docsPage } from './docs-page.js'
 import { problem, problemOf, problemResponse, validationHook } from './problem.js'
+import { clientAddress, type RateLimiter, tooManyRequests } from './rate-limit.js'
 
 export interface NodeStatus {
   readonly status: 'starting' | 'ok' | 'stopping'
@@ -29,6 +30,16 @@ export interface RestContext {
   status(): NodeStatus
   /** The domain routes (login, realm, …), mounted at the root; their declarations join the document. */
   readonly routes?: readonly OpenAPIHono<never>[]
+  /**
+   * Per-caller limits. Requests the realm-token gate will see (a bearer token on `/v1`, login aside)
+   * are limited per user there; every other request is limited here per client address.
+   */
+  readonly rateLimiter?: RateLimiter
+}
+
+/** Whether the realm-token gate limits this request (per user, or per address if the token fails). */
+function gated(path: string, authorization: string | undefined): boolean {
+  return path.startsWith('/v1/') && !path.startsWith('/v1/auth/') && /^Bearer\s/i.test(authorization ?? '')
 }
 
 const NodeStatusSchema = z
@@ -66,8 +77,13 @@ export function createRestApp(ctx: RestContext): OpenAPIHono {
   let requests = 0
   const started = Date.now()
 
-  app.use('*', async (_c, next) => {
+  app.use('*', async (c, next) => {
     requests++
+    const limiter = ctx.rateLimiter
+    if (limiter && !gated(c.req.path, c.req.header('authorization'))) {
+      const wait = limiter.take('address', clientAddress(c))
+      if (wait > 0) return tooManyRequests(wait)
+    }
     await next()
   })
 
