@@ -51,6 +51,7 @@ export function checkContextualEntities(context: ContextualContext, problems: Pr
     checkContactPoint(entity, problems)
     checkIdentifiers(entity, context.byId, problems)
     checkCitations(entity, context.byId, problems)
+    checkPlaces(entity, context.byId, problems)
     checkAgents(entity, context.byId, problems)
   }
   for (const entity of context.byId.values()) {
@@ -128,19 +129,58 @@ function checkIdentifiers(entity: Entity, byId: ReadonlyMap<string, Entity>, pro
     const described = target === undefined ? undefined : byId.get(target)
     // A literal or a bare URI reference needs nothing more; a described entity must say what it is.
     if (described === undefined) continue
-    const value_ = valuesOf(described, 'value').some(
-      (item) => (literalText(item) ?? '') !== '' || typeof item === 'number',
+    if (!hasType(described, 'PropertyValue')) {
+      problems.add(
+        'identifier.property-value',
+        `The "identifier" of ${entity['@id']} references ${target}, which should be a PropertyValue with the identifier as its "value" and the scheme as its "propertyID"`,
+        { entityId: entity['@id'], property: 'identifier' },
+      )
+      continue
+    }
+    const readable = valuesOf(described, 'value').some(
+      (item) => (literalText(item)?.trim() ?? '') !== '' || typeof item === 'number',
     )
-    if (hasType(described, 'PropertyValue') && value_) continue
+    if (!readable) {
+      problems.add(
+        'property-value.value',
+        `The identifier ${target} of ${entity['@id']} must have a "value" people can read, e.g. "doi:10.5281/zenodo.1234567"`,
+        { entityId: described['@id'], property: 'value' },
+      )
+    }
+  }
+}
+
+const PLACE_PROPERTIES = ['contentLocation', 'spatialCoverage'] as const
+
+/** Places: `contentLocation` and `spatialCoverage` reference a Place, whose `geo` is a Geometry in WKT. */
+function checkPlaces(entity: Entity, byId: ReadonlyMap<string, Entity>, problems: ProblemList): void {
+  const entityId = entity['@id']
+  for (const property of PLACE_PROPERTIES) {
+    for (const value of valuesOf(entity, property).filter(wellFormed)) {
+      const target = referenceTarget(value)
+      const place = target === undefined ? undefined : byId.get(target)
+      // A URI of a place described elsewhere (GeoNames, say) is fine; text or another type is not.
+      if (target !== undefined && (place === undefined || hasType(place, 'Place'))) continue
+      problems.add(
+        'place.type',
+        `The "${property}" of ${entityId} should reference a Place entity (e.g. its GeoNames URI), not ${target === undefined ? JSON.stringify(literalText(value) ?? value) : `${target}, which is no Place`}`,
+        { entityId, property },
+      )
+    }
+  }
+  if (!hasType(entity, 'Place')) return
+  for (const value of valuesOf(entity, 'geo').filter(wellFormed)) {
+    const target = referenceTarget(value)
+    const geometry = target === undefined ? undefined : byId.get(target)
+    if (geometry !== undefined && hasType(geometry, 'Geometry') && hasText(geometry, 'asWKT')) continue
     problems.add(
-      'identifier.property-value',
-      `The "identifier" of ${entity['@id']} references ${target}, which should be a PropertyValue with the identifier as its "value" and the scheme as its "propertyID"`,
-      { entityId: entity['@id'], property: 'identifier' },
+      'place.geo',
+      `The "geo" of the place ${entityId} should reference a Geometry entity with an "asWKT", e.g. "POINT (150.30 -33.71)"`,
+      { entityId, property: 'geo' },
     )
   }
 }
 
-/** `citation` of a Dataset: publications named by their URL, and described (ScholarlyArticle, CreativeWork). */
 function checkCitations(entity: Entity, byId: ReadonlyMap<string, Entity>, problems: ProblemList): void {
   if (!hasType(entity, 'Dataset')) return
   const entityId = entity['@id']

@@ -217,7 +217,20 @@ export const RO_CRATE_RULES = {
   'identifier.property-value': {
     severity: 'warning',
     summary:
-      'An "identifier" that references an entity should reference a PropertyValue with a "value" (and a "propertyID" naming the scheme).',
+      'An "identifier" that references an entity should reference a PropertyValue (with a "propertyID" naming the scheme).',
+  },
+  'property-value.value': {
+    severity: 'error',
+    summary: 'A PropertyValue that serves as an "identifier" has a human-readable "value".',
+  },
+  'place.type': {
+    severity: 'warning',
+    summary: 'A "contentLocation" or "spatialCoverage" should reference a Place entity.',
+  },
+  'place.geo': {
+    severity: 'warning',
+    summary:
+      'The "geo" of a Place should reference a Geometry entity with its shape in "asWKT" (Well-Known Text).',
   },
   'citation.url': {
     severity: 'error',
