@@ -116,7 +116,7 @@ const createGroupRoute = route('groups', {
   path: '/v1/groups',
   summary: 'Create a group',
   request: { body: jsonBody(GroupBody) },
-  responses: { 201: json(GroupSchema, 'The new group'), ...problemResponses(400, 401, 403, 409) },
+  responses: { 201: json(GroupSchema, 'The new group'), ...problemResponses(400, 415, 401, 403, 409) },
 })
 const getGroupRoute = route('groups', {
   method: 'get',
@@ -130,7 +130,7 @@ const addMemberRoute = route('groups', {
   path: '/v1/groups/{id}/members',
   summary: 'Add a user to a group',
   request: { params: GroupParam, body: jsonBody(UserBody) },
-  responses: { 200: json(GroupSchema, 'The group'), ...problemResponses(400, 401, 403, 404) },
+  responses: { 200: json(GroupSchema, 'The group'), ...problemResponses(400, 415, 401, 403, 404) },
 })
 const removeMemberRoute = route('groups', {
   method: 'delete',
@@ -151,14 +151,14 @@ const createRoleRoute = route('roles', {
   path: '/v1/roles',
   summary: 'Create a realm role, or with `group` a group role',
   request: { body: jsonBody(RoleBody) },
-  responses: { 201: json(RoleSchema, 'The new role'), ...problemResponses(400, 401, 403, 404, 409) },
+  responses: { 201: json(RoleSchema, 'The new role'), ...problemResponses(400, 415, 401, 403, 404, 409) },
 })
 const updateRoleRoute = route('roles', {
   method: 'patch',
   path: '/v1/roles/{id}',
   summary: 'Rename a role and/or replace its rules',
   request: { params: RoleParam, body: jsonBody(RolePatch) },
-  responses: { 200: json(RoleSchema, 'The role'), ...problemResponses(400, 401, 403, 404, 409) },
+  responses: { 200: json(RoleSchema, 'The role'), ...problemResponses(400, 415, 401, 403, 404, 409) },
 })
 const deleteRoleRoute = route('roles', {
   method: 'delete',
@@ -172,7 +172,7 @@ const assignRoleRoute = route('roles', {
   path: '/v1/roles/{id}/members',
   summary: 'Give a user a role',
   request: { params: RoleParam, body: jsonBody(UserBody) },
-  responses: { 200: json(RoleSchema, 'The role'), ...problemResponses(400, 401, 403, 404) },
+  responses: { 200: json(RoleSchema, 'The role'), ...problemResponses(400, 415, 401, 403, 404) },
 })
 const revokeRoleRoute = route('roles', {
   method: 'delete',
@@ -186,7 +186,7 @@ const revokeTokenRoute = route('tokens', {
   path: '/v1/tokens/revoke',
   summary: 'Revoke a realm token by its id (jti)',
   request: { body: jsonBody(RevokeBody) },
-  responses: { 204: { description: 'Revoked' }, ...problemResponses(400, 401, 403) },
+  responses: { 204: { description: 'Revoked' }, ...problemResponses(400, 415, 401, 403) },
 })
 const configRoute = route('realm', {
   method: 'get',

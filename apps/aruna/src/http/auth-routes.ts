@@ -94,6 +94,7 @@ const authConfigRoute = createRoute({
   summary: 'The OIDC issuers a CLI may log in with',
   responses: {
     200: { description: 'The issuers', content: { 'application/json': { schema: AuthConfigSchema } } },
+    ...problemResponses(),
   },
 })
 
@@ -124,7 +125,7 @@ const tokenRoute = createRoute({
   },
   responses: {
     200: { description: 'A realm token', content: { 'application/json': { schema: TokenResponseSchema } } },
-    ...problemResponses(400, 401, 413, 500, 503),
+    ...problemResponses(400, 401, 413, 503),
   },
 })
 

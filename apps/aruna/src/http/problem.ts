@@ -25,18 +25,20 @@ export const ProblemSchema = z
   })
   .openapi('Problem')
 
-/** The problem responses a route may answer with, for its OpenAPI declaration. */
+type ProblemResponse = {
+  description: string
+  content: { 'application/problem+json': { schema: typeof ProblemSchema } }
+}
+
+/**
+ * The problem responses a route may answer with, for its OpenAPI declaration; every route may also
+ * answer 429 (rate limited) and 500.
+ */
 export function problemResponses<const S extends number>(
   ...statuses: readonly S[]
-): Record<
-  S,
-  { description: string; content: { 'application/problem+json': { schema: typeof ProblemSchema } } }
-> {
-  const out = {} as Record<
-    S,
-    { description: string; content: { 'application/problem+json': { schema: typeof ProblemSchema } } }
-  >
-  for (const status of statuses) {
+): Record<S | 429 | 500, ProblemResponse> {
+  const out = {} as Record<S | 429 | 500, ProblemResponse>
+  for (const status of [...statuses, 429 as const, 500 as const]) {
     out[status] = {
       description: STATUS_TITLES[status] ?? 'Error',
       content: { 'application/problem+json': { schema: ProblemSchema } },

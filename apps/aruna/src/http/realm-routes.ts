@@ -179,7 +179,7 @@ const inviteRoute = createRoute({
   request: { body: jsonBody(InviteBody) },
   responses: {
     201: json(Invite, 'The invite'),
-    ...problemResponses(400, 401, 403, 503),
+    ...problemResponses(400, 415, 401, 403, 503),
   },
 })
 const nodesRoute = createRoute({
@@ -215,7 +215,7 @@ const createKeyRoute = createRoute({
   summary: 'Create an S3 access key (the secret is shown once)',
   security: secured,
   request: { body: jsonBody(KeyBody) },
-  responses: { 201: json(CreatedKey, 'The new key'), ...problemResponses(400, 401, 403, 404) },
+  responses: { 201: json(CreatedKey, 'The new key'), ...problemResponses(400, 415, 401, 403, 404) },
 })
 const revokeKeyRoute = createRoute({
   method: 'delete',

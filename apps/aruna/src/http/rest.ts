@@ -7,7 +7,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import type { Logger } from '../logger.js'
 import { docsPage } from './docs-page.js'
-import { problem, problemOf, problemResponse, validationHook } from './problem.js'
+import { problem, problemOf, problemResponse, problemResponses, validationHook } from './problem.js'
 import { clientAddress, type RateLimiter, tooManyRequests } from './rate-limit.js'
 
 export interface NodeStatus {
@@ -66,6 +66,7 @@ const healthRoute = createRoute({
       description: 'Starting or stopping',
       content: { 'application/json': { schema: NodeStatusSchema } },
     },
+    ...problemResponses(),
   },
 })
 
