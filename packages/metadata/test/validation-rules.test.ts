@@ -51,6 +51,13 @@ const CASES: RuleCase[] = [
   { rule: 'publisher.organization' },
   { rule: 'funder.organization' },
   { rule: 'affiliation.organization' },
+  { rule: 'action.object' },
+  { rule: 'action.time' },
+  { rule: 'action.endTime' },
+  { rule: 'action.name' },
+  { rule: 'action.agent' },
+  { rule: 'action.actionStatus' },
+  { rule: 'software.version' },
   { rule: 'entity.reference-undescribed' },
   { rule: 'entity.unreferenced' },
 ]

@@ -232,6 +232,33 @@ export const RO_CRATE_RULES = {
     summary:
       'The "geo" of a Place should reference a Geometry entity with its shape in "asWKT" (Well-Known Text).',
   },
+  'action.object': {
+    severity: 'error',
+    summary:
+      'A curation action (UpdateAction) has an "object": the crate or the part of it the action was applied to.',
+  },
+  'action.time': {
+    severity: 'error',
+    summary: 'An action\'s "startTime" and "endTime" are dates in ISO 8601.',
+  },
+  'action.endTime': {
+    severity: 'warning',
+    summary: 'An action should have an "endTime" naming at least the day it ended.',
+  },
+  'action.name': { severity: 'warning', summary: 'An action should have a "name".' },
+  'action.agent': {
+    severity: 'warning',
+    summary: 'An action should have an "agent": the person (or organization) responsible for it.',
+  },
+  'action.actionStatus': {
+    severity: 'error',
+    summary:
+      'An action\'s "actionStatus" is one of ActiveActionStatus, CompletedActionStatus, FailedActionStatus or PotentialActionStatus.',
+  },
+  'software.version': {
+    severity: 'warning',
+    summary: 'A SoftwareApplication should have a "version" (e.g. what `tool --version` prints).',
+  },
   'citation.url': {
     severity: 'error',
     summary:

@@ -11,6 +11,7 @@ import { checkContextualEntities } from './contextual-entities.js'
 import { checkDataEntities } from './data-entities.js'
 import { checkEntityId } from './entity-ids.js'
 import { checkContext, checkEntityForm } from './jsonld-form.js'
+import { checkProvenance } from './provenance.js'
 import { checkDescriptor, checkRoot, chooseVersion, findDescriptorEntity } from './root-entity.js'
 import { ProblemList, type RoCrateRule } from './rules.js'
 
@@ -122,6 +123,7 @@ function check(json: unknown, problems: ProblemList, options: ValidateOptions): 
     problems,
   )
   checkContextualEntities({ byId, rootId: root?.['@id'], descriptorId: descriptor?.['@id'] }, problems)
+  checkProvenance(byId, problems)
   return finish(problems, version)
 }
 
