@@ -161,6 +161,21 @@ describe('aruna group, member, role and token commands against a running node', 
     expect((await aruna(['role', 'revoke', role.id, aliceId, ...op])).out).toBe(
       `took role lab-writer from ${aliceId}\n`,
     )
+    const renamed = await aruna(['role', 'update', role.id, '--name', 'lab-editor', ...op, '--json'])
+    expect(renamed.code).toBe(0)
+    expect(JSON.parse(renamed.out)).toMatchObject({ name: 'lab-editor', rules: role.rules })
+    const narrowed = await aruna([
+      'role',
+      'update',
+      role.id,
+      '--rule',
+      `READ:/${realm}/g/${group.id}/**`,
+      ...op,
+    ])
+    expect(narrowed.out).toBe(
+      `updated ${role.id}  lab-editor  (role of group ${group.id}, 0 holders)\n      READ  /${realm}/g/${group.id}/**\n`,
+    )
+    expect((await aruna(['role', 'update', role.id, ...op])).code).toBe(2)
     expect((await aruna(['role', 'delete', role.id, ...op])).out).toBe(`deleted role ${role.id}\n`)
   })
 

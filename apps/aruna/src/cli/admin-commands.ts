@@ -1,6 +1,6 @@
 /**
  * The administration commands over the REST API: `group list|create|show`, `member add|remove`,
- * `role list|create|delete|assign|revoke` and `token revoke`. Each takes the client flags of the realm
+ * `role list|create|update|delete|assign|revoke` and `token revoke`. Each takes the client flags of the realm
  * commands (`--url`, `--data-dir`, `--token`, `--json`); the node decides what the caller may do, and a
  * refusal comes back as one line (`aruna: …`).
  */
@@ -149,6 +149,24 @@ export function addAdminCommands(program: Command, io: CliIo, setExit: (code: nu
         ...(opts.group === undefined ? {} : { group: opts.group }),
       })
       print(io, opts, made, () => `created ${roleLines(made)}`)
+    }),
+  )
+  addClientFlags(
+    role
+      .command('update')
+      .argument('<id>', 'the role id')
+      .description('rename a role and/or replace its rules')
+      .option('--name <name>', 'the new name')
+      .option('--rule <permission:pattern>', 'a rule of the new set (repeatable)', collect, []),
+  ).action(
+    run(async (client, id: string, opts: ClientFlags & { name?: string; rule: string[] }) => {
+      const patch = {
+        ...(opts.name === undefined ? {} : { name: opts.name }),
+        ...(opts.rule.length === 0 ? {} : { rules: opts.rule.map(parseRule) }),
+      }
+      if (Object.keys(patch).length === 0) throw new CliError('say what to change: --name and/or --rule', 2)
+      const changed = await client.call<Role>('PATCH', `/v1/roles/${seg(id)}`, patch)
+      print(io, opts, changed, () => `updated ${roleLines(changed)}`)
     }),
   )
   addClientFlags(role.command('delete').argument('<id>', 'the role id').description('delete a role')).action(
