@@ -9,16 +9,9 @@
 import type { Authorizer, Principal, TokenVerifier } from '@aruna/auth'
 import type { AutomergeOrgaStore, Group, OrgaService, RoleRecord } from '@aruna/orga'
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
-import { HttpProblem, problemResponses, validationHook } from './problem.js'
+import { HttpProblem, json, jsonBody, problemResponses, validationHook } from './problem.js'
 import type { RateLimiter } from './rate-limit.js'
-import {
-  json,
-  jsonBody,
-  type RealmEnv,
-  realmTokenGate,
-  registerRealmTokenScheme,
-  secured,
-} from './realm-routes.js'
+import { type RealmEnv, realmTokenGate, registerRealmTokenScheme, secured } from './realm-token-gate.js'
 
 export interface AdminRoutesInit {
   readonly realmId: string

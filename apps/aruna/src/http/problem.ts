@@ -61,6 +61,18 @@ const STATUS_TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 }
 
+/** A JSON response of a route declaration. */
+export const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+})
+
+/** A required JSON request body of a route declaration. */
+export const jsonBody = <T extends z.ZodType>(schema: T) => ({
+  required: true,
+  content: { 'application/json': { schema } },
+})
+
 /** The 400 problem for input that fails its schema: the first issue, with where it is. */
 export function validationProblem(error: z.ZodError, target: string): Problem {
   const issue = error.issues[0]

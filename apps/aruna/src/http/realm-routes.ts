@@ -1,23 +1,17 @@
 /**
  * The realm's REST routes: who am I, invites, the node list (and removing a node), the caller's S3
- * access keys, and the cluster view. Every route but none here is public: the caller shows a realm
- * token (`Authorization: Bearer …`), verified offline, and each operation is authorized on its
+ * access keys, and the cluster view. None is public: the caller shows a realm token, verified by the
+ * gate (`realm-token-gate.ts`), and each operation is declared with its schemas and authorized on its
  * resource path by the orga service or, for access keys, here (own keys, or WRITE on
  * `/{realm}/admin/keys` for anyone's).
  */
-import {
-  type Authorizer,
-  type EncryptedAccessKeyStore,
-  type Principal,
-  principalOf,
-  type TokenVerifier,
-} from '@aruna/auth'
+import type { Authorizer, EncryptedAccessKeyStore, Principal, TokenVerifier } from '@aruna/auth'
 import type { AutomergeOrgaStore, OrgaService } from '@aruna/orga'
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
-import type { MiddlewareHandler } from 'hono'
 import { encodeInvite } from '../realm/invite.js'
-import { HttpProblem, problemResponses, validationHook } from './problem.js'
-import { clientAddress, type RateLimiter, tooManyRequests } from './rate-limit.js'
+import { HttpProblem, json, jsonBody, problemResponses, validationHook } from './problem.js'
+import type { RateLimiter } from './rate-limit.js'
+import { type RealmEnv, realmTokenGate, registerRealmTokenScheme, secured } from './realm-token-gate.js'
 
 export interface RealmRoutesInit {
   readonly realmId: string
@@ -35,62 +29,6 @@ export interface RealmRoutesInit {
   /** Per-caller limits (none without). */
   readonly rateLimiter?: RateLimiter
 }
-
-export type RealmEnv = { Variables: { caller: Principal } }
-
-/** The security scheme every `/v1` route but the login ones requires. */
-export const REALM_TOKEN = 'realmToken'
-export const secured = [{ [REALM_TOKEN]: [] }]
-
-/** Registers the realm token as the document's bearer security scheme. */
-export function registerRealmTokenScheme(app: OpenAPIHono<RealmEnv>): void {
-  app.openAPIRegistry.registerComponent('securitySchemes', REALM_TOKEN, {
-    type: 'http',
-    scheme: 'bearer',
-    description: 'A realm token (aruna login, or the operator credential in the data directory)',
-  })
-}
-
-/**
- * Verifies the caller's realm token on every `/v1` route but the public login ones, and takes the
- * request from the caller's rate-limit bucket (a token that fails counts against the client address).
- */
-export function realmTokenGate(tokens: TokenVerifier, limiter?: RateLimiter): MiddlewareHandler<RealmEnv> {
-  return async (c, next) => {
-    if (c.req.path.startsWith('/v1/auth/')) return next() // the login routes are public
-    // Another route module's gate on the same request has verified it already.
-    if ((c.get('caller') as Principal | undefined) !== undefined) return next()
-    const header = c.req.header('authorization') ?? ''
-    const match = /^Bearer\s+(\S+)$/i.exec(header)
-    if (!match)
-      throw new HttpProblem(
-        401,
-        'Unauthorized',
-        'log in first: send a realm token as "Authorization: Bearer <token>" (aruna login)',
-      )
-    let caller: Principal
-    try {
-      caller = principalOf(await tokens.verify(match[1] as string))
-    } catch (err) {
-      const wait = limiter?.take('address', clientAddress(c)) ?? 0
-      if (wait > 0) return tooManyRequests(wait)
-      throw err
-    }
-    const wait = limiter?.take('user', caller.userId) ?? 0
-    if (wait > 0) return tooManyRequests(wait)
-    c.set('caller', caller)
-    await next()
-  }
-}
-
-export const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  description,
-  content: { 'application/json': { schema } },
-})
-export const jsonBody = <T extends z.ZodType>(schema: T) => ({
-  required: true,
-  content: { 'application/json': { schema } },
-})
 
 const InviteBody = z
   .object({
