@@ -58,6 +58,11 @@ const CASES: RuleCase[] = [
   { rule: 'action.agent' },
   { rule: 'action.actionStatus' },
   { rule: 'software.version' },
+  { rule: 'workflow.type' },
+  { rule: 'workflow.name' },
+  { rule: 'workflow.programmingLanguage' },
+  { rule: 'programming-language.properties' },
+  { rule: 'programming-language.version' },
   { rule: 'entity.reference-undescribed' },
   { rule: 'entity.unreferenced' },
 ]

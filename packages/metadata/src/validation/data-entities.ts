@@ -68,7 +68,9 @@ export function checkDataEntities(context: DataEntityContext, problems: ProblemL
     checkIdentifier(entity, context, problems)
     checkLocalPath(entity, problems)
     checkReferencedCrate(entity, problems)
-    if (isAtLeast12(context.version) && !hasText(entity, 'name')) {
+    // Workflows and scripts must have a name (workflow.name): reported there.
+    const code = hasType(entity, 'SoftwareSourceCode') || hasType(entity, 'ComputationalWorkflow')
+    if (isAtLeast12(context.version) && !code && !hasText(entity, 'name')) {
       problems.add('data-entity.name', `The data entity ${id} should have a "name" people can read`, {
         entityId: id,
         property: 'name',

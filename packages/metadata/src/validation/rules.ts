@@ -259,6 +259,29 @@ export const RO_CRATE_RULES = {
     severity: 'warning',
     summary: 'A SoftwareApplication should have a "version" (e.g. what `tool --version` prints).',
   },
+  'workflow.type': {
+    severity: 'error',
+    summary:
+      'A workflow data entity is typed ["File", "SoftwareSourceCode", "ComputationalWorkflow"]; a script data entity ["File", "SoftwareSourceCode"].',
+  },
+  'workflow.name': {
+    severity: 'error',
+    summary: 'A workflow or script data entity has a "name" people can read.',
+  },
+  'workflow.programmingLanguage': {
+    severity: 'warning',
+    summary: 'A workflow or script should name its language or runtime with "programmingLanguage".',
+  },
+  'programming-language.properties': {
+    severity: 'error',
+    summary:
+      'A language or runtime referenced by "programmingLanguage" and described in the crate has a "name" and a "url".',
+  },
+  'programming-language.version': {
+    severity: 'warning',
+    summary:
+      'A language or runtime referenced by "programmingLanguage" should have the "version" the workflow was developed or tested with (the specification says MUST; WorkflowHub crates and the reference validator go without).',
+  },
   'citation.url': {
     severity: 'error',
     summary:

@@ -14,6 +14,7 @@ import { checkContext, checkEntityForm } from './jsonld-form.js'
 import { checkProvenance } from './provenance.js'
 import { checkDescriptor, checkRoot, chooseVersion, findDescriptorEntity } from './root-entity.js'
 import { ProblemList, type RoCrateRule } from './rules.js'
+import { checkWorkflows } from './workflows.js'
 
 export interface ValidateOptions {
   /**
@@ -124,6 +125,7 @@ function check(json: unknown, problems: ProblemList, options: ValidateOptions): 
   )
   checkContextualEntities({ byId, rootId: root?.['@id'], descriptorId: descriptor?.['@id'] }, problems)
   checkProvenance(byId, problems)
+  checkWorkflows({ byId, rootId: root?.['@id'], descriptorId: descriptor?.['@id'] }, problems)
   return finish(problems, version)
 }
 
