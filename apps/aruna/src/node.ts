@@ -26,6 +26,7 @@ import { type HttpEndpoint, listen } from './http/listen.js'
 import { RateLimiter, type RateLimitOptions } from './http/rate-limit.js'
 import { createRealmRoutes } from './http/realm-routes.js'
 import { createRestApp, type NodeStatus } from './http/rest.js'
+import { createUserRoutes } from './http/user-routes.js'
 import { loadNodeIdentity, type NodeIdentity } from './identity/node-identity.js'
 import type { Logger } from './logger.js'
 import { startDevOidcProvider } from './login/dev-oidc.js'
@@ -287,7 +288,12 @@ export class ArunaNode {
     const app = createRestApp({
       logger: log,
       status: () => this.status(),
-      routes: [authRoutes as never, realmRoutes as never, adminRoutes as never],
+      routes: [
+        authRoutes as never,
+        realmRoutes as never,
+        adminRoutes as never,
+        createUserRoutes({ realmId: realm.realmId, tokens, authorizer, store, rateLimiter }) as never,
+      ],
       rateLimiter,
     })
     this.restApp = app

@@ -179,6 +179,19 @@ describe('aruna group, member, role and token commands against a running node', 
     expect((await aruna(['role', 'delete', role.id, ...op])).out).toBe(`deleted role ${role.id}\n`)
   })
 
+  it('lists users for administrators and shows a user, yourself by default', async () => {
+    const listed = await aruna(['user', 'list', ...op])
+    expect(listed.code).toBe(0)
+    expect(listed.out).toContain(`${aliceId}  Alice\n`)
+    const me = await aruna(['user', 'show', '--url', node.restUrl ?? '', '--token', alice])
+    expect(me.out).toBe(`${aliceId}  Alice\n`)
+    const shown = await aruna(['user', 'show', aliceId, ...op, '--json'])
+    expect(JSON.parse(shown.out)).toMatchObject({ id: aliceId, displayName: 'Alice' })
+    const refused = await aruna(['user', 'list', '--url', node.restUrl ?? '', '--token', alice])
+    expect(refused).toMatchObject({ code: 1, out: '' })
+    expect(refused.err).toMatch(/^aruna: listUsers: READ on \S+ refused\n$/)
+  })
+
   it('reports refusals and bad input as one line, with exit code 1 or 2', async () => {
     const refused = await aruna(['group', 'create', 'nope', '--url', node.restUrl ?? '', '--token', alice])
     expect(refused.code).toBe(1)

@@ -224,6 +224,25 @@ describe('the administration REST routes (groups, members, roles, tokens, config
     expectProblem(await call('DELETE', '/v1/roles/nope', admin), 400)
   })
 
+  it('lists users for administrators and shows each user to themselves, others getting a 404', async () => {
+    const users = await call('GET', '/v1/users', admin)
+    expect(users.status).toBe(200)
+    expect(users.body.users).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ id: aliceId, displayName: 'Alice' }),
+        expect.objectContaining({ id: bobId, displayName: 'Bob' }),
+      ]),
+    )
+    expect(users.body.users[0]).not.toHaveProperty('identities')
+    expectProblem(await call('GET', '/v1/users', alice), 403)
+    expect((await call('GET', `/v1/users/${aliceId}`, alice)).body).toMatchObject({ id: aliceId })
+    expect((await call('GET', `/v1/users/${aliceId}`, admin)).status).toBe(200)
+    const hidden = expectProblem(await call('GET', `/v1/users/${bobId}`, alice), 404)
+    const missing = expectProblem(await call('GET', `/v1/users/${NOBODY}`, admin), 404)
+    expect(hidden.detail?.replace(bobId, '?')).toBe(missing.detail?.replace(NOBODY, '?'))
+    expectProblem(await call('GET', '/v1/users/nope', admin), 400)
+  })
+
   it('revokes realm tokens for administrators: the revoked token stops working', async () => {
     const victim = await node.mintToken(bobId)
     const jti = (

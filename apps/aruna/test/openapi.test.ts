@@ -114,6 +114,8 @@ describe('the OpenAPI document of the REST API', () => {
       'DELETE /v1/roles/{id}/members/{user}',
       'POST /v1/tokens/revoke',
       'GET /v1/config',
+      'GET /v1/users',
+      'GET /v1/users/{id}',
     ])
       expect(documented).toContain(route)
   })
@@ -196,7 +198,7 @@ describe('the OpenAPI document of the REST API', () => {
       'POST /v1/tokens/revoke': () => ({ jti: 'driven-jti' }),
     }
     const param = (path: string, name: string): string => {
-      if (name === 'user') return operator
+      if (name === 'user' || path.startsWith('/v1/users/')) return operator
       if (path.startsWith('/v1/groups/')) return ids.group ?? ''
       if (path.startsWith('/v1/roles/')) return ids.role ?? ''
       if (path.startsWith('/v1/keys/')) return ids.key ?? ''

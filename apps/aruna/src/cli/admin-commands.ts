@@ -1,6 +1,6 @@
 /**
  * The administration commands over the REST API: `group list|create|show`, `member add|remove`,
- * `role list|create|update|delete|assign|revoke` and `token revoke`. Each takes the client flags of the realm
+ * `role list|create|update|delete|assign|revoke`, `user list|show` and `token revoke`. Each takes the client flags of the realm
  * commands (`--url`, `--data-dir`, `--token`, `--json`); the node decides what the caller may do, and a
  * refusal comes back as one line (`aruna: …`).
  */
@@ -14,6 +14,11 @@ interface Group {
   name: string
   members: string[]
   createdAt: string
+}
+
+interface User {
+  id: string
+  displayName: string
 }
 
 interface Role {
@@ -200,6 +205,25 @@ export function addAdminCommands(program: Command, io: CliIo, setExit: (code: nu
       }),
     )
   }
+
+  const user = program
+    .command('user')
+    .description('the realm’s users (their ids are what member and role take)')
+  addClientFlags(user.command('list').description('list the realm’s users (administrators)')).action(
+    run(async (client, opts: ClientFlags) => {
+      const { users } = await client.call<{ users: User[] }>('GET', '/v1/users')
+      print(io, opts, { users }, () => users.map((u) => `${u.id}  ${u.displayName}`).join('\n'))
+    }),
+  )
+  addClientFlags(
+    user.command('show').argument('[id]', 'the user id (default: you)').description('a user'),
+  ).action(
+    run(async (client, id: string | undefined, opts: ClientFlags) => {
+      const who = id ?? (await client.call<{ userId: string }>('GET', '/v1/me')).userId
+      const shown = await client.call<User>('GET', `/v1/users/${seg(who)}`)
+      print(io, opts, shown, () => `${shown.id}  ${shown.displayName}`)
+    }),
+  )
 
   const token = program.command('token').description('realm tokens')
   addClientFlags(
