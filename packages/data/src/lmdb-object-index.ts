@@ -61,6 +61,9 @@ const VERSION_BATCH = 128
 
 type Store = Database<Buffer, Buffer>
 
+/** Set before each purge id in a range digest, so a purge never hashes like a version. */
+const PURGE_MARK = Buffer.from('purge\u0000')
+
 export interface LmdbObjectIndexOptions {
   /** Clock for bucket creation times; default the system clock. */
   now?: () => Date
@@ -80,7 +83,12 @@ export interface ScanStats {
 export interface RangeDigest {
   /** Version records in the range. */
   count: number
-  /** Hex sha2-256 over the records' ids (key and version id) in index order. */
+  /** Purge records in the range. */
+  purges: number
+  /**
+   * Hex sha2-256 over the ids (key and version id) of the version records in index order, then of
+   * the purge records (each marked as one).
+   */
   digest: string
 }
 
@@ -374,8 +382,9 @@ export class LmdbObjectIndex implements ObjectIndex {
   }
 
   /**
-   * A digest of the bucket's version records whose keys are in `range`. Two holders with the same
-   * records there get the same digest, so anti-entropy can compare ranges and narrow down to the keys
+   * A digest of the bucket's version and purge records whose keys are in `range`. Two holders with the
+   * same records there get the same digest (a purge counts whether or not the holder ever had the
+   * version), so anti-entropy can compare ranges and narrow down to the keys
    * that differ before exchanging records. Records are immutable and their ids unique, so hashing the
    * ids (the stored keys, without reading a value) stands for the records. Costs one pass over the
    * range's keys.
@@ -393,7 +402,15 @@ export class LmdbObjectIndex implements ObjectIndex {
         count++
       }
     }
-    return { count, digest: hash.digest('hex') }
+    let purges = 0
+    if (Buffer.compare(start, end) < 0) {
+      for (const key of this.#purges.getKeys({ start, end })) {
+        hash.update(PURGE_MARK)
+        hash.update(key.subarray(skip))
+        purges++
+      }
+    }
+    return { count, purges, digest: hash.digest('hex') }
   }
 
   #requireBucket(name: string): Bucket {

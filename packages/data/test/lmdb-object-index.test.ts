@@ -322,6 +322,18 @@ describe('LmdbObjectIndex range digests', () => {
       const differing = await two.index.digestRange('bkt1', { start: 'c/', end: 'c/f' })
       expect(differing.count).toBe(3)
       expect(differing).not.toEqual(await one.index.digestRange('bkt1', { start: 'c/', end: 'c/f' }))
+
+      // A purge: the holder that had the version and the one that never did agree once both hold it.
+      const gone = { bucket: 'bkt1', key: 'c/e', versionId: vid(50), purgedAt: '2025-03-01T00:00:00.000Z' }
+      await two.index.purgeVersion(gone)
+      expect(await two.index.digestRange('bkt1')).not.toEqual(whole)
+      await one.index.purgeVersion(gone)
+      const purged = await one.index.digestRange('bkt1')
+      expect(purged).toMatchObject({ count: records.length, purges: 1 })
+      expect(await two.index.digestRange('bkt1')).toEqual(purged)
+      expect((await one.index.digestRange('bkt1', { end: 'c/' })).digest).toBe(
+        (await two.index.digestRange('bkt1', { end: 'c/' })).digest,
+      )
     } finally {
       await one.dispose()
       await two.dispose()
