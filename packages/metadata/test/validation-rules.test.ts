@@ -28,6 +28,8 @@ const CASES: RuleCase[] = [
   { rule: 'crate.encoding' },
   { rule: 'descriptor.version-mismatch' },
   { rule: 'descriptor.conformsTo-single' },
+  { rule: 'descriptor.conformsTo-https' },
+  { rule: 'preview.hasPart' },
   { rule: 'root.id-recommended' },
   { rule: 'root.conformsTo-uri' },
   { rule: 'root.conformsTo-generic' },

@@ -47,6 +47,14 @@ export function isDataEntity(
 export function checkDataEntities(context: DataEntityContext, problems: ProblemList): void {
   const reachable = context.rootId === undefined ? undefined : reachableFrom(context.rootId, context.byId)
   for (const entity of context.byId.values()) {
+    for (const part of referencesOf(entity, 'hasPart')) {
+      if (!/^(?:\.\/)?ro-crate-preview(?:\.html|_files(?:\/.*)?)$/.test(part)) continue
+      problems.add(
+        'preview.hasPart',
+        `${entity['@id']} lists the preview ${part} in "hasPart": the preview describes the crate and is not part of its payload`,
+        { entityId: entity['@id'], property: 'hasPart' },
+      )
+    }
     if (hasType(entity, 'WebSite') && !hasText(entity, 'name')) {
       problems.add('website.name', `The WebSite ${entity['@id']} should have a "name"`, {
         entityId: entity['@id'],

@@ -112,6 +112,14 @@ export function checkDescriptor(
       },
     )
   }
+  for (const target of conformsToTargets(descriptor)) {
+    if (!RO_CRATE_SPEC.test(target) || target.startsWith('https://')) continue
+    problems.add(
+      'descriptor.conformsTo-https',
+      `The metadata descriptor "conformsTo" ${target}: write it ${target.replace(/^http:/, 'https:')}`,
+      { entityId, property: 'conformsTo' },
+    )
+  }
   if (declaredVersions(descriptor).length === 0) {
     problems.add(
       isLegacyCrate(descriptor, version) ? 'descriptor.conformsTo-recommended' : 'descriptor.conformsTo',

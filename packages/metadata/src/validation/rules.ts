@@ -310,9 +310,19 @@ export const RO_CRATE_RULES = {
     summary: 'An entity referenced by a local identifier ("#…") should be described in the graph.',
   },
   'entity.unreferenced': {
-    severity: 'info',
+    severity: 'warning',
     summary:
-      'A contextual entity that no other entity references adds nothing to the crate; it may be linked or removed.',
+      'Every contextual entity should be referenced by at least one other entity; one that nothing refers to should be linked or removed.',
+  },
+  'preview.hasPart': {
+    severity: 'warning',
+    summary:
+      'The preview (ro-crate-preview.html, ro-crate-preview_files/) is not part of the payload: no Dataset should list it in "hasPart".',
+  },
+  'descriptor.conformsTo-https': {
+    severity: 'warning',
+    summary:
+      'The RO-Crate version the metadata descriptor "conformsTo" should be written https://w3id.org/ro/crate/….',
   },
   'crate.problems-truncated': {
     severity: 'warning',
