@@ -7,13 +7,16 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { FsMultipartStore } from '../src/engine/fs-multipart-store.js'
 import { MemoryMultipartStore } from '../src/engine/memory-multipart-store.js'
 import { ObjectEngine } from '../src/engine/object-engine.js'
+import type { MultipartStore } from '../src/engine/port.js'
 import { isDataError } from '../src/errors.js'
 import { FsBlobStore } from '../src/fs-blob-store.js'
 import { HybridLogicalClock } from '../src/hlc.js'
+import { LmdbObjectIndex } from '../src/lmdb-object-index.js'
 import { MemoryBlobStore } from '../src/memory-blob-store.js'
 import { MemoryObjectIndex } from '../src/memory-object-index.js'
-import type { AbortOptions, BlobStore, ChunkRef, ChunkSource } from '../src/port.js'
+import type { AbortOptions, BlobStore, ChunkRef, ChunkSource, ObjectIndex } from '../src/port.js'
 import { G1 } from '../src/testing/records.js'
+import { openTemporary } from './lmdb-fixture.js'
 
 const CHUNK = 16
 
@@ -76,8 +79,11 @@ class JitterStore implements BlobStore {
   }
 }
 
-function engineOver(blobs: BlobStore, uploads = new MemoryMultipartStore()) {
-  const index = new MemoryObjectIndex()
+function engineOver<I extends ObjectIndex = MemoryObjectIndex>(
+  blobs: BlobStore,
+  uploads: MultipartStore = new MemoryMultipartStore(),
+  index: I = new MemoryObjectIndex() as unknown as I,
+) {
   const engine = new ObjectEngine({
     index,
     blobs,
@@ -411,115 +417,130 @@ describe('ObjectEngine garbage collection', () => {
     expect(engine.collectGarbage()).not.toBe(a)
   })
 
-  it.each([1, 2, 3, 4, 5, 6])(
-    'never frees a chunk a live version or upload references, under random concurrent writes (seed %i)',
-    async (seed) => {
-      const random = prng(seed)
-      const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!
-      const blocks = Array.from({ length: 6 }, (_, i) => Buffer.alloc(CHUNK, String.fromCharCode(97 + i)))
-      const content = () =>
-        Buffer.concat(Array.from({ length: 1 + Math.floor(random() * 3) }, () => pick(blocks)))
-      const blobs = new JitterStore(new MemoryBlobStore(), random)
-      const { engine } = engineOver(blobs)
-      const buckets = ['ver', 'unv', 'sus']
-      for (const b of buckets) await engine.createBucket(b, G1)
-      await engine.putBucketVersioning('ver', 'Enabled')
-      await engine.putBucketVersioning('sus', 'Enabled')
-      const keys = ['k0', 'k1', 'k2']
-      const open: Array<{ bucket: string; key: string; uploadId: string }> = []
-      const expected = new Set([
-        'NoSuchKey',
-        'NoSuchVersion',
-        'InvalidPart',
-        'NoSuchUpload',
-        'MethodNotAllowed',
-        'InvalidRequest',
-      ])
-
-      const ops: Array<() => Promise<unknown>> = [
-        () => engine.putObject({ bucket: pick(buckets), key: pick(keys), body: body(content()) }),
-        () =>
-          engine.copyObject({
-            source: { bucket: pick(buckets), key: pick(keys) },
-            bucket: pick(buckets),
-            key: pick(keys),
-            replace: {},
-          }),
-        () => engine.deleteObject(pick(buckets), pick(keys)),
-        async () => {
-          const bucket = pick(buckets)
-          const all = []
-          for await (const v of engine.listVersions(bucket)) all.push(v)
-          if (all.length > 0) {
-            const v = pick(all)
-            await engine.deleteVersion(bucket, v.key, v.versionId)
-          }
-        },
-        async () => {
-          const bucket = pick(buckets)
-          const key = pick(keys)
-          const { uploadId } = await engine.createMultipartUpload({ bucket, key, initiator: 'a' })
-          const parts = []
-          for (let n = 1; n <= 1 + Math.floor(random() * 2); n++) {
-            parts.push(
-              await engine.uploadPart({ bucket, key, uploadId, partNumber: n, body: body(content()) }),
-            )
-          }
-          const fate = random()
-          if (fate < 0.4) {
-            await engine.completeMultipartUpload({
-              bucket,
-              key,
-              uploadId,
-              parts: parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag })),
-            })
-          } else if (fate < 0.7) await engine.abortMultipartUpload(bucket, key, uploadId)
-          else open.push({ bucket, key, uploadId })
-        },
-        async () => {
-          const upload = open.splice(Math.floor(random() * open.length), 1)[0]
-          if (upload === undefined) return
-          if (random() < 0.5) await engine.abortMultipartUpload(upload.bucket, upload.key, upload.uploadId)
-          else {
-            await engine.uploadPart({ ...upload, partNumber: 1, body: body(content()) })
-            const parts = (await engine.listParts(upload.bucket, upload.key, upload.uploadId)).parts
-            await engine.completeMultipartUpload({
-              ...upload,
-              parts: parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag })),
-            })
-          }
-        },
-        () => engine.putBucketVersioning('sus', random() < 0.5 ? 'Suspended' : 'Enabled'),
-        () => engine.collectGarbage({ batchSize: 1 + Math.floor(random() * 4) }),
-        () => engine.collectGarbage({ batchSize: 2 }),
-      ]
-      for (let round = 0; round < 40; round++) {
-        const batch = Array.from({ length: 3 + Math.floor(random() * 5) }, () => pick(ops)())
-        const results = await Promise.allSettled(batch)
-        for (const r of results) {
-          if (r.status === 'rejected' && !(isDataError(r.reason) && expected.has(r.reason.code)))
-            throw r.reason
-        }
-        await expectNothingLiveFreed(engine, blobs)
-        for (const bucket of buckets) {
-          for (const key of keys) {
-            try {
-              await readAll(engine, bucket, key)
-            } catch (err) {
-              if (!isDataError(err, 'NoSuchKey')) throw err
-            }
-          }
-        }
+  it.each([
+    [1, 'memory'],
+    [2, 'memory'],
+    [3, 'memory'],
+    [4, 'memory'],
+    [5, 'memory'],
+    [6, 'memory'],
+    [7, 'LMDB'],
+    [8, 'LMDB'],
+  ] as const)(
+    'never frees a chunk a live version or upload references, under random concurrent writes (seed %i, %s index)',
+    async (seed, kind) => {
+      const lmdb = kind === 'LMDB' ? await openTemporary() : undefined
+      try {
+        await randomInterleavings(seed, lmdb?.index ?? new MemoryObjectIndex())
+      } finally {
+        await lmdb?.dispose()
       }
-      await engine.collectGarbage()
-      const live = await expectNothingLiveFreed(engine, blobs)
-      expect((await stored(blobs)).length).toBe(live)
-      await purgeEverything(engine)
-      await engine.collectGarbage()
-      expect(await stored(blobs)).toEqual([])
     },
   )
 })
+
+async function randomInterleavings(seed: number, index: ObjectIndex): Promise<void> {
+  const random = prng(seed)
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!
+  const blocks = Array.from({ length: 6 }, (_, i) => Buffer.alloc(CHUNK, String.fromCharCode(97 + i)))
+  const content = () =>
+    Buffer.concat(Array.from({ length: 1 + Math.floor(random() * 3) }, () => pick(blocks)))
+  const blobs = new JitterStore(new MemoryBlobStore(), random)
+  const { engine } = engineOver(blobs, new MemoryMultipartStore(), index)
+  const buckets = ['ver', 'unv', 'sus']
+  for (const b of buckets) await engine.createBucket(b, G1)
+  await engine.putBucketVersioning('ver', 'Enabled')
+  await engine.putBucketVersioning('sus', 'Enabled')
+  const keys = ['k0', 'k1', 'k2']
+  const open: Array<{ bucket: string; key: string; uploadId: string }> = []
+  const expected = new Set([
+    'NoSuchKey',
+    'NoSuchVersion',
+    'InvalidPart',
+    'NoSuchUpload',
+    'MethodNotAllowed',
+    'InvalidRequest',
+  ])
+
+  const ops: Array<() => Promise<unknown>> = [
+    () => engine.putObject({ bucket: pick(buckets), key: pick(keys), body: body(content()) }),
+    () =>
+      engine.copyObject({
+        source: { bucket: pick(buckets), key: pick(keys) },
+        bucket: pick(buckets),
+        key: pick(keys),
+        replace: {},
+      }),
+    () => engine.deleteObject(pick(buckets), pick(keys)),
+    async () => {
+      const bucket = pick(buckets)
+      const all = []
+      for await (const v of engine.listVersions(bucket)) all.push(v)
+      if (all.length > 0) {
+        const v = pick(all)
+        await engine.deleteVersion(bucket, v.key, v.versionId)
+      }
+    },
+    async () => {
+      const bucket = pick(buckets)
+      const key = pick(keys)
+      const { uploadId } = await engine.createMultipartUpload({ bucket, key, initiator: 'a' })
+      const parts = []
+      for (let n = 1; n <= 1 + Math.floor(random() * 2); n++) {
+        parts.push(await engine.uploadPart({ bucket, key, uploadId, partNumber: n, body: body(content()) }))
+      }
+      const fate = random()
+      if (fate < 0.4) {
+        await engine.completeMultipartUpload({
+          bucket,
+          key,
+          uploadId,
+          parts: parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag })),
+        })
+      } else if (fate < 0.7) await engine.abortMultipartUpload(bucket, key, uploadId)
+      else open.push({ bucket, key, uploadId })
+    },
+    async () => {
+      const upload = open.splice(Math.floor(random() * open.length), 1)[0]
+      if (upload === undefined) return
+      if (random() < 0.5) await engine.abortMultipartUpload(upload.bucket, upload.key, upload.uploadId)
+      else {
+        await engine.uploadPart({ ...upload, partNumber: 1, body: body(content()) })
+        const parts = (await engine.listParts(upload.bucket, upload.key, upload.uploadId)).parts
+        await engine.completeMultipartUpload({
+          ...upload,
+          parts: parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag })),
+        })
+      }
+    },
+    () => engine.putBucketVersioning('sus', random() < 0.5 ? 'Suspended' : 'Enabled'),
+    () => engine.collectGarbage({ batchSize: 1 + Math.floor(random() * 4) }),
+    () => engine.collectGarbage({ batchSize: 2 }),
+  ]
+  for (let round = 0; round < 40; round++) {
+    const batch = Array.from({ length: 3 + Math.floor(random() * 5) }, () => pick(ops)())
+    const results = await Promise.allSettled(batch)
+    for (const r of results) {
+      if (r.status === 'rejected' && !(isDataError(r.reason) && expected.has(r.reason.code))) throw r.reason
+    }
+    await expectNothingLiveFreed(engine, blobs)
+    for (const bucket of buckets) {
+      for (const key of keys) {
+        try {
+          await readAll(engine, bucket, key)
+        } catch (err) {
+          if (!isDataError(err, 'NoSuchKey')) throw err
+        }
+      }
+    }
+  }
+  await engine.collectGarbage()
+  const live = await expectNothingLiveFreed(engine, blobs)
+  expect((await stored(blobs)).length).toBe(live)
+  await purgeEverything(engine)
+  await engine.collectGarbage()
+  expect(await stored(blobs)).toEqual([])
+}
 
 describe('space', () => {
   let dir: string | undefined
@@ -539,11 +560,12 @@ describe('space', () => {
     dir = await mkdtemp(join(tmpdir(), 'aruna-space-'))
     const blobs = await FsBlobStore.open({ directory: join(dir, 'blobs') })
     const uploads = await FsMultipartStore.open({ directory: join(dir, 'uploads') })
-    const { engine } = engineOver(blobs, uploads as unknown as MemoryMultipartStore)
+    const lmdb = await LmdbObjectIndex.open(join(dir, 'index'))
+    const { engine } = engineOver(blobs, uploads, lmdb)
     await engine.createBucket('ver', G1)
     await engine.putBucketVersioning('ver', 'Enabled')
     await engine.createBucket('unv', G1)
-    const before = await bytesUnder(dir)
+    const before = await bytesUnder(join(dir, 'blobs'))
     let written = 0
     for (let i = 0; i < 30; i++) {
       const bytes = createHash('sha512').update(`${i}`).digest()
@@ -559,12 +581,13 @@ describe('space', () => {
       partNumber: 1,
       body: body(Buffer.alloc(100, 'm')),
     })
-    expect(await bytesUnder(dir)).toBeGreaterThan(before + written / 2)
+    expect(await bytesUnder(join(dir, 'blobs'))).toBeGreaterThan(before + written / 2)
     await purgeEverything(engine)
     const result = await engine.collectGarbage()
     expect(result.bytesFreed).toBeGreaterThan(written / 2)
     expect(await stored(blobs)).toEqual([])
     expect(await bytesUnder(join(dir, 'blobs'))).toBe(0)
-    expect(await bytesUnder(dir)).toBeLessThanOrEqual(before)
+    expect(await bytesUnder(join(dir, 'uploads'))).toBe(0)
+    await lmdb.close()
   })
 })
