@@ -201,13 +201,8 @@ export function createAuthRoutes(deps: AuthRoutesDeps): OpenAPIHono {
 
   app.onError((err, c) => {
     // The refusals above and the validator's (malformed JSON); anything else is a 500 without details.
-    if (err instanceof HttpProblem || err instanceof HTTPException) {
-      const known = problemOf(err)
-      if (known && known.status < 500)
-        return problem(c, known.status, known.title, known.detail ?? known.title)
-      if (known && err instanceof HttpProblem)
-        return problem(c, known.status, known.title, known.detail ?? '')
-    }
+    const known = err instanceof HttpProblem || err instanceof HTTPException ? problemOf(err) : undefined
+    if (known) return problem(c, known.status, known.title, known.detail ?? known.title)
     deps.logger?.error({ err, path: c.req.path }, 'login request failed')
     return problem(c, 500, 'Internal Server Error', 'the login failed; see the node log')
   })

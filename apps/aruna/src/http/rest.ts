@@ -114,15 +114,17 @@ export function createRestApp(ctx: RestContext): OpenAPIHono {
 
   for (const routes of ctx.routes ?? []) app.route('/', routes as unknown as OpenAPIHono)
 
+  // The routes are all mounted by now: the document is made once, on first request.
+  let made: ReturnType<typeof app.getOpenAPI31Document> | undefined
   const document = () =>
-    app.getOpenAPI31Document({
+    (made ??= app.getOpenAPI31Document({
       openapi: '3.1.0',
       info: {
         title: API_TITLE,
         version: ctx.status().version,
         description: 'Errors are application/problem+json documents (RFC 9457).',
       },
-    })
+    }))
   app.get('/openapi.json', (c) => c.json(document()))
   app.get('/docs', (c) => c.html(docsPage(document())))
 
