@@ -18,6 +18,8 @@ interface RuleCase {
   rule: RoCrateRule
   /** The payload both crates are checked against, for the payload rules. */
   payload?: string[]
+  /** How both crates are packaged, for the packaging rules. */
+  packaging?: 'attached' | 'detached'
 }
 
 /**
@@ -31,6 +33,7 @@ const CASES: RuleCase[] = [
   { rule: 'descriptor.conformsTo-https' },
   { rule: 'preview.hasPart' },
   { rule: 'root.id-recommended' },
+  { rule: 'root.id-attached', packaging: 'attached' },
   { rule: 'root.conformsTo-uri' },
   { rule: 'root.conformsTo-generic' },
   { rule: 'referenced-crate.conformsTo' },
@@ -38,6 +41,7 @@ const CASES: RuleCase[] = [
   { rule: 'entity.id-iri' },
   { rule: 'data-entity.payload', payload: ['readme.txt'] },
   { rule: 'data-entity.payload-absent', payload: ['readme.txt'] },
+  { rule: 'data-entity.detached-relative', packaging: 'detached' },
   { rule: 'data-entity.localPath' },
   { rule: 'data-entity.name' },
   { rule: 'file.contentSize' },
@@ -80,8 +84,11 @@ describe('RO-Crate rules, one valid and one invalid crate each', () => {
     expect(readdirSync(RULES).sort()).toEqual(CASES.map((rule) => rule.rule).sort())
   })
 
-  it.each(CASES)('$rule', ({ rule, payload }) => {
-    const options = payload === undefined ? {} : { payload }
+  it.each(CASES)('$rule', ({ rule, payload, packaging }) => {
+    const options = {
+      ...(payload === undefined ? {} : { payload }),
+      ...(packaging === undefined ? {} : { packaging }),
+    }
     const valid = validateCrate(fixture(rule, 'valid'), options)
     expect(valid.problems, JSON.stringify(valid.problems, null, 2)).toEqual([])
     expect(valid.valid).toBe(true)

@@ -33,6 +33,8 @@ export interface DataEntityContext {
   payload: ((path: string) => boolean) | undefined
   /** The RO-Crate version whose rules apply. */
   version?: string | undefined
+  /** How the crate is packaged, when known (`ValidateOptions.packaging`). */
+  packaging?: 'attached' | 'detached' | undefined
 }
 
 export function isDataEntity(
@@ -104,6 +106,14 @@ function checkIdentifier(entity: Entity, context: DataEntityContext, problems: P
     return
   }
   if (isAbsoluteUri(id)) return
+  if (context.packaging === 'detached') {
+    problems.add(
+      'data-entity.detached-relative',
+      `The data entity ${id} has a relative "@id", but a detached crate has no payload: use the file's web URL as "@id"`,
+      { entityId: id, property: '@id' },
+    )
+    return
+  }
   if (hasType(entity, 'Dataset') && !id.endsWith('/')) {
     problems.add('data-entity.directory-id', `The directory ${id} should have an "@id" ending with "/"`, {
       entityId: id,

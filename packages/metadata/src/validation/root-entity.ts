@@ -176,6 +176,7 @@ export function checkRoot(
   version: string | undefined,
   problems: ProblemList,
   descriptor?: Entity,
+  packaging?: 'attached' | 'detached',
 ): void {
   const entityId = root['@id']
   const where = (property: string) => ({ entityId, property })
@@ -196,6 +197,12 @@ export function checkRoot(
     problems.add(
       'root.id-recommended',
       `The root data entity's "@id" should be "./", not ${entityId}`,
+      where('@id'),
+    )
+  } else if (entityId !== './' && !isAbsoluteUri(entityId) && packaging === 'attached') {
+    problems.add(
+      'root.id-attached',
+      `In an attached crate the root data entity's "@id" must be "./" or an absolute URI, not ${entityId}`,
       where('@id'),
     )
   } else if (entityId !== './' && !isAbsoluteUri(entityId)) {

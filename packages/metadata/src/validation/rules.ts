@@ -96,6 +96,11 @@ export const RO_CRATE_RULES = {
     summary:
       'Before RO-Crate 1.2, the root data entity\'s "@id" should be "./"; from 1.2, "./" or an absolute URI.',
   },
+  'root.id-attached': {
+    severity: 'error',
+    summary:
+      'From RO-Crate 1.2, in an attached crate (with its payload) the root data entity\'s "@id" is "./" or an absolute URI.',
+  },
   'root.name': { severity: 'error', summary: 'The root data entity has a "name".' },
   'root.description': { severity: 'error', summary: 'The root data entity has a "description".' },
   'root.datePublished': {
@@ -189,6 +194,11 @@ export const RO_CRATE_RULES = {
     severity: 'error',
     summary:
       'Every "@id" is a valid IRI reference: no control characters, tabs or line breaks, and none of < > " { } | \\ ^ `.',
+  },
+  'data-entity.detached-relative': {
+    severity: 'error',
+    summary:
+      'A detached crate (a metadata document without its payload) has only web-based data entities: no relative "@id".',
   },
   'data-entity.payload-absent': {
     severity: 'warning',

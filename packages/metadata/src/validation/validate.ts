@@ -24,6 +24,13 @@ export interface ValidateOptions {
    * not checked (Aruna's data lives in S3 objects linked by `linkObject`, not beside the metadata).
    */
   payload?: Iterable<string> | ((path: string) => boolean)
+  /**
+   * How the crate is packaged, when the caller knows it: `attached` (a directory or zip with its payload;
+   * the root data entity's `@id` must be `./` or an absolute URI) or `detached` (a metadata document on
+   * its own; every data entity must be on the web). Default: unknown, neither checked. A known `payload`
+   * implies `attached`.
+   */
+  packaging?: 'attached' | 'detached'
   /** At most this many problems are listed (default 1000); a closing warning says when more were found. */
   maxProblems?: number
 }
@@ -112,7 +119,8 @@ function check(json: unknown, problems: ProblemList, options: ValidateOptions): 
   const version = chooseVersion(descriptor, context.roCrateVersion, problems)
   const rootId = checkDescriptor(descriptor, byId, context.roCrateVersion, problems)
   const root = rootId === undefined ? undefined : byId.get(rootId)
-  if (root !== undefined) checkRoot(root, byId, version, problems, descriptor)
+  const packaging = options.packaging ?? (options.payload === undefined ? undefined : 'attached')
+  if (root !== undefined) checkRoot(root, byId, version, problems, descriptor, packaging)
   checkDataEntities(
     {
       byId,
@@ -120,6 +128,7 @@ function check(json: unknown, problems: ProblemList, options: ValidateOptions): 
       descriptorId: descriptor?.['@id'],
       payload: payloadCheck(options.payload),
       version,
+      packaging,
     },
     problems,
   )
