@@ -133,10 +133,14 @@ describe('RO-Crate versions', () => {
     expect(error.problems?.map((problem) => problem.rule)).toEqual(['data-entity.payload'])
   })
 
-  it('refuses a zip whose metadata file is not UTF-8', async () => {
+  it('refuses a zip whose metadata file is not UTF-8 (Latin-1, UTF-16)', async () => {
     const store = new MemoryMetadataStore()
-    const archive = zipSync({ 'ro-crate-metadata.json': fixture('crate.encoding', 'invalid') })
-    const error = await expectMetadataError(() => importCrateZip(store, 'g1', archive), 'InvalidCrate')
-    expect(error.problems?.map((problem) => problem.rule)).toEqual(['crate.encoding'])
+    const utf16 = new Uint8Array(Buffer.from(text('crate.encoding', 'valid'), 'utf16le'))
+    for (const bytes of [fixture('crate.encoding', 'invalid'), utf16]) {
+      expect(validateCrate(bytes).problems.map((problem) => problem.rule)).toEqual(['crate.encoding'])
+      const archive = zipSync({ 'ro-crate-metadata.json': bytes })
+      const error = await expectMetadataError(() => importCrateZip(store, 'g1', archive), 'InvalidCrate')
+      expect(error.problems?.map((problem) => problem.rule)).toEqual(['crate.encoding'])
+    }
   })
 })

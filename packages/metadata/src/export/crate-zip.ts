@@ -198,7 +198,9 @@ export function readCrateZip(archive: Uint8Array): CrateZipContents {
   }
   let metadata: string
   try {
-    metadata = new TextDecoder('utf-8', { fatal: true }).decode(inflated[chosen] ?? new Uint8Array(0))
+    const bytes = inflated[chosen] ?? new Uint8Array(0)
+    if (bytes.includes(0)) throw new Error('NUL') // UTF-16 text decodes as UTF-8 with NULs
+    metadata = new TextDecoder('utf-8', { fatal: true }).decode(bytes)
   } catch {
     throw zipProblem('crate.encoding', `${METADATA_FILE} is not UTF-8: save it as UTF-8`)
   }

@@ -146,6 +146,8 @@ function parseInput(input: unknown, problems: ProblemList): { ok: boolean; json:
       return { ok: false, json: undefined }
     }
     try {
+      // NUL bytes never belong in JSON text (controls are escaped) but fill UTF-16 text, which decodes.
+      if (input.includes(0)) throw new Error('NUL')
       text = new TextDecoder('utf-8', { fatal: true }).decode(input)
     } catch {
       problems.add(
