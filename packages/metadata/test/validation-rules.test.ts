@@ -39,6 +39,7 @@ const CASES: RuleCase[] = [
   { rule: 'referenced-crate.conformsTo' },
   { rule: 'entity.id-parent' },
   { rule: 'entity.id-iri' },
+  { rule: 'entity.id-space' },
   { rule: 'data-entity.payload', payload: ['readme.txt'] },
   { rule: 'data-entity.payload-absent', payload: ['readme.txt'] },
   { rule: 'data-entity.detached-relative', packaging: 'detached' },

@@ -8,8 +8,8 @@ import type { ProblemList } from './rules.js'
 
 /**
  * Characters no IRI may hold (RFC 3987): controls, and `<>"{}|\^` and the backtick. A plain space is not
- * listed: it is not allowed either, but crates write file names with spaces unencoded and every RO-Crate
- * tool reads them as the percent-encoded name, so it stays accepted.
+ * allowed either, but crates write file names with spaces unencoded and every RO-Crate tool reads them as
+ * the percent-encoded name: a warning of its own (`entity.id-space`).
  */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: controls are what this looks for
 const NOT_IN_IRI = /[\u0000-\u001f\u007f<>"{}|\\^`]/
@@ -21,6 +21,13 @@ export function checkEntityId(entity: Entity, problems: ProblemList): void {
     problems.add(
       'entity.id-iri',
       `The "@id" ${JSON.stringify(id)} is not a valid identifier: it holds ${describeCharacter(bad)} (percent-encode it, e.g. %${hex(bad)})`,
+      { entityId: id, property: '@id' },
+    )
+  }
+  if (id.includes(' ')) {
+    problems.add(
+      'entity.id-space',
+      `The "@id" ${JSON.stringify(id)} holds a space: write it as %20 ("${id.replaceAll(' ', '%20')}")`,
       { entityId: id, property: '@id' },
     )
   }

@@ -200,6 +200,11 @@ export const RO_CRATE_RULES = {
     summary:
       'A detached crate (a metadata document without its payload) has only web-based data entities: no relative "@id".',
   },
+  'entity.id-space': {
+    severity: 'warning',
+    summary:
+      'An "@id" should write spaces as %20 (an identifier must be a valid URI reference; RO-Crate tools read a plain space as %20, so it is not refused).',
+  },
   'data-entity.payload-absent': {
     severity: 'warning',
     summary:
