@@ -409,6 +409,27 @@ describe('ObjectEngine garbage collection', () => {
     ).rejects.toMatchObject({ code: 'NoSuchVersion' })
   })
 
+  it('lets a read that has started finish when its version is purged and collected meanwhile', async () => {
+    const blobs = new MemoryBlobStore()
+    const { engine } = engineOver(blobs)
+    await engine.createBucket('bkt', G1)
+    const bytes = Buffer.concat([distinct(4), distinct(5), distinct(6)])
+    const version = await engine.putObject({ bucket: 'bkt', key: 'k', body: body(bytes) })
+    const reader = engine.readObject(version).body[Symbol.asyncIterator]()
+    const first = await reader.next()
+    await engine.deleteVersion('bkt', 'k', version.versionId)
+    expect((await engine.collectGarbage()).chunksFreed).toBe(0)
+    const rest: Uint8Array[] = [first.value as Uint8Array]
+    for (let next = await reader.next(); next.done !== true; next = await reader.next()) rest.push(next.value)
+    expect(Buffer.concat(rest)).toEqual(bytes)
+    expect((await engine.collectGarbage()).chunksFreed).toBe(3)
+    // A read never started pins nothing.
+    const again = await engine.putObject({ bucket: 'bkt', key: 'k', body: body(bytes) })
+    engine.readObject(again)
+    await engine.deleteVersion('bkt', 'k', again.versionId)
+    expect((await engine.collectGarbage()).chunksFreed).toBe(3)
+  })
+
   it('joins a run already in progress', async () => {
     const { engine } = engineOver(new MemoryBlobStore())
     const [a, b] = [engine.collectGarbage(), engine.collectGarbage()]

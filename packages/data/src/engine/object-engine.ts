@@ -240,10 +240,25 @@ export class ObjectEngine {
     return version
   }
 
-  /** Streams a version's content, or the single range `range` selects (`InvalidRange` if none). */
+  /**
+   * Streams a version's content, or the single range `range` selects (`InvalidRange` if none). Once
+   * the stream has started, its chunks are pinned until it ends, so a purge and a garbage collection
+   * meanwhile do not cut it short.
+   */
   readObject(version: ContentVersion, range?: RangeSpec, signal?: AbortSignal): ObjectRead {
     const bytes = range === undefined ? undefined : resolveRange(range, version.manifest.size)
-    const read: ObjectRead = { body: readContent(this.blobs, version.manifest.chunks, bytes, signal) }
+    const guard = this.#guard
+    const blobs = this.blobs
+    async function* pinned(): AsyncGenerator<Uint8Array> {
+      const lease = guard.lease()
+      try {
+        for (const chunk of version.manifest.chunks) lease.pin(chunk.cid)
+        yield* readContent(blobs, version.manifest.chunks, bytes, signal)
+      } finally {
+        lease.release()
+      }
+    }
+    const read: ObjectRead = { body: pinned() }
     if (bytes !== undefined) read.range = bytes
     return read
   }
