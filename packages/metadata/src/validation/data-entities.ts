@@ -57,6 +57,7 @@ export function checkDataEntities(context: DataEntityContext, problems: ProblemL
         { entityId: entity['@id'], property: 'hasPart' },
       )
     }
+    checkThumbnails(entity, context, problems)
     if (hasType(entity, 'WebSite') && !hasText(entity, 'name')) {
       problems.add('website.name', `The WebSite ${entity['@id']} should have a "name"`, {
         entityId: entity['@id'],
@@ -86,6 +87,7 @@ export function checkDataEntities(context: DataEntityContext, problems: ProblemL
         property: 'name',
       })
     }
+    checkDataLicense(entity, context.byId, problems)
     if (hasType(entity, 'File')) {
       checkFile(entity, context.byId, problems)
       checkContentSize(entity, context.version, problems)
@@ -133,6 +135,34 @@ function checkIdentifier(entity: Entity, context: DataEntityContext, problems: P
         entityId: id,
       })
     }
+  }
+}
+
+/** A data entity's own `license` (one differing from the root's) is a CreativeWork entity, as the root's is. */
+function checkDataLicense(entity: Entity, byId: ReadonlyMap<string, Entity>, problems: ProblemList): void {
+  for (const value of valuesOf(entity, 'license')) {
+    const target = referenceTarget(value)
+    const license = target === undefined ? undefined : byId.get(target)
+    if (license !== undefined && hasType(license, 'CreativeWork')) continue
+    problems.add(
+      'data-entity.license-entity',
+      `The "license" of ${entity['@id']} should reference a CreativeWork entity describing the license (its URL as "@id", a "name" and a "description")`,
+      { entityId: entity['@id'], property: 'license' },
+    )
+  }
+}
+
+/** Thumbnails must be in the crate: checked against the payload when it is known. */
+function checkThumbnails(entity: Entity, context: DataEntityContext, problems: ProblemList): void {
+  if (context.payload === undefined) return
+  for (const target of referencesOf(entity, 'thumbnail')) {
+    if (isAbsoluteUri(target) || isLocalId(target)) continue
+    if (context.payload(payloadPath(target)) || context.payload(target.replace(/^\.\//, ''))) continue
+    problems.add(
+      'thumbnail.payload',
+      `The thumbnail ${target} of ${entity['@id']} must be included in the crate, but the payload does not have it`,
+      { entityId: entity['@id'], property: 'thumbnail' },
+    )
   }
 }
 

@@ -315,6 +315,13 @@ function checkLicense(root: Entity, byId: ReadonlyMap<string, Entity>, problems:
       )
     }
     if (entity === undefined) continue
+    if (entity['@id'].startsWith('#')) {
+      problems.add(
+        'license.id',
+        `The license ${entity['@id']} should have its URL as "@id" (e.g. https://spdx.org/licenses/CC-BY-4.0)`,
+        { entityId: entity['@id'], property: '@id' },
+      )
+    }
     for (const property of ['name', 'description'] as const) {
       if (!hasText(entity, property)) {
         problems.add(`license.${property}`, `The license ${entity['@id']} should have a "${property}"`, {

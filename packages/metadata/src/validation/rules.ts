@@ -116,6 +116,21 @@ export const RO_CRATE_RULES = {
     severity: 'warning',
     summary: 'The root data entity\'s "license" should reference a CreativeWork entity in the graph.',
   },
+  'data-entity.license-entity': {
+    severity: 'warning',
+    summary:
+      'A data entity\'s own "license" should reference a CreativeWork entity in the graph describing it.',
+  },
+  'license.id': {
+    severity: 'warning',
+    summary:
+      'A license entity\'s "@id" should be the license\'s URL (e.g. https://creativecommons.org/licenses/by/4.0/), not a local "#" id.',
+  },
+  'thumbnail.payload': {
+    severity: 'error',
+    summary:
+      'A "thumbnail" with a relative "@id" is included in the crate: when the payload is known, it is in it.',
+  },
   'license.name': { severity: 'warning', summary: 'The license entity should have a "name".' },
   'license.description': { severity: 'warning', summary: 'The license entity should have a "description".' },
   'data-entity.linked': {
