@@ -48,6 +48,33 @@ describe('ObjectEngine versioning', () => {
     expect(await ids(engine, 'old')).toEqual(['k id', 'k id'])
   })
 
+  it('keeps one null version when two writes race, the newer one, whichever is recorded last', async () => {
+    const index = new MemoryObjectIndex()
+    const engine = engineOver(index)
+    await engine.createBucket('bkt', G1)
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const putVersion = index.putVersion.bind(index)
+    let first = true
+    index.putVersion = async (version) => {
+      if (first) {
+        first = false
+        await gate
+      }
+      return putVersion(version)
+    }
+    const older = engine.putObject({ bucket: 'bkt', key: 'k', body: body('older') })
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    const newer = await engine.putObject({ bucket: 'bkt', key: 'k', body: body('newer') })
+    release()
+    const olderVersion = await older
+    expect(olderVersion.versionId < newer.versionId).toBe(true)
+    expect(await ids(engine, 'bkt')).toEqual(['k null'])
+    expect((await engine.headObject('bkt', 'k')).versionId).toBe(newer.versionId)
+  })
+
   it('purges by id, by null, and records a purge for an id it does not hold yet', async () => {
     const index = new MemoryObjectIndex()
     const engine = engineOver(index)

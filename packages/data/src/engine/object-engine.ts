@@ -293,7 +293,7 @@ export class ObjectEngine {
       ...(versioning === 'Suspended' ? { nullVersion: true as const } : {}),
     }
     await this.index.putVersion(marker)
-    if (versioning === 'Suspended') await this.#purgeNullVersions(bucket, key, marker.versionId)
+    if (versioning === 'Suspended') await this.#purgeNullVersions(bucket, key, 'keep-newest')
     return { deleteMarker: marker }
   }
 
@@ -532,7 +532,7 @@ export class ObjectEngine {
       ...(versioning === 'Enabled' ? {} : { nullVersion: true as const }),
     }
     await this.index.putVersion(version)
-    if (versioning !== 'Enabled') await this.#purgeNullVersions(bucket, key, version.versionId)
+    if (versioning !== 'Enabled') await this.#purgeNullVersions(bucket, key, 'keep-newest')
     return version
   }
 
@@ -551,14 +551,20 @@ export class ObjectEngine {
   }
 
   /**
-   * Purges the key's `null` versions older than `keep` (all without it); returns the newest one purged.
-   * Only older ones: of two writes racing on one key, the newer survives.
+   * Purges the key's `null` versions, all or all but the newest; returns the newest one purged. Of two
+   * writes racing on one key, the one with the greater version id survives whichever records last.
    */
-  async #purgeNullVersions(bucket: string, key: string, keep?: string): Promise<ObjectVersion | undefined> {
+  async #purgeNullVersions(
+    bucket: string,
+    key: string,
+    keep?: 'keep-newest',
+  ): Promise<ObjectVersion | undefined> {
     const doomed: ObjectVersion[] = []
+    let kept = keep === undefined
     for await (const version of this.index.listVersions(bucket, { key })) {
-      if (version.nullVersion === true && (keep === undefined || version.versionId < keep))
-        doomed.push(version)
+      if (version.nullVersion !== true) continue
+      if (kept) doomed.push(version)
+      else kept = true
     }
     const purgedAt = this.#now().toISOString()
     for (const version of doomed) {
