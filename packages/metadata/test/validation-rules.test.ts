@@ -29,6 +29,7 @@ interface RuleCase {
 const CASES: RuleCase[] = [
   { rule: 'crate.encoding' },
   { rule: 'descriptor.version-mismatch' },
+  { rule: 'descriptor.conformsTo-recommended' },
   { rule: 'descriptor.conformsTo-single' },
   { rule: 'descriptor.conformsTo-https' },
   { rule: 'preview.hasPart' },

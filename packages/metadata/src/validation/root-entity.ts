@@ -121,9 +121,11 @@ export function checkDescriptor(
     )
   }
   if (declaredVersions(descriptor).length === 0) {
+    // RO-Crate 1.0 and 1.2 make it a SHOULD; 1.1 (and crs4/rocrate-validator for it) a MUST.
+    const recommended = isLegacyCrate(descriptor, version) || isAtLeast12(version)
     problems.add(
-      isLegacyCrate(descriptor, version) ? 'descriptor.conformsTo-recommended' : 'descriptor.conformsTo',
-      'The metadata descriptor must have "conformsTo" {"@id": "https://w3id.org/ro/crate/1.x"} naming an RO-Crate version',
+      recommended ? 'descriptor.conformsTo-recommended' : 'descriptor.conformsTo',
+      `The metadata descriptor ${recommended ? 'should' : 'must'} have "conformsTo" {"@id": "https://w3id.org/ro/crate/1.x"} naming the RO-Crate version it follows`,
       { entityId, property: 'conformsTo' },
     )
   }

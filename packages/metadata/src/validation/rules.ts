@@ -80,7 +80,7 @@ export const RO_CRATE_RULES = {
   'descriptor.conformsTo-recommended': {
     severity: 'warning',
     summary:
-      'In RO-Crate 1.0, the metadata descriptor should have "conformsTo" an RO-Crate specification version.',
+      'In RO-Crate 1.0 and 1.2 (by its context), the metadata descriptor should have "conformsTo" an RO-Crate specification version.',
   },
   'root.missing': {
     severity: 'error',
