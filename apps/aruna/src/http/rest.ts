@@ -7,6 +7,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import type { Logger } from '../logger.js'
 import { docsPage } from './docs-page.js'
+import { RestMetrics } from './metrics.js'
 import { problem, problemOf, problemResponse, problemResponses, validationHook } from './problem.js'
 import { clientAddress, type RateLimiter, tooManyRequests } from './rate-limit.js'
 
@@ -75,11 +76,10 @@ export const API_TITLE = 'Aruna node REST API'
 
 export function createRestApp(ctx: RestContext): OpenAPIHono {
   const app = new OpenAPIHono({ defaultHook: validationHook })
-  let requests = 0
-  const started = Date.now()
+  const metrics = new RestMetrics({ up: () => ctx.status().status === 'ok' })
 
+  app.use('*', metrics.middleware())
   app.use('*', async (c, next) => {
-    requests++
     const limiter = ctx.rateLimiter
     if (limiter && !gated(c.req.path, c.req.header('authorization'))) {
       const wait = limiter.take('address', clientAddress(c))
@@ -93,24 +93,7 @@ export function createRestApp(ctx: RestContext): OpenAPIHono {
     return s.status === 'ok' ? c.json(s, 200) : c.json(s, 503)
   })
 
-  app.get('/metrics', (c) => {
-    const mem = process.memoryUsage()
-    const lines = [
-      '# HELP aruna_up Whether the node is serving (1) or starting/stopping (0).',
-      '# TYPE aruna_up gauge',
-      `aruna_up ${ctx.status().status === 'ok' ? 1 : 0}`,
-      '# HELP aruna_http_requests_total REST requests received since start.',
-      '# TYPE aruna_http_requests_total counter',
-      `aruna_http_requests_total ${requests}`,
-      '# HELP aruna_uptime_seconds Seconds since the REST API started.',
-      '# TYPE aruna_uptime_seconds gauge',
-      `aruna_uptime_seconds ${((Date.now() - started) / 1000).toFixed(3)}`,
-      '# HELP process_resident_memory_bytes Resident set size.',
-      '# TYPE process_resident_memory_bytes gauge',
-      `process_resident_memory_bytes ${mem.rss}`,
-    ]
-    return c.text(`${lines.join('\n')}\n`, 200, { 'content-type': 'text/plain; version=0.0.4' })
-  })
+  app.get('/metrics', async (c) => c.text(await metrics.text(), 200, { 'content-type': metrics.contentType }))
 
   for (const routes of ctx.routes ?? []) app.route('/', routes as unknown as OpenAPIHono)
 

@@ -1,0 +1,124 @@
+/**
+ * The REST API's Prometheus metrics (`prom-client`): requests, their latency per route (the declared
+ * route pattern, so ids never become labels), bytes in and out, whether the node serves and since
+ * when; plus the process's default metrics, collected once per process (several nodes may run in one
+ * process, as in the cluster harness, and share one process).
+ */
+import type { MiddlewareHandler } from 'hono'
+import { matchedRoutes } from 'hono/route'
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+
+let processRegistry: Registry | undefined
+
+/** The process metrics (CPU, memory, event loop, GC), registered once per process. */
+function processMetrics(): Registry {
+  if (processRegistry === undefined) {
+    processRegistry = new Registry()
+    collectDefaultMetrics({ register: processRegistry })
+  }
+  return processRegistry
+}
+
+export interface RestMetricsInit {
+  /** Whether the node serves now. */
+  up(): boolean
+}
+
+export class RestMetrics {
+  readonly #registry = new Registry()
+  readonly #requests: Counter
+  readonly #duration: Histogram<'method' | 'route' | 'status'>
+  readonly #bytesIn: Counter
+  readonly #bytesOut: Counter
+
+  constructor(init: RestMetricsInit) {
+    const registers = [this.#registry]
+    const started = Date.now()
+    new Gauge({
+      name: 'aruna_up',
+      help: 'Whether the node is serving (1) or starting/stopping (0).',
+      registers,
+      collect() {
+        this.set(init.up() ? 1 : 0)
+      },
+    })
+    new Gauge({
+      name: 'aruna_uptime_seconds',
+      help: 'Seconds since the REST API started.',
+      registers,
+      collect() {
+        this.set((Date.now() - started) / 1000)
+      },
+    })
+    this.#requests = new Counter({
+      name: 'aruna_http_requests_total',
+      help: 'REST requests received since start.',
+      registers,
+    })
+    this.#duration = new Histogram({
+      name: 'aruna_http_request_duration_seconds',
+      help: 'REST request latency by method, route pattern and status.',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    })
+    this.#bytesIn = new Counter({
+      name: 'aruna_http_request_bytes_total',
+      help: 'REST request body bytes received (as declared by Content-Length).',
+      registers,
+    })
+    this.#bytesOut = new Counter({
+      name: 'aruna_http_response_bytes_total',
+      help: 'REST response body bytes sent.',
+      registers,
+    })
+  }
+
+  /** Counts and times every request; mount it first. */
+  middleware(): MiddlewareHandler {
+    return async (c, next) => {
+      const start = performance.now()
+      this.#requests.inc()
+      this.#bytesIn.inc(contentLength(c.req.header('content-length')))
+      try {
+        await next()
+      } finally {
+        const route = matchedRoutes(c).findLast((r) => r.method !== 'ALL')?.path ?? 'unmatched'
+        this.#duration.observe(
+          { method: c.req.method, route, status: String(c.res.status) },
+          (performance.now() - start) / 1000,
+        )
+        this.#bytesOut.inc(await responseBytes(c.res))
+      }
+    }
+  }
+
+  /** The exposition text: this API's metrics, then the process's. */
+  async text(): Promise<string> {
+    return `${await this.#registry.metrics()}\n${await processMetrics().metrics()}`
+  }
+
+  get contentType(): string {
+    return this.#registry.contentType
+  }
+}
+
+/** The kinds of answer small enough to measure by reading a copy. */
+const SMALL_BODIES = /^(application\/(problem\+)?json|text\/(plain|html))\b/i
+
+/**
+ * The response body's size: its Content-Length, else (the JSON and text answers hono makes carry none)
+ * the size of a copy of the body for the small kinds of answer (JSON, problems, text, the docs page);
+ * a stream (events, archives) is never read here.
+ */
+async function responseBytes(response: Response): Promise<number> {
+  const declared = response.headers.get('content-length')
+  if (declared !== null) return contentLength(declared)
+  if (response.body === null || !SMALL_BODIES.test(response.headers.get('content-type') ?? '')) return 0
+  return (await response.clone().arrayBuffer()).byteLength
+}
+
+function contentLength(value: string | undefined): number {
+  const n = Number(value)
+  return Number.isSafeInteger(n) && n > 0 ? n : 0
+}
