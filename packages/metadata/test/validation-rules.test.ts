@@ -122,6 +122,18 @@ describe('RO-Crate versions', () => {
     expect(result.problems.map((problem) => problem.rule)).toEqual(['data-entity.payload'])
   })
 
+  it('holds a relative root id without "/" to 1.1 as an error, to 1.2 as a recommendation (attached: an error)', () => {
+    const crate = (version: string) =>
+      text('root.id-recommended', 'invalid')
+        .replaceAll('"ice/"', '"ice"')
+        .replaceAll('crate/1.2', `crate/${version}`)
+    const rules = (version: string, options = {}) =>
+      validateCrate(crate(version), options).problems.map((problem) => problem.rule)
+    expect(rules('1.1')).toEqual(['root.id'])
+    expect(rules('1.2')).toEqual(['root.id-recommended'])
+    expect(rules('1.2', { packaging: 'attached' })).toEqual(['root.id-attached'])
+  })
+
   it('imports a 1.2 zip whose data entity files are absent (with a warning), refuses a 1.1 one', async () => {
     const store = new MemoryMetadataStore()
     const zip = (metadata: string) =>

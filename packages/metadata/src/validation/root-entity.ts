@@ -189,7 +189,9 @@ export function checkRoot(
       where('@type'),
     )
   }
-  if (!isAbsoluteUri(entityId) && !entityId.endsWith('/')) {
+  // Before 1.2 the root is a directory (a relative id ends with "/"); 1.2 asks "./" or a URI (SHOULD),
+  // which an attached crate MUST follow.
+  if (!isAbsoluteUri(entityId) && !entityId.endsWith('/') && !isAtLeast12(version)) {
     problems.add(
       'root.id',
       `The root data entity's "@id" ${entityId} must end with "/" (usually it is "./")`,

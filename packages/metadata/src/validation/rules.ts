@@ -89,7 +89,8 @@ export const RO_CRATE_RULES = {
   'root.type': { severity: 'error', summary: 'The root data entity is a Dataset.' },
   'root.id': {
     severity: 'error',
-    summary: 'The root data entity\'s "@id" is an absolute URI or a relative path ending with "/".',
+    summary:
+      'Before RO-Crate 1.2, the root data entity\'s "@id" is an absolute URI or a relative path ending with "/".',
   },
   'root.id-recommended': {
     severity: 'warning',
