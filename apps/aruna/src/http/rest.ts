@@ -5,7 +5,9 @@
  * Errors are JSON problem documents; a stack trace never reaches a client.
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
+import type { MiddlewareHandler } from 'hono'
 import type { Logger } from '../logger.js'
+import { accessLog, requestIds } from './access-log.js'
 import { docsPage } from './docs-page.js'
 import { RestMetrics } from './metrics.js'
 import { problem, problemOf, problemResponse, problemResponses, validationHook } from './problem.js'
@@ -79,6 +81,8 @@ export function createRestApp(ctx: RestContext): OpenAPIHono {
   const metrics = new RestMetrics({ up: () => ctx.status().status === 'ok' })
 
   app.use('*', metrics.middleware())
+  app.use('*', requestIds() as MiddlewareHandler)
+  app.use('*', accessLog(ctx.logger) as MiddlewareHandler)
   app.use('*', async (c, next) => {
     const limiter = ctx.rateLimiter
     if (limiter && !gated(c.req.path, c.req.header('authorization'))) {
@@ -116,7 +120,7 @@ export function createRestApp(ctx: RestContext): OpenAPIHono {
   app.onError((err, c) => {
     const known = problemOf(err)
     if (known) return problemResponse(known)
-    ctx.logger.error({ err, path: c.req.path }, 'request failed')
+    ctx.logger.error({ err, path: c.req.path, reqId: c.get('requestId' as never) }, 'request failed')
     return problemResponse(problem(500, 'Internal Server Error', 'the request failed; see the node log'))
   })
 
