@@ -75,7 +75,13 @@ describe('/metrics', () => {
   things.post('/v1/things', async (c) => c.json(await c.req.json(), 201))
   const app = createRestApp({
     logger,
-    status: () => ({ status: 'ok', realm: 'r', version: '0', startedAt: new Date(0).toISOString() }),
+    status: () => ({
+      status: 'ok',
+      realm: 'r',
+      peers: 3,
+      version: '0',
+      startedAt: new Date(0).toISOString(),
+    }),
     routes: [things as never],
   })
 
@@ -106,6 +112,7 @@ describe('/metrics', () => {
   it('parses as Prometheus text and moves when requests are made, per route pattern', async () => {
     const before = await scrape()
     expect(value(before, 'aruna_up')).toBe(1)
+    expect(value(before, 'aruna_realm_peers')).toBe(3)
     expect(family(before, 'process_resident_memory_bytes').type).toBe('gauge')
     expect(value(before, 'process_resident_memory_bytes')).toBeGreaterThan(0)
     expect(family(before, 'aruna_http_request_duration_seconds').type).toBe('histogram')

@@ -22,6 +22,8 @@ function processMetrics(): Registry {
 export interface RestMetricsInit {
   /** Whether the node serves now. */
   up(): boolean
+  /** Live realm peers now, this node excluded (absent: not reported). */
+  peers?(): number | undefined
 }
 
 export class RestMetrics {
@@ -48,6 +50,14 @@ export class RestMetrics {
       registers,
       collect() {
         this.set((Date.now() - started) / 1000)
+      },
+    })
+    new Gauge({
+      name: 'aruna_realm_peers',
+      help: 'Live realm peers, this node excluded.',
+      registers,
+      collect() {
+        this.set(init.peers?.() ?? 0)
       },
     })
     this.#requests = new Counter({

@@ -78,7 +78,10 @@ export const API_TITLE = 'Aruna node REST API'
 
 export function createRestApp(ctx: RestContext): OpenAPIHono {
   const app = new OpenAPIHono({ defaultHook: validationHook })
-  const metrics = new RestMetrics({ up: () => ctx.status().status === 'ok' })
+  const metrics = new RestMetrics({
+    up: () => ctx.status().status === 'ok',
+    peers: () => ctx.status().peers,
+  })
 
   app.use('*', metrics.middleware())
   app.use('*', requestIds() as MiddlewareHandler)
