@@ -117,6 +117,22 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    gc: z
+      .object({
+        /** Minutes between garbage collections of unreferenced chunks (stale uploads aborted first); 0: off. */
+        intervalMinutes: z
+          .preprocess(
+            integerFrom,
+            z
+              .number({ error: 'must be an integer number of minutes from 0 (off) to 10080' })
+              .int({ error: 'must be an integer number of minutes from 0 (off) to 10080' })
+              .min(0, { error: 'must be an integer number of minutes from 0 (off) to 10080' })
+              .max(10080, { error: 'must be an integer number of minutes from 0 (off) to 10080' }),
+          )
+          .default(360),
+      })
+      .strict()
+      .prefault({}),
     shutdownTimeoutMs: z
       .preprocess(
         integerFrom,
@@ -165,6 +181,7 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   ARUNA_DEV_LOGIN: 'dev.login',
   ARUNA_DEV_OIDC_PORT: 'dev.oidcPort',
   ARUNA_SHUTDOWN_TIMEOUT_MS: 'shutdownTimeoutMs',
+  ARUNA_GC_INTERVAL_MINUTES: 'gc.intervalMinutes',
 }
 
 const LIST_KEYS = new Set(['p2p.listen', 'p2p.bootstrap'])

@@ -26,6 +26,7 @@ import { type HttpEndpoint, listen } from './http/listen.js'
 import { RateLimiter, type RateLimitOptions } from './http/rate-limit.js'
 import { createRealmRoutes } from './http/realm-routes.js'
 import { createRestApp, type NodeStatus } from './http/rest.js'
+import { createStorageRoutes } from './http/storage-routes.js'
 import { createUserRoutes } from './http/user-routes.js'
 import { loadNodeIdentity, type NodeIdentity } from './identity/node-identity.js'
 import type { Logger } from './logger.js'
@@ -254,8 +255,10 @@ export class ArunaNode {
       accessKeys,
       authorizer,
       defaultGroup: (identity) => this.groups?.of(identity.userId),
+      gcIntervalMinutes: this.config.gc.intervalMinutes,
       logger: log,
     })
+    const storage = this.s3
     const authRoutes = createAuthRoutes({
       oidc,
       registerLogin: async (login) => (await orga.registerLogin(login)).user,
@@ -293,7 +296,9 @@ export class ArunaNode {
         realmRoutes as never,
         adminRoutes as never,
         createUserRoutes({ realmId: realm.realmId, tokens, authorizer, store, rateLimiter }) as never,
+        createStorageRoutes({ realmId: realm.realmId, tokens, authorizer, storage, rateLimiter }) as never,
       ],
+      gcTotals: () => storage.gcTotals(),
       rateLimiter,
     })
     this.restApp = app

@@ -1,6 +1,6 @@
 /**
  * The commands that talk to a running node's REST API as some caller: `invite`, `node list|remove`,
- * `keys create|list|revoke` and `status`. Each takes `--url`, `--data-dir` (whose operator credential
+ * `keys create|list|revoke`, `status` and `gc`. Each takes `--url`, `--data-dir` (whose operator credential
  * is used), `--token` and `--json`; failures are `CliError`s, one line each.
  */
 import type { Command } from 'commander'
@@ -230,5 +230,32 @@ export function addRealmCommands(program: Command, io: CliIo, setExit: (code: nu
       .description("a node's health, and the realm's nodes with liveness and addresses"),
   ).action(async (opts: ClientFlags) => {
     setExit(await commandStatus(opts, io))
+  })
+
+  addClientFlags(
+    program
+      .command('gc')
+      .description(
+        "free the node's chunks that no object version or upload references (stale uploads are aborted first); the node logs its progress",
+      ),
+  ).action(async (opts: ClientFlags) => {
+    const client = await connect(clientOptions(opts), io.env)
+    if (!opts.json)
+      io.stderr.write(`aruna: collecting garbage on ${client.url} (progress in the node's log)\n`)
+    const result = await client.call<{
+      chunksFreed: number
+      bytesFreed: number
+      chunksLive: number
+      uploadsAborted: number
+      durationMs: number
+    }>('POST', '/v1/gc')
+    print(
+      io,
+      opts,
+      result,
+      () =>
+        `freed ${result.chunksFreed} chunk${result.chunksFreed === 1 ? '' : 's'} (${result.bytesFreed} bytes), ${result.chunksLive} in use, ${result.uploadsAborted} stale upload${result.uploadsAborted === 1 ? '' : 's'} aborted, in ${Math.round(result.durationMs)} ms`,
+    )
+    setExit(0)
   })
 }

@@ -4,6 +4,8 @@
  * when; plus the process's default metrics, collected once per process (several nodes may run in one
  * process, as in the cluster harness, and share one process).
  */
+
+import type { GcTotals } from '@aruna/data'
 import type { MiddlewareHandler } from 'hono'
 import { matchedRoutes } from 'hono/route'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
@@ -24,6 +26,8 @@ export interface RestMetricsInit {
   up(): boolean
   /** Live realm peers now, this node excluded (absent: not reported). */
   peers?(): number | undefined
+  /** Garbage collection totals (absent: not reported). */
+  gcTotals?(): GcTotals
 }
 
 export class RestMetrics {
@@ -60,6 +64,24 @@ export class RestMetrics {
         this.set(init.peers?.() ?? 0)
       },
     })
+    if (init.gcTotals !== undefined) {
+      const totals = init.gcTotals
+      for (const [name, help, field] of [
+        ['aruna_gc_runs_total', 'Garbage collection runs finished since start.', 'runs'],
+        ['aruna_gc_chunks_freed_total', 'Unreferenced chunks freed since start.', 'chunksFreed'],
+        ['aruna_gc_bytes_freed_total', 'Bytes of unreferenced chunks freed since start.', 'bytesFreed'],
+      ] as const) {
+        new Counter({
+          name,
+          help,
+          registers,
+          collect() {
+            this.reset()
+            this.inc(totals()[field])
+          },
+        })
+      }
+    }
     this.#requests = new Counter({
       name: 'aruna_http_requests_total',
       help: 'REST requests received since start.',

@@ -4,6 +4,8 @@
  * and the OpenAPI 3.1 document (`/openapi.json`, browsable at `/docs`) come from the same place.
  * Errors are JSON problem documents; a stack trace never reaches a client.
  */
+
+import type { GcTotals } from '@aruna/data'
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import type { MiddlewareHandler } from 'hono'
 import type { Logger } from '../logger.js'
@@ -38,6 +40,8 @@ export interface RestContext {
    * are limited per user there; every other request is limited here per client address.
    */
   readonly rateLimiter?: RateLimiter
+  /** Garbage collection totals of this node's chunk store, for `/metrics`. */
+  gcTotals?(): GcTotals
 }
 
 /** Whether the realm-token gate limits this request (per user, or per address if the token fails). */
@@ -81,6 +85,7 @@ export function createRestApp(ctx: RestContext): OpenAPIHono {
   const metrics = new RestMetrics({
     up: () => ctx.status().status === 'ok',
     peers: () => ctx.status().peers,
+    ...(ctx.gcTotals === undefined ? {} : { gcTotals: ctx.gcTotals }),
   })
 
   app.use('*', metrics.middleware())

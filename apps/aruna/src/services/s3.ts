@@ -10,6 +10,8 @@ import {
   createS3App,
   FsBlobStore,
   FsMultipartStore,
+  type GcResult,
+  type GcTotals,
   HybridLogicalClock,
   LmdbObjectIndex,
   ObjectEngine,
@@ -20,8 +22,8 @@ import type { HttpEndpoint } from '../http/listen.js'
 import { listen } from '../http/listen.js'
 import type { Logger } from '../logger.js'
 
-/** How often stale multipart uploads are looked for. */
-const STALE_UPLOAD_SWEEP_MS = 60 * 60 * 1000
+/** Progress lines of a garbage collection run, at most this often. */
+const GC_PROGRESS_LOG_MS = 5000
 
 export interface S3ServiceInit {
   readonly dataDir: string
@@ -33,10 +35,20 @@ export interface S3ServiceInit {
   readonly authorizer: Authorizer
   /** The group a bucket created without `x-aruna-group` belongs to (the caller's first group). */
   readonly defaultGroup: (identity: S3Identity, bucket: string) => string | undefined
+  /** Minutes between scheduled garbage collections (which also abort stale uploads); 0: none. */
+  readonly gcIntervalMinutes: number
   readonly logger: Logger
 }
 
-export interface S3Service {
+/** The storage upkeep the REST API and metrics reach. */
+export interface StorageUpkeep {
+  /** One garbage collection run (a call during a run joins it), logged with its progress. */
+  collectGarbage(reason: 'scheduled' | 'requested'): Promise<GcResult>
+  /** Runs, chunks and bytes freed since start. */
+  gcTotals(): GcTotals
+}
+
+export interface S3Service extends StorageUpkeep {
   readonly endpoint: HttpEndpoint
   close(timeoutMs: number): Promise<void>
 }
@@ -57,17 +69,40 @@ export async function startS3Service(init: S3ServiceInit): Promise<S3Service> {
       onInternalError: (err, requestId) => logger.error({ err, requestId }, 'S3 request failed'),
     })
     const endpoint = await listen(app, init.host, init.port, 'S3 API')
-    const sweep = setInterval(() => {
-      engine.abortStaleUploads().then(
-        (n) => n > 0 && logger.info({ aborted: n }, 'aborted stale multipart uploads'),
-        (err) => logger.warn({ err }, 'stale upload sweep failed'),
+    const stopping = new AbortController()
+    const collectGarbage = async (reason: 'scheduled' | 'requested'): Promise<GcResult> => {
+      logger.info({ reason }, 'garbage collection started')
+      let logged = 0
+      const result = await engine.collectGarbage({
+        signal: stopping.signal,
+        onProgress: (progress) => {
+          if (Date.now() - logged < GC_PROGRESS_LOG_MS) return
+          logged = Date.now()
+          logger.info({ ...progress }, `garbage collection: ${progress.phase}`)
+        },
+      })
+      logger.info(
+        { ...result, reason },
+        `garbage collection freed ${result.chunksFreed} chunks (${result.bytesFreed} bytes) in ${Math.round(result.durationMs)} ms`,
       )
-    }, STALE_UPLOAD_SWEEP_MS)
-    sweep.unref()
+      return result
+    }
+    const schedule =
+      init.gcIntervalMinutes > 0
+        ? setInterval(() => {
+            collectGarbage('scheduled').catch((err) => {
+              if (!stopping.signal.aborted) logger.warn({ err }, 'scheduled garbage collection failed')
+            })
+          }, init.gcIntervalMinutes * 60_000)
+        : undefined
+    schedule?.unref()
     return {
       endpoint,
+      collectGarbage,
+      gcTotals: () => engine.gcTotals(),
       async close(timeoutMs) {
-        clearInterval(sweep)
+        clearInterval(schedule)
+        stopping.abort()
         await endpoint.close(timeoutMs)
         await index.close()
       },
