@@ -1,19 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { PassThrough, Writable } from 'node:stream'
+import { PassThrough } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseRule } from '../src/cli/admin-commands.js'
-import { parseConfigText } from '../src/config.js'
-import { createLogger } from '../src/logger.js'
-import { ArunaNode } from '../src/node.js'
+import type { ArunaNode } from '../src/node.js'
 import { runCli } from '../src/program.js'
-
-const logger = createLogger({
-  level: 'silent',
-  format: 'json',
-  destination: new Writable({ write: (_c, _e, cb) => cb() }),
-})
+import { type OneNode, startOneNode } from './one-node.js'
 
 function capture() {
   const stream = new PassThrough()
@@ -38,6 +28,7 @@ async function aruna(argv: string[], env: NodeJS.ProcessEnv = {}) {
 }
 
 describe('aruna group, member, role and token commands against a running node', () => {
+  let one: OneNode
   let dir: string
   let node: ArunaNode
   let realm: string
@@ -47,15 +38,9 @@ describe('aruna group, member, role and token commands against a running node', 
   let op: string[]
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'aruna-admin-cli-'))
-    node = new ArunaNode(
-      parseConfigText(
-        JSON.stringify({ dataDir: dir, rest: { port: 0 }, s3: { port: 0 }, dev: { login: false } }),
-      ),
-      logger,
-      { initIfMissing: { devLogin: false } },
-    )
-    await node.start()
+    one = await startOneNode('aruna-admin-cli-')
+    node = one.node
+    dir = one.dir
     realm = node.realm?.realmId ?? ''
     op = ['--data-dir', dir]
     const store = node.federation?.store
@@ -67,8 +52,7 @@ describe('aruna group, member, role and token commands against a running node', 
   }, 60_000)
 
   afterAll(async () => {
-    await node?.stop()
-    await rm(dir, { recursive: true, force: true })
+    await one?.stop()
   })
 
   it('creates a group, adds and removes a member, in words and as JSON', async () => {

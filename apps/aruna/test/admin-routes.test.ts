@@ -1,23 +1,13 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { Writable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { parseConfigText } from '../src/config.js'
-import { createLogger } from '../src/logger.js'
-import { ArunaNode } from '../src/node.js'
+import type { ArunaNode } from '../src/node.js'
 import { readOperatorFile } from '../src/services/operator-file.js'
-
-const logger = createLogger({
-  level: 'silent',
-  format: 'json',
-  destination: new Writable({ write: (_c, _e, cb) => cb() }),
-})
+import { type OneNode, restCall, startOneNode } from './one-node.js'
 
 /** A well-formed id that names nothing. */
 const NOBODY = '01J00000000000000000000000'
 
 describe('the administration REST routes (groups, members, roles, tokens, config) on one node', () => {
+  let one: OneNode
   let dir: string
   let node: ArunaNode
   let realm: string
@@ -27,22 +17,8 @@ describe('the administration REST routes (groups, members, roles, tokens, config
   let bob: string
   let bobId: string
 
-  const call = async (method: string, path: string, token?: string, body?: unknown) => {
-    const response = await fetch(`${node.restUrl}${path}`, {
-      method,
-      headers: {
-        ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-    })
-    const text = await response.text()
-    return {
-      status: response.status,
-      type: response.headers.get('content-type'),
-      body: text === '' ? undefined : JSON.parse(text),
-    }
-  }
+  const call = (method: string, path: string, token?: string, body?: unknown) =>
+    restCall(node, method, path, token, body)
   const expectProblem = (answer: Awaited<ReturnType<typeof call>>, status: number) => {
     expect(answer.status).toBe(status)
     expect(answer.type).toBe('application/problem+json')
@@ -51,15 +27,9 @@ describe('the administration REST routes (groups, members, roles, tokens, config
   }
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'aruna-admin-'))
-    node = new ArunaNode(
-      parseConfigText(
-        JSON.stringify({ dataDir: dir, rest: { port: 0 }, s3: { port: 0 }, dev: { login: false } }),
-      ),
-      logger,
-      { initIfMissing: { devLogin: false } },
-    )
-    await node.start()
+    one = await startOneNode('aruna-admin-')
+    node = one.node
+    dir = one.dir
     realm = node.realm?.realmId ?? ''
     admin = (await readOperatorFile(dir))?.token ?? ''
     const store = node.federation?.store
@@ -73,8 +43,7 @@ describe('the administration REST routes (groups, members, roles, tokens, config
   }, 60_000)
 
   afterAll(async () => {
-    await node?.stop()
-    await rm(dir, { recursive: true, force: true })
+    await one?.stop()
   })
 
   it('asks for a realm token on every administration route', async () => {

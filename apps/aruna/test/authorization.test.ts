@@ -1,18 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { Writable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { parseConfigText } from '../src/config.js'
-import { createLogger } from '../src/logger.js'
-import { ArunaNode } from '../src/node.js'
+import type { ArunaNode } from '../src/node.js'
 import { readOperatorFile } from '../src/services/operator-file.js'
-
-const logger = createLogger({
-  level: 'silent',
-  format: 'json',
-  destination: new Writable({ write: (_c, _e, cb) => cb() }),
-})
+import { type OneNode, restCall, startOneNode } from './one-node.js'
 
 /** A node id that is not in the realm. */
 const FOREIGN_NODE = '12D3KooWRwh8TFV84mzn25uoqG849xVPaNfK4QZUct4iP5yjdTkd'
@@ -23,6 +12,7 @@ const FOREIGN_NODE = '12D3KooWRwh8TFV84mzn25uoqG849xVPaNfK4QZUct4iP5yjdTkd'
  * the allow on every route; a fenced read of something that may exist is a 404, not a 403.
  */
 describe('authorization on every protected route: allowed, then a DENY rule wins', () => {
+  let one: OneNode
   let dir: string
   let node: ArunaNode
   let realm: string
@@ -32,29 +22,13 @@ describe('authorization on every protected route: allowed, then a DENY rule wins
   let bobId: string
   let group: string
 
-  const call = async (method: string, path: string, token: string, body?: unknown) => {
-    const response = await fetch(`${node.restUrl}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    })
-    const text = await response.text()
-    return { status: response.status, body: text === '' ? undefined : JSON.parse(text) }
-  }
+  const call = (method: string, path: string, token: string, body?: unknown) =>
+    restCall(node, method, path, token, body)
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'aruna-authz-'))
-    node = new ArunaNode(
-      parseConfigText(
-        JSON.stringify({ dataDir: dir, rest: { port: 0 }, s3: { port: 0 }, dev: { login: false } }),
-      ),
-      logger,
-      { initIfMissing: { devLogin: false } },
-    )
-    await node.start()
+    one = await startOneNode('aruna-authz-')
+    node = one.node
+    dir = one.dir
     realm = node.realm?.realmId ?? ''
     admin = (await readOperatorFile(dir))?.token ?? ''
     const store = node.federation?.store
@@ -75,8 +49,7 @@ describe('authorization on every protected route: allowed, then a DENY rule wins
   }, 60_000)
 
   afterAll(async () => {
-    await node?.stop()
-    await rm(dir, { recursive: true, force: true })
+    await one?.stop()
   })
 
   /** Each route as ops: [name, the request, the status while allowed, the status once fenced]. */

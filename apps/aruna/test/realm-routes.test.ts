@@ -1,54 +1,24 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { Writable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { parseConfigText } from '../src/config.js'
-import { createLogger } from '../src/logger.js'
-import { ArunaNode } from '../src/node.js'
+import type { ArunaNode } from '../src/node.js'
 import { decodeInvite } from '../src/realm/invite.js'
 import { readOperatorFile } from '../src/services/operator-file.js'
-
-const logger = createLogger({
-  level: 'silent',
-  format: 'json',
-  destination: new Writable({ write: (_c, _e, cb) => cb() }),
-})
+import { type OneNode, restCall, startOneNode } from './one-node.js'
 
 describe('the realm REST routes on one node', () => {
+  let one: OneNode
   let dir: string
   let node: ArunaNode
   let admin: string
   let user: string
   let userId: string
 
-  const call = async (method: string, path: string, token?: string, body?: unknown) => {
-    const response = await fetch(`${node.restUrl}${path}`, {
-      method,
-      headers: {
-        ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-    })
-    const text = await response.text()
-    return {
-      status: response.status,
-      type: response.headers.get('content-type'),
-      body: text === '' ? undefined : JSON.parse(text),
-    }
-  }
+  const call = (method: string, path: string, token?: string, body?: unknown) =>
+    restCall(node, method, path, token, body)
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'aruna-routes-'))
-    node = new ArunaNode(
-      parseConfigText(
-        JSON.stringify({ dataDir: dir, rest: { port: 0 }, s3: { port: 0 }, dev: { login: false } }),
-      ),
-      logger,
-      { initIfMissing: { devLogin: false } },
-    )
-    await node.start()
+    one = await startOneNode('aruna-routes-')
+    node = one.node
+    dir = one.dir
     admin = (await readOperatorFile(dir))?.token ?? ''
     const store = node.federation?.store
     if (!store) throw new Error('not running')
@@ -62,8 +32,7 @@ describe('the realm REST routes on one node', () => {
   }, 60_000)
 
   afterAll(async () => {
-    await node?.stop()
-    await rm(dir, { recursive: true, force: true })
+    await one?.stop()
   })
 
   it('asks callers without a valid realm token to log in, as a problem document', async () => {
