@@ -398,6 +398,38 @@ describe('S3 objects', () => {
     expect(head.headers.get('content-length')).toBe('5')
   })
 
+  it.each([
+    'response-content-disposition',
+    'response-content-type',
+    'response-cache-control',
+    'response-content-encoding',
+    'response-content-language',
+    'response-expires',
+  ])('answers 400 InvalidArgument for a %s that cannot be a header, and reports no fault', async (name) => {
+    await put('doc.txt', 'hello')
+    for (const bad of ['a%0D%0ASet-Cookie%3A%20x%3D1', 'a%0Ab', 'a%00b', 'a%7Fb', '%E6%97%A5']) {
+      for (const method of ['GET', 'HEAD']) {
+        const response = await call(method, `/shared/doc.txt?${name}=${bad}`)
+        expect(response.status).toBe(400)
+        if (method === 'GET') expect(response.code).toBe('InvalidArgument')
+        expect(response.headers.get('set-cookie')).toBeNull()
+      }
+    }
+    const fine = await call(
+      'GET',
+      `/shared/doc.txt?${name}=attachment%3B%09filename%3D%22r%C3%A9sum%C3%A9%22`,
+    )
+    expect(fine.status).toBe(200)
+    expect(internalErrors).toEqual([])
+  })
+
+  it('answers 400 for a versionId that cannot be a header on DELETE', async () => {
+    await put('doc.txt', 'hello')
+    const response = await call('DELETE', '/shared/doc.txt?versionId=a%0D%0Ab')
+    expect(response).toMatchObject({ status: 400, code: 'InvalidArgument' })
+    expect(internalErrors).toEqual([])
+  })
+
   it('refuses metadata over 2 KB and bodies without a length', async () => {
     expect(await put('big-meta', 'x', { 'x-amz-meta-a': 'v'.repeat(2100) })).toMatchObject({
       status: 400,

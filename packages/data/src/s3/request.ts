@@ -99,6 +99,20 @@ export function headerRecord(headers: Headers): Record<string, string> {
   return record
 }
 
+/** What Node and the Fetch `Headers` accept in a header value: no control characters but tab, nothing past U+00FF. */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/
+
+/**
+ * A client-supplied value that is about to become a response header (a `response-*` override):
+ * `InvalidArgument` when it could not be sent (CR, LF, NUL, other controls, characters past Latin-1),
+ * so a bad value is the client's 400 and never a failure while the response is built.
+ */
+export function responseHeaderValue(value: string, name: string): string {
+  if (!HEADER_VALUE.test(value))
+    throw new DataError('InvalidArgument', `${name} contains characters that are not allowed in a header`)
+  return value
+}
+
 /** S3's 2 KB limit on user metadata (names and values, UTF-8). */
 const MAX_USER_METADATA = 2048
 const STORED_HEADERS = [

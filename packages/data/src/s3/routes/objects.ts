@@ -15,7 +15,7 @@ import {
   type S3Services,
   xmlResponse,
 } from '../context.js'
-import { objectAttributesOf } from '../request.js'
+import { objectAttributesOf, responseHeaderValue } from '../request.js'
 import { objectContentOf } from '../request-body.js'
 import { leaf, node, S3_XMLNS } from '../xml.js'
 
@@ -107,12 +107,12 @@ async function serveObject(c: S3Context, services: S3Services, withBody: boolean
       },
     })
   }
-  const read = services.engine.readObject(version, parseRangeHeader(c.req.header('range')))
   const headers = objectHeaders(version)
   for (const [name, header] of Object.entries(OVERRIDES)) {
     const value = param(c, name)
-    if (value !== undefined) headers[header] = value
+    if (value !== undefined) headers[header] = responseHeaderValue(value, name)
   }
+  const read = services.engine.readObject(version, parseRangeHeader(c.req.header('range')))
   let status = 200
   if (read.range === undefined) {
     headers['content-length'] = String(manifest.size)
