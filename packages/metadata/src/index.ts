@@ -97,6 +97,15 @@ export {
   contextStatus,
 } from './validation/contexts.js'
 export { type DatePrecision, iso8601Precision } from './validation/iso8601.js'
+export {
+  type CrateReport,
+  crateReport,
+  formatCrateReport,
+  type ReportOptions,
+  type RuleOutcome,
+  type RuleResult,
+  validateCrateReport,
+} from './validation/report.js'
 export { RO_CRATE_RULES, type RoCrateRule, type RuleInfo } from './validation/rules.js'
 export {
   type CrateValidation,

@@ -1,0 +1,188 @@
+/**
+ * A validation report in the manner of the reference validators: every rule of `RO_CRATE_RULES` with its
+ * outcome for one crate (`passed`, `failed`, or `skipped` when it does not apply to the crate's version or
+ * packaging, needs a payload that is not known, or could not run because the file could not be read),
+ * each failure with its severity, entity, property and message. `formatCrateReport` writes it as text.
+ */
+import type { Problem } from '../errors.js'
+import { RO_CRATE_RULES, type RoCrateRule } from './rules.js'
+import { type CrateValidation, type ValidateOptions, validateCrate } from './validate.js'
+
+export type RuleOutcome = 'passed' | 'failed' | 'skipped'
+
+export interface RuleResult {
+  rule: RoCrateRule
+  severity: Problem['severity']
+  summary: string
+  outcome: RuleOutcome
+  /** Why a skipped rule was not checked. */
+  reason?: string
+  /** The problems of a failed rule (empty otherwise). */
+  problems: Problem[]
+}
+
+export interface CrateReport {
+  /** True when no problem is an error (warnings allowed). */
+  valid: boolean
+  /** The RO-Crate version whose rules were applied, when the crate says. */
+  version?: string
+  /** What was validated (a path, a file name), when the caller says. */
+  source?: string
+  counts: {
+    errors: number
+    warnings: number
+    info: number
+    passed: number
+    failed: number
+    skipped: number
+  }
+  rules: RuleResult[]
+  /** Every problem, in the order found. */
+  problems: Problem[]
+}
+
+export interface ReportOptions {
+  /** The options validation ran with: they decide which payload and packaging rules applied. */
+  validate?: ValidateOptions
+  /** Whether the crate came as a zip (`crate.zip` is checked only then). */
+  zip?: boolean
+  /** Whether online checks ran (rules marked `online` are skipped otherwise). */
+  online?: boolean
+  /** What was validated, shown in the report. */
+  source?: string
+}
+
+/** Problems after which the validator cannot read the crate any further. */
+const UNREADABLE: ReadonlySet<string> = new Set([
+  'crate.size',
+  'crate.encoding',
+  'crate.json',
+  'crate.object',
+  'graph.array',
+  'crate.zip',
+])
+
+const is12 = (version: string | undefined) => version !== undefined && Number.parseFloat(version) >= 1.2
+
+/** Why a rule does not apply to this crate, or `undefined` when it does. */
+function notApplicable(
+  rule: RoCrateRule,
+  version: string | undefined,
+  options: ReportOptions,
+): string | undefined {
+  const validate = options.validate ?? {}
+  const payloadKnown = validate.payload !== undefined
+  const packaging = validate.packaging ?? (payloadKnown ? 'attached' : undefined)
+  const info: object = RO_CRATE_RULES[rule]
+  if ('online' in info && info.online === true && options.online !== true)
+    return 'online check, not run (offline validation)'
+  switch (rule) {
+    case 'crate.zip':
+      return options.zip === true ? undefined : 'the crate did not come as a zip'
+    case 'root.id':
+      return is12(version) ? `RO-Crate ${version} allows any root identifier` : undefined
+    case 'root.id-attached':
+      if (!is12(version)) return 'RO-Crate 1.2 and later only'
+      return packaging === 'attached' ? undefined : 'the crate is not known to be attached'
+    case 'data-entity.name':
+    case 'descriptor.conformsTo-single':
+      return is12(version) ? undefined : 'RO-Crate 1.2 and later only'
+    case 'data-entity.payload':
+      if (is12(version)) return `RO-Crate ${version}: see data-entity.payload-absent`
+      return payloadKnown ? undefined : 'the payload is not known'
+    case 'data-entity.payload-absent':
+      if (!is12(version)) return 'RO-Crate 1.2 and later only'
+      return payloadKnown ? undefined : 'the payload is not known'
+    case 'thumbnail.payload':
+      return payloadKnown ? undefined : 'the payload is not known'
+    case 'data-entity.detached-relative':
+      return packaging === 'detached' ? undefined : 'the crate is not known to be detached'
+    default:
+      return undefined
+  }
+}
+
+/** The report of a validation: every rule of the catalogue with its outcome. */
+export function crateReport(validation: CrateValidation, options: ReportOptions = {}): CrateReport {
+  const byRule = new Map<string, Problem[]>()
+  for (const problem of validation.problems) {
+    const list = byRule.get(problem.rule) ?? []
+    list.push(problem)
+    byRule.set(problem.rule, list)
+  }
+  const unreadable = validation.problems.find((problem) => UNREADABLE.has(problem.rule))
+  const rules = (Object.keys(RO_CRATE_RULES) as RoCrateRule[]).map((rule): RuleResult => {
+    const { severity, summary } = RO_CRATE_RULES[rule]
+    const problems = byRule.get(rule) ?? []
+    if (problems.length > 0) return { rule, severity, summary, outcome: 'failed', problems }
+    const reason =
+      unreadable === undefined
+        ? notApplicable(rule, validation.version, options)
+        : `not checked: the crate could not be read (${unreadable.rule})`
+    return reason === undefined
+      ? { rule, severity, summary, outcome: 'passed', problems }
+      : { rule, severity, summary, outcome: 'skipped', reason, problems }
+  })
+  const count = (outcome: RuleOutcome) => rules.filter((result) => result.outcome === outcome).length
+  const severityCount = (severity: Problem['severity']) =>
+    validation.problems.filter((problem) => problem.severity === severity).length
+  return {
+    valid: validation.valid,
+    ...(validation.version === undefined ? {} : { version: validation.version }),
+    ...(options.source === undefined ? {} : { source: options.source }),
+    counts: {
+      errors: severityCount('error'),
+      warnings: severityCount('warning'),
+      info: severityCount('info'),
+      passed: count('passed'),
+      failed: count('failed'),
+      skipped: count('skipped'),
+    },
+    rules,
+    problems: validation.problems,
+  }
+}
+
+/** Validates a crate (as `validateCrate`) and reports on every rule. */
+export function validateCrateReport(input: unknown, options: ReportOptions = {}): CrateReport {
+  return crateReport(validateCrate(input, options.validate), options)
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`
+
+const HEADINGS: readonly [Problem['severity'], string][] = [
+  ['error', 'Errors (MUST)'],
+  ['warning', 'Warnings (SHOULD)'],
+  ['info', 'Info (MAY)'],
+]
+
+function problemLine(problem: Problem): string {
+  const where = [
+    problem.entityId === undefined ? undefined : `entity ${problem.entityId}`,
+    problem.property === undefined ? undefined : `property ${problem.property}`,
+  ].filter((part) => part !== undefined)
+  return `  [${problem.rule}] ${problem.message}${where.length > 0 ? ` (${where.join(', ')})` : ''}`
+}
+
+/**
+ * The report as text: a summary line, the failures grouped by severity (errors, then warnings, then info),
+ * then the counts of rules passed, failed and skipped.
+ */
+export function formatCrateReport(report: CrateReport): string {
+  const what = report.source === undefined ? 'The crate' : report.source
+  const version = report.version === undefined ? '' : ` (RO-Crate ${report.version})`
+  const verdict = report.valid
+    ? report.counts.warnings > 0
+      ? `is valid, with ${plural(report.counts.warnings, 'warning')}`
+      : 'is valid'
+    : `is not valid: ${plural(report.counts.errors, 'error')}, ${plural(report.counts.warnings, 'warning')}`
+  const lines = [`${what}${version} ${verdict}`]
+  for (const [severity, heading] of HEADINGS) {
+    const problems = report.problems.filter((problem) => problem.severity === severity)
+    if (problems.length === 0) continue
+    lines.push('', `${heading}:`, ...problems.map(problemLine))
+  }
+  const { passed, failed, skipped } = report.counts
+  lines.push('', `Rules: ${passed} passed, ${failed} failed, ${skipped} skipped`)
+  return `${lines.join('\n')}\n`
+}
