@@ -219,6 +219,8 @@ export interface UploadPageOptions {
   uploadIdMarker?: string
   /** Default and cap 1000. */
   maxUploads?: number
+  /** Only uploads of keys this admits are listed (and common prefixes holding one). */
+  visible?: (key: string) => Promise<boolean>
 }
 
 export interface UploadPage {
@@ -254,8 +256,14 @@ export async function listUploadPage(
       ? { uploadIdMarker: options.uploadIdMarker }
       : {}),
   })
+  let decided: { key: string; visible: boolean } | undefined
   for await (const upload of listing) {
     if (skipUnder !== undefined && upload.key.startsWith(skipUnder)) continue
+    if (options.visible !== undefined) {
+      if (decided?.key !== upload.key)
+        decided = { key: upload.key, visible: await options.visible(upload.key) }
+      if (!decided.visible) continue
+    }
     const cut = delimiter === '' ? -1 : upload.key.indexOf(delimiter, prefix.length)
     const common = cut === -1 ? undefined : upload.key.slice(0, cut + delimiter.length)
     if (common !== undefined && common === page.commonPrefixes.at(-1)) continue

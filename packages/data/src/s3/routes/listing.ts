@@ -1,9 +1,28 @@
 import { s3VersionId } from '../../engine/object-engine.js'
 import { DataError } from '../../errors.js'
 import { compareKeys, prefixEnd } from '../../keys.js'
-import { encodeToken, MAX_KEYS } from '../../listing.js'
-import type { ListOptions, ListResult, ObjectSummary, ObjectVersion } from '../../port.js'
-import { authorize, bucketOf, param, type S3Context, type S3Services, xmlResponse } from '../context.js'
+import {
+  type KeyVisibility,
+  listVisible,
+  MAX_KEYS,
+  type ScanStart,
+  sealPosition,
+  startOf,
+  tokenOf,
+  unsealPosition,
+  type VisiblePage,
+} from '../../listing.js'
+import type { Bucket, ListOptions, ObjectSummary, ObjectVersion } from '../../port.js'
+import {
+  authorize,
+  bucketOf,
+  isAllowed,
+  param,
+  resourcePath,
+  type S3Context,
+  type S3Services,
+  xmlResponse,
+} from '../context.js'
 import { integerOf } from '../request.js'
 import { leaf, node, S3_XMLNS } from '../xml.js'
 
@@ -45,17 +64,51 @@ function commonPrefixes(prefixes: readonly string[], encode: (value: string) => 
   return prefixes.map((prefix) => node('CommonPrefixes', [leaf('Prefix', encode(prefix))]))
 }
 
-/** ListObjectsV2. */
+/**
+ * Whether the caller may READ a key of `bucket`: one authorization per key. A key whose resource path
+ * the authorizer refuses to evaluate cannot be read either, so it is hidden too.
+ */
+export function visibilityOf(c: S3Context, services: S3Services, bucket: Bucket): KeyVisibility {
+  return async (key) => {
+    try {
+      return await isAllowed(c, services, 'READ', resourcePath(services.realm, bucket, key))
+    } catch {
+      return false
+    }
+  }
+}
+
+/** One page of the keys the caller may read. */
+function listReadable(
+  c: S3Context,
+  services: S3Services,
+  bucket: Bucket,
+  options: { prefix: string; delimiter: string; maxKeys: number; start: ScanStart },
+): Promise<VisiblePage> {
+  return listVisible((o) => services.engine.list(bucket.name, o), visibilityOf(c, services, bucket), options)
+}
+
+/** ListObjectsV2: only keys the caller may read (and common prefixes holding one). */
 export async function listObjectsV2(c: S3Context, services: S3Services): Promise<Response> {
   const bucket = bucketOf(c)
-  await authorize(c, services, 'READ', bucket)
+  const record = await authorize(c, services, 'READ', bucket)
   const { prefix, delimiter, maxKeys, encode } = common(c)
   const startAfter = param(c, 'start-after')
   const token = param(c, 'continuation-token')
   const options: ListOptions = { prefix, delimiter, maxKeys }
   if (startAfter !== undefined) options.startAfter = startAfter
   if (token !== undefined) options.continuationToken = token
-  const result = await services.engine.list(bucket, options)
+  const page = await listReadable(c, services, record, {
+    prefix,
+    delimiter,
+    maxKeys,
+    start: startOf(options),
+  })
+  const result = {
+    ...page,
+    keyCount: page.objects.length + page.commonPrefixes.length,
+    nextContinuationToken: page.next === undefined ? undefined : tokenOf(page.next),
+  }
   return xmlResponse(
     node(
       'ListBucketResult',
@@ -85,17 +138,20 @@ export async function listObjectsV2(c: S3Context, services: S3Services): Promise
  */
 export async function listObjectsV1(c: S3Context, services: S3Services): Promise<Response> {
   const bucket = bucketOf(c)
-  await authorize(c, services, 'READ', bucket)
+  const record = await authorize(c, services, 'READ', bucket)
   const { prefix, delimiter, maxKeys, encode } = common(c)
   const marker = param(c, 'marker') ?? ''
-  const options: ListOptions = { prefix, delimiter, maxKeys }
+  let start: ScanStart = { key: prefix, inclusive: true }
   if (marker !== '') {
+    // A sealed marker is where an earlier page ran out of budget among keys the caller may not read.
     const end = isCommonPrefix(marker, prefix, delimiter) ? prefixEnd(marker) : undefined
-    if (end !== undefined) options.continuationToken = encodeToken({ key: end, inclusive: true })
-    else options.startAfter = marker
+    start =
+      unsealPosition(marker) ??
+      (end !== undefined ? { key: end, inclusive: true } : { key: marker, inclusive: false })
   }
-  const result = await services.engine.list(bucket, options)
-  const nextMarker = result.isTruncated ? lastName(result) : undefined
+  const result = await listReadable(c, services, record, { prefix, delimiter, maxKeys, start })
+  const next = result.next
+  const nextMarker = next === undefined ? undefined : next.hidden ? sealPosition(next) : lastName(result)
   return xmlResponse(
     node(
       'ListBucketResult',
@@ -126,7 +182,10 @@ function isCommonPrefix(marker: string, prefix: string, delimiter: string): bool
 }
 
 /** The greatest key or common prefix of a page. */
-function lastName(result: ListResult): string | undefined {
+function lastName(result: {
+  objects: readonly ObjectSummary[]
+  commonPrefixes: readonly string[]
+}): string | undefined {
   const key = result.objects.at(-1)?.key
   const prefix = result.commonPrefixes.at(-1)
   if (key === undefined) return prefix
@@ -141,7 +200,8 @@ function lastName(result: ListResult): string | undefined {
  */
 export async function listObjectVersions(c: S3Context, services: S3Services): Promise<Response> {
   const bucket = bucketOf(c)
-  await authorize(c, services, 'READ', bucket)
+  const record = await authorize(c, services, 'READ', bucket)
+  const visible = visibilityOf(c, services, record)
   const { prefix, delimiter, maxKeys, encode } = common(c)
   const keyMarker = param(c, 'key-marker')
   const versionIdMarker = param(c, 'version-id-marker')
@@ -166,8 +226,12 @@ export async function listObjectVersions(c: S3Context, services: S3Services): Pr
     ...(keyMarker !== undefined ? { keyMarker } : {}),
     ...(versionIdFrom !== undefined ? { versionIdMarker: versionIdFrom } : {}),
   })
+  // A key's versions come together: one authorization per key, not per version.
+  let decided: { key: string; visible: boolean } | undefined
   for await (const version of listing) {
     if (skipUnder !== undefined && version.key.startsWith(skipUnder)) continue
+    if (decided?.key !== version.key) decided = { key: version.key, visible: await visible(version.key) }
+    if (!decided.visible) continue
     const cut = delimiter === '' ? -1 : version.key.indexOf(delimiter, prefix.length)
     const rolled = cut === -1 ? undefined : version.key.slice(0, cut + delimiter.length)
     if (rolled !== undefined && rolled === prefixes.at(-1)) continue

@@ -21,6 +21,7 @@ import {
 import { integerOf, objectAttributesOf } from '../request.js'
 import { objectContentOf, xmlBodyOf } from '../request-body.js'
 import { elementsOf, leaf, malformedXml, node, S3_XMLNS, textOf } from '../xml.js'
+import { visibilityOf } from './listing.js'
 import { checksumHeadersOf } from './objects.js'
 
 function uploadIdOf(c: S3Context): string {
@@ -185,7 +186,7 @@ export async function listParts(c: S3Context, services: S3Services): Promise<Res
 /** ListMultipartUploads (`GET ?uploads` on a bucket). */
 export async function listMultipartUploads(c: S3Context, services: S3Services): Promise<Response> {
   const bucket = bucketOf(c)
-  await authorize(c, services, 'READ', bucket)
+  const record = await authorize(c, services, 'READ', bucket)
   const prefix = param(c, 'prefix') ?? ''
   const delimiter = param(c, 'delimiter') ?? ''
   const keyMarker = param(c, 'key-marker')
@@ -197,6 +198,7 @@ export async function listMultipartUploads(c: S3Context, services: S3Services): 
     ...(keyMarker !== undefined ? { keyMarker } : {}),
     ...(uploadIdMarker !== undefined ? { uploadIdMarker } : {}),
     ...(maxUploads !== undefined ? { maxUploads } : {}),
+    visible: visibilityOf(c, services, record),
   })
   return xmlResponse(
     node(
