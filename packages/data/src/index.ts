@@ -126,7 +126,7 @@ export type {
   PurgeResult,
   PutVersionResult,
 } from './port.js'
-export { createS3App, type S3AppInit } from './s3/app.js'
+export { createS3App, type S3AppInit, type S3RequestRecord } from './s3/app.js'
 export { AwsChunkedDecoder, type AwsChunkedInit } from './s3/aws-chunked.js'
 export { type S3ErrorResponse, toS3Error } from './s3/errors.js'
 export { isStreaming, payloadSigningOf } from './s3/payload.js'

@@ -7,8 +7,9 @@ import { DataError } from '../src/errors.js'
 import { HybridLogicalClock } from '../src/hlc.js'
 import { MemoryBlobStore } from '../src/memory-blob-store.js'
 import { MemoryObjectIndex } from '../src/memory-object-index.js'
-import { createS3App, type S3AppInit } from '../src/s3/app.js'
+import { createS3App, type S3AppInit, type S3RequestRecord } from '../src/s3/app.js'
 import type { S3Authenticator } from '../src/s3/port.js'
+import { DRAIN_LIMIT } from '../src/s3/request-body.js'
 import { FakeSigV4Authenticator } from '../src/testing/fake-sigv4-authenticator.js'
 
 const REALM = 'realm1'
@@ -620,6 +621,98 @@ describe('S3 objects', () => {
     expect(denied.text).toContain('<Code>AccessDenied</Code>')
     const tooMany = `<Delete>${'<Object><Key>k</Key></Object>'.repeat(1001)}</Delete>`
     expect(await call('POST', '/shared?delete', { body: tooMany })).toMatchObject({ code: 'MalformedXML' })
+  })
+})
+
+describe('S3 access log', () => {
+  let records: S3RequestRecord[]
+  beforeEach(() => {
+    records = []
+    app = createS3App({ ...init, onRequest: (record) => records.push(record) })
+  })
+
+  it('records every request once its answer is sent, with the id of its answer and error document', async () => {
+    const stored = await put('dir/a.txt', 'hello')
+    expect(records).toHaveLength(1)
+    expect(records[0]).toMatchObject({
+      requestId: stored.headers.get('x-amz-request-id'),
+      method: 'PUT',
+      operation: 'PutObject',
+      bucket: 'shared',
+      key: 'dir/a.txt',
+      userId: 'alice',
+      status: 200,
+      bytesIn: 5,
+      bytesOut: 0,
+    })
+    expect(records[0]!.durationMs).toBeGreaterThanOrEqual(0)
+    expect(records[0]!.error).toBeUndefined()
+
+    await call('GET', '/shared/dir/a.txt')
+    expect(records[1]).toMatchObject({
+      method: 'GET',
+      operation: 'GetObject',
+      status: 200,
+      bytesIn: 0,
+      bytesOut: 5,
+    })
+    await call('HEAD', '/shared/dir/a.txt')
+    expect(records[2]).toMatchObject({ method: 'HEAD', operation: 'HeadObject', status: 200, bytesOut: 0 })
+
+    const missing = await call('GET', '/shared/missing')
+    const id = /<RequestId>([^<]*)<\/RequestId>/.exec(missing.text)?.[1]
+    expect(records[3]).toMatchObject({
+      requestId: id,
+      status: 404,
+      error: 'NoSuchKey',
+      key: 'missing',
+      bytesOut: Buffer.byteLength(missing.text),
+    })
+    expect(id).toBe(missing.headers.get('x-amz-request-id'))
+  })
+
+  it('records refusals before authentication and bad targets, without an operation or user', async () => {
+    await call('GET', '/shared/k', { key: 'AKIDNOBODY' })
+    expect(records[0]).toMatchObject({ status: 403, error: 'InvalidAccessKeyId', bucket: 'shared', key: 'k' })
+    expect(records[0]!.operation).toBeUndefined()
+    expect(records[0]!.userId).toBeUndefined()
+    await call('GET', '/shared/%ZZ')
+    expect(records[1]).toMatchObject({ status: 400, error: 'InvalidURI' })
+    expect(records[1]!.bucket).toBeUndefined()
+  })
+
+  it('keeps signatures, credentials and query strings out of the log', async () => {
+    await put('k', 'v')
+    const signature = 'abcdef0123456789'.repeat(4)
+    const query = `X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDBOB%2F20250101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '')}&X-Amz-Expires=900&X-Amz-SignedHeaders=host&X-Amz-Signature=${signature}&response-content-type=text%2Fsecret`
+    const response = await app.request(`/shared/k?${query}`, {}, { incoming: { url: `/shared/k?${query}` } })
+    expect(await response.text()).toBe('v')
+    const logged = JSON.stringify(records)
+    expect(records.at(-1)).toMatchObject({ status: 200, userId: 'bob', bytesOut: 1 })
+    for (const secret of [signature, '0'.repeat(64), 'AKIDBOB', 'AKIDALICE', 'X-Amz', 'text/secret'])
+      expect(logged).not.toContain(secret)
+  })
+
+  it('answers the same when the hook throws', async () => {
+    app = createS3App({
+      ...init,
+      onRequest: () => {
+        throw new Error('log full')
+      },
+    })
+    expect((await put('k', 'v')).status).toBe(200)
+    expect((await call('GET', '/shared/k')).text).toBe('v')
+  })
+
+  it('counts a body dropped after an early answer, and asks to close when it is too large to drop', async () => {
+    const small = await call('PUT', '/nowhere/k', { body: 'x'.repeat(1000) })
+    expect(small.status).toBe(404)
+    expect(small.headers.get('connection')).toBeNull()
+    expect(records[0]).toMatchObject({ status: 404, error: 'NoSuchBucket', bytesIn: 1000 })
+    expect(records[0]!.closed).toBeUndefined()
+    const large = await call('PUT', '/nowhere/k', { body: 'x'.repeat(DRAIN_LIMIT + 1) })
+    expect(large.headers.get('connection')).toBe('close')
+    expect(records[1]).toMatchObject({ status: 404, bytesIn: 0, closed: true })
   })
 })
 

@@ -17,6 +17,7 @@ import {
   MemoryObjectIndex,
   ObjectEngine,
   type ObjectEngineInit,
+  type S3AppInit,
 } from '../src/index.js'
 import { FakeSigV4Authenticator } from '../src/testing/index.js'
 
@@ -112,7 +113,10 @@ export interface S3Fixture {
 }
 
 /** One node's S3 API on loopback over real files in a temp directory and a memory index. */
-export async function startS3(options: Partial<ObjectEngineInit> = {}): Promise<S3Fixture> {
+export async function startS3(
+  options: Partial<ObjectEngineInit> = {},
+  app: Pick<S3AppInit, 'onRequest' | 'onInternalError'> = {},
+): Promise<S3Fixture> {
   const dir = await mkdtemp(join(tmpdir(), 'aruna-s3-'))
   const blobs = await FsBlobStore.open({ directory: join(dir, 'blobs') })
   const uploads = await FsMultipartStore.open({ directory: join(dir, 'uploads') })
@@ -127,14 +131,15 @@ export async function startS3(options: Partial<ObjectEngineInit> = {}): Promise<
   const authorizer = new MemoryAuthorizer()
     .allow('alice', 'WRITE', `/${REALM}/g/${GROUP}/**`)
     .allow('bob', 'READ', `/${REALM}/g/${GROUP}/**`)
-  const app = createS3App({
+  const s3App = createS3App({
     engine,
     authorizer,
     authenticator: new FakeSigV4Authenticator({ users: { [ACCESS_KEY]: 'alice', [READER_KEY]: 'bob' } }),
     realm: REALM,
     defaultGroup: () => GROUP,
+    ...app,
   })
-  const server = await serve(app)
+  const server = await serve(s3App)
   return {
     dir,
     blobs,

@@ -3,10 +3,38 @@ import type { Authorizer } from '@aruna/auth'
 import { Hono, type MiddlewareHandler } from 'hono'
 import type { ObjectEngine } from '../engine/object-engine.js'
 import type { S3Context, S3Env, S3Services } from './context.js'
-import { handlerOf, resolveOperation } from './dispatch.js'
+import { handlerOf, resolveOperation, type S3Operation } from './dispatch.js'
 import { errorDocument, toS3Error } from './errors.js'
 import type { S3Authenticator, S3Identity } from './port.js'
 import { headerRecord, parseTarget } from './request.js'
+import { settleBody } from './request-body.js'
+
+/**
+ * One S3 request as the access log records it, once its answer has gone out (or the client went
+ * away). No query string, header or signature is part of it, so no secret can reach the log.
+ */
+export interface S3RequestRecord {
+  /** The id the answer carries in `x-amz-request-id` and in its error document. */
+  requestId: string
+  method: string
+  /** The S3 operation, once the request got that far. */
+  operation?: S3Operation
+  bucket?: string
+  key?: string
+  /** The authenticated user. */
+  userId?: string
+  status: number
+  /** The S3 error code of a refused or failed request. */
+  error?: string
+  /** Request body bytes read (by the operation, or read and dropped after an early answer). */
+  bytesIn: number
+  /** Response body bytes sent. */
+  bytesOut: number
+  /** From the request's arrival to the end of its answer's body, in milliseconds. */
+  durationMs: number
+  /** The answer said `Connection: close` because the request body was left unread. */
+  closed?: boolean
+}
 
 export interface S3AppInit {
   engine: ObjectEngine
@@ -22,6 +50,8 @@ export interface S3AppInit {
   defaultGroup?: (identity: S3Identity, bucket: string) => string | undefined
   /** Told about every server fault (HTTP 5xx) with the request id; the client sees neither. */
   onInternalError?: (err: unknown, requestId: string) => void
+  /** Told about every request once its answer is sent: the access log. A hook that throws is ignored. */
+  onRequest?: (record: S3RequestRecord) => void
 }
 
 /**
@@ -43,24 +73,115 @@ export function createS3App(init: S3AppInit): Hono<S3Env> {
     ...(init.defaultGroup !== undefined ? { defaultGroup: init.defaultGroup } : {}),
   }
   const app = new Hono<S3Env>()
-  app.use('*', requestId())
+  app.use('*', exchange(init.onRequest))
   app.use('*', target(init.virtualHostDomains ?? []))
   app.use('*', authenticate(init.authenticator))
-  app.all('*', (c) =>
-    handlerOf(resolveOperation(c.req.method, c.get('target'), c.req.raw.headers))(c, services),
-  )
+  app.all('*', (c) => {
+    const operation = resolveOperation(c.req.method, c.get('target'), c.req.raw.headers)
+    notes(c).operation = operation
+    return handlerOf(operation)(c, services)
+  })
   app.onError((err, c) => errorResponse(err, c, init.onInternalError))
   return app
 }
 
-function requestId(): MiddlewareHandler<S3Env> {
+/** What the access log learns along the way. */
+interface Notes {
+  operation?: S3Operation
+  error?: string
+}
+
+const requestNotes = new WeakMap<S3Context, Notes>()
+
+function notes(c: S3Context): Notes {
+  let found = requestNotes.get(c)
+  if (found === undefined) {
+    found = {}
+    requestNotes.set(c, found)
+  }
+  return found
+}
+
+/**
+ * The frame of every request: its id (on the answer, as S3 sends it), what becomes of a request body
+ * the answer left unread (`settleBody`: read and dropped when small, else `Connection: close`), and
+ * the access log record once the answer's body has gone out.
+ */
+function exchange(onRequest: S3AppInit['onRequest']): MiddlewareHandler<S3Env> {
   return async (c, next) => {
+    const start = performance.now()
     const id = randomBytes(8).toString('hex').toUpperCase()
     c.set('requestId', id)
     await next()
+    const body = await settleBody(c.req.raw)
     c.res.headers.set('x-amz-request-id', id)
     c.res.headers.set('x-amz-id-2', id)
+    if (body.close) c.res.headers.set('connection', 'close')
+    if (onRequest === undefined) return
+    const response = c.res
+    const log = (bytesOut: number): void => {
+      const target = c.get('target')
+      const identity = c.get('identity')
+      const { operation, error } = notes(c)
+      const record: S3RequestRecord = {
+        requestId: id,
+        method: c.req.method,
+        ...(operation !== undefined ? { operation } : {}),
+        ...(target?.bucket !== undefined ? { bucket: target.bucket } : {}),
+        ...(target?.key !== undefined ? { key: target.key } : {}),
+        ...(identity !== undefined ? { userId: identity.userId } : {}),
+        status: response.status,
+        ...(error !== undefined ? { error } : {}),
+        bytesIn: body.bytes,
+        bytesOut,
+        durationMs: Math.round((performance.now() - start) * 10) / 10,
+        ...(body.close ? { closed: true } : {}),
+      }
+      try {
+        onRequest(record)
+      } catch {
+        // The log must not change the answer.
+      }
+    }
+    if (response.body === null) log(0)
+    else c.res = new Response(counted(response.body, log), response)
   }
+}
+
+/** The answer's body as it is sent; `done` is told the bytes once it ends, fails or is cancelled. */
+function counted(
+  body: ReadableStream<Uint8Array>,
+  done: (bytes: number) => void,
+): ReadableStream<Uint8Array> {
+  let bytes = 0
+  let told = false
+  const tell = (): void => {
+    if (told) return
+    told = true
+    done(bytes)
+  }
+  const reader = body.getReader()
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const next = await reader.read()
+        if (next.done) {
+          controller.close()
+          tell()
+        } else {
+          bytes += next.value.byteLength
+          controller.enqueue(next.value)
+        }
+      } catch (err) {
+        tell()
+        controller.error(err)
+      }
+    },
+    async cancel(reason) {
+      tell()
+      await reader.cancel(reason)
+    },
+  })
 }
 
 /** The raw request target: from the Node request when served by `@hono/node-server`, else the URL. */
@@ -95,6 +216,7 @@ function authenticate(authenticator: S3Authenticator): MiddlewareHandler<S3Env> 
 
 function errorResponse(err: unknown, c: S3Context, onInternalError: S3AppInit['onInternalError']): Response {
   const error = toS3Error(err)
+  notes(c).error = error.code
   const id = c.get('requestId') ?? randomBytes(8).toString('hex').toUpperCase()
   if (error.internal) onInternalError?.(err, id)
   const resource = c.get('target')?.rawPath ?? '/'

@@ -47,7 +47,7 @@ export function objectContentOf(c: S3Context): ObjectContent {
   const headers = c.req.raw.headers
   const identity = c.get('identity')
   const payload = identity.payload
-  const raw: AsyncIterable<Uint8Array> = c.req.raw.body ?? emptyBody()
+  const raw: AsyncIterable<Uint8Array> = meteredBody(c.req.raw) ?? emptyBody()
   // No abort signal: a client that goes away breaks the body, which fails the upload by itself, and
   // an adapter's signal that fires once the body has been read must not fail the chunk writes.
   const content: ObjectContent = { body: raw, expected: {} }
@@ -123,3 +123,75 @@ export async function xmlBodyOf(c: S3Context, root: string): Promise<Record<stri
 }
 
 async function* emptyBody(): AsyncGenerator<Uint8Array> {}
+
+/** How much of a request body was read, and whether to its end. */
+interface BodyMeter {
+  bytes: number
+  ended: boolean
+}
+
+const meters = new WeakMap<Request, BodyMeter>()
+
+/** The request body, counted as it is read (for `settleBody` and the access log). */
+function meteredBody(request: Request): AsyncIterable<Uint8Array> | undefined {
+  const body = request.body
+  if (body === null) return undefined
+  return (async function* () {
+    // Counted from the first read: a body the handler never started can still be drained.
+    const meter: BodyMeter = { bytes: 0, ended: false }
+    meters.set(request, meter)
+    for await (const chunk of body) {
+      meter.bytes += chunk.byteLength
+      yield chunk
+    }
+    meter.ended = true
+  })()
+}
+
+/** A body left unread after the answer is read and dropped up to this size, so the connection stays usable. */
+export const DRAIN_LIMIT = 256 * 1024
+/** And only for this long: a client that stalls gets `Connection: close` instead. */
+const DRAIN_TIMEOUT_MS = 2000
+
+/**
+ * What became of the request body once the answer is ready: `bytes` read (by the handler, or dropped
+ * here) and whether the connection must `close`. A body the handler did not read is read to its end
+ * when it announces at most `DRAIN_LIMIT` bytes (or, chunked, turns out no larger) and arrives within
+ * `DRAIN_TIMEOUT_MS`; a larger one, one that stalls, and one the handler gave up on midway (a refused stream)
+ * cannot leave the connection in a known state, so the answer says `Connection: close` rather than
+ * advertising keep-alive and resetting later.
+ */
+export async function settleBody(request: Request): Promise<{ bytes: number; close: boolean }> {
+  const meter = meters.get(request)
+  if (meter !== undefined) return { bytes: meter.bytes, close: !meter.ended }
+  const body = request.body
+  if (body === null || request.bodyUsed) return { bytes: 0, close: false }
+  const length = request.headers.get('content-length')
+  // HTTP/1.1: a request without Content-Length or Transfer-Encoding has no body (adapters still give it a stream).
+  if (length === null && !request.headers.has('transfer-encoding')) return { bytes: 0, close: false }
+  const announced = length !== null && /^\d{1,15}$/.test(length.trim()) ? Number(length.trim()) : undefined
+  // Not cancelled: an adapter may answer a cancel by destroying the connection before the answer.
+  if (length !== null && (announced === undefined || announced > DRAIN_LIMIT))
+    return { bytes: 0, close: true }
+  const reader = body.getReader()
+  let bytes = 0
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), DRAIN_TIMEOUT_MS)
+  })
+  try {
+    for (;;) {
+      const next = await Promise.race([reader.read(), timeout])
+      if (next === 'timeout' || (next.done !== true && bytes + next.value.byteLength > DRAIN_LIMIT)) {
+        reader.releaseLock()
+        return { bytes: next === 'timeout' ? bytes : bytes + next.value.byteLength, close: true }
+      }
+      if (next.done === true) return { bytes, close: false }
+      bytes += next.value.byteLength
+    }
+  } catch {
+    return { bytes, close: true }
+  } finally {
+    clearTimeout(timer)
+  }
+}
