@@ -1,4 +1,5 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough, Writable } from 'node:stream'
@@ -120,6 +121,96 @@ describe('the node S3 service', () => {
         headers: { authorization: `Bearer ${token}` },
       })
       expect(refused.status).toBe(403)
+    } finally {
+      await node.stop()
+    }
+  })
+
+  it('writes an access log line per S3 request, with the request id of the answer and no secret', async () => {
+    let text = ''
+    const captured = createLogger({
+      level: 'info',
+      format: 'json',
+      destination: new Writable({
+        write: (chunk, _e, cb) => {
+          text += chunk.toString()
+          cb()
+        },
+      }),
+    })
+    const node = new ArunaNode(config(), captured, fresh)
+    await node.start()
+    try {
+      const s3 = clientFor(node)
+      await s3.send(new CreateBucketCommand({ Bucket: 'logged' }))
+      await s3.send(new PutObjectCommand({ Bucket: 'logged', Key: 'dir/a.txt', Body: 'hello' }))
+      const missing = await s3
+        .send(new GetObjectCommand({ Bucket: 'logged', Key: 'nothing' }))
+        .catch((err: { $metadata: { requestId?: string } }) => err)
+      s3.destroy()
+      const lines = text
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter((line) => line.msg === 'S3 request')
+      expect(lines.map((line) => line.operation)).toEqual(['CreateBucket', 'PutObject', 'GetObject'])
+      expect(lines[1]).toMatchObject({
+        method: 'PUT',
+        bucket: 'logged',
+        key: 'dir/a.txt',
+        status: 200,
+        bytesIn: expect.any(Number),
+        bytesOut: 0,
+        durationMs: expect.any(Number),
+        requestId: expect.stringMatching(/^[0-9A-F]{16}$/),
+      })
+      expect(lines[2]).toMatchObject({
+        status: 404,
+        error: 'NoSuchKey',
+        requestId: (missing as { $metadata: { requestId?: string } }).$metadata.requestId,
+      })
+      // (The node prints the development key at start on purpose; the S3 lines carry no secret.)
+      const logged = JSON.stringify(lines)
+      expect(logged).not.toContain(node.devCredentials!.secretAccessKey)
+      expect(logged).not.toContain(node.devCredentials!.accessKeyId)
+      expect(logged).not.toContain('Signature')
+    } finally {
+      await node.stop()
+    }
+  })
+
+  it('closes the connection after refusing an upload whose large body it did not read, the answer whole', async () => {
+    const node = new ArunaNode(config(), logger, fresh)
+    await node.start()
+    try {
+      const url = new URL(node.s3Url!)
+      const answer = await new Promise<{ head: string; body: string; error?: string }>((resolve) => {
+        const socket = connect(Number(url.port), url.hostname)
+        let received = Buffer.alloc(0)
+        let error: string | undefined
+        socket.on('data', (data) => {
+          received = Buffer.concat([received, data])
+        })
+        socket.on('error', (err: NodeJS.ErrnoException) => {
+          error = err.code
+        })
+        socket.on('close', () => {
+          const text = received.toString('latin1')
+          const end = text.indexOf('\r\n\r\n')
+          resolve({ head: text.slice(0, end), body: text.slice(end + 4), ...(error ? { error } : {}) })
+        })
+        socket.write(
+          'PUT /nowhere/big HTTP/1.1\r\nhost: x\r\nconnection: keep-alive\r\n' +
+            'authorization: AWS4-HMAC-SHA256 Credential=AKIDNOBODY/20250101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00\r\n' +
+            `x-amz-date: 20250101T000000Z\r\ncontent-length: ${64 * 1024 * 1024}\r\n\r\n`,
+        )
+        socket.write(Buffer.alloc(1024 * 1024, 1))
+      })
+      expect(answer.head).toMatch(/^HTTP\/1\.1 (400|403) /)
+      expect(answer.head.toLowerCase()).toContain('connection: close')
+      const length = Number(/content-length: (\d+)/i.exec(answer.head)?.[1])
+      expect(Buffer.byteLength(answer.body, 'latin1')).toBe(length)
+      expect(answer.body).toContain('<Error><Code>')
     } finally {
       await node.stop()
     }

@@ -67,6 +67,8 @@ export async function startS3Service(init: S3ServiceInit): Promise<S3Service> {
       realm,
       defaultGroup: init.defaultGroup,
       onInternalError: (err, requestId) => logger.error({ err, requestId }, 'S3 request failed'),
+      // The access log: one line per request, with the id its answer and error document carry.
+      onRequest: (record) => logger.info(record, 'S3 request'),
     })
     const endpoint = await listen(app, init.host, init.port, 'S3 API')
     const stopping = new AbortController()
