@@ -28,6 +28,7 @@ import { createRealmRoutes } from './http/realm-routes.js'
 import { createRestApp, type NodeStatus } from './http/rest.js'
 import { createStorageRoutes } from './http/storage-routes.js'
 import { createUserRoutes } from './http/user-routes.js'
+import { createValidateRoutes } from './http/validate-routes.js'
 import { loadNodeIdentity, type NodeIdentity } from './identity/node-identity.js'
 import type { Logger } from './logger.js'
 import { startDevOidcProvider } from './login/dev-oidc.js'
@@ -297,6 +298,7 @@ export class ArunaNode {
         adminRoutes as never,
         createUserRoutes({ realmId: realm.realmId, tokens, authorizer, store, rateLimiter }) as never,
         createStorageRoutes({ realmId: realm.realmId, tokens, authorizer, storage, rateLimiter }) as never,
+        createValidateRoutes({ tokens, rateLimiter }) as never,
       ],
       gcTotals: () => storage.gcTotals(),
       rateLimiter,

@@ -9,6 +9,7 @@ import { CliError } from './cli/client.js'
 import type { CliIo } from './cli/io.js'
 import { addLoginCommand } from './cli/login-command.js'
 import { addRealmCommands } from './cli/realm-commands.js'
+import { addValidateCommand } from './cli/validate-command.js'
 import { type ArunaConfig, ConfigError, ENV_KEYS, type FlagValue, loadConfig } from './config.js'
 import { NotListedError } from './federation/realm-member.js'
 import { ListenError } from './http/listen.js'
@@ -185,6 +186,7 @@ export function createProgram(io: CliIo, setExit: (code: number) => void): Comma
 
   addRealmCommands(program, io, setExit)
   addAdminCommands(program, io, setExit)
+  addValidateCommand(program, io, setExit)
 
   addLoginCommand(program, io, setExit)
 

@@ -116,6 +116,7 @@ describe('the OpenAPI document of the REST API', () => {
       'GET /v1/config',
       'GET /v1/users',
       'GET /v1/users/{id}',
+      'POST /v1/validate',
     ])
       expect(documented).toContain(route)
   })
@@ -196,6 +197,18 @@ describe('the OpenAPI document of the REST API', () => {
       'PATCH /v1/roles/{id}': () => ({ name: 'driven-renamed' }),
       'POST /v1/roles/{id}/members': () => ({ user: operator }),
       'POST /v1/tokens/revoke': () => ({ jti: 'driven-jti' }),
+      'POST /v1/validate': () => ({
+        '@context': 'https://w3id.org/ro/crate/1.1/context',
+        '@graph': [
+          {
+            '@id': 'ro-crate-metadata.json',
+            '@type': 'CreativeWork',
+            conformsTo: { '@id': 'https://w3id.org/ro/crate/1.1' },
+            about: { '@id': './' },
+          },
+          { '@id': './', '@type': 'Dataset', name: 'driven' },
+        ],
+      }),
     }
     const param = (path: string, name: string): string => {
       if (name === 'user' || path.startsWith('/v1/users/')) return operator

@@ -1,0 +1,112 @@
+/**
+ * `aruna validate <dir|zip|json>`: validates an RO-Crate locally with @aruna/metadata (no node needed) and
+ * prints the report: a directory holding `ro-crate-metadata.json` (its other files are the payload, as in
+ * a zip import), an RO-Crate zip, or a metadata JSON file. `--json` prints the JSON report. Exit code 1
+ * when the crate has errors, 0 otherwise (warnings alone are 0), 2 when the input cannot be read.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises'
+import { join, relative, sep } from 'node:path'
+import {
+  type CrateReport,
+  crateReport,
+  formatCrateReport,
+  isMetadataError,
+  METADATA_FILE,
+  readCrateZip,
+  validateCrateReport,
+} from '@aruna/metadata'
+import type { Command } from 'commander'
+import { CliError } from './client.js'
+import type { CliIo } from './io.js'
+
+/** A zip's local file header: `PK\x03\x04` (or `PK\x05\x06`, an empty archive). */
+export function isZip(bytes: Uint8Array): boolean {
+  return bytes[0] === 0x50 && bytes[1] === 0x4b && (bytes[2] === 0x03 || bytes[2] === 0x05)
+}
+
+/** The report of an RO-Crate zip, validated against the payload it carries. */
+export function zipReport(bytes: Uint8Array, source?: string): CrateReport {
+  const common = { zip: true, ...(source === undefined ? {} : { source }) }
+  let contents: ReturnType<typeof readCrateZip>
+  try {
+    contents = readCrateZip(bytes)
+  } catch (err) {
+    if (isMetadataError(err) && err.code === 'InvalidCrate')
+      return crateReport({ valid: false, problems: err.problems ?? [] }, common)
+    throw err
+  }
+  return validateCrateReport(contents.metadata, { ...common, validate: { payload: contents.payload } })
+}
+
+/** Whether validation stopped at the JSON parser: the input is not JSON at all. */
+export function notJson(report: CrateReport): string | undefined {
+  return report.problems.find((problem) => problem.rule === 'crate.json')?.message
+}
+
+async function payloadOf(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true })
+  const paths: string[] = []
+  for (const entry of entries) {
+    const path = relative(dir, join(entry.parentPath, entry.name)).split(sep).join('/')
+    if (path === METADATA_FILE) continue
+    paths.push(entry.isDirectory() ? `${path}/` : path)
+  }
+  return paths
+}
+
+const reason = (err: unknown): string =>
+  (err as NodeJS.ErrnoException).code === 'ENOENT'
+    ? 'no such file or directory'
+    : err instanceof Error
+      ? err.message
+      : String(err)
+
+/** Validates what `target` names; a `CliError` (exit code 2) when it cannot be read. */
+export async function validateTarget(target: string): Promise<CrateReport> {
+  let isDirectory: boolean
+  try {
+    isDirectory = (await stat(target)).isDirectory()
+  } catch (err) {
+    throw new CliError(`cannot read ${target}: ${reason(err)}`, 2)
+  }
+  const read = async (file: string) => {
+    try {
+      return new Uint8Array(await readFile(file))
+    } catch (err) {
+      throw new CliError(`cannot read ${file}: ${reason(err)}`, 2)
+    }
+  }
+  let report: CrateReport
+  if (isDirectory) {
+    const metadata = await read(join(target, METADATA_FILE))
+    const payload = await payloadOf(target)
+    report = validateCrateReport(metadata, { source: target, validate: { payload } })
+  } else {
+    const bytes = await read(target)
+    // A zip whose metadata file is not JSON is a crate with an error; a file that is neither is a usage error.
+    if (isZip(bytes)) return zipReport(bytes, target)
+    report = validateCrateReport(bytes, { source: target })
+  }
+  const parseError = notJson(report)
+  if (parseError !== undefined) throw new CliError(`${target} is neither JSON nor a zip: ${parseError}`, 2)
+  return report
+}
+
+/** Adds `validate` to `program`; it reports its exit code through `setExit`. */
+export function addValidateCommand(program: Command, io: CliIo, setExit: (code: number) => void): void {
+  program
+    .command('validate')
+    .argument(
+      '<path>',
+      'a crate directory (with ro-crate-metadata.json), an RO-Crate zip, or a metadata JSON file',
+    )
+    .description(
+      'validate an RO-Crate locally against RO-Crate 1.0-1.2 (no node needed) and print a report per rule; exit code 1 when it has errors',
+    )
+    .option('--json', 'print the report as JSON')
+    .action(async (target: string, opts: { json?: boolean }) => {
+      const report = await validateTarget(target)
+      io.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatCrateReport(report))
+      setExit(report.valid ? 0 : 1)
+    })
+}
