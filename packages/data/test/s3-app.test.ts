@@ -681,6 +681,26 @@ describe('S3 access log', () => {
     expect(records[1]!.bucket).toBeUndefined()
   })
 
+  it('asks to close after a body the operation stopped reading midway, not after one it read whole', async () => {
+    const sig = (s: string) => s.padEnd(64, '0')
+    const body = (first: string) =>
+      `5;chunk-signature=${sig(first)}\r\nhello\r\n0;chunk-signature=${sig('ab')}\r\n\r\n`
+    const headers = {
+      'x-amz-content-sha256': 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
+      'x-amz-decoded-content-length': '5',
+      'content-encoding': 'aws-chunked',
+    }
+    const stored = await put('chunked', body('ab'), headers)
+    expect(stored.status).toBe(200)
+    expect(stored.headers.get('connection')).toBeNull()
+    expect(records[0]).toMatchObject({ bytesIn: Buffer.byteLength(body('ab')) })
+    expect(records[0]!.closed).toBeUndefined()
+    const refused = await put('chunked2', body('bad'), headers)
+    expect(refused).toMatchObject({ status: 403, code: 'SignatureDoesNotMatch' })
+    expect(refused.headers.get('connection')).toBe('close')
+    expect(records[1]).toMatchObject({ status: 403, closed: true })
+  })
+
   it('keeps signatures, credentials and query strings out of the log', async () => {
     await put('k', 'v')
     const signature = 'abcdef0123456789'.repeat(4)
