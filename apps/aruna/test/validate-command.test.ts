@@ -105,6 +105,13 @@ describe('aruna validate', () => {
     expect(notJson.code).toBe(2)
     expect(notJson.err).toMatch(/^aruna: \S+notes\.txt is neither JSON nor a zip: .+\n$/)
 
+    const garbled = join(tmp, 'garbled')
+    await mkdir(garbled, { recursive: true })
+    await writeFile(join(garbled, 'ro-crate-metadata.json'), '{ "@context": ')
+    const badDir = await validate(garbled)
+    expect(badDir.code).toBe(2)
+    expect(badDir.err).toMatch(/^aruna: \S+garbled\/ro-crate-metadata\.json is not JSON: .+\n$/)
+
     const noMetadata = await validate(tmp)
     expect(noMetadata.code).toBe(2)
     expect(noMetadata.err).toMatch(

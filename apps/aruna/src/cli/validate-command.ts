@@ -88,7 +88,12 @@ export async function validateTarget(target: string): Promise<CrateReport> {
     report = validateCrateReport(bytes, { source: target })
   }
   const parseError = notJson(report)
-  if (parseError !== undefined) throw new CliError(`${target} is neither JSON nor a zip: ${parseError}`, 2)
+  if (parseError !== undefined) {
+    const what = isDirectory
+      ? `${join(target, METADATA_FILE)} is not JSON`
+      : `${target} is neither JSON nor a zip`
+    throw new CliError(`${what}: ${parseError}`, 2)
+  }
   return report
 }
 
