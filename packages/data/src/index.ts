@@ -138,4 +138,10 @@ export type {
   S3RequestInfo,
 } from './s3/port.js'
 export { SigV4S3Authenticator } from './s3/sigv4-authenticator.js'
+export {
+  isSubtreeAuthorizer,
+  RoleSubtreeAuthorizer,
+  type SubtreeAccess,
+  type SubtreeAuthorizer,
+} from './s3/subtree-authorizer.js'
 export { validateManifest, validatePurge, validateVersion, versioningOf } from './version-record.js'

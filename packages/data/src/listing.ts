@@ -106,14 +106,29 @@ export type KeyVisibility = (key: string) => Promise<boolean>
 /** Keys examined (authorized) per request at most, so a request's cost is bounded whatever is hidden. */
 export const VISIBILITY_BUDGET = 10 * MAX_KEYS
 
+/** What the caller may read of a whole "directory" of keys (see `SubtreeAccess` in the S3 edge). */
+export type SubtreeAccess = 'all' | 'none' | 'some'
+
+/**
+ * What the caller may read of the keys under a key prefix ending with `/` (`''`: the whole bucket),
+ * for certain: `all`, `none`, else `some`.
+ */
+export type DirectoryAccess = (directory: string) => Promise<SubtreeAccess>
+
 export interface VisibleListOptions {
   prefix: string
   delimiter: string
   maxKeys: number
   /** Where the page starts (from a continuation token, a marker or start-after). */
   start: ScanStart
-  /** Keys examined at most (default `VISIBILITY_BUDGET`). */
+  /** Keys examined at most (default `VISIBILITY_BUDGET`); a directory question counts as one. */
   budget?: number
+  /**
+   * When the authorizer can answer for a directory: one question for the listing's directory
+   * (`all`: no per-key check at all; `none`: an empty page), and for the directories of a hidden
+   * key, so a directory denied as a whole is skipped with one seek instead of key by key.
+   */
+  directory?: DirectoryAccess
 }
 
 export interface VisiblePage {
@@ -126,8 +141,66 @@ export interface VisiblePage {
    * back to the client sealed (`sealPosition`).
    */
   next?: ScanStart & { hidden: boolean }
-  /** Keys examined. */
+  /** Keys examined (authorizations and directory questions). */
   examined: number
+}
+
+/** The verdict on one key: shown, or hidden (and then maybe a whole directory to jump over). */
+interface Verdict {
+  visible: boolean
+  /** Where to go on after a hidden directory (`null`: nothing follows it). */
+  skipTo?: ScanStart | null
+}
+
+/** Per-request judgement of keys, with a budget and a cache of directory answers. */
+class Judge {
+  budget: number
+  readonly #visible: KeyVisibility
+  readonly #directory: DirectoryAccess | undefined
+  readonly #directories = new Map<string, SubtreeAccess>()
+  /** Directories at or above this length are known to be `some` (the listing's own). */
+  #from = 0
+  all = false
+
+  constructor(visible: KeyVisibility, directory: DirectoryAccess | undefined, budget: number) {
+    this.#visible = visible
+    this.#directory = directory
+    this.budget = budget
+  }
+
+  /** Asks once for the listing's directory (the prefix up to its last `/`). */
+  async start(prefix: string): Promise<SubtreeAccess> {
+    if (this.#directory === undefined) return 'some'
+    const directory = prefix.slice(0, prefix.lastIndexOf('/') + 1)
+    this.budget--
+    const access = await this.#directory(directory)
+    this.#from = directory.length
+    this.all = access === 'all'
+    return access
+  }
+
+  async key(key: string): Promise<Verdict> {
+    if (this.all) return { visible: true }
+    this.budget--
+    if (await this.#visible(key)) return { visible: true }
+    if (this.#directory === undefined) return { visible: false }
+    // The shallowest directory of the key (below the listing's) that is hidden as a whole.
+    for (let cut = key.indexOf('/', this.#from); cut !== -1; cut = key.indexOf('/', cut + 1)) {
+      const directory = key.slice(0, cut + 1)
+      let access = this.#directories.get(directory)
+      if (access === undefined) {
+        if (this.budget <= 0) break
+        this.budget--
+        access = await this.#directory(directory)
+        this.#directories.set(directory, access)
+      }
+      if (access === 'none') {
+        const end = prefixEnd(directory)
+        return { visible: false, skipTo: end === undefined ? null : { key: end, inclusive: true } }
+      }
+    }
+    return { visible: false }
+  }
 }
 
 /**
@@ -143,23 +216,28 @@ export async function listVisible(
 ): Promise<VisiblePage> {
   const { prefix, delimiter } = options
   const max = pageSize(options.maxKeys)
-  let budget = options.budget ?? VISIBILITY_BUDGET
+  const initial = options.budget ?? VISIBILITY_BUDGET
+  const judge = new Judge(visible, options.directory, initial)
   const page: VisiblePage = { objects: [], commonPrefixes: [], isTruncated: false, examined: 0 }
   if (max === 0) return page
+  if ((await judge.start(prefix)) === 'none') {
+    page.examined = initial - judge.budget
+    return page
+  }
   const start = compareKeys(options.start.key, prefix) < 0 ? { key: prefix, inclusive: true } : options.start
   // After the last item shown: where the next page starts when this one is full.
   let afterShown: ScanStart | undefined = start
   let pos: ScanStart | undefined = start
   const full = (): boolean => page.objects.length + page.commonPrefixes.length === max
   const stop = (at: ScanStart | undefined, hidden: boolean): VisiblePage => {
-    page.examined = (options.budget ?? VISIBILITY_BUDGET) - budget
+    page.examined = initial - judge.budget
     if (at !== undefined) {
       page.isTruncated = true
       page.next = { ...at, hidden }
     }
     return page
   }
-  while (pos !== undefined) {
+  scan: while (pos !== undefined) {
     const batch = await list({
       prefix,
       delimiter,
@@ -168,19 +246,22 @@ export async function listVisible(
       ...(pos.key === '' ? {} : { continuationToken: encodeToken(pos) }),
     })
     for (const item of ordered(batch)) {
-      if (budget <= 0) return full() ? stop(afterShown, false) : stop(pos, true)
+      if (judge.budget <= 0 && !judge.all) return full() ? stop(afterShown, false) : stop(pos, true)
       if (typeof item !== 'string') {
-        budget--
         pos = { key: item.key, inclusive: false }
-        if (!(await visible(item.key))) continue
+        const verdict = await judge.key(item.key)
+        if (!verdict.visible) {
+          if (verdict.skipTo === undefined) continue
+          pos = verdict.skipTo ?? undefined
+          continue scan
+        }
         if (full()) return stop(afterShown, false)
         page.objects.push(item)
         afterShown = pos
         continue
       }
       const from: ScanStart = pos.key.startsWith(item) ? pos : { key: item, inclusive: true }
-      const probe = await anyVisible(list, visible, item, from, budget)
-      budget -= probe.examined
+      const probe = await anyVisible(list, judge, item, from)
       const end = prefixEnd(item)
       const after = end === undefined ? undefined : { key: end, inclusive: true }
       if (probe.found) {
@@ -191,7 +272,8 @@ export async function listVisible(
       } else if (probe.resume !== undefined) {
         return full() ? stop(afterShown, false) : stop(probe.resume, true)
       } else {
-        pos = after
+        pos = probe.skipTo === undefined ? after : (probe.skipTo ?? undefined)
+        if (pos !== undefined && (after === undefined || compareKeys(pos.key, after.key) > 0)) continue scan
       }
       if (pos === undefined) return stop(undefined, false)
     }
@@ -219,29 +301,37 @@ function ordered(result: ListResult): Array<ObjectSummary | string> {
   return items
 }
 
-/** Whether a key under `common` from `from` on is visible, examining at most `budget` keys. */
+/**
+ * Whether a key under `common` from `from` on is visible, within the judge's budget (`resume`: where
+ * it ran out). A hidden directory reaching past `common` ends the search there (`skipTo`).
+ */
 async function anyVisible(
   list: (options: ListOptions) => Promise<ListResult>,
-  visible: KeyVisibility,
+  judge: Judge,
   common: string,
   from: ScanStart,
-  budget: number,
-): Promise<{ found: boolean; examined: number; resume?: ScanStart }> {
-  let examined = 0
+): Promise<{ found: boolean; resume?: ScanStart; skipTo?: ScanStart | null }> {
   let pos = from
-  for (;;) {
-    if (examined >= budget) return { found: false, examined, resume: pos }
+  search: for (;;) {
+    if (judge.budget <= 0 && !judge.all) return { found: false, resume: pos }
     const batch = await list({
       prefix: common,
-      maxKeys: Math.min(MAX_KEYS, budget - examined),
+      maxKeys: judge.all ? 1 : Math.min(MAX_KEYS, judge.budget),
       continuationToken: encodeToken(pos),
     })
     for (const object of batch.objects) {
-      examined++
+      if (judge.budget <= 0 && !judge.all) return { found: false, resume: pos }
       pos = { key: object.key, inclusive: false }
-      if (await visible(object.key)) return { found: true, examined }
+      const verdict = await judge.key(object.key)
+      if (verdict.visible) return { found: true }
+      if (verdict.skipTo === undefined) continue
+      if (verdict.skipTo === null || !verdict.skipTo.key.startsWith(common)) {
+        return { found: false, skipTo: verdict.skipTo }
+      }
+      pos = verdict.skipTo
+      continue search
     }
-    if (!batch.isTruncated) return { found: false, examined }
+    if (!batch.isTruncated) return { found: false }
   }
 }
 

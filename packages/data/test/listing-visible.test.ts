@@ -184,4 +184,82 @@ describe('listVisible', () => {
     expect(page).toMatchObject({ objects: [], commonPrefixes: [], isTruncated: false })
     expect(space.counts.lists).toBe(0)
   })
+
+  it('with directory answers: one question and no per-key check for a caller who may read everything', async () => {
+    const space = keySpace(KEYS, () => false)
+    const asked: string[] = []
+    const directory = async (d: string) => {
+      asked.push(d)
+      return 'all' as const
+    }
+    const { names } = await collect(space, { maxKeys: 1000 })
+    expect(names).toHaveLength(KEYS.length)
+    const checks = space.counts.checks
+    const page = await listVisible(space.list, space.visible, {
+      prefix: '',
+      delimiter: '/',
+      maxKeys: 2,
+      start: { key: '', inclusive: true },
+      directory,
+    })
+    expect(page.commonPrefixes.length + page.objects.length).toBe(2)
+    expect(space.counts.checks).toBe(checks)
+    expect(asked).toEqual([''])
+    expect(page.examined).toBe(1)
+  })
+
+  it('with directory answers: jumps over a directory denied as a whole with one seek', async () => {
+    for (const delimiter of ['', '/']) {
+      const space = keySpace(KEYS, privateKey)
+      const asked: string[] = []
+      const directory = async (d: string) => {
+        asked.push(d)
+        return d === 'private/' ? ('none' as const) : ('some' as const)
+      }
+      const page = await listVisible(space.list, space.visible, {
+        prefix: '',
+        delimiter,
+        maxKeys: 1000,
+        start: { key: '', inclusive: true },
+        directory,
+      })
+      expect([...page.objects.map((o) => o.key), ...page.commonPrefixes].sort(compareKeys)).toEqual(
+        delimiter === '' ? ['a', 'privatex', 'q/1', 'q/private/2', 'z'] : ['a', 'privatex', 'q/', 'z'],
+      )
+      expect(page.isTruncated).toBe(false)
+      // One hidden key examined, not 300.
+      expect(space.counts.checks).toBeLessThan(10)
+      expect(asked).toContain('private/')
+    }
+    // A listing inside a directory denied as a whole is empty at once.
+    const space = keySpace(KEYS, privateKey)
+    const page = await listVisible(space.list, space.visible, {
+      prefix: 'private/00',
+      delimiter: '',
+      maxKeys: 10,
+      start: { key: 'private/00', inclusive: true },
+      directory: async (d) => (d === 'private/' ? 'none' : 'some'),
+    })
+    expect(page).toMatchObject({ objects: [], isTruncated: false, examined: 1 })
+    expect(space.counts.lists).toBe(0)
+  })
+
+  it('with directory answers: a hidden directory at the end of the key space ends the listing', async () => {
+    const space = keySpace(['a', 'zz/1', 'zz/2', '\u{10FFFF}/x', '\u{10FFFF}/y'], (k) =>
+      k.startsWith('\u{10FFFF}'),
+    )
+    for (const delimiter of ['', '/']) {
+      const page = await listVisible(space.list, space.visible, {
+        prefix: '',
+        delimiter,
+        maxKeys: 1000,
+        start: { key: '', inclusive: true },
+        directory: async (d) => (d === '\u{10FFFF}/' ? 'none' : 'some'),
+      })
+      expect([...page.objects.map((o) => o.key), ...page.commonPrefixes].length).toBe(
+        delimiter === '' ? 3 : 2,
+      )
+      expect(page.isTruncated).toBe(false)
+    }
+  })
 })

@@ -11,7 +11,20 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { GROUP, READER_KEY, REALM, type S3Fixture, sdkClient, startS3 } from './s3-fixture.js'
+import { createS3App } from '../src/index.js'
+import { RoleSubtreeAuthorizer } from '../src/s3/subtree-authorizer.js'
+import { FakeSigV4Authenticator } from '../src/testing/index.js'
+import {
+  ACCESS_KEY,
+  GROUP,
+  READER_KEY,
+  REALM,
+  type S3Fixture,
+  type Served,
+  sdkClient,
+  serve,
+  startS3,
+} from './s3-fixture.js'
 
 /**
  * Issue 12 item 4: bob may READ the bucket but not `private/**`; alice (WRITE) may read everything.
@@ -30,6 +43,9 @@ const UPLOADS = ['b/up', 'private/up', 'private/up2', 'z-up']
 let s3: S3Fixture
 let alice: S3Client
 let bob: S3Client
+let subtree: Served
+let aliceSubtree: S3Client
+let bobSubtree: S3Client
 
 beforeAll(async () => {
   s3 = await startS3()
@@ -47,11 +63,22 @@ beforeAll(async () => {
   }
   await alice.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'private/01' }))
   for (const key of UPLOADS) await alice.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }))
+  // The same node's data behind an authorizer that answers for whole directories too.
+  const app = createS3App({
+    engine: s3.engine,
+    authorizer: new RoleSubtreeAuthorizer(s3.authorizer, s3.authorizer),
+    authenticator: new FakeSigV4Authenticator({ users: { [ACCESS_KEY]: 'alice', [READER_KEY]: 'bob' } }),
+    realm: REALM,
+    defaultGroup: () => GROUP,
+  })
+  subtree = await serve(app)
+  aliceSubtree = sdkClient(subtree.endpoint)
+  bobSubtree = sdkClient(subtree.endpoint, { accessKeyId: READER_KEY })
 })
 
 afterAll(async () => {
-  alice?.destroy()
-  bob?.destroy()
+  for (const client of [alice, bob, aliceSubtree, bobSubtree]) client?.destroy()
+  await subtree?.close()
   await s3?.close()
 })
 
@@ -77,7 +104,7 @@ async function listV2(client: S3Client, maxKeys: number, delimiter?: string): Pr
         ...(token !== undefined ? { ContinuationToken: token } : {}),
       }),
     )
-    if (client === bob) expect(leaks(result)).toBe(false)
+    if (client === bob || client === bobSubtree) expect(leaks(result)).toBe(false)
     expect(result.KeyCount).toBe((result.Contents?.length ?? 0) + (result.CommonPrefixes?.length ?? 0))
     expect(result.KeyCount).toBeLessThanOrEqual(maxKeys)
     // A page is filled with visible keys unless it is the last.
@@ -104,7 +131,7 @@ async function listV1(client: S3Client, maxKeys: number, delimiter?: string): Pr
         ...(marker !== undefined ? { Marker: marker } : {}),
       }),
     )
-    if (client === bob) expect(leaks(result)).toBe(false)
+    if (client === bob || client === bobSubtree) expect(leaks(result)).toBe(false)
     const names = [
       ...(result.Contents ?? []).map((o) => o.Key!),
       ...(result.CommonPrefixes ?? []).map((p) => p.Prefix!),
@@ -131,7 +158,7 @@ async function listVersions(client: S3Client, maxKeys: number, delimiter?: strin
         ...(versionIdMarker !== undefined ? { VersionIdMarker: versionIdMarker } : {}),
       }),
     )
-    if (client === bob) expect(leaks(result)).toBe(false)
+    if (client === bob || client === bobSubtree) expect(leaks(result)).toBe(false)
     const names = [
       ...(result.Versions ?? []).map((v) => `${v.Key}@${v.VersionId}`),
       ...(result.DeleteMarkers ?? []).map((v) => `${v.Key}@${v.VersionId}!`),
@@ -160,7 +187,7 @@ async function listUploads(client: S3Client, maxUploads: number, delimiter?: str
         ...(uploadIdMarker !== undefined ? { UploadIdMarker: uploadIdMarker } : {}),
       }),
     )
-    if (client === bob) expect(leaks(result)).toBe(false)
+    if (client === bob || client === bobSubtree) expect(leaks(result)).toBe(false)
     const names = [
       ...(result.Uploads ?? []).map((u) => `${u.Key}#${u.UploadId}`),
       ...(result.CommonPrefixes ?? []).map((p) => p.Prefix!),
@@ -179,40 +206,53 @@ const rolledUp = (keys: readonly string[]): string[] =>
 
 const isHidden = (name: string): boolean => name.startsWith('private/')
 
-describe.each([1, 2, 1000])('listings with max-keys %i', (maxKeys) => {
-  it.each([undefined, '/'])(
-    'ListObjectsV2 (delimiter %s): bob sees no private/, alice everything',
-    async (delimiter) => {
-      const expectAll = delimiter === undefined ? CURRENT : rolledUp(CURRENT)
-      const expectBob = delimiter === undefined ? VISIBLE : rolledUp(VISIBLE)
-      expect(await listV2(bob, maxKeys, delimiter)).toEqual([...expectBob].sort())
-      expect(await listV2(alice, maxKeys, delimiter)).toEqual([...expectAll].sort())
-    },
-  )
+describe.each([
+  ['per-key checks', false],
+  ['directory answers', true],
+])('listings (%s)', (_name, directories) => {
+  const users = () => (directories ? { alice: aliceSubtree, bob: bobSubtree } : { alice, bob })
+  describe.each([1, 2, 1000])('max-keys %i', (maxKeys) => {
+    it.each([undefined, '/'])(
+      'ListObjectsV2 (delimiter %s): bob sees no private/, alice everything',
+      async (delimiter) => {
+        const expectAll = delimiter === undefined ? CURRENT : rolledUp(CURRENT)
+        const expectBob = delimiter === undefined ? VISIBLE : rolledUp(VISIBLE)
+        expect(await listV2(users().bob, maxKeys, delimiter)).toEqual([...expectBob].sort())
+        expect(await listV2(users().alice, maxKeys, delimiter)).toEqual([...expectAll].sort())
+      },
+    )
 
-  it.each([undefined, '/'])(
-    'ListObjects v1 (delimiter %s): bob sees no private/, alice everything',
-    async (delimiter) => {
-      const expectAll = delimiter === undefined ? CURRENT : rolledUp(CURRENT)
-      const expectBob = delimiter === undefined ? VISIBLE : rolledUp(VISIBLE)
-      expect(await listV1(bob, maxKeys, delimiter)).toEqual([...expectBob].sort())
-      expect(await listV1(alice, maxKeys, delimiter)).toEqual([...expectAll].sort())
-    },
-  )
+    it.each([undefined, '/'])(
+      'ListObjects v1 (delimiter %s): bob sees no private/, alice everything',
+      async (delimiter) => {
+        const expectAll = delimiter === undefined ? CURRENT : rolledUp(CURRENT)
+        const expectBob = delimiter === undefined ? VISIBLE : rolledUp(VISIBLE)
+        expect(await listV1(users().bob, maxKeys, delimiter)).toEqual([...expectBob].sort())
+        expect(await listV1(users().alice, maxKeys, delimiter)).toEqual([...expectAll].sort())
+      },
+    )
 
-  it.each([undefined, '/'])(
-    'ListObjectVersions (delimiter %s): no private/ version or marker',
-    async (delimiter) => {
-      const all = await listVersions(alice, maxKeys, delimiter)
-      expect(all.some(isHidden)).toBe(true)
-      expect(await listVersions(bob, maxKeys, delimiter)).toEqual(all.filter((name) => !isHidden(name)))
-    },
-  )
+    it.each([undefined, '/'])(
+      'ListObjectVersions (delimiter %s): no private/ version or marker',
+      async (delimiter) => {
+        const all = await listVersions(users().alice, maxKeys, delimiter)
+        expect(all.some(isHidden)).toBe(true)
+        expect(await listVersions(users().bob, maxKeys, delimiter)).toEqual(
+          all.filter((name) => !isHidden(name)),
+        )
+      },
+    )
 
-  it.each([undefined, '/'])('ListMultipartUploads (delimiter %s): no private/ upload', async (delimiter) => {
-    const all = await listUploads(alice, maxKeys, delimiter)
-    expect(all.some(isHidden)).toBe(true)
-    expect(await listUploads(bob, maxKeys, delimiter)).toEqual(all.filter((name) => !isHidden(name)))
+    it.each([undefined, '/'])(
+      'ListMultipartUploads (delimiter %s): no private/ upload',
+      async (delimiter) => {
+        const all = await listUploads(users().alice, maxKeys, delimiter)
+        expect(all.some(isHidden)).toBe(true)
+        expect(await listUploads(users().bob, maxKeys, delimiter)).toEqual(
+          all.filter((name) => !isHidden(name)),
+        )
+      },
+    )
   })
 })
 
@@ -230,5 +270,26 @@ describe('listings under a hidden prefix', () => {
     expect(versions.DeleteMarkers ?? []).toEqual([])
     const uploads = await bob.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: 'private/' }))
     expect(uploads.Uploads ?? []).toEqual([])
+  })
+})
+
+describe('authorization cost', () => {
+  it('checks once per listing for a caller who may read the bucket, when directories can be answered', async () => {
+    s3.authorizer.calls.length = 0
+    const page = await aliceSubtree.send(new ListObjectsV2Command({ Bucket: BUCKET, MaxKeys: 1000 }))
+    expect(page.KeyCount).toBe(CURRENT.length)
+    expect(s3.authorizer.calls).toHaveLength(1)
+    s3.authorizer.calls.length = 0
+    await aliceSubtree.send(new ListObjectVersionsCommand({ Bucket: BUCKET }))
+    await aliceSubtree.send(new ListMultipartUploadsCommand({ Bucket: BUCKET }))
+    expect(s3.authorizer.calls).toHaveLength(2)
+  })
+
+  it('skips the denied directory instead of checking its keys one by one', async () => {
+    s3.authorizer.calls.length = 0
+    const page = await bobSubtree.send(new ListObjectsV2Command({ Bucket: BUCKET, MaxKeys: 1000 }))
+    expect(page.KeyCount).toBe(VISIBLE.length)
+    // The bucket, the visible keys, and one hidden key before the jump.
+    expect(s3.authorizer.calls.length).toBeLessThanOrEqual(1 + VISIBLE.length + 1)
   })
 })

@@ -2,6 +2,7 @@ import { s3VersionId } from '../../engine/object-engine.js'
 import { DataError } from '../../errors.js'
 import { compareKeys, prefixEnd } from '../../keys.js'
 import {
+  type DirectoryAccess,
   type KeyVisibility,
   listVisible,
   MAX_KEYS,
@@ -18,12 +19,14 @@ import {
   bucketOf,
   isAllowed,
   param,
+  principalOf,
   resourcePath,
   type S3Context,
   type S3Services,
   xmlResponse,
 } from '../context.js'
 import { integerOf } from '../request.js'
+import { isSubtreeAuthorizer } from '../subtree-authorizer.js'
 import { leaf, node, S3_XMLNS } from '../xml.js'
 
 /** `encoding-type=url`: names in the response are URL-encoded (space as `+`), for keys XML cannot hold. */
@@ -78,6 +81,44 @@ export function visibilityOf(c: S3Context, services: S3Services, bucket: Bucket)
   }
 }
 
+/**
+ * What the caller may READ of a whole "directory" of `bucket` (a key prefix ending with `/`), when
+ * the authorizer can say (`SubtreeAuthorizer`).
+ */
+export function directoryAccessOf(
+  c: S3Context,
+  services: S3Services,
+  bucket: Bucket,
+): DirectoryAccess | undefined {
+  const authorizer = services.authorizer
+  if (!isSubtreeAuthorizer(authorizer)) return undefined
+  const principal = principalOf(c.get('identity'))
+  return async (directory) => {
+    const path = resourcePath(services.realm, bucket, directory.slice(0, -1) || undefined)
+    try {
+      return await authorizer.authorizeSubtree(principal, 'READ', path)
+    } catch {
+      return 'some'
+    }
+  }
+}
+
+/**
+ * The key filter of a listing that scans its keys (versions, uploads): no check per key when the
+ * caller may read the whole directory of `prefix`, none shown when it may read nothing of it.
+ */
+export async function keyFilterOf(
+  c: S3Context,
+  services: S3Services,
+  bucket: Bucket,
+  prefix: string,
+): Promise<KeyVisibility> {
+  const access = await directoryAccessOf(c, services, bucket)?.(prefix.slice(0, prefix.lastIndexOf('/') + 1))
+  if (access === 'all') return async () => true
+  if (access === 'none') return async () => false
+  return visibilityOf(c, services, bucket)
+}
+
 /** One page of the keys the caller may read. */
 function listReadable(
   c: S3Context,
@@ -85,7 +126,11 @@ function listReadable(
   bucket: Bucket,
   options: { prefix: string; delimiter: string; maxKeys: number; start: ScanStart },
 ): Promise<VisiblePage> {
-  return listVisible((o) => services.engine.list(bucket.name, o), visibilityOf(c, services, bucket), options)
+  const directory = directoryAccessOf(c, services, bucket)
+  return listVisible((o) => services.engine.list(bucket.name, o), visibilityOf(c, services, bucket), {
+    ...options,
+    ...(directory !== undefined ? { directory } : {}),
+  })
 }
 
 /** ListObjectsV2: only keys the caller may read (and common prefixes holding one). */
@@ -201,8 +246,8 @@ function lastName(result: {
 export async function listObjectVersions(c: S3Context, services: S3Services): Promise<Response> {
   const bucket = bucketOf(c)
   const record = await authorize(c, services, 'READ', bucket)
-  const visible = visibilityOf(c, services, record)
   const { prefix, delimiter, maxKeys, encode } = common(c)
+  const visible = await keyFilterOf(c, services, record, prefix)
   const keyMarker = param(c, 'key-marker')
   const versionIdMarker = param(c, 'version-id-marker')
   if (versionIdMarker !== undefined && keyMarker === undefined) {

@@ -21,7 +21,7 @@ import {
 import { integerOf, objectAttributesOf } from '../request.js'
 import { objectContentOf, xmlBodyOf } from '../request-body.js'
 import { elementsOf, leaf, malformedXml, node, S3_XMLNS, textOf } from '../xml.js'
-import { visibilityOf } from './listing.js'
+import { keyFilterOf } from './listing.js'
 import { checksumHeadersOf } from './objects.js'
 
 function uploadIdOf(c: S3Context): string {
@@ -192,13 +192,14 @@ export async function listMultipartUploads(c: S3Context, services: S3Services): 
   const keyMarker = param(c, 'key-marker')
   const uploadIdMarker = param(c, 'upload-id-marker')
   const maxUploads = integerOf(param(c, 'max-uploads'), 'max-uploads')
+  const visible = await keyFilterOf(c, services, record, prefix)
   const page = await services.engine.listMultipartUploads(bucket, {
     prefix,
     delimiter,
     ...(keyMarker !== undefined ? { keyMarker } : {}),
     ...(uploadIdMarker !== undefined ? { uploadIdMarker } : {}),
     ...(maxUploads !== undefined ? { maxUploads } : {}),
-    visible: visibilityOf(c, services, record),
+    visible,
   })
   return xmlResponse(
     node(
