@@ -71,13 +71,28 @@ describe('POST /v1/validate', () => {
     expect(notZip.body.problems[0].rule).toBe('crate.zip')
   })
 
-  it('needs a realm token; refuses bodies that are not JSON (400) or of another media type (415)', async () => {
+  it('needs a realm token (any user) and refuses bodies that are not JSON (400) or of another media type (415)', async () => {
     const anonymous = await post(await fixture('valid.json'), 'application/json', null)
     expect(anonymous.status).toBe(401)
     expect(anonymous.type).toBe('application/problem+json')
     const notJson = await post('{ nope', 'application/json')
     expect(notJson).toMatchObject({ status: 400, type: 'application/problem+json' })
     expect(notJson.body.detail).toMatch(/^the body is not JSON: /)
+    // Any logged-in user: one with no role at all.
+    const store = one.node.federation?.store
+    if (!store) throw new Error('not running')
+    const { user } = await store.registerUser({
+      issuer: 'https://idp.example',
+      subject: 'plain',
+      displayName: 'plain',
+    })
+    const plain = await post(
+      await fixture('valid.json'),
+      'application/json',
+      await one.node.mintToken(user.id),
+    )
+    expect(plain.status).toBe(200)
+    expect(plain.body.valid).toBe(true)
     const text = await post('{}', 'text/plain')
     expect(text).toMatchObject({ status: 415, type: 'application/problem+json' })
   })
