@@ -106,6 +106,12 @@ export type KeyVisibility = (key: string) => Promise<boolean>
 /** Keys examined (authorized) per request at most, so a request's cost is bounded whatever is hidden. */
 export const VISIBILITY_BUDGET = 10 * MAX_KEYS
 
+/**
+ * Hidden entries a version or upload listing skips per request at most (then it ends, truncated, with
+ * a sealed marker). A mutable setting so tests can lower it.
+ */
+export const LISTING_LIMITS = { budget: VISIBILITY_BUDGET }
+
 /** What the caller may read of a whole "directory" of keys (see `SubtreeAccess` in the S3 edge). */
 export type SubtreeAccess = 'all' | 'none' | 'some'
 

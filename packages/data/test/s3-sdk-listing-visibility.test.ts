@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createS3App } from '../src/index.js'
+import { LISTING_LIMITS, VISIBILITY_BUDGET } from '../src/listing.js'
 import { RoleSubtreeAuthorizer } from '../src/s3/subtree-authorizer.js'
 import { FakeSigV4Authenticator } from '../src/testing/index.js'
 import {
@@ -164,7 +165,9 @@ async function listVersions(client: S3Client, maxKeys: number, delimiter?: strin
       ...(result.DeleteMarkers ?? []).map((v) => `${v.Key}@${v.VersionId}!`),
       ...(result.CommonPrefixes ?? []).map((p) => p.Prefix!),
     ]
-    if (result.IsTruncated === true) expect(names.length).toBe(maxKeys)
+    // Full unless the budget ran out among hidden entries (lowered in one test).
+    if (result.IsTruncated === true && !result.NextKeyMarker?.startsWith('s.'))
+      expect(names.length).toBe(maxKeys)
     seen.push(...names)
     if (result.IsTruncated !== true) return seen.sort()
     keyMarker = result.NextKeyMarker
@@ -192,7 +195,9 @@ async function listUploads(client: S3Client, maxUploads: number, delimiter?: str
       ...(result.Uploads ?? []).map((u) => `${u.Key}#${u.UploadId}`),
       ...(result.CommonPrefixes ?? []).map((p) => p.Prefix!),
     ]
-    if (result.IsTruncated === true) expect(names.length).toBe(maxUploads)
+    // Full unless the budget ran out among hidden entries (lowered in one test).
+    if (result.IsTruncated === true && !result.NextKeyMarker?.startsWith('s.'))
+      expect(names.length).toBe(maxUploads)
     seen.push(...names)
     if (result.IsTruncated !== true) return seen.sort()
     keyMarker = result.NextKeyMarker
@@ -291,5 +296,43 @@ describe('authorization cost', () => {
     expect(page.KeyCount).toBe(VISIBLE.length)
     // The bucket, the visible keys, and one hidden key before the jump.
     expect(s3.authorizer.calls.length).toBeLessThanOrEqual(1 + VISIBLE.length + 1)
+  })
+})
+
+describe('bounded work among hidden versions and uploads', () => {
+  it('ends a page early with a sealed marker, and the pages still show every visible entry', async () => {
+    for (let i = 0; i < 6; i++) {
+      await alice.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: `private/more-${i}` }))
+    }
+    const expectedVersions = (await listVersions(alice, 1000)).filter((name) => !isHidden(name))
+    const expectedUploads = (await listUploads(alice, 1000)).filter((name) => !isHidden(name))
+    LISTING_LIMITS.budget = 3
+    try {
+      for (const maxKeys of [1, 2, 1000]) {
+        for (const delimiter of [undefined, '/']) {
+          const versions = await listVersions(bob, maxKeys, delimiter)
+          const uploads = await listUploads(bob, maxKeys, delimiter)
+          if (delimiter === undefined) {
+            expect(versions).toEqual(expectedVersions)
+            expect(uploads).toEqual(expectedUploads)
+          }
+        }
+      }
+      const early = await bob.send(new ListObjectVersionsCommand({ Bucket: BUCKET, KeyMarker: 'pr' }))
+      expect(early.IsTruncated).toBe(true)
+      expect(early.NextKeyMarker?.startsWith('s.')).toBe(true)
+      expect(early.NextVersionIdMarker).toBeUndefined()
+      const resumed = await bob.send(
+        new ListObjectVersionsCommand({ Bucket: BUCKET, KeyMarker: early.NextKeyMarker! }),
+      )
+      expect(resumed.KeyMarker).toBe(early.NextKeyMarker)
+      expect(leaks(resumed)).toBe(false)
+      const uploads = await bob.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, KeyMarker: 'pr' }))
+      expect(uploads.IsTruncated).toBe(true)
+      expect(uploads.NextKeyMarker?.startsWith('s.')).toBe(true)
+      expect(leaks(uploads)).toBe(false)
+    } finally {
+      LISTING_LIMITS.budget = VISIBILITY_BUDGET
+    }
   })
 })

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { Chunker } from '../chunker.js'
 import { DataError } from '../errors.js'
 import { validateKey } from '../keys.js'
-import { MAX_KEYS } from '../listing.js'
+import { LISTING_LIMITS, MAX_KEYS, sealPosition, unsealPosition } from '../listing.js'
 import type { BlobStore, Checksums, ContentVersion, Manifest, ObjectIndex } from '../port.js'
 import {
   type ChecksumAlgorithm,
@@ -241,7 +241,10 @@ export async function listUploadPage(
   const max = pageLimit(options.maxUploads, 'max-uploads')
   const prefix = options.prefix ?? ''
   const delimiter = options.delimiter ?? ''
-  const marker = options.keyMarker
+  // A sealed key marker is where an earlier page ran out of budget among hidden keys: after that key.
+  const sealed = options.keyMarker === undefined ? undefined : unsealPosition(options.keyMarker)
+  const marker = sealed?.key ?? options.keyMarker
+  const uploadIdMarker = sealed === undefined ? options.uploadIdMarker : undefined
   // A marker that is a common prefix (from an earlier page) skips everything under it.
   const skipUnder =
     marker !== undefined && delimiter !== '' && marker.startsWith(prefix) && marker.endsWith(delimiter)
@@ -252,20 +255,28 @@ export async function listUploadPage(
   const listing = uploads.listUploads(bucket, {
     prefix,
     ...(marker !== undefined ? { keyMarker: marker } : {}),
-    ...(options.uploadIdMarker !== undefined && marker !== undefined
-      ? { uploadIdMarker: options.uploadIdMarker }
-      : {}),
+    ...(uploadIdMarker !== undefined && marker !== undefined ? { uploadIdMarker } : {}),
   })
   let decided: { key: string; visible: boolean } | undefined
+  let hidden = 0
   for await (const upload of listing) {
     if (skipUnder !== undefined && upload.key.startsWith(skipUnder)) continue
+    const cut = delimiter === '' ? -1 : upload.key.indexOf(delimiter, prefix.length)
+    const common = cut === -1 ? undefined : upload.key.slice(0, cut + delimiter.length)
     if (options.visible !== undefined) {
       if (decided?.key !== upload.key)
         decided = { key: upload.key, visible: await options.visible(upload.key) }
-      if (!decided.visible) continue
+      if (!decided.visible) {
+        if (++hidden < LISTING_LIMITS.budget) continue
+        // Out of budget among hidden uploads: go on after this key next time, without naming it.
+        page.isTruncated = true
+        page.nextKeyMarker =
+          common !== undefined && common === page.commonPrefixes.at(-1)
+            ? common
+            : sealPosition({ key: upload.key, inclusive: false })
+        return page
+      }
     }
-    const cut = delimiter === '' ? -1 : upload.key.indexOf(delimiter, prefix.length)
-    const common = cut === -1 ? undefined : upload.key.slice(0, cut + delimiter.length)
     if (common !== undefined && common === page.commonPrefixes.at(-1)) continue
     if (page.uploads.length + page.commonPrefixes.length === max) {
       page.isTruncated = true

@@ -4,6 +4,7 @@ import { compareKeys, prefixEnd } from '../../keys.js'
 import {
   type DirectoryAccess,
   type KeyVisibility,
+  LISTING_LIMITS,
   listVisible,
   MAX_KEYS,
   type ScanStart,
@@ -248,8 +249,11 @@ export async function listObjectVersions(c: S3Context, services: S3Services): Pr
   const record = await authorize(c, services, 'READ', bucket)
   const { prefix, delimiter, maxKeys, encode } = common(c)
   const visible = await keyFilterOf(c, services, record, prefix)
-  const keyMarker = param(c, 'key-marker')
-  const versionIdMarker = param(c, 'version-id-marker')
+  const sentKeyMarker = param(c, 'key-marker')
+  // A sealed key marker is where an earlier page ran out of budget among hidden keys: after that key.
+  const sealed = sentKeyMarker === undefined ? undefined : unsealPosition(sentKeyMarker)
+  const keyMarker = sealed?.key ?? sentKeyMarker
+  const versionIdMarker = sealed === undefined ? param(c, 'version-id-marker') : undefined
   if (versionIdMarker !== undefined && keyMarker === undefined) {
     throw new DataError('InvalidArgument', 'a version-id-marker needs a key-marker')
   }
@@ -273,12 +277,23 @@ export async function listObjectVersions(c: S3Context, services: S3Services): Pr
   })
   // A key's versions come together: one authorization per key, not per version.
   let decided: { key: string; visible: boolean } | undefined
+  let hidden = 0
+  let nextMarker: string | undefined
   for await (const version of listing) {
     if (skipUnder !== undefined && version.key.startsWith(skipUnder)) continue
-    if (decided?.key !== version.key) decided = { key: version.key, visible: await visible(version.key) }
-    if (!decided.visible) continue
     const cut = delimiter === '' ? -1 : version.key.indexOf(delimiter, prefix.length)
     const rolled = cut === -1 ? undefined : version.key.slice(0, cut + delimiter.length)
+    if (decided?.key !== version.key) decided = { key: version.key, visible: await visible(version.key) }
+    if (!decided.visible) {
+      if (++hidden < LISTING_LIMITS.budget) continue
+      // Out of budget among hidden versions: go on after this key next time, without naming it.
+      truncated = true
+      nextMarker =
+        rolled !== undefined && rolled === prefixes.at(-1)
+          ? rolled
+          : sealPosition({ key: version.key, inclusive: false })
+      break
+    }
     if (rolled !== undefined && rolled === prefixes.at(-1)) continue
     if (entries.length + prefixes.length >= limit) {
       truncated = true
@@ -300,10 +315,17 @@ export async function listObjectVersions(c: S3Context, services: S3Services): Pr
       [
         leaf('Name', bucket),
         leaf('Prefix', encode(prefix)),
-        leaf('KeyMarker', encode(keyMarker ?? '')),
-        leaf('VersionIdMarker', versionIdMarker ?? ''),
-        truncated && last !== undefined && leaf('NextKeyMarker', encode(last.key)),
-        truncated && last?.versionId !== undefined && leaf('NextVersionIdMarker', last.versionId),
+        leaf('KeyMarker', encode(sentKeyMarker ?? '')),
+        leaf('VersionIdMarker', param(c, 'version-id-marker') ?? ''),
+        nextMarker !== undefined && leaf('NextKeyMarker', encode(nextMarker)),
+        nextMarker === undefined &&
+          truncated &&
+          last !== undefined &&
+          leaf('NextKeyMarker', encode(last.key)),
+        nextMarker === undefined &&
+          truncated &&
+          last?.versionId !== undefined &&
+          leaf('NextVersionIdMarker', last.versionId),
         leaf('MaxKeys', maxKeys),
         delimiter !== '' && leaf('Delimiter', encode(delimiter)),
         leaf('IsTruncated', truncated),
