@@ -255,6 +255,7 @@ export class ArunaNode {
       port: this.config.s3.port,
       accessKeys,
       authorizer,
+      roles: orgaRoleSource(store),
       defaultGroup: (identity) => this.groups?.of(identity.userId),
       gcIntervalMinutes: this.config.gc.intervalMinutes,
       logger: log,

@@ -8,6 +8,7 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   ListBucketsCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3'
@@ -211,6 +212,58 @@ describe('the node S3 service', () => {
       const length = Number(/content-length: (\d+)/i.exec(answer.head)?.[1])
       expect(Buffer.byteLength(answer.body, 'latin1')).toBe(length)
       expect(answer.body).toContain('<Error><Code>')
+    } finally {
+      await node.stop()
+    }
+  })
+
+  it('lists only what the caller may read: a DENY on private/ hides those keys in every listing', async () => {
+    const node = new ArunaNode(config(), logger, fresh)
+    await node.start()
+    try {
+      const admin = clientFor(node)
+      await admin.send(new CreateBucketCommand({ Bucket: 'shared' }))
+      for (const key of ['a.txt', 'private/secret.txt', 'private/deep/x', 'public/b.txt']) {
+        await admin.send(new PutObjectCommand({ Bucket: 'shared', Key: key, Body: key }))
+      }
+      admin.destroy()
+      const store = node.federation?.store
+      const realm = node.realm?.realmId ?? ''
+      if (!store) throw new Error('not running')
+      const group = (await store.listGroups()).find((g) => g.name === 'default')?.id ?? ''
+      const { user } = await store.registerUser({
+        issuer: 'https://idp.example',
+        subject: 'r',
+        displayName: 'R',
+      })
+      const role = await store.createRole({
+        name: 'shared-readers',
+        rules: [
+          { pattern: `/${realm}/g/${group}/data/shared/**`, permission: 'READ' },
+          { pattern: `/${realm}/g/${group}/data/shared/private/**`, permission: 'DENY' },
+        ],
+      })
+      await store.assignRole(role.id, user.id)
+      const token = await node.mintToken(user.id)
+      const made = await fetch(`${node.restUrl}/v1/keys`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: '{}',
+      })
+      const key = (await made.json()) as { accessKeyId: string; secretAccessKey: string }
+      const reader = new S3Client({
+        endpoint: node.s3Url,
+        region: 'us-east-1',
+        forcePathStyle: true,
+        credentials: key,
+      })
+      const flat = await reader.send(new ListObjectsV2Command({ Bucket: 'shared', MaxKeys: 1000 }))
+      expect(flat.Contents?.map((o) => o.Key)).toEqual(['a.txt', 'public/b.txt'])
+      const byDir = await reader.send(new ListObjectsV2Command({ Bucket: 'shared', Delimiter: '/' }))
+      expect(byDir.CommonPrefixes?.map((p) => p.Prefix)).toEqual(['public/'])
+      const paged = await reader.send(new ListObjectsV2Command({ Bucket: 'shared', MaxKeys: 1 }))
+      expect(JSON.stringify(paged)).not.toContain('private')
+      reader.destroy()
     } finally {
       await node.stop()
     }

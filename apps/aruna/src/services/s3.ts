@@ -5,7 +5,7 @@
  * this one) and the caller's roles from the organisation documents.
  */
 import { join } from 'node:path'
-import { type Authorizer, type EncryptedAccessKeyStore, SigV4Verifier } from '@aruna/auth'
+import { type Authorizer, type EncryptedAccessKeyStore, type RoleSource, SigV4Verifier } from '@aruna/auth'
 import {
   createS3App,
   FsBlobStore,
@@ -15,6 +15,7 @@ import {
   HybridLogicalClock,
   LmdbObjectIndex,
   ObjectEngine,
+  RoleSubtreeAuthorizer,
   type S3Identity,
   SigV4S3Authenticator,
 } from '@aruna/data'
@@ -33,6 +34,8 @@ export interface S3ServiceInit {
   readonly port: number
   readonly accessKeys: EncryptedAccessKeyStore
   readonly authorizer: Authorizer
+  /** The roles behind `authorizer`: listings answer whole directories from them (one check, not one per key). */
+  readonly roles: RoleSource
   /** The group a bucket created without `x-aruna-group` belongs to (the caller's first group). */
   readonly defaultGroup: (identity: S3Identity, bucket: string) => string | undefined
   /** Minutes between scheduled garbage collections (which also abort stale uploads); 0: none. */
@@ -63,7 +66,7 @@ export async function startS3Service(init: S3ServiceInit): Promise<S3Service> {
     const app = createS3App({
       engine,
       authenticator: new SigV4S3Authenticator(new SigV4Verifier({ keys: init.accessKeys })),
-      authorizer: init.authorizer,
+      authorizer: new RoleSubtreeAuthorizer(init.authorizer, init.roles),
       realm,
       defaultGroup: init.defaultGroup,
       onInternalError: (err, requestId) => logger.error({ err, requestId }, 'S3 request failed'),
