@@ -32,4 +32,27 @@ describe('connect', () => {
     await b.connect(a.multiaddrs)
     expect(b.peers()).toEqual([])
   })
+
+  it('retries its bootstrap peers while it has none: a peer that was down at start is reached later', async () => {
+    const realm = createTestRealm()
+    const a = await createTestNode(realm, { transports: ['tcp'] })
+    networks.push(a)
+    await a.start()
+    const address = a.multiaddrs
+    await a.stop()
+    const b = await createTestNode(realm, {
+      transports: ['tcp'],
+      bootstrap: address,
+      discoveryIntervalMs: 200,
+    })
+    networks.push(b)
+    await b.start() // a is down: the bootstrap dial fails
+    expect(b.peers()).toEqual([])
+    await a.start() // on the same port (kept across stop/start)
+    await waitFor(
+      () => b.peers().includes(a.peerId),
+      10_000,
+      () => `b sees ${b.peers().join() || 'nobody'}`,
+    )
+  })
 })

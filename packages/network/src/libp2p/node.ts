@@ -364,6 +364,11 @@ export class Libp2pNetwork implements Network {
   #discover(): void {
     const node = this.#node
     if (node === undefined || !this.#running || this.#discovering) return
+    // A node that reached none of its bootstrap peers at start (they were down, or slow under load)
+    // has no DHT to ask: it tries them again at every round until it is connected.
+    if (this.#sessions.list().length === 0) {
+      void this.connect([...this.#settings.bootstrap, ...this.#remembered])
+    }
     this.#discovering = true
     discoverPeers(node, this.#sessions, AbortSignal.timeout(this.#settings.livenessTimeoutMs))
       .catch((err: unknown) => this.#log('debug', 'discovery-failed', describeError(err)))
