@@ -56,6 +56,10 @@ export async function serve(app: FetchApp): Promise<Served> {
       if (inFlight === 0) for (const wake of waiters.splice(0)) wake()
     })
   })
+  // Node closes idle keep-alive connections after 5 s; on a loaded machine a test can pause longer than
+  // that between two calls, and a client reusing the socket as it closes gets ECONNRESET (the SDK here
+  // does not retry). Idle connections stay open for the fixture's life; close() cuts them all.
+  server.keepAliveTimeout = 10 * 60_000
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   const { port } = server.address() as AddressInfo

@@ -39,9 +39,15 @@ export async function createLibp2pNode(init: NodeInit): Promise<Libp2pNode> {
     transports: settings.transports.map((name) =>
       name === 'tcp'
         ? tcp()
-        : boundedQuic(quicDialTimeout(settings.livenessTimeoutMs), {
-            handshakeTimeout: Math.min(Math.max(settings.livenessTimeoutMs, 1_000), 5_000),
-          }),
+        : boundedQuic(
+            // Half the budget leaves time for TCP; with QUIC alone there is nothing to fall back to.
+            settings.transports.includes('tcp')
+              ? quicDialTimeout(settings.livenessTimeoutMs)
+              : Math.max(settings.livenessTimeoutMs, 1_000),
+            {
+              handshakeTimeout: Math.min(Math.max(settings.livenessTimeoutMs, 1_000), 5_000),
+            },
+          ),
     ),
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
