@@ -8,18 +8,6 @@
  * the in-memory mock, and `@aruna/orga/testing` holds the compliance suites both must pass.
  */
 
-// Moved to @aruna/platform, their one home; re-exported here for code written against the old place.
-export {
-  CorruptChunkError,
-  FsyncStorageAdapter,
-  type FsyncStorageAdapterInit,
-  isUlid,
-  type UlidFactory,
-  type UlidFactoryOptions,
-  ulidFactory,
-  ulidTime,
-  writeFileDurably,
-} from '@aruna/platform'
 export {
   type DirectoryOrgaStoreOptions,
   openDirectoryOrgaStore,

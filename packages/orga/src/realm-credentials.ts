@@ -21,8 +21,13 @@ export interface DelegationRealmCredentialsInit {
   readonly realmId: string
   /** This node's delegation (`signDelegation` of its libp2p key), shown to every peer. */
   readonly delegation: string
-  /** The node list check; a peer it refuses never verifies, however good its delegation. */
-  readonly isMember: NodeListPredicate
+  /**
+   * The node-list check, when the proof itself must include it. Leave it out when the network's member
+   * predicate already checks the node list (as the node does): the network bans a peer whose proof
+   * fails but only refuses a non-member, so a node admitted a moment ago is retried, not banned, by
+   * peers whose list has not caught up. Default: the delegation alone decides.
+   */
+  readonly isMember?: NodeListPredicate
   /** When given, the delegation must name this peer's key (checked at construction). */
   readonly peerId?: string
   /** The clock, in milliseconds. Default: `Date.now`. */
@@ -79,7 +84,7 @@ export class DelegationRealmCredentials implements RealmCredentials {
 
   constructor(init: DelegationRealmCredentialsInit) {
     this.realmId = init.realmId
-    this.#isMember = init.isMember
+    this.#isMember = init.isMember ?? (() => true)
     this.#now = init.now ?? Date.now
     this.#tolerance = init.clockToleranceSeconds ?? 0
     // Our own delegation must be a valid one of this realm (and of our key, when we know it): a node

@@ -8,8 +8,6 @@ import { resolve } from 'node:path'
 import { readOperatorFile } from '../services/operator-file.js'
 import { DEFAULT_NODE_URL, loadCredentials } from './login-command.js'
 
-export const DEFAULT_URL = DEFAULT_NODE_URL
-
 export class CliError extends Error {
   override readonly name = 'CliError'
   constructor(
@@ -35,7 +33,7 @@ export interface NodeClient {
 export async function connect(options: ClientOptions, env: NodeJS.ProcessEnv): Promise<NodeClient> {
   const dataDir = resolve(options.dataDir ?? env.ARUNA_DATA_DIR ?? './.aruna')
   const operator = await readOperatorFile(dataDir)
-  const url = (options.url ?? (operator?.url || undefined) ?? DEFAULT_URL).replace(/\/+$/, '')
+  const url = (options.url ?? (operator?.url || undefined) ?? DEFAULT_NODE_URL).replace(/\/+$/, '')
   let token = options.token ?? env.ARUNA_TOKEN
   if (
     token === undefined &&

@@ -4,8 +4,9 @@
  * is used), `--token` and `--json`; failures are `CliError`s, one line each.
  */
 import type { Command } from 'commander'
-import { CliError, connect, DEFAULT_URL } from './client.js'
+import { CliError, connect } from './client.js'
 import type { CliIo } from './io.js'
+import { DEFAULT_NODE_URL } from './login-command.js'
 
 interface Health {
   status?: string
@@ -93,7 +94,7 @@ export function clientOptions(opts: ClientFlags): { url?: string; token?: string
 /** The flags of every command that talks to a running node. */
 export function addClientFlags(cmd: Command): Command {
   return cmd
-    .option('--url <url>', `the node's REST API (default: the node of --data-dir, else ${DEFAULT_URL})`)
+    .option('--url <url>', `the node's REST API (default: the node of --data-dir, else ${DEFAULT_NODE_URL})`)
     .option(
       '--data-dir <dir>',
       "a local node's data directory, whose operator credential is used (default ./.aruna)",

@@ -103,15 +103,13 @@ export async function startRealmMember(init: RealmMemberInit): Promise<RealmMemb
     bootstrapPeers: bootstrap.map((address) => peerOf(address) as string),
     onError: (err) => logger.warn({ err }, 'reloading the realm node list failed'),
   })
-  // The handshake's proof check is the delegation alone; the node list is the network's member
-  // predicate. The network bans a peer whose proof fails, but only refuses (and retries later) a peer
-  // that is not a member: a node admitted a moment ago on another node must not be banned by nodes
-  // whose copy of the node list has not caught up yet. A removed node is refused either way.
+  // The handshake's proof check is the delegation alone (no `isMember`); the node list is the
+  // network's member predicate, so a node admitted elsewhere a moment ago is refused and retried, not
+  // banned, by nodes whose list lags, and a removed node is refused either way.
   const credentials = new DelegationRealmCredentials({
     realmId: realm.realmId,
     delegation: realm.delegation,
     peerId: identity.peerId,
-    isMember: () => true,
     clockToleranceSeconds: 60,
   })
   const make = (listen: readonly string[]) =>
