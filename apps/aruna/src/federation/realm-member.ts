@@ -195,6 +195,17 @@ export async function startRealmMember(init: RealmMemberInit): Promise<RealmMemb
   })
   dialListed()
   let stopping: Promise<void> | undefined
+  /** Once: stop following changes, run `first` (a kill cuts libp2p here), close the store, stop the network. */
+  const shutDown = (first: () => Promise<void>): Promise<void> => {
+    stopping ??= (async () => {
+      unsubscribe()
+      membership.close()
+      await first()
+      await opened.close().catch((err) => logger.warn({ err }, 'closing the organisation store failed'))
+      await live.stop().catch((err) => logger.warn({ err }, 'stopping the network failed'))
+    })()
+    return stopping
+  }
   return {
     network,
     store: opened,
@@ -208,25 +219,12 @@ export async function startRealmMember(init: RealmMemberInit): Promise<RealmMemb
       live.setMembership(predicate)
       dialListed()
     },
-    async kill() {
-      stopping ??= (async () => {
-        unsubscribe()
-        membership.close()
-        // libp2p itself, not the network's orderly stop: peers are not told and must notice.
-        await Promise.resolve(live.libp2p?.stop()).catch(() => {})
-        await live.stop().catch(() => {})
-        await opened.close().catch(() => {})
-      })()
-      return stopping
+    kill() {
+      // libp2p itself first, not the network's orderly stop: peers are not told and must notice.
+      return shutDown(() => Promise.resolve(live.libp2p?.stop()).catch(() => {}))
     },
     stop() {
-      stopping ??= (async () => {
-        unsubscribe()
-        membership.close()
-        await opened.close().catch((err) => logger.warn({ err }, 'closing the organisation store failed'))
-        await network.stop()
-      })()
-      return stopping
+      return shutDown(async () => {})
     },
   }
 }
