@@ -41,7 +41,8 @@ export function checksumHeaders(headers: Headers): Partial<Record<ChecksumAlgori
 /**
  * The request body with everything the engine needs to check it: the decoded stream (through the
  * aws-chunked decoder for streaming payloads), the announced size, Content-MD5, the payload hash,
- * checksum headers, and checksum trailers. Refuses a body without a length (`MissingContentLength`).
+ * checksum headers, and checksum trailers. Refuses a body without a length (`MissingContentLength`),
+ * unless it comes with `Transfer-Encoding: chunked`.
  */
 export function objectContentOf(c: S3Context): ObjectContent {
   const headers = c.req.raw.headers
@@ -63,6 +64,12 @@ export function objectContentOf(c: S3Context): ObjectContent {
   if (!isStreaming(payload)) {
     const size = integerOf(headers.get('content-length'), 'Content-Length')
     if (size === undefined && c.req.raw.body !== null) {
+      // Plain HTTP chunked framing: the size is known once the body has ended, and the engine's size
+      // limit (`maxPutSize`, or the XML body limit) stops a body that goes on too long.
+      if (isChunkedTransfer(headers)) {
+        content.algorithms = algorithms
+        return content
+      }
       throw new DataError('MissingContentLength', 'you must provide the Content-Length HTTP header')
     }
     content.size = size ?? 0
@@ -100,6 +107,13 @@ export function objectContentOf(c: S3Context): ObjectContent {
     return values
   }
   return content
+}
+
+/** `Transfer-Encoding: chunked` (HTTP/1.1 framing, not `aws-chunked`): a body without a length up front. */
+function isChunkedTransfer(headers: Headers): boolean {
+  return (headers.get('transfer-encoding') ?? '')
+    .split(',')
+    .some((coding) => coding.trim().toLowerCase() === 'chunked')
 }
 
 /**
