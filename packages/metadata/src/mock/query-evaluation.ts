@@ -32,7 +32,12 @@ export function words(text: string): string[] {
   )
 }
 
-export function prepare(doc: SearchDocument): PreparedDocument {
+/**
+ * Splits the document's text and field values into words. `intern` may hand back one shared string per
+ * distinct word, so an index holding many documents keeps each word once.
+ */
+export function prepare(doc: SearchDocument, intern?: (word: string) => string): PreparedDocument {
+  const split = intern === undefined ? words : (text: string) => words(text).map(intern)
   const fields = new Map<string, PreparedField>()
   for (const [name, value] of Object.entries(doc.fields)) {
     const key = name.toLowerCase()
@@ -42,12 +47,12 @@ export function prepare(doc: SearchDocument): PreparedDocument {
         field.numbers.push(item)
       } else {
         field.texts.push(item)
-        field.words.push(words(item))
+        field.words.push(split(item))
       }
     }
     fields.set(key, field)
   }
-  return { source: doc, text: words(doc.text), fields }
+  return { source: doc, text: split(doc.text), fields }
 }
 
 /** The document's score for the query, or `undefined` when it does not match. */

@@ -1,0 +1,74 @@
+/**
+ * A range index: (key, ordinal) entries kept sorted by key, for `size:>1GB` and
+ * `datePublished:2020..2024`. New entries wait in a small unsorted tail until enough have come to be
+ * worth a merge; removed ones stay until they outnumber the live ones. A lookup is therefore a superset
+ * (it may name ordinals whose entry is gone or that now stand for another document): the index checks
+ * every candidate against the document itself, so a stale entry costs a check and never a wrong hit.
+ */
+
+const TAIL_LIMIT = 1024
+
+export class SortedEntries<K extends number | string> {
+  private keys: K[] = []
+  private ordinals: number[] = []
+  private tail: { key: K; ordinal: number }[] = []
+  private removed = 0
+
+  constructor(private readonly compare: (a: K, b: K) => number) {}
+
+  add(key: K, ordinal: number): void {
+    this.tail.push({ key, ordinal })
+    if (this.tail.length >= TAIL_LIMIT) this.merge()
+  }
+
+  /** Notes that one entry went away; `live` tells which entries still stand, for the next compaction. */
+  remove(live: (key: K, ordinal: number) => boolean): void {
+    this.removed += 1
+    if (this.removed > 64 && this.removed * 2 > this.keys.length + this.tail.length) this.compact(live)
+  }
+
+  /** Every ordinal whose key lies in [lower, upper] (`undefined` for an open end), pushed to `into`. */
+  collect(lower: K | undefined, upper: K | undefined, into: Set<number>): void {
+    const start = lower === undefined ? 0 : this.firstAtLeast(lower)
+    for (let position = start; position < this.keys.length; position += 1) {
+      if (upper !== undefined && this.compare(this.keys[position]!, upper) > 0) break
+      into.add(this.ordinals[position]!)
+    }
+    for (const { key, ordinal } of this.tail) {
+      if (lower !== undefined && this.compare(key, lower) < 0) continue
+      if (upper !== undefined && this.compare(key, upper) > 0) continue
+      into.add(ordinal)
+    }
+  }
+
+  private firstAtLeast(key: K): number {
+    let low = 0
+    let high = this.keys.length
+    while (low < high) {
+      const middle = (low + high) >>> 1
+      if (this.compare(this.keys[middle]!, key) < 0) low = middle + 1
+      else high = middle
+    }
+    return low
+  }
+
+  private merge(): void {
+    const entries = this.keys.map((key, position) => ({ key, ordinal: this.ordinals[position]! }))
+    entries.push(...this.tail)
+    this.store(entries)
+  }
+
+  private compact(live: (key: K, ordinal: number) => boolean): void {
+    const entries = this.keys.map((key, position) => ({ key, ordinal: this.ordinals[position]! }))
+    entries.push(...this.tail)
+    this.store(entries.filter((entry) => live(entry.key, entry.ordinal)))
+    this.removed = 0
+  }
+
+  private store(entries: { key: K; ordinal: number }[]): void {
+    entries.sort((a, b) => this.compare(a.key, b.key))
+    this.keys = entries.map((entry) => entry.key)
+    this.ordinals = entries.map((entry) => entry.ordinal)
+    this.tail = []
+  }
+}
