@@ -37,6 +37,8 @@ export type DataErrorCode =
   | 'InvalidPart'
   | 'InvalidPartOrder'
   | 'EntityTooSmall'
+  /** GetObject/HeadObject `partNumber` names no part of the object (S3: 416). */
+  | 'InvalidPartNumber'
   // Authentication (S3Authenticator) and authorization
   | 'AccessDenied'
   /** A header that changes what the request does is not covered by its signature (S3: `AccessDenied`). */

@@ -65,7 +65,9 @@ export {
   type ObjectRead,
   type PutObjectInput,
   s3VersionId,
+  type UploadPartCopyInput,
 } from './engine/object-engine.js'
+export { partsOf, type SelectedPart, selectPart } from './engine/object-parts.js'
 export type { ListUploadsOptions, MultipartStore, MultipartUpload, PartRecord } from './engine/port.js'
 export {
   evaluatePreconditions,
@@ -119,6 +121,7 @@ export type {
   ListResult,
   ListVersionsOptions,
   Manifest,
+  ManifestPart,
   ObjectIndex,
   ObjectSummary,
   ObjectVersion,

@@ -86,6 +86,17 @@ export interface Checksums {
   sha1?: string
 }
 
+/**
+ * One part of an object assembled by a multipart upload (S3 GetObject `partNumber`,
+ * GetObjectAttributes `ObjectParts`): its number as uploaded, its size, and its checksums.
+ */
+export interface ManifestPart {
+  /** 1 to 10000, ascending within a manifest (numbers may have gaps, as the client chose them). */
+  partNumber: number
+  size: number
+  checksums: Checksums
+}
+
 /** What an object version's content is: its chunks in order plus what S3 reports about it. */
 export interface Manifest {
   /** The content's chunks in order; their sizes add up to `size`. */
@@ -102,6 +113,12 @@ export interface Manifest {
    * `content-disposition`, `content-encoding`, `content-language`, `expires`), names lower-cased.
    */
   headers?: Record<string, string>
+  /**
+   * The parts of an object completed by a multipart upload, in order; their sizes add up to `size`.
+   * Absent for single-part objects (and for multipart objects completed before parts were recorded:
+   * they read as one part).
+   */
+  parts?: ManifestPart[]
 }
 
 interface VersionCommon {

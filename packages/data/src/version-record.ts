@@ -81,6 +81,29 @@ export function validateManifest(manifest: Manifest): void {
   if (!isSize(manifest.size) || total !== manifest.size) {
     throw new DataError('InvalidManifest', `chunk sizes add up to ${total}, manifest says ${manifest.size}`)
   }
+  if (manifest.parts !== undefined) validateParts(manifest.parts, manifest.size)
+}
+
+function validateParts(parts: Manifest['parts'], size: number): void {
+  if (!Array.isArray(parts) || parts.length === 0) {
+    throw new DataError('InvalidManifest', 'a manifest with parts needs at least one')
+  }
+  let total = 0
+  let previous = 0
+  for (const part of parts) {
+    const number = part?.partNumber
+    if (!Number.isSafeInteger(number) || number <= previous || number > 10_000 || !isSize(part.size)) {
+      throw new DataError(
+        'InvalidManifest',
+        'manifest parts must have ascending numbers 1 to 10000 and sizes',
+      )
+    }
+    previous = number
+    total += part.size
+  }
+  if (total !== size) {
+    throw new DataError('InvalidManifest', `part sizes add up to ${total}, manifest says ${size}`)
+  }
 }
 
 function isSize(value: number): boolean {

@@ -151,6 +151,11 @@ export async function completeUpload(
     userMetadata: upload.userMetadata,
     checksums: compositeChecksums(chosen, md5),
     etag: `"${md5}"`,
+    parts: chosen.map((part) => ({
+      partNumber: part.partNumber,
+      size: part.size,
+      checksums: part.checksums,
+    })),
   }
   if (upload.headers !== undefined) manifest.headers = upload.headers
   const version = await ctx.newVersion(input.bucket, input.key, manifest)

@@ -17,7 +17,7 @@ import type {
 } from '../port.js'
 import { versioningOf } from '../version-record.js'
 import type { ChecksumAlgorithm } from './checksums.js'
-import { toChecksums } from './checksums.js'
+import { checksumField, toChecksums } from './checksums.js'
 import { type ByteRange, type RangeSpec, readContent, resolveRange } from './content-reader.js'
 import { ChunkGuard, collectGarbage, type GcOptions, type GcResult } from './gc.js'
 import { type ExpectedDigests, ingest } from './ingest.js'
@@ -36,7 +36,8 @@ import {
   uploadPart,
 } from './multipart.js'
 import type { MultipartStore, MultipartUpload, PartRecord } from './port.js'
-import { evaluatePreconditions, type Preconditions } from './preconditions.js'
+import { evaluatePreconditions, type Preconditions, unquoteEtag } from './preconditions.js'
+import { checkPartNumber } from './upload-records.js'
 
 /** S3's largest single PUT and largest part: 5 GiB. */
 export const MAX_PUT_SIZE = 5 * 1024 ** 3
@@ -96,6 +97,18 @@ export interface CopyObjectInput {
   replace?: ObjectAttributes
   /** `x-amz-copy-source-if-*`: conditions on the source; any that fails is `PreconditionFailed`. */
   conditions?: Preconditions
+}
+
+export interface UploadPartCopyInput {
+  source: { bucket: string; key: string; versionId?: string }
+  /** `x-amz-copy-source-range`: inclusive offsets in the source; the whole source when absent. */
+  range?: ByteRange
+  /** `x-amz-copy-source-if-*`: conditions on the source; any that fails is `PreconditionFailed`. */
+  conditions?: Preconditions
+  bucket: string
+  key: string
+  uploadId: string
+  partNumber: number
 }
 
 export interface ObjectRead {
@@ -396,6 +409,83 @@ export class ObjectEngine {
     const lease = this.#guard.lease()
     try {
       return await uploadPart({ ...this.#parts, blobs: this.#guard.pinningStore(this.blobs, lease) }, input)
+    } finally {
+      lease.release()
+    }
+  }
+
+  /**
+   * UploadPartCopy: part `partNumber` of an upload gets the bytes of another object (or of `range` in
+   * it). A whole single-part source is taken as it is: its chunks and its MD5 are the part's, nothing
+   * is read. Otherwise the bytes are read (verified, as every read is) for the part's MD5 and stored
+   * as chunks; chunks that line up with the source's are the same content-addressed chunks, stored once.
+   */
+  async uploadPartCopy(input: UploadPartCopyInput): Promise<{ source: ContentVersion; part: PartRecord }> {
+    checkPartNumber(input.partNumber)
+    const upload = await this.getUpload(input.bucket, input.key, input.uploadId)
+    const source = await this.headObject(input.source.bucket, input.source.key, input.source.versionId)
+    const manifest = source.manifest
+    if (
+      evaluatePreconditions(
+        { etag: manifest.etag, lastModified: source.createdAt },
+        input.conditions ?? {},
+      ) !== 'proceed'
+    ) {
+      throw new DataError('PreconditionFailed', 'a precondition on the copy source does not hold')
+    }
+    const range = input.range
+    if (range !== undefined && (range.end >= manifest.size || range.start > range.end)) {
+      throw new DataError(
+        'InvalidArgument',
+        `range specified is not valid for source object of size: ${manifest.size}`,
+      )
+    }
+    const length = range === undefined ? manifest.size : range.end - range.start + 1
+    if (length > this.#maxPutSize) {
+      throw new DataError(
+        'InvalidRequest',
+        `the specified copy source is larger than the maximum allowable size for a copy source: ${this.#maxPutSize}`,
+      )
+    }
+    const lease = this.#guard.lease()
+    try {
+      for (const chunk of manifest.chunks) lease.pin(chunk.cid)
+      // As in copyObject: a source that still exists now was marked by any collection running meanwhile.
+      await this.index.getVersion(source.bucket, source.key, source.versionId).catch((err: unknown) => {
+        if (isDataError(err, 'NoSuchVersion')) {
+          throw new DataError('NoSuchVersion', 'the copy source was deleted during the copy', { cause: err })
+        }
+        throw err
+      })
+      const whole = length === manifest.size
+      const algorithm = upload.checksumAlgorithm
+      const reusable =
+        whole &&
+        manifest.parts === undefined &&
+        unquoteEtag(manifest.etag) === manifest.checksums.md5 &&
+        (algorithm === undefined || manifest.checksums[checksumField(algorithm)] !== undefined)
+      if (reusable) {
+        const part: PartRecord = {
+          partNumber: input.partNumber,
+          etag: `"${manifest.checksums.md5}"`,
+          size: manifest.size,
+          chunks: structuredClone(manifest.chunks),
+          checksums: { ...manifest.checksums },
+          lastModified: this.#now().toISOString(),
+        }
+        await this.uploads.putPart(input.uploadId, part)
+        return { source, part }
+      }
+      const read = this.readObject(source, range)
+      const part = await this.uploadPart({
+        bucket: input.bucket,
+        key: input.key,
+        uploadId: input.uploadId,
+        partNumber: input.partNumber,
+        body: read.body,
+        size: length,
+      })
+      return { source, part }
     } finally {
       lease.release()
     }

@@ -5,6 +5,7 @@ import * as buckets from './routes/buckets.js'
 import { deleteObjects } from './routes/delete-objects.js'
 import * as listing from './routes/listing.js'
 import * as multipart from './routes/multipart.js'
+import { getObjectAttributes } from './routes/object-attributes.js'
 import * as objects from './routes/objects.js'
 
 /**
@@ -15,7 +16,6 @@ const UNSUPPORTED = new Set([
   'accelerate',
   'acl',
   'analytics',
-  'attributes',
   'cors',
   'encryption',
   'intelligent-tiering',
@@ -59,6 +59,7 @@ const OPERATIONS = {
   CopyObject: objects.copyObject,
   GetObject: objects.getObject,
   HeadObject: objects.headObject,
+  GetObjectAttributes: getObjectAttributes,
   DeleteObject: objects.deleteObject,
   DeleteObjects: deleteObjects,
   CreateMultipartUpload: multipart.createMultipartUpload,
@@ -96,6 +97,7 @@ export function resolveOperation(method: string, target: S3Target, headers: Head
       }
       return headers.has('x-amz-copy-source') ? 'CopyObject' : 'PutObject'
     case 'GET':
+      if (has('attributes')) return 'GetObjectAttributes'
       return has('uploadId') ? 'ListParts' : 'GetObject'
     case 'HEAD':
       return 'HeadObject'

@@ -22,7 +22,7 @@ import { integerOf, objectAttributesOf } from '../request.js'
 import { objectContentOf, xmlBodyOf } from '../request-body.js'
 import { elementsOf, leaf, malformedXml, node, S3_XMLNS, textOf } from '../xml.js'
 import { keyFilterOf } from './listing.js'
-import { checksumHeadersOf } from './objects.js'
+import { checksumHeadersOf, conditionsOf, parseCopySource } from './objects.js'
 
 function uploadIdOf(c: S3Context): string {
   return param(c, 'uploadId')!
@@ -56,14 +56,13 @@ export async function createMultipartUpload(c: S3Context, services: S3Services):
   )
 }
 
-/** UploadPart (`PUT ?partNumber&uploadId`); UploadPartCopy is not implemented. */
+/** UploadPart (`PUT ?partNumber&uploadId`); with `x-amz-copy-source`, UploadPartCopy. */
 export async function uploadPart(c: S3Context, services: S3Services): Promise<Response> {
   const bucket = bucketOf(c)
   const key = validateKey(keyOf(c))
   await authorize(c, services, 'WRITE', bucket, key)
-  if (c.req.header('x-amz-copy-source') !== undefined) {
-    throw new DataError('NotImplemented', 'UploadPartCopy is not supported')
-  }
+  const copySource = c.req.header('x-amz-copy-source')
+  if (copySource !== undefined) return uploadPartCopy(c, services, bucket, key, copySource)
   const partNumber = partNumberOf(param(c, 'partNumber'))
   const part = await services.engine.uploadPart({
     bucket,
@@ -75,6 +74,56 @@ export async function uploadPart(c: S3Context, services: S3Services): Promise<Re
   const headers = checksumHeadersOf(part.checksums)
   delete headers['x-amz-checksum-type']
   return new Response(null, { status: 200, headers: { etag: part.etag, ...headers } })
+}
+
+/**
+ * UploadPartCopy: the part's bytes come from another object, which the caller must be allowed to
+ * READ (as for CopyObject), optionally `x-amz-copy-source-range: bytes=first-last` of it, under the
+ * `x-amz-copy-source-if-*` conditions.
+ */
+async function uploadPartCopy(
+  c: S3Context,
+  services: S3Services,
+  bucket: string,
+  key: string,
+  header: string,
+): Promise<Response> {
+  const source = parseCopySource(header)
+  await authorize(c, services, 'READ', source.bucket, source.key)
+  const rangeHeader = c.req.header('x-amz-copy-source-range')
+  const range = rangeHeader === undefined ? undefined : copySourceRangeOf(rangeHeader)
+  const { source: from, part } = await services.engine.uploadPartCopy({
+    source,
+    ...(range !== undefined ? { range } : {}),
+    conditions: conditionsOf(c, 'x-amz-copy-source-'),
+    bucket,
+    key,
+    uploadId: uploadIdOf(c),
+    partNumber: partNumberOf(param(c, 'partNumber')),
+  })
+  return xmlResponse(
+    node(
+      'CopyPartResult',
+      [leaf('ETag', part.etag), leaf('LastModified', part.lastModified), ...checksumLeaves(part.checksums)],
+      S3_XMLNS,
+    ),
+    200,
+    { 'x-amz-copy-source-version-id': s3VersionId(from) },
+  )
+}
+
+/** `x-amz-copy-source-range`: exactly `bytes=first-last` (no open or suffix ranges, as S3 requires). */
+function copySourceRangeOf(header: string): { start: number; end: number } {
+  const match = /^bytes=(\d{1,15})-(\d{1,15})$/.exec(header.trim())
+  const start = Number(match?.[1])
+  const end = Number(match?.[2])
+  if (match === null || end < start) {
+    throw new DataError(
+      'InvalidArgument',
+      'the x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy',
+    )
+  }
+  return { start, end }
 }
 
 function partNumberOf(value: string | undefined): number {

@@ -1,6 +1,7 @@
 import { flexibleChecksums } from '../../engine/checksums.js'
 import { parseRangeHeader } from '../../engine/content-reader.js'
 import { s3VersionId } from '../../engine/object-engine.js'
+import { parsePartNumber, selectPart } from '../../engine/object-parts.js'
 import { evaluatePreconditions, type Preconditions } from '../../engine/preconditions.js'
 import { DataError, isDataError } from '../../errors.js'
 import { validateKey } from '../../keys.js'
@@ -88,8 +89,11 @@ async function serveObject(c: S3Context, services: S3Services, withBody: boolean
   const bucket = bucketOf(c)
   const key = validateKey(keyOf(c))
   await authorize(c, services, 'READ', bucket, key)
-  if (param(c, 'partNumber') !== undefined)
-    throw new DataError('NotImplemented', 'reading single parts is not supported')
+  const partParam = param(c, 'partNumber')
+  const partNumber = partParam === undefined ? undefined : parsePartNumber(partParam)
+  if (partNumber !== undefined && c.req.header('range') !== undefined) {
+    throw new DataError('InvalidRequest', 'cannot specify both Range header and partNumber query parameter')
+  }
   const version = await services.engine.headObject(bucket, key, param(c, 'versionId'))
   const manifest = version.manifest
   const outcome = evaluatePreconditions(
@@ -112,9 +116,15 @@ async function serveObject(c: S3Context, services: S3Services, withBody: boolean
     const value = param(c, name)
     if (value !== undefined) headers[header] = responseHeaderValue(value, name)
   }
-  const read = services.engine.readObject(version, parseRangeHeader(c.req.header('range')))
+  // A part is a range of the object: S3 answers it 206 with Content-Range, and says how many parts there are.
+  const part = partNumber === undefined ? undefined : selectPart(manifest, partNumber)
+  if (part !== undefined) headers['x-amz-mp-parts-count'] = String(part.partsCount)
+  const range = part !== undefined ? part.range : parseRangeHeader(c.req.header('range'))
+  const read = services.engine.readObject(version, range)
   let status = 200
-  if (read.range === undefined) {
+  if (part !== undefined && read.range === undefined) {
+    headers['content-length'] = '0'
+  } else if (read.range === undefined) {
     headers['content-length'] = String(manifest.size)
     Object.assign(headers, checksumHeadersOf(manifest.checksums))
   } else {
