@@ -70,6 +70,7 @@ export { formatQuery } from './query/format.js'
 export { MAX_QUERY_DEPTH, MAX_QUERY_LENGTH, parseQuery } from './query/parser.js'
 export type * from './query/types.js'
 export { normalizeQuery } from './query/validate.js'
+export { MAX_TEXT, searchDocumentOf } from './search/extract.js'
 export { FlexSearchIndex } from './search/flexsearch-index.js'
 export {
   type MetadataOperation,
