@@ -133,6 +133,23 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    metadata: z
+      .object({
+        /**
+         * How many live nodes hold each resource's metadata document: `all` (default) or 1 to 1000. Every
+         * node answers for every resource either way, fetching from a holder when it holds none.
+         */
+        replicationFactor: z
+          .preprocess(
+            (v) => (v === 'all' ? v : integerFrom(v)),
+            z.union([z.literal('all'), z.number().int().min(1).max(1000)], {
+              error: 'must be "all" or an integer from 1 to 1000',
+            }),
+          )
+          .default('all'),
+      })
+      .strict()
+      .prefault({}),
     shutdownTimeoutMs: z
       .preprocess(
         integerFrom,
@@ -182,6 +199,7 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   ARUNA_DEV_OIDC_PORT: 'dev.oidcPort',
   ARUNA_SHUTDOWN_TIMEOUT_MS: 'shutdownTimeoutMs',
   ARUNA_GC_INTERVAL_MINUTES: 'gc.intervalMinutes',
+  ARUNA_METADATA_REPLICATION_FACTOR: 'metadata.replicationFactor',
 }
 
 const LIST_KEYS = new Set(['p2p.listen', 'p2p.bootstrap'])

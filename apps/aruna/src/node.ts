@@ -16,13 +16,16 @@ import {
   RealmTokenSigner,
   RealmTokenVerifier,
 } from '@aruna/auth'
+import { MetadataService } from '@aruna/metadata'
 import { isOrgaError, loadRealmKey, OrgaService, orgaRoleSource } from '@aruna/orga'
 import type { OpenAPIHono } from '@hono/zod-openapi'
 import type { ArunaConfig } from './config.js'
+import { type MetadataNode, startMetadataNode } from './federation/metadata-node.js'
 import { type RealmMember, type RealmMemberInit, startRealmMember } from './federation/realm-member.js'
 import { createAdminRoutes } from './http/admin-routes.js'
 import { createAuthRoutes } from './http/auth-routes.js'
 import { type HttpEndpoint, listen } from './http/listen.js'
+import { createMetadataRoutes } from './http/metadata-routes.js'
 import { RateLimiter, type RateLimitOptions } from './http/rate-limit.js'
 import { createRealmRoutes } from './http/realm-routes.js'
 import { createRestApp, type NodeStatus } from './http/rest.js'
@@ -77,6 +80,10 @@ export class ArunaNode {
   restApp: OpenAPIHono | undefined
   private s3: S3Service | undefined
   private member: RealmMember | undefined
+  private metadataNode: MetadataNode | undefined
+  private metadataService: MetadataService | undefined
+  /** Aborted at stop: ends the REST API's open event streams. */
+  private readonly closing = new AbortController()
   private devOidc: { issuer: string; clientId: string; close(): Promise<void> } | undefined
   private groups: DefaultGroups | undefined
   private cleanups: (() => void)[] = []
@@ -113,6 +120,11 @@ export class ArunaNode {
   /** The running realm membership (network, organisation store). */
   get federation(): RealmMember | undefined {
     return this.member
+  }
+
+  /** The realm's metadata on this node (store, sync), once running. */
+  get metadata(): MetadataNode | undefined {
+    return this.metadataNode
   }
 
   /** The development user's S3 credentials, when the development login is on. */
@@ -196,6 +208,13 @@ export class ArunaNode {
     const { store, network } = member
     const realmKey = realm.kind === 'management' ? (await loadRealmKey(dataDir)).realmKey : undefined
     const authorizer = new PathAuthorizer({ roles: orgaRoleSource(store) })
+    realm = await this.#startMetadata(dataDir, realm, log)
+    if (this.metadataNode)
+      this.metadataService = new MetadataService({
+        store: this.metadataNode.store,
+        authorizer,
+        realmId: realm.realmId,
+      })
     const orga = new OrgaService({
       store,
       authorizer,
@@ -300,6 +319,12 @@ export class ArunaNode {
         createUserRoutes({ realmId: realm.realmId, tokens, authorizer, store, rateLimiter }) as never,
         createStorageRoutes({ realmId: realm.realmId, tokens, authorizer, storage, rateLimiter }) as never,
         createValidateRoutes({ tokens, rateLimiter }) as never,
+        createMetadataRoutes({
+          tokens,
+          metadata: () => this.metadataService,
+          rateLimiter,
+          signal: this.closing.signal,
+        }) as never,
       ],
       gcTotals: () => storage.gcTotals(),
       rateLimiter,
@@ -351,6 +376,34 @@ export class ArunaNode {
         `development login: S3 access key ${this.dev.accessKeyId}, secret ${this.dev.secretAccessKey} (any region; path-style); "aruna login" logs in as the development user; turn it off with --no-dev`,
       )
     }
+  }
+
+  /**
+   * Opens the realm's metadata catalog (from disk, or from peers on the first start after a join); the
+   * first management node of a realm without one creates it and records it in `realm.json`, so joining
+   * nodes are given it. A server node of such a realm runs without metadata until it is given one.
+   */
+  async #startMetadata(dataDir: string, realm: RealmFile, log: Logger): Promise<RealmFile> {
+    const member = this.member
+    if (!member) return realm
+    if (realm.metadataUrl === undefined && realm.kind !== 'management') {
+      log.warn('this realm has no metadata catalog yet: metadata is not served on this node')
+      return realm
+    }
+    this.metadataNode = await startMetadataNode({
+      dataDir,
+      network: member.network,
+      catalogUrl: realm.metadataUrl,
+      factor: this.config.metadata.replicationFactor,
+      loadTimeoutMs: this.options.loadTimeoutMs ?? 30_000,
+      logger: log,
+    })
+    if (realm.metadataUrl === this.metadataNode.catalogUrl) return realm
+    const next = { ...realm, metadataUrl: this.metadataNode.catalogUrl }
+    await writeRealmFile(dataDir, next)
+    this.realmFile = next
+    log.info({ catalog: next.metadataUrl }, 'created the realm’s metadata catalog')
+    return next
   }
 
   /**
@@ -451,8 +504,10 @@ export class ArunaNode {
   async #close(timeoutMs: number): Promise<void> {
     for (const cleanup of this.cleanups.splice(0)) cleanup()
     this.groups?.close()
+    this.closing.abort()
     await Promise.all([this.rest?.close(timeoutMs), this.s3?.close(timeoutMs)])
     await this.devOidc?.close().catch(() => {})
+    await this.metadataNode?.close()
     await this.member?.stop()
   }
 }

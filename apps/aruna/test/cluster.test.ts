@@ -20,7 +20,7 @@ import { CreateBucketCommand, PutObjectCommand, S3ServiceException } from '@aws-
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { encodeInvite } from '../src/realm/invite.js'
 import { joinRealm } from '../src/realm/join.js'
-import { type Cluster, createCluster } from '../src/testing/cluster.js'
+import { type Cluster, type ClusterNode, createCluster } from '../src/testing/cluster.js'
 
 /** A protocol nobody serves: calling it makes an intruder go through the realm handshake. */
 const PROBE = defineProtocol({ id: '/aruna/probe/1.0.0', request: bytesCodec, response: bytesCodec })
@@ -37,6 +37,40 @@ async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`)
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
+}
+
+interface ChangeEvent {
+  type: string
+  resourceId: string
+  group: string
+  origin: string
+}
+
+/** Subscribes to a node's server-sent events; `seen` fills as they arrive, `close` ends the stream. */
+async function subscribe(node: ClusterNode, path: string): Promise<{ seen: ChangeEvent[]; close(): void }> {
+  const abort = new AbortController()
+  const response = await fetch(`${node.restUrl}${path}`, {
+    headers: { authorization: `Bearer ${await node.token()}` },
+    signal: abort.signal,
+  })
+  expect(response.status).toBe(200)
+  const seen: ChangeEvent[] = []
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader()
+  const decoder = new TextDecoder()
+  let buffer = ''
+  void (async () => {
+    for (;;) {
+      const read = await reader.read()
+      if (read.done) return
+      buffer += decoder.decode(read.value, { stream: true })
+      for (let at = buffer.indexOf('\n\n'); at >= 0; at = buffer.indexOf('\n\n')) {
+        const data = /^data: (.*)$/m.exec(buffer.slice(0, at))?.[1]
+        buffer = buffer.slice(at + 2)
+        if (data !== undefined && data !== '{}') seen.push(JSON.parse(data) as ChangeEvent)
+      }
+    }
+  })().catch(() => {})
+  return { seen, close: () => abort.abort() }
 }
 
 async function s3Code(promise: Promise<unknown>): Promise<string> {
@@ -290,6 +324,60 @@ describe('a realm of five nodes joined by an invite chain', () => {
     )
     expect(Date.now() - revokedAt).toBeLessThan(5000)
     s3.destroy()
+  })
+
+  it('serves metadata through any node: made on A, read and edited on E, concurrent edits on A and E both kept everywhere, and seen live on C', async () => {
+    const [a, , c, , e] = cluster.nodes as [ClusterNode, ClusterNode, ClusterNode, ClusterNode, ClusterNode]
+    const group = (await a.rest<{ id: string }>('POST', '/v1/groups', { name: 'metadata' })).body.id
+    const events = await subscribe(c, `/v1/events?group=${group}`)
+    try {
+      const made = await a.rest<{ resourceId: string }>('POST', '/v1/resources', {
+        group,
+        name: 'Sea ice',
+        description: 'made on A',
+      })
+      expect(made.status).toBe(201)
+      const id = made.body.resourceId
+      await waitFor(
+        'E reads the resource made on A',
+        async () => (await e.rest('GET', `/v1/resources/${id}`)).status === 200,
+      )
+      const edit = (node: ClusterNode, property: string, value: unknown) =>
+        node.rest('PATCH', `/v1/resources/${id}`, { edits: [{ op: 'set', entity: './', property, value }] })
+      const [fromA, fromE] = await Promise.all([
+        edit(a, 'keywords', ['from A']),
+        edit(e, 'alternateName', 'from E'),
+      ])
+      expect([fromA.status, fromE.status]).toEqual([200, 200])
+      const rootOn = async (node: ClusterNode) => {
+        const got = await node.rest<{ crate: { '@graph': Record<string, unknown>[] } }>(
+          'GET',
+          `/v1/resources/${id}`,
+        )
+        return got.body.crate['@graph'].find((entity) => entity['@id'] === './')
+      }
+      for (const node of cluster.nodes) {
+        await waitFor(`node ${node.index} holds both edits`, async () => {
+          const root = await rootOn(node)
+          return JSON.stringify(root?.keywords) === '["from A"]' && root?.alternateName === 'from E'
+        })
+      }
+      // The subscriber on C was told of the creation and of the edits (synced from A and E).
+      await waitFor(
+        'C streamed the creation and an update',
+        () =>
+          events.seen.some((event) => event.type === 'created' && event.resourceId === id) &&
+          events.seen.some((event) => event.type === 'updated' && event.resourceId === id),
+      )
+      expect(
+        events.seen.filter((event) => event.resourceId === id).every((event) => event.origin === 'remote'),
+      ).toBe(true)
+      // Every node lists the same history: the creation and both edits.
+      const history = await c.rest<{ changes: { message: string }[] }>('GET', `/v1/resources/${id}/history`)
+      expect(history.body.changes).toHaveLength(3)
+    } finally {
+      events.close()
+    }
   })
 
   it('keeps answering while a node is stopped, and the node catches up when it restarts', async () => {

@@ -117,6 +117,16 @@ describe('the OpenAPI document of the REST API', () => {
       'GET /v1/users',
       'GET /v1/users/{id}',
       'POST /v1/validate',
+      'POST /v1/resources',
+      'GET /v1/resources',
+      'GET /v1/resources/{id}',
+      'PATCH /v1/resources/{id}',
+      'DELETE /v1/resources/{id}',
+      'GET /v1/resources/{id}/history',
+      'GET /v1/resources/{id}/validation',
+      'GET /v1/resources/{id}/export',
+      'POST /v1/resources/import',
+      'GET /v1/events',
     ])
       expect(documented).toContain(route)
   })
@@ -197,6 +207,29 @@ describe('the OpenAPI document of the REST API', () => {
       'PATCH /v1/roles/{id}': () => ({ name: 'driven-renamed' }),
       'POST /v1/roles/{id}/members': () => ({ user: operator }),
       'POST /v1/tokens/revoke': () => ({ jti: 'driven-jti' }),
+      'POST /v1/resources': () => ({ group: ids.group, name: 'driven', resourceId: 'driven' }),
+      'PATCH /v1/resources/{id}': () => ({
+        edits: [{ op: 'set', entity: './', property: 'keywords', value: ['driven'] }],
+      }),
+      'POST /v1/resources/import': () => ({
+        '@context': 'https://w3id.org/ro/crate/1.1/context',
+        '@graph': [
+          {
+            '@id': 'ro-crate-metadata.json',
+            '@type': 'CreativeWork',
+            conformsTo: { '@id': 'https://w3id.org/ro/crate/1.1' },
+            about: { '@id': './' },
+          },
+          {
+            '@id': './',
+            '@type': 'Dataset',
+            name: 'imported',
+            description: 'driven by the OpenAPI test',
+            datePublished: '2026-12-06',
+            license: 'CC0-1.0',
+          },
+        ],
+      }),
       'POST /v1/validate': () => ({
         '@context': 'https://w3id.org/ro/crate/1.1/context',
         '@graph': [
@@ -215,6 +248,7 @@ describe('the OpenAPI document of the REST API', () => {
       if (path.startsWith('/v1/groups/')) return ids.group ?? ''
       if (path.startsWith('/v1/roles/')) return ids.role ?? ''
       if (path.startsWith('/v1/keys/')) return ids.key ?? ''
+      if (path.startsWith('/v1/resources/')) return 'driven'
       return '12D3KooWRwh8TFV84mzn25uoqG849xVPaNfK4QZUct4iP5yjdTkd' // a node that is not in the realm
     }
     const operations = Object.entries(doc.paths)
@@ -227,7 +261,8 @@ describe('the OpenAPI document of the REST API', () => {
     const answered: string[] = []
     for (const { path, method, op } of operations) {
       const name = `${method.toUpperCase()} ${path}`
-      const url = path.replace(/\{(\w+)\}/g, (_m, p: string) => encodeURIComponent(param(path, p)))
+      const query = path === '/v1/resources' || path === '/v1/resources/import' ? `?group=${ids.group}` : ''
+      const url = `${path.replace(/\{(\w+)\}/g, (_m, p: string) => encodeURIComponent(param(path, p)))}${query}`
       const sample = bodies[name]
       if (op.requestBody) expect(sample, `a sample body for ${name}`).toBeDefined()
       const response = await fetch(`${node.restUrl}${url}`, {
@@ -241,6 +276,15 @@ describe('the OpenAPI document of the REST API', () => {
       const declared = op.responses[String(response.status)]
       expect(declared, `${name} answered ${response.status}`).toBeDefined()
       const type = response.headers.get('content-type')?.split(';')[0] ?? ''
+      if (type === 'text/event-stream') {
+        // A stream that stays open: its first event is enough.
+        expect(declared?.content?.[type], name).toBeDefined()
+        const reader = (response.body as ReadableStream<Uint8Array>).getReader()
+        expect(new TextDecoder().decode((await reader.read()).value)).toMatch(/^event: ready/)
+        await reader.cancel()
+        answered.push(`${name} ${response.status}`)
+        continue
+      }
       const text = await response.text()
       if (declared?.content) {
         const media = declared.content[type]

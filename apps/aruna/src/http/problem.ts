@@ -3,6 +3,7 @@
  * domain errors (orga, auth, network) at the edge. No stack trace or internal path reaches a client.
  */
 import { isAuthError } from '@aruna/auth'
+import { isMetadataError } from '@aruna/metadata'
 import { isOrgaError } from '@aruna/orga'
 import { z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
@@ -13,6 +14,14 @@ export interface Problem {
   readonly title: string
   readonly status: number
   readonly detail?: string
+  /** The RO-Crate problems of a refused crate. */
+  readonly problems?: readonly {
+    severity: string
+    rule: string
+    message: string
+    entityId?: string
+    property?: string
+  }[]
 }
 
 /** A JSON problem document (RFC 9457), as the OpenAPI document declares it. */
@@ -22,6 +31,18 @@ export const ProblemSchema = z
     title: z.string(),
     status: z.number().int(),
     detail: z.string().optional(),
+    problems: z
+      .array(
+        z.object({
+          severity: z.string(),
+          rule: z.string(),
+          message: z.string(),
+          entityId: z.string().optional(),
+          property: z.string().optional(),
+        }),
+      )
+      .optional()
+      .openapi({ description: 'What is wrong with an RO-Crate that was refused' }),
   })
   .openapi('Problem')
 
@@ -145,6 +166,30 @@ export function problemOf(err: unknown): Problem | undefined {
         return problem(410, 'Gone', err.message)
       default:
         return problem(400, 'Bad Request', err.message)
+    }
+  }
+  if (isMetadataError(err)) {
+    switch (err.code) {
+      case 'NotFound':
+        return problem(404, 'Not Found', err.message)
+      case 'AlreadyExists':
+        return problem(409, 'Conflict', err.message)
+      case 'AccessDenied':
+        return problem(403, 'Forbidden', err.message)
+      case 'Unavailable':
+        return problem(503, 'Service Unavailable', err.message)
+      case 'InvalidCrate': {
+        const problems = (err.problems ?? []).slice(0, 100).map((p) => ({
+          severity: p.severity,
+          rule: p.rule,
+          message: p.message,
+          ...(p.entityId === undefined ? {} : { entityId: p.entityId }),
+          ...(p.property === undefined ? {} : { property: p.property }),
+        }))
+        return { ...problem(400, 'Bad Request', oneLine(err.message)), problems }
+      }
+      default:
+        return problem(400, 'Bad Request', oneLine(err.message))
     }
   }
   if (isAuthError(err)) {

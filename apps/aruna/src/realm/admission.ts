@@ -92,6 +92,7 @@ export class Admission {
       realmId: file.realmId,
       realmName: file.realmName,
       realmUrl: file.realmUrl,
+      ...(file.metadataUrl === undefined ? {} : { metadataUrl: file.metadataUrl }),
       delegation: admitted.delegation,
       accessKeyKey: this.#init.accessKeyKey,
       bootstrap: [...new Set([...network.multiaddrs, ...others])].slice(0, 32),

@@ -39,6 +39,8 @@ export type JoinResponse =
       readonly realmId: string
       readonly realmName: string
       readonly realmUrl: string
+      /** The metadata catalog's URL, when the realm has one. */
+      readonly metadataUrl?: string
       readonly delegation: string
       /** The realm's access key encryption key (32 bytes): every node verifies every access key. */
       readonly accessKeyKey: Uint8Array
@@ -108,6 +110,7 @@ export const joinProtocol = defineProtocol<JoinRequest, JoinResponse>({
       realmId: text(v.realmId, 'realm id', 128),
       realmName: text(v.realmName, 'realm name', 200),
       realmUrl: text(v.realmUrl, 'realm url', 512),
+      ...(v.metadataUrl === undefined ? {} : { metadataUrl: text(v.metadataUrl, 'metadata url', 512) }),
       delegation: text(v.delegation, 'delegation'),
       accessKeyKey: v.accessKeyKey,
       bootstrap: addresses(v.bootstrap),

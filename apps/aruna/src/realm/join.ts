@@ -83,6 +83,7 @@ export async function joinRealm(options: JoinOptions): Promise<RealmFile> {
       realmId: response.realmId,
       realmName: response.realmName,
       realmUrl: response.realmUrl,
+      ...(response.metadataUrl === undefined ? {} : { metadataUrl: response.metadataUrl }),
       kind: 'server',
       delegation: response.delegation,
       operator: invite.operator,

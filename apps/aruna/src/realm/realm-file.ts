@@ -18,6 +18,12 @@ const RealmFileSchema = z
     realmName: z.string().min(1).max(200),
     /** The realm document's automerge URL: the root of the organisation documents. */
     realmUrl: z.string().startsWith('automerge:'),
+    /**
+     * The metadata catalog's automerge URL: the root of the realm's RO-Crate documents. Created with the
+     * realm, handed to joining nodes. Absent in realms made before metadata ran on the node: a management
+     * node then creates it at start.
+     */
+    metadataUrl: z.string().startsWith('automerge:').optional(),
     /** `management`: holds the realm key and admits nodes; `server`: holds a delegation only. */
     kind: z.enum(['management', 'server']),
     /** The realm's signature over this node's key (a compact JWS). */
