@@ -30,6 +30,8 @@ export type DataErrorCode =
   | 'MalformedXML'
   | 'InvalidRange'
   | 'PreconditionFailed'
+  /** A conditional write whose condition a concurrent write or delete of the key broke (S3: 409). */
+  | 'ConditionalRequestConflict'
   | 'MethodNotAllowed'
   | 'NotImplemented'
   // Multipart uploads

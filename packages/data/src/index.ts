@@ -66,6 +66,7 @@ export {
   type PutObjectInput,
   s3VersionId,
   type UploadPartCopyInput,
+  type WriteCondition,
 } from './engine/object-engine.js'
 export { partsOf, type SelectedPart, selectPart } from './engine/object-parts.js'
 export type { ListUploadsOptions, MultipartStore, MultipartUpload, PartRecord } from './engine/port.js'

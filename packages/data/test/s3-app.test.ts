@@ -528,7 +528,11 @@ describe('S3 objects', () => {
       status: 412,
       code: 'PreconditionFailed',
     })
-    expect(await put('once', 'third', { 'if-match': '"x"' })).toMatchObject({ status: 501 })
+    expect(await put('once', 'third', { 'if-match': '"x"' })).toMatchObject({
+      status: 412,
+      code: 'PreconditionFailed',
+    })
+    expect(await put('once', 'fourth', { 'if-none-match': '"x"' })).toMatchObject({ status: 501 })
     expect((await call('GET', '/shared/once')).text).toBe('first')
   })
 

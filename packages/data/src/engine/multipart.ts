@@ -13,7 +13,7 @@ import {
   toChecksums,
 } from './checksums.js'
 import { ingest } from './ingest.js'
-import type { ObjectAttributes, ObjectContent } from './object-engine.js'
+import type { ObjectAttributes, ObjectContent, WriteCondition } from './object-engine.js'
 import type { MultipartStore, MultipartUpload, PartRecord } from './port.js'
 import { unquoteEtag } from './preconditions.js'
 import { checkPartNumber, MAX_PART_NUMBER } from './upload-records.js'
@@ -28,7 +28,12 @@ export interface EngineParts {
   maxPartSize: number
   now: () => Date
   /** Records a new current version of `key` with this manifest. */
-  newVersion(bucket: string, key: string, manifest: Manifest): Promise<ContentVersion>
+  newVersion(
+    bucket: string,
+    key: string,
+    manifest: Manifest,
+    condition?: WriteCondition,
+  ): Promise<ContentVersion>
 }
 
 export interface CreateUploadInput extends ObjectAttributes {
@@ -107,7 +112,13 @@ export async function uploadPart(ctx: EngineParts, input: UploadPartInput): Prom
  */
 export async function completeUpload(
   ctx: EngineParts,
-  input: { bucket: string; key: string; uploadId: string; parts: readonly CompletedPart[] },
+  input: {
+    bucket: string
+    key: string
+    uploadId: string
+    parts: readonly CompletedPart[]
+    condition?: WriteCondition
+  },
 ): Promise<ContentVersion> {
   const upload = await uploadOf(ctx, input.bucket, input.key, input.uploadId)
   if (input.parts.length === 0) throw new DataError('MalformedXML', 'the request lists no parts')
@@ -158,7 +169,7 @@ export async function completeUpload(
     })),
   }
   if (upload.headers !== undefined) manifest.headers = upload.headers
-  const version = await ctx.newVersion(input.bucket, input.key, manifest)
+  const version = await ctx.newVersion(input.bucket, input.key, manifest, input.condition)
   await ctx.uploads.deleteUpload(input.uploadId)
   return version
 }

@@ -21,6 +21,7 @@ import { checksumField, toChecksums } from './checksums.js'
 import { type ByteRange, type RangeSpec, readContent, resolveRange } from './content-reader.js'
 import { ChunkGuard, collectGarbage, type GcOptions, type GcResult } from './gc.js'
 import { type ExpectedDigests, ingest } from './ingest.js'
+import { KeyWrites } from './key-writes.js'
 import {
   type CompletedPart,
   type CreateUploadInput,
@@ -36,7 +37,7 @@ import {
   uploadPart,
 } from './multipart.js'
 import type { MultipartStore, MultipartUpload, PartRecord } from './port.js'
-import { evaluatePreconditions, type Preconditions, unquoteEtag } from './preconditions.js'
+import { etagListMatches, evaluatePreconditions, type Preconditions, unquoteEtag } from './preconditions.js'
 import { checkPartNumber } from './upload-records.js'
 
 /** S3's largest single PUT and largest part: 5 GiB. */
@@ -84,9 +85,23 @@ export interface ObjectAttributes {
   headers?: Record<string, string>
 }
 
+/**
+ * S3 conditional writes on PutObject and CompleteMultipartUpload: `ifNoneMatch: '*'` writes only when
+ * the key has no current object, `ifMatch` only when its current object has that ETag (a list as in
+ * `If-Match`). Checked before the body is read (`PreconditionFailed`, or `NoSuchKey` for `ifMatch` on a
+ * key without an object) and again, atomically with the write on this node, once the version is ready:
+ * a condition that held at first and no longer does (another write or delete of the key got in
+ * meanwhile) is `ConditionalRequestConflict`.
+ */
+export interface WriteCondition {
+  ifNoneMatch?: '*'
+  ifMatch?: string
+}
+
 export interface PutObjectInput extends ObjectContent, ObjectAttributes {
   bucket: string
   key: string
+  condition?: WriteCondition
 }
 
 export interface CopyObjectInput {
@@ -152,6 +167,8 @@ export class ObjectEngine {
   readonly #maxPutSize: number
   readonly #uploadTimeoutMs: number
   readonly #guard = new ChunkGuard()
+  /** Writes of each key in progress: a conditional write's check and record run alone. */
+  readonly #keyWrites = new KeyWrites()
   #gcRun: Promise<GcResult> | undefined
   readonly #gcTotals: GcTotals = { runs: 0, chunksFreed: 0, bytesFreed: 0 }
 
@@ -171,7 +188,8 @@ export class ObjectEngine {
       minPartSize: init.minPartSize ?? MIN_PART_SIZE,
       maxPartSize: this.#maxPutSize,
       now: this.#now,
-      newVersion: (bucket, key, manifest) => this.#recordCompleted(bucket, key, manifest),
+      newVersion: (bucket, key, manifest, condition) =>
+        this.#recordCompleted(bucket, key, manifest, condition),
     }
   }
 
@@ -214,22 +232,29 @@ export class ObjectEngine {
   async putObject(input: PutObjectInput): Promise<ContentVersion> {
     validateKey(input.key)
     await this.index.getBucket(input.bucket)
+    if (input.condition !== undefined)
+      await this.checkWriteCondition(input.bucket, input.key, input.condition)
     const lease = this.#guard.lease()
     try {
       const blobs = this.#guard.pinningStore(this.blobs, lease)
       const content = await ingest(blobs, this.#parts.chunker, { ...input, maxSize: this.#maxPutSize })
       const md5 = content.digests.md5
-      return await this.#record(input.bucket, input.key, {
-        chunks: content.chunks,
-        size: content.size,
-        contentType: input.contentType ?? DEFAULT_CONTENT_TYPE,
-        userMetadata: { ...input.userMetadata },
-        checksums: toChecksums(content.digests),
-        etag: `"${md5}"`,
-        ...(input.headers !== undefined && Object.keys(input.headers).length > 0
-          ? { headers: { ...input.headers } }
-          : {}),
-      })
+      return await this.#record(
+        input.bucket,
+        input.key,
+        {
+          chunks: content.chunks,
+          size: content.size,
+          contentType: input.contentType ?? DEFAULT_CONTENT_TYPE,
+          userMetadata: { ...input.userMetadata },
+          checksums: toChecksums(content.digests),
+          etag: `"${md5}"`,
+          ...(input.headers !== undefined && Object.keys(input.headers).length > 0
+            ? { headers: { ...input.headers } }
+            : {}),
+        },
+        input.condition,
+      )
     } finally {
       lease.release()
     }
@@ -286,7 +311,7 @@ export class ObjectEngine {
     validateKey(key)
     const versioning = await this.getBucketVersioning(bucket)
     if (versioning === 'Unversioned') {
-      await this.#purgeNullVersions(bucket, key)
+      await this.#keyWrites.shared(writeName(bucket, key), () => this.#purgeNullVersions(bucket, key))
       return {}
     }
     if (versioning === 'Enabled') {
@@ -305,8 +330,10 @@ export class ObjectEngine {
       deleteMarker: true,
       ...(versioning === 'Suspended' ? { nullVersion: true as const } : {}),
     }
-    await this.index.putVersion(marker)
-    if (versioning === 'Suspended') await this.#purgeNullVersions(bucket, key, 'keep-newest')
+    await this.#keyWrites.shared(writeName(bucket, key), async () => {
+      await this.index.putVersion(marker)
+      if (versioning === 'Suspended') await this.#purgeNullVersions(bucket, key, 'keep-newest')
+    })
     return { deleteMarker: marker }
   }
 
@@ -492,13 +519,37 @@ export class ObjectEngine {
   }
 
   /** Assembles the listed parts into a new version and ends the upload. */
-  completeMultipartUpload(input: {
+  async completeMultipartUpload(input: {
     bucket: string
     key: string
     uploadId: string
     parts: readonly CompletedPart[]
+    condition?: WriteCondition
   }): Promise<ContentVersion> {
+    if (input.condition !== undefined) {
+      await this.getUpload(input.bucket, input.key, input.uploadId)
+      await this.checkWriteCondition(input.bucket, input.key, input.condition)
+    }
     return completeUpload(this.#parts, input)
+  }
+
+  /**
+   * Checks a conditional write against the key's current object (see `WriteCondition`):
+   * `PreconditionFailed`, or `NoSuchKey` for `ifMatch` on a key without an object.
+   */
+  async checkWriteCondition(bucket: string, key: string, condition: WriteCondition): Promise<void> {
+    const failure = writeConditionFailure(await this.#currentOrNone(bucket, key), condition)
+    if (failure === 'no-object') throw new DataError('NoSuchKey', `${key} has no object to match`)
+    if (failure !== undefined) throw new DataError('PreconditionFailed', failure)
+  }
+
+  async #currentOrNone(bucket: string, key: string): Promise<ContentVersion | undefined> {
+    try {
+      return await this.index.getCurrent(bucket, key)
+    } catch (err) {
+      if (isDataError(err, 'NoSuchKey')) return undefined
+      throw err
+    }
   }
 
   async abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void> {
@@ -590,7 +641,12 @@ export class ObjectEngine {
   }
 
   /** Records the version a multipart completion assembled, its chunks pinned while it does. */
-  async #recordCompleted(bucket: string, key: string, manifest: Manifest): Promise<ContentVersion> {
+  async #recordCompleted(
+    bucket: string,
+    key: string,
+    manifest: Manifest,
+    condition?: WriteCondition,
+  ): Promise<ContentVersion> {
     const lease = this.#guard.lease()
     try {
       const missing = await this.#guard.pinPresent(
@@ -601,7 +657,7 @@ export class ObjectEngine {
       if (missing.length > 0) {
         throw new DataError('InvalidPart', 'a part changed or its data is gone; upload the part again')
       }
-      return await this.#record(bucket, key, manifest)
+      return await this.#record(bucket, key, manifest, condition)
     } finally {
       lease.release()
     }
@@ -611,7 +667,28 @@ export class ObjectEngine {
    * Records a new content version: a `null` version that replaces the key's previous one unless
    * versioning is `Enabled`.
    */
-  async #record(bucket: string, key: string, manifest: Manifest): Promise<ContentVersion> {
+  #record(
+    bucket: string,
+    key: string,
+    manifest: Manifest,
+    condition?: WriteCondition,
+  ): Promise<ContentVersion> {
+    const name = writeName(bucket, key)
+    if (condition === undefined)
+      return this.#keyWrites.shared(name, () => this.#recordNow(bucket, key, manifest))
+    return this.#keyWrites.exclusive(name, async () => {
+      const failure = writeConditionFailure(await this.#currentOrNone(bucket, key), condition)
+      if (failure !== undefined) {
+        throw new DataError(
+          'ConditionalRequestConflict',
+          'the conditional request cannot succeed due to a conflicting operation against this resource',
+        )
+      }
+      return this.#recordNow(bucket, key, manifest)
+    })
+  }
+
+  async #recordNow(bucket: string, key: string, manifest: Manifest): Promise<ContentVersion> {
     const versioning = await this.getBucketVersioning(bucket)
     const version: ContentVersion = {
       bucket,
@@ -662,4 +739,22 @@ export class ObjectEngine {
     }
     return doomed[0]
   }
+}
+
+/** A key's name in `KeyWrites` (NUL cannot be part of a bucket name or key). */
+function writeName(bucket: string, key: string): string {
+  return `${bucket}\u0000${key}`
+}
+
+/** Why a conditional write may not go ahead on `current`, or undefined when it may. */
+function writeConditionFailure(
+  current: ContentVersion | undefined,
+  condition: WriteCondition,
+): string | 'no-object' | undefined {
+  if (condition.ifNoneMatch === '*' && current !== undefined) return 'the key already has an object'
+  if (condition.ifMatch !== undefined) {
+    if (current === undefined) return 'no-object'
+    if (!etagListMatches(condition.ifMatch, current.manifest.etag)) return 'the object has another ETag'
+  }
+  return undefined
 }

@@ -45,6 +45,7 @@ const STATUS: Partial<Record<DataErrorCode, number>> = {
   MalformedXML: 400,
   InvalidRange: 416,
   PreconditionFailed: 412,
+  ConditionalRequestConflict: 409,
   MethodNotAllowed: 405,
   NotImplemented: 501,
   InvalidPart: 400,

@@ -22,7 +22,7 @@ import { integerOf, objectAttributesOf } from '../request.js'
 import { objectContentOf, xmlBodyOf } from '../request-body.js'
 import { elementsOf, leaf, malformedXml, node, S3_XMLNS, textOf } from '../xml.js'
 import { keyFilterOf } from './listing.js'
-import { checksumHeadersOf, conditionsOf, parseCopySource } from './objects.js'
+import { checksumHeadersOf, conditionsOf, parseCopySource, writeConditionOf } from './objects.js'
 
 function uploadIdOf(c: S3Context): string {
   return param(c, 'uploadId')!
@@ -140,6 +140,7 @@ export async function completeMultipartUpload(c: S3Context, services: S3Services
   const bucket = bucketOf(c)
   const key = validateKey(keyOf(c))
   await authorize(c, services, 'WRITE', bucket, key)
+  const condition = writeConditionOf(c)
   const request = await xmlBodyOf(c, 'CompleteMultipartUpload')
   const parts = elementsOf(request, 'Part').map(completedPart)
   const version = await services.engine.completeMultipartUpload({
@@ -147,6 +148,7 @@ export async function completeMultipartUpload(c: S3Context, services: S3Services
     key,
     uploadId: uploadIdOf(c),
     parts,
+    ...(condition !== undefined ? { condition } : {}),
   })
   return xmlResponse(
     node(

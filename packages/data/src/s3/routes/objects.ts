@@ -1,9 +1,9 @@
 import { flexibleChecksums } from '../../engine/checksums.js'
 import { parseRangeHeader } from '../../engine/content-reader.js'
-import { s3VersionId } from '../../engine/object-engine.js'
+import { s3VersionId, type WriteCondition } from '../../engine/object-engine.js'
 import { parsePartNumber, selectPart } from '../../engine/object-parts.js'
 import { evaluatePreconditions, type Preconditions } from '../../engine/preconditions.js'
-import { DataError, isDataError } from '../../errors.js'
+import { DataError } from '../../errors.js'
 import { validateKey } from '../../keys.js'
 import type { Checksums, ContentVersion } from '../../port.js'
 import {
@@ -25,10 +25,11 @@ export async function putObject(c: S3Context, services: S3Services): Promise<Res
   const bucket = bucketOf(c)
   const key = validateKey(keyOf(c))
   await authorize(c, services, 'WRITE', bucket, key)
-  await checkWriteConditions(c, services, bucket, key)
+  const condition = writeConditionOf(c)
   const version = await services.engine.putObject({
     bucket,
     key,
+    ...(condition !== undefined ? { condition } : {}),
     ...objectAttributesOf(c.req.raw.headers),
     ...objectContentOf(c),
   })
@@ -43,28 +44,27 @@ export async function putObject(c: S3Context, services: S3Services): Promise<Res
 }
 
 /**
- * Conditional writes: `If-None-Match: *` refuses to overwrite a key that has content. It is checked
- * before the body is read, so two concurrent writers can still both succeed. Other conditions on a
- * PUT are not implemented (rather than silently ignored).
+ * The conditional-write headers of a PutObject or CompleteMultipartUpload: `If-None-Match: *` or
+ * `If-Match: <etag>`. `If-None-Match` with anything but `*` is `NotImplemented`, as S3 answers; both
+ * at once are `InvalidRequest`.
  */
-async function checkWriteConditions(
-  c: S3Context,
-  services: S3Services,
-  bucket: string,
-  key: string,
-): Promise<void> {
+export function writeConditionOf(c: S3Context): WriteCondition | undefined {
+  const ifMatch = c.req.header('if-match')
   const ifNoneMatch = c.req.header('if-none-match')
-  if (c.req.header('if-match') !== undefined || (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*')) {
-    throw new DataError('NotImplemented', 'only If-None-Match: * is supported on writes')
+  if (ifMatch !== undefined && ifNoneMatch !== undefined) {
+    throw new DataError('InvalidRequest', 'if-Match and If-None-Match cannot be used together on a write')
   }
-  if (ifNoneMatch === undefined) return
-  try {
-    await services.engine.headObject(bucket, key)
-  } catch (err) {
-    if (isDataError(err, 'NoSuchKey')) return
-    throw err
+  if (ifNoneMatch !== undefined) {
+    if (ifNoneMatch.trim() !== '*') {
+      throw new DataError('NotImplemented', 'on a write, If-None-Match only accepts *')
+    }
+    return { ifNoneMatch: '*' }
   }
-  throw new DataError('PreconditionFailed', 'the key already has an object')
+  if (ifMatch !== undefined) {
+    if (ifMatch.trim() === '') throw new DataError('InvalidArgument', 'if-Match needs an ETag')
+    return { ifMatch: ifMatch.trim() }
+  }
+  return undefined
 }
 
 export function getObject(c: S3Context, services: S3Services): Promise<Response> {
