@@ -72,6 +72,7 @@ export type * from './query/types.js'
 export { normalizeQuery } from './query/validate.js'
 export { MAX_TEXT, searchDocumentOf } from './search/extract.js'
 export { FlexSearchIndex } from './search/flexsearch-index.js'
+export { type OrdinalEvent, SearchIndexer, type SearchIndexerInit } from './search/indexer.js'
 export {
   type MetadataOperation,
   MetadataService,
