@@ -8,6 +8,7 @@ import { addAdminCommands } from './cli/admin-commands.js'
 import { CliError } from './cli/client.js'
 import type { CliIo } from './cli/io.js'
 import { addLoginCommand } from './cli/login-command.js'
+import { addMetaCommands } from './cli/meta-commands.js'
 import { addRealmCommands } from './cli/realm-commands.js'
 import { addValidateCommand } from './cli/validate-command.js'
 import { type ArunaConfig, ConfigError, ENV_KEYS, type FlagValue, loadConfig } from './config.js'
@@ -186,6 +187,7 @@ export function createProgram(io: CliIo, setExit: (code: number) => void): Comma
 
   addRealmCommands(program, io, setExit)
   addAdminCommands(program, io, setExit)
+  addMetaCommands(program, io, setExit)
   addValidateCommand(program, io, setExit)
 
   addLoginCommand(program, io, setExit)

@@ -93,6 +93,21 @@ export async function loadCredentials(
   return file.nodes[normalizeNodeUrl(url)]
 }
 
+/**
+ * A saved login for another node of `realm` that has not expired (a realm token is valid on every node
+ * of its realm), or `undefined`.
+ */
+export async function loadRealmCredentials(
+  realm: string,
+  env: NodeJS.ProcessEnv,
+  now = Date.now(),
+): Promise<StoredCredentials | undefined> {
+  const file = await readCredentialsFile(credentialsPath(env))
+  return Object.values(file.nodes)
+    .filter((entry) => entry.realm === realm && Date.parse(entry.expiresAt) > now)
+    .sort((a, b) => Date.parse(b.expiresAt) - Date.parse(a.expiresAt))[0]
+}
+
 /** Saves (replaces) the entry of `credentials.url`; returns the file's path. @throws CredentialsError */
 export async function saveCredentials(
   credentials: StoredCredentials,
