@@ -43,6 +43,8 @@ export type DataErrorCode =
   | 'InvalidPartNumber'
   // Authentication (S3Authenticator) and authorization
   | 'AccessDenied'
+  /** An ACL that grants anything beyond the owner's full control: Aruna authorizes by realm roles. */
+  | 'AccessControlListNotSupported'
   /** A header that changes what the request does is not covered by its signature (S3: `AccessDenied`). */
   | 'UnsignedHeader'
   | 'InvalidAccessKeyId'

@@ -127,11 +127,11 @@ describe('S3 errors', () => {
   })
 
   it.each([
-    ['GET', '/shared?acl'],
+    ['GET', '/shared?cors'],
     ['PUT', '/shared?policy'],
     ['DELETE', '/shared?tagging'],
     ['GET', '/shared/k?tagging'],
-    ['PUT', '/shared/k?acl'],
+    ['PUT', '/shared/k?retention'],
     ['POST', '/shared/k?restore'],
     ['POST', '/shared/k'],
     ['POST', '/shared'],

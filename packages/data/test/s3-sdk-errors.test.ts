@@ -5,8 +5,8 @@ import {
   CompleteMultipartUploadCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
-  GetObjectAclCommand,
   GetObjectCommand,
+  GetObjectTaggingCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -278,7 +278,9 @@ describe('S3 API refuses bad input with the right S3 error and leaves nothing be
   })
 
   it('answers NotImplemented for subresources that are not built', async () => {
-    await expect(client.send(new GetObjectAclCommand({ Bucket: BUCKET, Key: 'k' }))).rejects.toMatchObject({
+    await expect(
+      client.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: 'k' })),
+    ).rejects.toMatchObject({
       name: 'NotImplemented',
       $metadata: { httpStatusCode: 501 },
     })

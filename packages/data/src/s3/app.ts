@@ -5,6 +5,7 @@ import type { ObjectEngine } from '../engine/object-engine.js'
 import type { S3Context, S3Env, S3Services } from './context.js'
 import { handlerOf, resolveOperation, type S3Operation } from './dispatch.js'
 import { errorDocument, toS3Error } from './errors.js'
+import { checkExpectedOwners } from './owner.js'
 import type { S3Authenticator, S3Identity } from './port.js'
 import { headerRecord, parseTarget } from './request.js'
 import { settleBody } from './request-body.js'
@@ -76,9 +77,11 @@ export function createS3App(init: S3AppInit): Hono<S3Env> {
   app.use('*', exchange(init.onRequest))
   app.use('*', target(init.virtualHostDomains ?? []))
   app.use('*', authenticate(init.authenticator))
-  app.all('*', (c) => {
+  app.all('*', async (c) => {
     const operation = resolveOperation(c.req.method, c.get('target'), c.req.raw.headers)
     notes(c).operation = operation
+    // A bucket to be created has no owner yet; every other bucket request may name the owner it expects.
+    if (operation !== 'CreateBucket' && operation !== 'ListBuckets') await checkExpectedOwners(c, services)
     return handlerOf(operation)(c, services)
   })
   app.onError((err, c) => errorResponse(err, c, init.onInternalError))

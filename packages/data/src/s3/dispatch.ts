@@ -1,6 +1,7 @@
 import { DataError } from '../errors.js'
 import type { S3Handler } from './context.js'
 import type { S3Target } from './request.js'
+import * as acl from './routes/acl.js'
 import * as buckets from './routes/buckets.js'
 import { deleteObjects } from './routes/delete-objects.js'
 import * as listing from './routes/listing.js'
@@ -14,7 +15,6 @@ import * as objects from './routes/objects.js'
  */
 const UNSUPPORTED = new Set([
   'accelerate',
-  'acl',
   'analytics',
   'cors',
   'encryption',
@@ -51,6 +51,10 @@ const OPERATIONS = {
   DeleteBucket: buckets.deleteBucket,
   GetBucketLocation: buckets.getBucketLocation,
   GetBucketVersioning: buckets.getBucketVersioning,
+  GetBucketAcl: acl.getBucketAcl,
+  PutBucketAcl: acl.putBucketAcl,
+  GetObjectAcl: acl.getObjectAcl,
+  PutObjectAcl: acl.putObjectAcl,
   PutBucketVersioning: buckets.putBucketVersioning,
   ListObjects: listing.listObjectsV1,
   ListObjectsV2: listing.listObjectsV2,
@@ -90,6 +94,7 @@ export function resolveOperation(method: string, target: S3Target, headers: Head
   if (target.key === undefined) return bucketOperation(method, has)
   switch (method) {
     case 'PUT':
+      if (has('acl')) return 'PutObjectAcl'
       if (has('uploadId') || has('partNumber')) {
         if (!(has('uploadId') && has('partNumber')))
           throw new DataError('InvalidRequest', 'an UploadPart needs partNumber and uploadId')
@@ -97,6 +102,7 @@ export function resolveOperation(method: string, target: S3Target, headers: Head
       }
       return headers.has('x-amz-copy-source') ? 'CopyObject' : 'PutObject'
     case 'GET':
+      if (has('acl')) return 'GetObjectAcl'
       if (has('attributes')) return 'GetObjectAttributes'
       return has('uploadId') ? 'ListParts' : 'GetObject'
     case 'HEAD':
@@ -115,6 +121,7 @@ export function resolveOperation(method: string, target: S3Target, headers: Head
 function bucketOperation(method: string, has: (name: string) => boolean): S3Operation {
   switch (method) {
     case 'PUT':
+      if (has('acl')) return 'PutBucketAcl'
       if (has('versioning')) return 'PutBucketVersioning'
       return 'CreateBucket'
     case 'HEAD':
@@ -122,6 +129,7 @@ function bucketOperation(method: string, has: (name: string) => boolean): S3Oper
     case 'DELETE':
       return 'DeleteBucket'
     case 'GET':
+      if (has('acl')) return 'GetBucketAcl'
       if (has('location')) return 'GetBucketLocation'
       if (has('versioning')) return 'GetBucketVersioning'
       if (has('versions')) return 'ListObjectVersions'

@@ -54,6 +54,7 @@ const STATUS: Partial<Record<DataErrorCode, number>> = {
   InvalidURI: 400,
   MetadataTooLarge: 400,
   AccessDenied: 403,
+  AccessControlListNotSupported: 400,
   UnsignedHeader: 403,
   InvalidAccessKeyId: 403,
   SignatureDoesNotMatch: 403,

@@ -10,6 +10,7 @@ import {
   type S3Services,
   xmlResponse,
 } from '../context.js'
+import { checkAclHeaders } from '../owner.js'
 import type { S3Identity } from '../port.js'
 import { xmlBodyOf } from '../request-body.js'
 import { escapeXml, leaf, malformedXml, node, S3_XMLNS, textOf } from '../xml.js'
@@ -53,6 +54,7 @@ export async function createBucket(c: S3Context, services: S3Services): Promise<
   const group = owningGroup(c, services, identity, name)
   const path = resourcePath(services.realm, { name, group, createdAt: '' })
   await services.authorizer.check(principalOf(identity), 'WRITE', path)
+  checkAclHeaders(c)
   try {
     await services.engine.createBucket(name, group)
   } catch (err) {

@@ -26,6 +26,7 @@ import {
   type S3Services,
   xmlResponse,
 } from '../context.js'
+import { ownerElement } from '../owner.js'
 import { integerOf } from '../request.js'
 import { isSubtreeAuthorizer } from '../subtree-authorizer.js'
 import { leaf, node, S3_XMLNS } from '../xml.js'
@@ -52,16 +53,33 @@ function common(c: S3Context): {
   }
 }
 
-function contents(objects: readonly ObjectSummary[], encode: (value: string) => string): string[] {
+/** `owner`: the `<Owner>` element each entry carries (ListObjects v1 always, v2 with `fetch-owner=true`). */
+function contents(
+  objects: readonly ObjectSummary[],
+  encode: (value: string) => string,
+  owner: string | undefined,
+): string[] {
   return objects.map((object) =>
     node('Contents', [
       leaf('Key', encode(object.key)),
       leaf('LastModified', object.lastModified),
       leaf('ETag', object.etag),
       leaf('Size', object.size),
+      owner,
       leaf('StorageClass', 'STANDARD'),
     ]),
   )
+}
+
+/** `fetch-owner`: `true` or `false` (S3 takes the case loosely); anything else is `InvalidArgument`. */
+function fetchOwnerOf(c: S3Context): boolean {
+  const value = param(c, 'fetch-owner')
+  if (value === undefined) return false
+  const normalised = value.trim().toLowerCase()
+  if (normalised !== 'true' && normalised !== 'false') {
+    throw new DataError('InvalidArgument', 'fetch-owner must be true or false')
+  }
+  return normalised === 'true'
 }
 
 function commonPrefixes(prefixes: readonly string[], encode: (value: string) => string): string[] {
@@ -170,7 +188,7 @@ export async function listObjectsV2(c: S3Context, services: S3Services): Promise
         result.nextContinuationToken !== undefined &&
           leaf('NextContinuationToken', result.nextContinuationToken),
         startAfter !== undefined && leaf('StartAfter', encode(startAfter)),
-        ...contents(result.objects, encode),
+        ...contents(result.objects, encode, fetchOwnerOf(c) ? ownerElement(record) : undefined),
         ...commonPrefixes(result.commonPrefixes, encode),
       ],
       S3_XMLNS,
@@ -210,7 +228,7 @@ export async function listObjectsV1(c: S3Context, services: S3Services): Promise
         leaf('IsTruncated', result.isTruncated),
         param(c, 'encoding-type') !== undefined && leaf('EncodingType', 'url'),
         nextMarker !== undefined && leaf('NextMarker', encode(nextMarker)),
-        ...contents(result.objects, encode),
+        ...contents(result.objects, encode, ownerElement(record)),
         ...commonPrefixes(result.commonPrefixes, encode),
       ],
       S3_XMLNS,
@@ -249,6 +267,7 @@ export async function listObjectVersions(c: S3Context, services: S3Services): Pr
   const record = await authorize(c, services, 'READ', bucket)
   const { prefix, delimiter, maxKeys, encode } = common(c)
   const visible = await keyFilterOf(c, services, record, prefix)
+  const owner = ownerElement(record)
   const sentKeyMarker = param(c, 'key-marker')
   // A sealed key marker is where an earlier page ran out of budget among hidden keys: after that key.
   const sealed = sentKeyMarker === undefined ? undefined : unsealPosition(sentKeyMarker)
@@ -306,7 +325,7 @@ export async function listObjectVersions(c: S3Context, services: S3Services): Pr
     }
     const isLatest = version.key !== previousKey
     previousKey = version.key
-    entries.push(versionEntry(version, isLatest, encode))
+    entries.push(versionEntry(version, isLatest, encode, owner))
     last = { key: version.key, versionId: s3VersionId(version) }
   }
   return xmlResponse(
@@ -338,18 +357,24 @@ export async function listObjectVersions(c: S3Context, services: S3Services): Pr
   )
 }
 
-function versionEntry(version: ObjectVersion, isLatest: boolean, encode: (value: string) => string): string {
+function versionEntry(
+  version: ObjectVersion,
+  isLatest: boolean,
+  encode: (value: string) => string,
+  owner: string,
+): string {
   const head = [
     leaf('Key', encode(version.key)),
     leaf('VersionId', s3VersionId(version)),
     leaf('IsLatest', isLatest),
     leaf('LastModified', version.createdAt),
   ]
-  if (version.deleteMarker === true) return node('DeleteMarker', head)
+  if (version.deleteMarker === true) return node('DeleteMarker', [...head, owner])
   return node('Version', [
     ...head,
     leaf('ETag', version.manifest.etag),
     leaf('Size', version.manifest.size),
     leaf('StorageClass', 'STANDARD'),
+    owner,
   ])
 }

@@ -18,6 +18,7 @@ import {
   type S3Services,
   xmlResponse,
 } from '../context.js'
+import { checkAclHeaders } from '../owner.js'
 import { integerOf, objectAttributesOf } from '../request.js'
 import { objectContentOf, xmlBodyOf } from '../request-body.js'
 import { elementsOf, leaf, malformedXml, node, S3_XMLNS, textOf } from '../xml.js'
@@ -37,6 +38,7 @@ export async function createMultipartUpload(c: S3Context, services: S3Services):
   const bucket = bucketOf(c)
   const key = validateKey(keyOf(c))
   await authorize(c, services, 'WRITE', bucket, key)
+  checkAclHeaders(c)
   const algorithm = c.req.header('x-amz-checksum-algorithm')
   const upload = await services.engine.createMultipartUpload({
     bucket,

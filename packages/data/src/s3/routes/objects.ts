@@ -16,6 +16,7 @@ import {
   type S3Services,
   xmlResponse,
 } from '../context.js'
+import { checkAclHeaders } from '../owner.js'
 import { objectAttributesOf, responseHeaderValue } from '../request.js'
 import { objectContentOf } from '../request-body.js'
 import { leaf, node, S3_XMLNS } from '../xml.js'
@@ -25,6 +26,7 @@ export async function putObject(c: S3Context, services: S3Services): Promise<Res
   const bucket = bucketOf(c)
   const key = validateKey(keyOf(c))
   await authorize(c, services, 'WRITE', bucket, key)
+  checkAclHeaders(c)
   const condition = writeConditionOf(c)
   const version = await services.engine.putObject({
     bucket,
@@ -220,6 +222,7 @@ export async function copyObject(c: S3Context, services: S3Services): Promise<Re
   const source = parseCopySource(c.req.header('x-amz-copy-source')!)
   await authorize(c, services, 'READ', source.bucket, source.key)
   await authorize(c, services, 'WRITE', bucket, key)
+  checkAclHeaders(c)
   const directive = (c.req.header('x-amz-metadata-directive') ?? 'COPY').toUpperCase()
   if (directive !== 'COPY' && directive !== 'REPLACE') {
     throw new DataError('InvalidArgument', 'x-amz-metadata-directive must be COPY or REPLACE')
