@@ -249,8 +249,34 @@ export interface SearchOptions {
   universe: SearchUniverse
   /** Hits per page, 1..1000; default 20. */
   limit?: number
-  /** From a previous page's `nextCursor` for the same query. */
+  /** From a previous page's `nextCursor` for the same query (and the same `sort`). */
   cursor?: string
+  /**
+   * `relevance` (the default): score descending, then resource id. `date`: the newest `datePublished`
+   * first (compared as ISO-8601 text), documents without one last, then resource id.
+   */
+  sort?: SearchSort
+  /** Count the visible matches per type, license and year (`SearchPage.facets`); default false. */
+  facets?: boolean
+}
+
+export type SearchSort = 'relevance' | 'date'
+
+/** One value of a facet and how many visible matches have it. */
+export interface FacetCount {
+  value: string
+  count: number
+}
+
+/**
+ * Counts over every visible match of the query (not only the page): from the fields `type`, `license`
+ * and the year of `datePublished`. A document counts once per distinct value it has; the values are
+ * ordered by count (descending), then value. Documents outside the universe never count.
+ */
+export interface SearchFacets {
+  type: FacetCount[]
+  license: FacetCount[]
+  year: FacetCount[]
 }
 
 export interface SearchHit {
@@ -259,10 +285,12 @@ export interface SearchHit {
 }
 
 export interface SearchPage {
-  /** Ordered by score (descending), then resource id (ascending). */
+  /** Ordered by score (descending), then resource id (ascending); or as `SearchOptions.sort` asks. */
   hits: SearchHit[]
   /** Present when more visible hits follow. */
   nextCursor?: string
+  /** With `SearchOptions.facets`: the same on every page of a query. */
+  facets?: SearchFacets
 }
 
 /**
@@ -285,7 +313,8 @@ export interface SearchIndex {
   /**
    * Runs a query (text in the query language, or a parsed `Query`) over the documents in the universe.
    * Rejects with `InvalidQuery` (position included for text), `InvalidCursor` for a cursor not made for
-   * this query, and `InvalidInput` for a limit outside 1..1000 or a missing universe.
+   * this query and sort, and `InvalidInput` for a limit outside 1..1000, a missing universe, an unknown
+   * `sort` or a `facets` that is not a boolean.
    */
   search(query: string | Query, options: SearchOptions): Promise<SearchPage>
 }

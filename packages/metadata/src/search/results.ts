@@ -1,17 +1,30 @@
 /**
- * From the visible documents a query matched to the page a caller gets: order, cursor, and the checks
- * of the search options. Shared by every `SearchIndex` here (the mock and `FlexSearchIndex`), so they
- * order, page and refuse alike; the indexes differ only in how they find the matches.
+ * From the visible documents a query matched to the page a caller gets: order, cursor, facets, and the
+ * checks of the search options. Shared by every `SearchIndex` here (the mock and `FlexSearchIndex`), so
+ * they order, page, count and refuse alike; the indexes differ only in how they find the matches.
+ *
+ * Everything here sees the visible matches only, so a hidden document changes no hit, no count and no
+ * cursor.
  */
 import { checkLimit, decodeCursor, encodeCursor, invalidCursor } from '../cursor.js'
 import { MetadataError } from '../errors.js'
-import type { SearchDocument, SearchHit, SearchOptions, SearchPage } from '../port.js'
+import type {
+  FacetCount,
+  SearchDocument,
+  SearchFacets,
+  SearchHit,
+  SearchOptions,
+  SearchPage,
+  SearchSort,
+} from '../port.js'
+import { looksLikeDate } from '../query/bound.js'
 import { formatQuery } from '../query/format.js'
 import { parseQuery } from '../query/parser.js'
 import type { Query } from '../query/types.js'
 import { normalizeQuery } from '../query/validate.js'
 
-const SEARCH_CURSOR = 'search'
+const RELEVANCE_CURSOR = 'search'
+const DATE_CURSOR = 'search-date'
 
 /** A visible document that matched, with its score. */
 export interface SearchMatch {
@@ -19,12 +32,19 @@ export interface SearchMatch {
   score: number
 }
 
-/** A search's checked input: the query tree, the page size, and where the previous page ended. */
+/** A hit with the key it is ordered by (`date` only when sorting by date: `''` for none). */
+interface RankedHit extends SearchHit {
+  date: string
+}
+
+/** A search's checked input: the query tree, page size, order, and where the previous page ended. */
 export interface SearchRequest {
   tree: Query
   limit: number
+  sort: SearchSort
+  facets: boolean
   fingerprint: string
-  after?: SearchHit
+  after?: RankedHit
 }
 
 /** Parses or checks the query and the options; throws `InvalidQuery`, `InvalidInput`, `InvalidCursor`. */
@@ -34,43 +54,133 @@ export function searchRequest(query: string | Query, options: SearchOptions): Se
     throw new MetadataError('InvalidInput', 'A search needs the universe of ordinals the caller may see')
   }
   const limit = checkLimit(options.limit, 20)
+  const sort = options.sort ?? 'relevance'
+  if (sort !== 'relevance' && sort !== 'date') {
+    throw new MetadataError('InvalidInput', "The sort must be 'relevance' or 'date'")
+  }
+  const facets = options.facets ?? false
+  if (typeof facets !== 'boolean') throw new MetadataError('InvalidInput', 'facets must be true or false')
   const fingerprint = queryFingerprint(tree)
-  if (options.cursor === undefined) return { tree, limit, fingerprint }
-  const cursor = decodeCursor(options.cursor, SEARCH_CURSOR, {
-    query: 'string',
-    score: 'number',
-    after: 'string',
-  })
-  if (cursor.query !== fingerprint) throw invalidCursor()
-  const after = { score: cursor.score as number, resourceId: cursor.after as string }
-  return { tree, limit, fingerprint, after }
+  const request: SearchRequest = { tree, limit, sort, facets, fingerprint }
+  if (options.cursor === undefined) return request
+  if (sort === 'date') {
+    const cursor = decodeCursor(options.cursor, DATE_CURSOR, {
+      query: 'string',
+      date: 'string',
+      after: 'string',
+    })
+    if (cursor.query !== fingerprint) throw invalidCursor()
+    request.after = { score: 0, date: cursor.date as string, resourceId: cursor.after as string }
+  } else {
+    const cursor = decodeCursor(options.cursor, RELEVANCE_CURSOR, {
+      query: 'string',
+      score: 'number',
+      after: 'string',
+    })
+    if (cursor.query !== fingerprint) throw invalidCursor()
+    request.after = { score: cursor.score as number, date: '', resourceId: cursor.after as string }
+  }
+  return request
 }
 
 /** The page after `request.after` of `matches` (in any order), with a cursor when more follow. */
 export function resultPage(request: SearchRequest, matches: Iterable<SearchMatch>): SearchPage {
   const { after, limit } = request
-  const hits: SearchHit[] = []
+  const compare = request.sort === 'date' ? compareByDate : compareByScore
+  const hits: RankedHit[] = []
+  const counts = request.facets ? new FacetCounter() : undefined
   for (const match of matches) {
-    const hit = { resourceId: match.doc.resourceId, score: match.score }
-    if (after === undefined || compareHits(hit, after) > 0) hits.push(hit)
+    counts?.count(match.doc)
+    const hit = {
+      resourceId: match.doc.resourceId,
+      score: match.score,
+      date: request.sort === 'date' ? dateOf(match.doc) : '',
+    }
+    if (after === undefined || compare(hit, after) > 0) hits.push(hit)
   }
-  hits.sort(compareHits)
-  const page = hits.slice(0, limit)
-  const last = page.at(-1)
-  if (hits.length <= limit || last === undefined) return { hits: page }
-  const nextCursor = encodeCursor({
-    kind: SEARCH_CURSOR,
-    query: request.fingerprint,
-    score: last.score,
-    after: last.resourceId,
-  })
-  return { hits: page, nextCursor }
+  hits.sort(compare)
+  const page: SearchPage = {
+    hits: hits.slice(0, limit).map(({ resourceId, score }) => ({ resourceId, score })),
+  }
+  const last = hits[Math.min(limit, hits.length) - 1]
+  if (hits.length > limit && last !== undefined) {
+    page.nextCursor =
+      request.sort === 'date'
+        ? encodeCursor({
+            kind: DATE_CURSOR,
+            query: request.fingerprint,
+            date: last.date,
+            after: last.resourceId,
+          })
+        : encodeCursor({
+            kind: RELEVANCE_CURSOR,
+            query: request.fingerprint,
+            score: last.score,
+            after: last.resourceId,
+          })
+  }
+  if (counts !== undefined) page.facets = counts.facets()
+  return page
 }
 
 /** Score descending, then resource id ascending: a total order, so pages neither overlap nor skip. */
 export function compareHits(a: SearchHit, b: SearchHit): number {
   if (a.score !== b.score) return b.score - a.score
-  return a.resourceId < b.resourceId ? -1 : a.resourceId > b.resourceId ? 1 : 0
+  return compareIds(a.resourceId, b.resourceId)
+}
+
+const compareByScore = compareHits
+
+/** The newest date first, no date (`''`) last, then resource id ascending. */
+function compareByDate(a: RankedHit, b: RankedHit): number {
+  if (a.date !== b.date) return a.date < b.date ? 1 : -1
+  return compareIds(a.resourceId, b.resourceId)
+}
+
+function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}
+
+/** The values of the document's field `name` (matched in any case), as text. */
+function valuesOf(doc: SearchDocument, name: string): string[] {
+  const found: string[] = []
+  for (const [field, value] of Object.entries(doc.fields)) {
+    if (field.toLowerCase() !== name) continue
+    for (const item of Array.isArray(value) ? value : [value]) found.push(String(item))
+  }
+  return found
+}
+
+/** The first date-like `datePublished`, or `''`. */
+function dateOf(doc: SearchDocument): string {
+  return valuesOf(doc, 'datepublished').find(looksLikeDate) ?? ''
+}
+
+class FacetCounter {
+  private readonly type = new Map<string, number>()
+  private readonly license = new Map<string, number>()
+  private readonly year = new Map<string, number>()
+
+  count(doc: SearchDocument): void {
+    add(this.type, valuesOf(doc, 'type'))
+    add(this.license, valuesOf(doc, 'license'))
+    const date = dateOf(doc)
+    add(this.year, date === '' ? [] : [date.slice(0, 4)])
+  }
+
+  facets(): SearchFacets {
+    return { type: sorted(this.type), license: sorted(this.license), year: sorted(this.year) }
+  }
+}
+
+function add(counts: Map<string, number>, values: string[]): void {
+  for (const value of new Set(values)) counts.set(value, (counts.get(value) ?? 0) + 1)
+}
+
+function sorted(counts: Map<string, number>): FacetCount[] {
+  return [...counts]
+    .map(([value, count]) => ({ value, count }))
+    .sort((a, b) => b.count - a.count || compareIds(a.value, b.value))
 }
 
 /** A short digest of the query (FNV-1a over its text), so a cursor is only taken back by its own query. */

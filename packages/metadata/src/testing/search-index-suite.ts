@@ -5,6 +5,7 @@ import { parseQuery } from '../query/parser.js'
 import { expectMetadataError } from './expect-error.js'
 import type { TestSetup } from './index.js'
 import { EVERYTHING, indexAll, only, searchDocument } from './search-corpus.js'
+import { describeFacetsAndSort } from './search-index-facets.js'
 import { describeVisibilityAndPaging } from './search-index-paging.js'
 
 /** The compliance suite of `SearchIndex`: every implementation (mock, flexsearch) must pass it. */
@@ -210,5 +211,6 @@ export function runSearchIndexTests(common: TestSetup<SearchIndex>): void {
     })
 
     describeVisibilityAndPaging(() => index)
+    describeFacetsAndSort(() => index)
   })
 }
