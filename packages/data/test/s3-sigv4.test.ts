@@ -181,6 +181,43 @@ describe('S3 API with real SigV4 verification', () => {
     expect(await anonymous.text()).toContain('<Code>AccessDenied</Code>')
   })
 
+  it('accepts presigned URLs valid for 1 s to 7 days and refuses other X-Amz-Expires with 400 AuthorizationQueryParametersError', async () => {
+    const { hostname, port } = new URL(server.endpoint)
+    const presignGet = async (expiresIn: number) => {
+      const signer = new SignatureV4({
+        credentials: key,
+        region: 'us-east-1',
+        service: 's3',
+        sha256: Hash.bind(null, 'sha256'),
+        uriEscapePath: false,
+      })
+      const signed = await signer.presign(
+        {
+          method: 'GET',
+          protocol: 'http:',
+          hostname,
+          port: Number(port),
+          path: '/signed/plain.txt',
+          query: {},
+          headers: { host: `${hostname}:${port}`, 'X-Amz-Content-Sha256': 'UNSIGNED-PAYLOAD' },
+        } as never,
+        { expiresIn },
+      )
+      return `${server.endpoint}/signed/plain.txt?${new URLSearchParams(signed.query as Record<string, string>)}`
+    }
+    const week = await fetch(await presignGet(604_800))
+    expect(week.status).toBe(200)
+    expect(await week.text()).toBe('hello')
+    const url = await presignGet(300)
+    for (const expires of ['0', '604801', '-1', 'abc', '']) {
+      const refused = await fetch(url.replace('X-Amz-Expires=300', `X-Amz-Expires=${expires}`))
+      expect(refused.status).toBe(400)
+      const text = await refused.text()
+      expect(text).toContain('<Code>AuthorizationQueryParametersError</Code>')
+      expect(text).not.toContain(' at ')
+    }
+  })
+
   describe('the group of a new bucket (x-aruna-group)', () => {
     it('creates the bucket in the default group when no header is sent', async () => {
       expect(await groupOf('signed')).toBe(GROUP)
