@@ -74,6 +74,11 @@ export { MAX_TEXT, searchDocumentOf } from './search/extract.js'
 export { FlexSearchIndex } from './search/flexsearch-index.js'
 export { type OrdinalEvent, SearchIndexer, type SearchIndexerInit } from './search/indexer.js'
 export {
+  type SyntheticResource,
+  syntheticResource,
+  syntheticResources,
+} from './search/synthetic.js'
+export {
   type MetadataOperation,
   MetadataService,
   type MetadataServiceInit,
