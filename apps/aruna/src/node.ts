@@ -26,6 +26,7 @@ import { createAdminRoutes } from './http/admin-routes.js'
 import { createAuthRoutes } from './http/auth-routes.js'
 import { type HttpEndpoint, listen } from './http/listen.js'
 import { createMetadataRoutes } from './http/metadata-routes.js'
+import { RestMetrics } from './http/metrics.js'
 import { RateLimiter, type RateLimitOptions } from './http/rate-limit.js'
 import { createRealmRoutes } from './http/realm-routes.js'
 import { createRestApp, type NodeStatus } from './http/rest.js'
@@ -266,6 +267,12 @@ export class ArunaNode {
     }
     const oidc = new JwksOidcVerifier({ issuers })
 
+    const metrics = new RestMetrics({
+      up: () => this.state === 'ok',
+      peers: () => network.peers().length,
+      gcTotals: () => this.s3?.gcTotals() ?? { runs: 0, chunksFreed: 0, bytesFreed: 0 },
+    })
+    this.#measureMetadata(metrics, log)
     this.s3 = await startS3Service({
       dataDir,
       realm: realm.realmId,
@@ -278,6 +285,7 @@ export class ArunaNode {
       defaultGroup: (identity) => this.groups?.of(identity.userId),
       gcIntervalMinutes: this.config.gc.intervalMinutes,
       logger: log,
+      onRequest: (record) => metrics.observeS3(record),
     })
     const storage = this.s3
     const authRoutes = createAuthRoutes({
@@ -328,6 +336,7 @@ export class ArunaNode {
       ],
       gcTotals: () => storage.gcTotals(),
       rateLimiter,
+      metrics,
     })
     this.restApp = app
     this.rest = await listen(app, this.config.rest.host, this.config.rest.port, 'REST API')
@@ -404,6 +413,33 @@ export class ArunaNode {
     this.realmFile = next
     log.info({ catalog: next.metadataUrl }, 'created the realm’s metadata catalog')
     return next
+  }
+
+  /**
+   * Counts metadata changes, and samples the sync lag: for a change that arrived from another node, the
+   * time from its newest change (stamped with the writing node's clock) to now, at most once a second
+   * per resource.
+   */
+  #measureMetadata(metrics: RestMetrics, log: Logger): void {
+    const store = this.metadataNode?.store
+    if (!store) return
+    const sampled = new Map<string, number>()
+    const unsubscribe = store.onChange((event) => {
+      metrics.observeMetadataChange(event.type, event.origin)
+      if (event.origin !== 'remote' || event.type !== 'updated') return
+      const now = Date.now()
+      if ((sampled.get(event.resourceId) ?? 0) > now - 1000) return
+      sampled.set(event.resourceId, now)
+      if (sampled.size > 10_000) sampled.clear()
+      store
+        .history(event.resourceId)
+        .then((changes) => {
+          const newest = changes.at(-1)
+          if (newest !== undefined) metrics.observeSyncLag((Date.now() - newest.time) / 1000)
+        })
+        .catch((err) => log.debug({ err }, 'measuring the metadata sync lag failed'))
+    })
+    this.cleanups.push(unsubscribe)
   }
 
   /**

@@ -21,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { encodeInvite } from '../src/realm/invite.js'
 import { joinRealm } from '../src/realm/join.js'
 import { type Cluster, type ClusterNode, createCluster } from '../src/testing/cluster.js'
+import { parseExposition, sampleSum } from './prometheus.js'
 
 /** A protocol nobody serves: calling it makes an intruder go through the realm handshake. */
 const PROBE = defineProtocol({ id: '/aruna/probe/1.0.0', request: bytesCodec, response: bytesCodec })
@@ -324,6 +325,17 @@ describe('a realm of five nodes joined by an invite chain', () => {
     )
     expect(Date.now() - revokedAt).toBeLessThan(5000)
     s3.destroy()
+    // D's metrics count its S3 requests per operation: created buckets, refused writes.
+    const metrics = parseExposition(await (await fetch(`${d.restUrl}/metrics`)).text())
+    const requests = 'aruna_s3_requests_total'
+    expect(sampleSum(metrics, requests, requests, { operation: 'CreateBucket' })).toBeGreaterThanOrEqual(2)
+    expect(
+      sampleSum(metrics, requests, requests, { operation: 'PutObject', status: '403' }),
+    ).toBeGreaterThanOrEqual(1)
+    const duration = 'aruna_s3_request_duration_seconds'
+    expect(
+      sampleSum(metrics, duration, `${duration}_count`, { operation: 'PutObject' }),
+    ).toBeGreaterThanOrEqual(2)
   })
 
   it('serves metadata through any node: made on A, read and edited on E, concurrent edits on A and E both kept everywhere, and seen live on C', async () => {
@@ -372,6 +384,17 @@ describe('a realm of five nodes joined by an invite chain', () => {
       expect(
         events.seen.filter((event) => event.resourceId === id).every((event) => event.origin === 'remote'),
       ).toBe(true)
+      // C's metrics count the changes that arrived by sync, and how long they took to arrive.
+      const metrics = parseExposition(await (await fetch(`${c.restUrl}/metrics`)).text())
+      const metric = 'aruna_metadata_changes_total'
+      expect(
+        sampleSum(metrics, metric, metric, { origin: 'remote', type: 'updated' }),
+      ).toBeGreaterThanOrEqual(1)
+      const lag = 'aruna_metadata_sync_lag_seconds'
+      await waitFor('C measured a sync lag', async () => {
+        const now = parseExposition(await (await fetch(`${c.restUrl}/metrics`)).text())
+        return sampleSum(now, lag, `${lag}_count`) >= 1
+      })
       // Every node lists the same history: the creation and both edits.
       const history = await c.rest<{ changes: { message: string }[] }>('GET', `/v1/resources/${id}/history`)
       expect(history.body.changes).toHaveLength(3)

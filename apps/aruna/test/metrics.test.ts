@@ -3,71 +3,13 @@ import { OpenAPIHono } from '@hono/zod-openapi'
 import { describe, expect, it } from 'vitest'
 import { createRestApp } from '../src/http/rest.js'
 import { createLogger } from '../src/logger.js'
+import { parseExposition } from './prometheus.js'
 
 const logger = createLogger({
   level: 'silent',
   format: 'json',
   destination: new Writable({ write: (_c, _e, cb) => cb() }),
 })
-
-interface Sample {
-  readonly labels: Record<string, string>
-  readonly value: number
-}
-interface Family {
-  readonly type: string
-  readonly samples: Map<string, Sample[]>
-}
-
-/**
- * A strict reader of the Prometheus text exposition format (0.0.4): every line must be a HELP, a TYPE
- * or a sample of a family whose TYPE came first, with well-formed labels and a number as its value.
- */
-function parseExposition(text: string): Map<string, Family> {
-  const families = new Map<string, Family>()
-  const NAME = '[a-zA-Z_:][a-zA-Z0-9_:]*'
-  const LABEL = `[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\\\\n]|\\\\.)*"`
-  const sample = new RegExp(`^(${NAME})(?:\\{((?:${LABEL})(?:,${LABEL})*)?,?\\})? (\\S+)(?: -?\\d+)?$`)
-  for (const line of text.split('\n')) {
-    if (line === '') continue
-    const type = new RegExp(`^# TYPE (${NAME}) (counter|gauge|histogram|summary|untyped)$`).exec(line)
-    if (type) {
-      expect(families.has(type[1] as string), `TYPE of ${type[1]} twice`).toBe(false)
-      families.set(type[1] as string, { type: type[2] as string, samples: new Map() })
-      continue
-    }
-    if (new RegExp(`^# HELP ${NAME} .*$`).test(line)) continue
-    const match = sample.exec(line)
-    if (!match) throw new Error(`not a Prometheus text line: ${line}`)
-    const name = match[1] as string
-    // As Prometheus reads values (Go's ParseFloat): NaN and Inf in any case.
-    const text = match[3] as string
-    const special = /^([+-]?)inf$/i.exec(text)
-    const value = special
-      ? special[1] === '-'
-        ? -Infinity
-        : Infinity
-      : /^nan$/i.test(text)
-        ? Number.NaN
-        : Number(text)
-    if (Number.isNaN(value) && !/^nan$/i.test(text)) throw new Error(`not a sample value: ${line}`)
-    const base = [...families.keys()].find(
-      (f) =>
-        name === f ||
-        (/^(_bucket|_sum|_count|_total|_created)$/.test(name.slice(f.length)) && name.startsWith(f)),
-    )
-    if (base === undefined) throw new Error(`a sample without a TYPE: ${line}`)
-    const labels = Object.fromEntries(
-      [...(match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((m) => [
-        m[1],
-        m[2],
-      ]),
-    )
-    const family = families.get(base) as Family
-    family.samples.set(name, [...(family.samples.get(name) ?? []), { labels, value }])
-  }
-  return families
-}
 
 describe('/metrics', () => {
   const things = new OpenAPIHono()

@@ -5,7 +5,7 @@
  * process, as in the cluster harness, and share one process).
  */
 
-import type { GcTotals } from '@aruna/data'
+import type { GcTotals, S3RequestRecord } from '@aruna/data'
 import type { MiddlewareHandler } from 'hono'
 import { matchedRoutes } from 'hono/route'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
@@ -36,6 +36,12 @@ export class RestMetrics {
   readonly #duration: Histogram<'method' | 'route' | 'status'>
   readonly #bytesIn: Counter
   readonly #bytesOut: Counter
+  readonly #s3Requests: Counter<'operation' | 'status'>
+  readonly #s3Duration: Histogram<'operation'>
+  readonly #s3BytesIn: Counter
+  readonly #s3BytesOut: Counter
+  readonly #metadataEvents: Counter<'type' | 'origin'>
+  readonly #syncLag: Histogram
 
   constructor(init: RestMetricsInit) {
     const registers = [this.#registry]
@@ -104,6 +110,60 @@ export class RestMetrics {
       help: 'REST response body bytes sent.',
       registers,
     })
+    this.#s3Requests = new Counter({
+      name: 'aruna_s3_requests_total',
+      help: 'S3 requests by operation (or "unknown" before one was recognised) and status.',
+      labelNames: ['operation', 'status'],
+      registers,
+    })
+    this.#s3Duration = new Histogram({
+      name: 'aruna_s3_request_duration_seconds',
+      help: 'S3 request latency by operation, from arrival to the end of the answer body.',
+      labelNames: ['operation'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    })
+    this.#s3BytesIn = new Counter({
+      name: 'aruna_s3_request_bytes_total',
+      help: 'S3 request body bytes read.',
+      registers,
+    })
+    this.#s3BytesOut = new Counter({
+      name: 'aruna_s3_response_bytes_total',
+      help: 'S3 response body bytes sent.',
+      registers,
+    })
+    this.#metadataEvents = new Counter({
+      name: 'aruna_metadata_changes_total',
+      help: 'Metadata changes seen by this node: made here (local) or arrived by sync (remote).',
+      labelNames: ['type', 'origin'],
+      registers,
+    })
+    this.#syncLag = new Histogram({
+      name: 'aruna_metadata_sync_lag_seconds',
+      help: 'From a metadata change on another node (its clock) to its arrival here (sampled per resource).',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers,
+    })
+  }
+
+  /** Counts and times one S3 request (the S3 server's access-log record). */
+  observeS3(record: S3RequestRecord): void {
+    const operation = record.operation ?? 'unknown'
+    this.#s3Requests.inc({ operation, status: String(record.status) })
+    this.#s3Duration.observe({ operation }, record.durationMs / 1000)
+    this.#s3BytesIn.inc(record.bytesIn)
+    this.#s3BytesOut.inc(record.bytesOut)
+  }
+
+  /** Counts one metadata change event. */
+  observeMetadataChange(type: string, origin: string): void {
+    this.#metadataEvents.inc({ type, origin })
+  }
+
+  /** One measured delay between a change made elsewhere and its arrival here, in seconds. */
+  observeSyncLag(seconds: number): void {
+    if (Number.isFinite(seconds)) this.#syncLag.observe(Math.max(0, seconds))
   }
 
   /** Counts and times every request; mount it first. */

@@ -42,6 +42,8 @@ export interface RestContext {
   readonly rateLimiter?: RateLimiter
   /** Garbage collection totals of this node's chunk store, for `/metrics`. */
   gcTotals?(): GcTotals
+  /** The metrics to serve (the node shares them with its S3 and metadata parts); default: new ones. */
+  readonly metrics?: RestMetrics
 }
 
 /** Whether the realm-token gate limits this request (per user, or per address if the token fails). */
@@ -82,11 +84,13 @@ export const API_TITLE = 'Aruna node REST API'
 
 export function createRestApp(ctx: RestContext): OpenAPIHono {
   const app = new OpenAPIHono({ defaultHook: validationHook })
-  const metrics = new RestMetrics({
-    up: () => ctx.status().status === 'ok',
-    peers: () => ctx.status().peers,
-    ...(ctx.gcTotals === undefined ? {} : { gcTotals: ctx.gcTotals }),
-  })
+  const metrics =
+    ctx.metrics ??
+    new RestMetrics({
+      up: () => ctx.status().status === 'ok',
+      peers: () => ctx.status().peers,
+      ...(ctx.gcTotals === undefined ? {} : { gcTotals: ctx.gcTotals }),
+    })
 
   app.use('*', metrics.middleware())
   app.use('*', requestIds() as MiddlewareHandler)

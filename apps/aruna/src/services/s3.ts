@@ -17,6 +17,7 @@ import {
   ObjectEngine,
   RoleSubtreeAuthorizer,
   type S3Identity,
+  type S3RequestRecord,
   SigV4S3Authenticator,
 } from '@aruna/data'
 import type { HttpEndpoint } from '../http/listen.js'
@@ -41,6 +42,8 @@ export interface S3ServiceInit {
   /** Minutes between scheduled garbage collections (which also abort stale uploads); 0: none. */
   readonly gcIntervalMinutes: number
   readonly logger: Logger
+  /** Told of every request after its access-log line (metrics). */
+  readonly onRequest?: (record: S3RequestRecord) => void
 }
 
 /** The storage upkeep the REST API and metrics reach. */
@@ -71,7 +74,10 @@ export async function startS3Service(init: S3ServiceInit): Promise<S3Service> {
       defaultGroup: init.defaultGroup,
       onInternalError: (err, requestId) => logger.error({ err, requestId }, 'S3 request failed'),
       // The access log: one line per request, with the id its answer and error document carry.
-      onRequest: (record) => logger.info(record, 'S3 request'),
+      onRequest: (record) => {
+        logger.info(record, 'S3 request')
+        init.onRequest?.(record)
+      },
     })
     const endpoint = await listen(app, init.host, init.port, 'S3 API')
     const stopping = new AbortController()
