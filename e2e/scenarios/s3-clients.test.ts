@@ -2,7 +2,8 @@
  * The S3 client matrix: one real node, and for each client (two modes of the AWS SDK for JS, minio-js,
  * s3cmd, the aws CLI, rclone, boto3) the same run: create a bucket, put 1 KiB and 10 MiB objects with
  * single PUTs and a 64 MiB one as the client's multipart upload, get them back byte-identical, read byte
- * ranges, list a prefix with a delimiter across pages, copy, delete, delete the bucket. Keys hold spaces,
+ * ranges, list a prefix with a delimiter across pages, copy, delete, delete the bucket (rclone also syncs a
+ * folder with `--backup-dir` and purges a bucket). Keys hold spaces,
  * non-ASCII letters and `&+-é"`. An SDK client of the test's own (the oracle) checks what the node holds
  * after each step, independently of the client under test.
  */
@@ -18,6 +19,7 @@ import {
   DeleteBucketCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
+  GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   ListBucketsCommand,
@@ -348,6 +350,56 @@ for (const spec of selected) {
       expect(await oracleHead(bucket, KEYS.small)).toBeUndefined()
       expect(await oracleHead(bucket, KEYS.copy), 'the copy stays').toBeDefined()
     })
+
+    if (spec.name === 'rclone') {
+      step(
+        'syncs a folder with --backup-dir (server-side moves of replaced and deleted objects)',
+        120_000,
+        async () => {
+          const source = join(dir, 'sync')
+          await mkdir(source, { recursive: true })
+          const files: Record<string, string> = {
+            'keep é.txt': 'kept\n',
+            'change &+.txt': 'old\n',
+            'gone "x".txt': 'gone\n',
+          }
+          for (const [name, body] of Object.entries(files)) await writeFile(join(source, name), body)
+          await client.syncWithBackup!(bucket, source, 'sync/', 'backup/')
+          expect((await oracleList(bucket, 'sync/')).keys).toEqual(
+            Object.keys(files)
+              .map((n) => `sync/${n}`)
+              .sort(byteOrder),
+          )
+          await writeFile(join(source, 'change &+.txt'), 'new content\n')
+          await rm(join(source, 'gone "x".txt'))
+          await writeFile(join(source, 'added.txt'), 'added\n')
+          await client.syncWithBackup!(bucket, source, 'sync/', 'backup/')
+          expect((await oracleList(bucket, 'sync/')).keys).toEqual(
+            ['sync/added.txt', 'sync/change &+.txt', 'sync/keep é.txt'].sort(byteOrder),
+          )
+          expect((await oracleList(bucket, 'backup/')).keys).toEqual([
+            'backup/change &+.txt',
+            'backup/gone "x".txt',
+          ])
+          const text = async (key: string) =>
+            (await oracle.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString()
+          expect(await text('backup/change &+.txt')).toBe('old\n')
+          expect(await text('backup/gone "x".txt')).toBe('gone\n')
+          expect(await text('sync/change &+.txt')).toBe('new content\n')
+        },
+      )
+
+      step('purges a bucket with objects (every object and the bucket, one command)', 120_000, async () => {
+        const doomed = `${bucket}-purge`.slice(0, 63)
+        await oracle.send(new CreateBucketCommand({ Bucket: doomed }))
+        for (const key of ['a.txt', 'dir one/b &+.txt', 'dir one/deeper/c é.txt', 'z.txt'])
+          await oracle.send(new PutObjectCommand({ Bucket: doomed, Key: key, Body: key }))
+        await client.purge!(doomed)
+        await expect(oracle.send(new HeadBucketCommand({ Bucket: doomed }))).rejects.toMatchObject({
+          $metadata: { httpStatusCode: 404 },
+        })
+      })
+    }
 
     step('deletes every object, then the bucket', 180_000, async () => {
       await client.deleteAll(bucket)

@@ -172,6 +172,25 @@ class RcloneTestClient implements S3TestClient {
     await this.#run(['rmdir', this.#remote(bucket)])
   }
 
+  async syncWithBackup(bucket: string, dir: string, prefix: string, backupPrefix: string): Promise<void> {
+    // The backup folder is on the same remote: rclone moves replaced and deleted objects there
+    // server-side (CopyObject, then DeleteObject) before it uploads the new versions.
+    await this.#run(
+      [
+        'sync',
+        dir,
+        this.#remote(bucket, prefix.replace(/\/$/, '')),
+        '--backup-dir',
+        this.#remote(bucket, backupPrefix.replace(/\/$/, '')),
+      ],
+      LARGE_MS,
+    )
+  }
+
+  async purge(bucket: string): Promise<void> {
+    await this.#run(['purge', this.#remote(bucket)], LARGE_MS)
+  }
+
   async close(): Promise<void> {}
 }
 

@@ -63,6 +63,13 @@ export interface S3TestClient {
   /** Deletes every object in the bucket, the client's own way (DeleteObjects where it uses it). */
   deleteAll(bucket: string): Promise<void>
   deleteBucket(bucket: string): Promise<void>
+  /**
+   * Makes `prefix` in the bucket a copy of the local folder `dir`, moving the objects it replaces or
+   * deletes to `backupPrefix` first, server-side (`rclone sync --backup-dir`). Only clients that have it.
+   */
+  syncWithBackup?(bucket: string, dir: string, prefix: string, backupPrefix: string): Promise<void>
+  /** Deletes every object of the bucket and the bucket, in one command (`rclone purge`). */
+  purge?(bucket: string): Promise<void>
   close(): Promise<void>
 }
 
