@@ -26,6 +26,29 @@ describe('version records', () => {
     }
   })
 
+  it('accept multipart parts that add up to the size, with ascending numbers, and refuse others', () => {
+    const v = content('bkt1', 'k', vid(1), 10)
+    const part = (partNumber: number, size: number) => ({
+      partNumber,
+      size,
+      checksums: { md5: '0'.repeat(32) },
+    })
+    v.manifest.parts = [part(1, 6), part(3, 4)]
+    expect(() => validateManifest(v.manifest)).not.toThrow()
+    for (const parts of [
+      [],
+      [part(1, 6), part(2, 5)],
+      [part(2, 6), part(1, 4)],
+      [part(1, 6), part(1, 4)],
+      [part(0, 6), part(1, 4)],
+      [part(1, 6), part(10_001, 4)],
+      [part(1, -1), part(2, 11)],
+    ]) {
+      v.manifest.parts = parts
+      expect(() => validateManifest(v.manifest), JSON.stringify(parts)).toThrow(code('InvalidManifest'))
+    }
+  })
+
   it('compare regardless of property order and of an explicit deleteMarker: false', () => {
     const v = content('bkt1', 'k', vid(1))
     const same = { deleteMarker: false as const, ...JSON.parse(JSON.stringify(v)) }
