@@ -24,6 +24,7 @@ import { type MetadataNode, startMetadataNode } from './federation/metadata-node
 import { type RealmMember, type RealmMemberInit, startRealmMember } from './federation/realm-member.js'
 import { createAdminRoutes } from './http/admin-routes.js'
 import { createAuthRoutes } from './http/auth-routes.js'
+import { createBucketRoutes } from './http/bucket-routes.js'
 import { type HttpEndpoint, listen } from './http/listen.js'
 import { createMetadataRoutes } from './http/metadata-routes.js'
 import { RestMetrics } from './http/metrics.js'
@@ -326,6 +327,13 @@ export class ArunaNode {
         adminRoutes as never,
         createUserRoutes({ realmId: realm.realmId, tokens, authorizer, store, rateLimiter }) as never,
         createStorageRoutes({ realmId: realm.realmId, tokens, authorizer, storage, rateLimiter }) as never,
+        createBucketRoutes({
+          realmId: realm.realmId,
+          tokens,
+          authorizer,
+          buckets: () => this.s3?.buckets,
+          rateLimiter,
+        }) as never,
         createValidateRoutes({ tokens, rateLimiter }) as never,
         createMetadataRoutes({
           tokens,

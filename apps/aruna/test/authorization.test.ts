@@ -70,6 +70,38 @@ describe('authorization on every protected route: allowed, then a DENY rule wins
     ["list a group's roles", () => call('GET', `/v1/roles?group=${group}`, ops), 200, 404],
     ['list realm roles', () => call('GET', '/v1/roles', ops), 200, 403],
     [
+      'create a bucket',
+      () => call('POST', '/v1/buckets', ops, { name: `b-${Math.random().toString(36).slice(2, 10)}`, group }),
+      201,
+      403,
+    ],
+    ['create a resource', () => call('POST', '/v1/resources', ops, { group, name: 'r' }), 201, 403],
+    [
+      'import a resource',
+      () =>
+        call('POST', `/v1/resources/import?group=${group}`, ops, {
+          '@context': 'https://w3id.org/ro/crate/1.1/context',
+          '@graph': [
+            {
+              '@id': 'ro-crate-metadata.json',
+              '@type': 'CreativeWork',
+              conformsTo: { '@id': 'https://w3id.org/ro/crate/1.1' },
+              about: { '@id': './' },
+            },
+            {
+              '@id': './',
+              '@type': 'Dataset',
+              name: 'x',
+              description: 'x',
+              datePublished: '2026',
+              license: 'MIT',
+            },
+          ],
+        }),
+      201,
+      403,
+    ],
+    [
       'create a realm role',
       () =>
         call('POST', '/v1/roles', ops, {

@@ -127,6 +127,10 @@ describe('the OpenAPI document of the REST API', () => {
       'GET /v1/resources/{id}/export',
       'POST /v1/resources/import',
       'GET /v1/events',
+      'GET /v1/buckets',
+      'POST /v1/buckets',
+      'GET /v1/buckets/{name}',
+      'DELETE /v1/buckets/{name}',
     ])
       expect(documented).toContain(route)
   })
@@ -207,6 +211,7 @@ describe('the OpenAPI document of the REST API', () => {
       'PATCH /v1/roles/{id}': () => ({ name: 'driven-renamed' }),
       'POST /v1/roles/{id}/members': () => ({ user: operator }),
       'POST /v1/tokens/revoke': () => ({ jti: 'driven-jti' }),
+      'POST /v1/buckets': () => ({ name: 'driven-bucket', group: ids.group }),
       'POST /v1/resources': () => ({ group: ids.group, name: 'driven', resourceId: 'driven' }),
       'PATCH /v1/resources/{id}': () => ({
         edits: [{ op: 'set', entity: './', property: 'keywords', value: ['driven'] }],
@@ -249,6 +254,7 @@ describe('the OpenAPI document of the REST API', () => {
       if (path.startsWith('/v1/roles/')) return ids.role ?? ''
       if (path.startsWith('/v1/keys/')) return ids.key ?? ''
       if (path.startsWith('/v1/resources/')) return 'driven'
+      if (path.startsWith('/v1/buckets/')) return 'driven-bucket'
       return '12D3KooWRwh8TFV84mzn25uoqG849xVPaNfK4QZUct4iP5yjdTkd' // a node that is not in the realm
     }
     const operations = Object.entries(doc.paths)

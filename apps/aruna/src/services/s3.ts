@@ -54,8 +54,12 @@ export interface StorageUpkeep {
   gcTotals(): GcTotals
 }
 
+/** This node's buckets, as the REST API reaches them (authorization is the caller's job). */
+export type BucketCatalog = Pick<ObjectEngine, 'createBucket' | 'getBucket' | 'listBuckets' | 'deleteBucket'>
+
 export interface S3Service extends StorageUpkeep {
   readonly endpoint: HttpEndpoint
+  readonly buckets: BucketCatalog
   close(timeoutMs: number): Promise<void>
 }
 
@@ -109,6 +113,7 @@ export async function startS3Service(init: S3ServiceInit): Promise<S3Service> {
     schedule?.unref()
     return {
       endpoint,
+      buckets: engine,
       collectGarbage,
       gcTotals: () => engine.gcTotals(),
       async close(timeoutMs) {
