@@ -3,7 +3,9 @@
  * invite` on it, node 2 `aruna join <invite>`; `aruna status --json` on either node lists both nodes,
  * live; an access key from `aruna keys create` on node 1 works against node 2's S3 endpoint with the AWS
  * SDK and the aws CLI (a bucket without a group header, an object back byte-identical); the used invite
- * is refused a second time and leaves no realm behind; `aruna node remove` takes node 2 out of node 1's
+ * is refused a second time and leaves no realm behind; after `aruna login` on node 1, a crate imported
+ * there with `aruna meta import` is printed by `aruna meta get` on node 2, and a zip exported and imported
+ * on node 2 reads on node 1; `aruna node remove` takes node 2 out of node 1's
  * list. Every wait is a bounded poll. On a failure the processes' output, every CLI run and the data
  * directories are kept under test-results/realm/.
  */
@@ -320,6 +322,77 @@ describe("a realm of two nodes (the README's two terminals)", () => {
     await aws.getObject('realm-sdk', 'run-1/results.bin', sdkObject)
     expect((await readFile(sdkObject)).length).toBe(300 * KiB)
     await aws.close()
+  })
+
+  it('after aruna login on node 1, a crate imported there is printed by aruna meta get on node 2, and a zip goes the other way', async () => {
+    const n1 = need(node1, 'node 1')
+    const n2 = need(node2, 'node 2')
+    // A user's own login (the development login of node 1), not the operator credential.
+    const env = { ARUNA_CREDENTIALS: join(root, 'user-credentials.json'), ARUNA_DATA_DIR: join(root, 'none') }
+    const login = await cli(['login', '--url', n1.restUrl], { env })
+    expect(login.code, describeRun(login)).toBe(0)
+
+    const crate = join(
+      here,
+      '../../packages/metadata/test/fixtures/ro-crate/valid/minimal-isa-ro-crate/ro-crate-metadata.json',
+    )
+    const imported = await timed('meta import (node 1)', () =>
+      cli(['meta', 'import', crate, '--group', 'default', '--url', n1.restUrl, '--json'], { env }),
+    )
+    expect(imported.code, describeRun(imported)).toBe(0)
+    const id = (JSON.parse(imported.stdout) as { resourceId: string }).resourceId
+    let got: CliRun | undefined
+    const { ms } = await waitUntil(
+      'node 2 prints the crate imported on node 1',
+      async () => {
+        got = await cli(['meta', 'get', id, '--url', n2.restUrl], { env })
+        return got.code === 0 ? got : undefined
+      },
+      { timeoutMs: SETTLE_MS, describe: () => (got ? describeRun(got) : 'no run yet') },
+    )
+    timings['meta get on node 2 (poll)'] = ms
+    const printed = JSON.parse(got?.stdout ?? '') as { '@graph': { '@id': string }[] }
+    const original = JSON.parse(await readFile(crate, 'utf8')) as { '@graph': { '@id': string }[] }
+    expect(printed['@graph'].map((e) => e['@id']).sort()).toEqual(
+      original['@graph'].map((e) => e['@id']).sort(),
+    )
+
+    // A zip made on node 2 imports on node 2 and reads on node 1.
+    const made = await cli(
+      ['meta', 'create', 'Sea ice', '--group', 'default', '--url', n2.restUrl, '--json'],
+      { env },
+    )
+    expect(made.code, describeRun(made)).toBe(0)
+    const madeId = (JSON.parse(made.stdout) as { resourceId: string }).resourceId
+    // A crate that imports again needs what RO-Crate asks of its root: a description and a license.
+    for (const [property, value] of [
+      ['description', 'Daily sea ice concentration'],
+      ['license', '{"@id": "https://spdx.org/licenses/CC0-1.0"}'],
+    ] as const) {
+      const set = await cli(['meta', 'set', madeId, property, value, '--url', n2.restUrl], { env })
+      expect(set.code, describeRun(set)).toBe(0)
+    }
+    const zip = join(root, 'sea-ice.zip')
+    const exported = await cli(['meta', 'export', madeId, '--zip', '-o', zip, '--url', n2.restUrl], { env })
+    expect(exported.code, describeRun(exported)).toBe(0)
+    const again = await cli(
+      ['meta', 'import', zip, '--group', 'default', '--id', 'sea-ice-copy', '--url', n2.restUrl],
+      {
+        env,
+      },
+    )
+    expect(again.code, describeRun(again)).toBe(0)
+    expect(again.stdout).toBe('imported sea-ice.zip as sea-ice-copy\n')
+    let copy: CliRun | undefined
+    await waitUntil(
+      'node 1 prints the copy imported on node 2',
+      async () => {
+        copy = await cli(['meta', 'get', 'sea-ice-copy', '--url', n1.restUrl, '--json'], { env })
+        return copy.code === 0 ? copy : undefined
+      },
+      { timeoutMs: SETTLE_MS, describe: () => (copy ? describeRun(copy) : 'no run yet') },
+    )
+    expect(JSON.parse(copy?.stdout ?? '{}')).toMatchObject({ resourceId: 'sea-ice-copy' })
   })
 
   it('refuses the same invite a second time, and the refused node keeps no realm', async () => {
