@@ -26,6 +26,8 @@ export interface ClusterOptions {
   readonly logLevel?: ArunaConfig['log']['level']
   /** Liveness settings for all nodes. Default: 2 s liveness timeout, so failures show quickly. */
   readonly network?: NodeOptions['network']
+  /** Configuration keys for every node, as a configuration file would give them, e.g. `{'metadata.replicationFactor': 1}`. */
+  readonly config?: Readonly<Record<string, string | number | boolean>>
 }
 
 export interface S3Credentials {
@@ -206,6 +208,7 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
   const makeConfig = (dataDir: string, ports?: { rest: number; s3: number; oidc: number }) =>
     resolveConfig([
       layerFromEntries('cluster', {
+        ...options.config,
         dataDir,
         'rest.port': ports?.rest ?? 0,
         's3.port': ports?.s3 ?? 0,
