@@ -1,6 +1,7 @@
 import { type ClientRequest, request as httpRequest, type IncomingMessage } from 'node:http'
 import {
   CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
@@ -74,6 +75,41 @@ describe('conditional PutObject', () => {
     await expect(client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'etag' }))).rejects.toMatchObject({
       name: 'NoSuchKey',
     })
+  })
+})
+
+describe('conditional CopyObject (conditions on the destination key)', () => {
+  it('copies with If-None-Match: * only to a key without an object, and with If-Match over that ETag', async () => {
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'copy-src', Body: 'source' }))
+    const { ETag } = await client.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: 'copy-dst', Body: 'dest' }),
+    )
+    const copy = (extra: Record<string, string>) =>
+      client.send(
+        new CopyObjectCommand({
+          Bucket: BUCKET,
+          Key: 'copy-dst',
+          CopySource: `${BUCKET}/copy-src`,
+          ...extra,
+        }),
+      )
+    await expect(copy({ IfNoneMatch: '*' })).rejects.toMatchObject({
+      name: 'PreconditionFailed',
+      $metadata: { httpStatusCode: 412 },
+    })
+    await expect(copy({ IfMatch: '"0123"' })).rejects.toMatchObject({ name: 'PreconditionFailed' })
+    expect(await text('copy-dst')).toBe('dest')
+    await copy({ IfMatch: ETag! })
+    expect(await text('copy-dst')).toBe('source')
+    await client.send(
+      new CopyObjectCommand({
+        Bucket: BUCKET,
+        Key: 'copy-new',
+        CopySource: `${BUCKET}/copy-src`,
+        IfNoneMatch: '*',
+      }),
+    )
+    expect(await text('copy-new')).toBe('source')
   })
 })
 

@@ -86,7 +86,8 @@ export interface ObjectAttributes {
 }
 
 /**
- * S3 conditional writes on PutObject and CompleteMultipartUpload: `ifNoneMatch: '*'` writes only when
+ * S3 conditional writes on PutObject, CompleteMultipartUpload and CopyObject (on the destination key):
+ * `ifNoneMatch: '*'` writes only when
  * the key has no current object, `ifMatch` only when its current object has that ETag (a list as in
  * `If-Match`). Checked before the body is read (`PreconditionFailed`, or `NoSuchKey` for `ifMatch` on a
  * key without an object) and again, atomically with the write on this node, once the version is ready:
@@ -112,6 +113,8 @@ export interface CopyObjectInput {
   replace?: ObjectAttributes
   /** `x-amz-copy-source-if-*`: conditions on the source; any that fails is `PreconditionFailed`. */
   conditions?: Preconditions
+  /** `If-None-Match: *` / `If-Match` on the destination key, as on a PUT. */
+  condition?: WriteCondition
 }
 
 export interface UploadPartCopyInput {
@@ -381,6 +384,8 @@ export class ObjectEngine {
       throw new DataError('PreconditionFailed', 'a precondition on the copy source does not hold')
     }
     await this.index.getBucket(input.bucket)
+    if (input.condition !== undefined)
+      await this.checkWriteCondition(input.bucket, input.key, input.condition)
     const same = input.source.bucket === input.bucket && input.source.key === input.key
     if (same && input.replace === undefined && input.source.versionId === undefined) {
       throw new DataError(
@@ -400,7 +405,13 @@ export class ObjectEngine {
         }
         throw err
       })
-      return { source, version: await this.#record(input.bucket, input.key, this.#copied(manifest, input)) }
+      const version = await this.#record(
+        input.bucket,
+        input.key,
+        this.#copied(manifest, input),
+        input.condition,
+      )
+      return { source, version }
     } finally {
       lease.release()
     }

@@ -227,11 +227,13 @@ export async function copyObject(c: S3Context, services: S3Services): Promise<Re
   if (directive !== 'COPY' && directive !== 'REPLACE') {
     throw new DataError('InvalidArgument', 'x-amz-metadata-directive must be COPY or REPLACE')
   }
+  const condition = writeConditionOf(c)
   const { source: from, version } = await services.engine.copyObject({
     source,
     bucket,
     key,
     conditions: conditionsOf(c, 'x-amz-copy-source-'),
+    ...(condition !== undefined ? { condition } : {}),
     ...(directive === 'REPLACE' ? { replace: objectAttributesOf(c.req.raw.headers) } : {}),
   })
   const checksums = flexibleChecksums(version.manifest.checksums).map(([algorithm, value]) =>
