@@ -57,9 +57,12 @@ function bareWord(text: string): string {
   return /^[^\s():"]+$/.test(text) && !isKeyword(text) ? text : quote(text)
 }
 
-/** A field value the lexer would read back as the same word (and not as a range). */
+/**
+ * A field value the lexer would read back as the same word and the parser as a term, not a range: a
+ * comparison only at its start (`a:b>c` is the term `b>c`), `..` anywhere.
+ */
 function fieldWord(text: string): string {
-  return /^[^\s()"<>]+$/.test(text) && !text.includes('..') ? text : quote(text)
+  return /^[^\s()"]+$/.test(text) && !/^[<>]/.test(text) && !text.includes('..') ? text : quote(text)
 }
 
 function quote(text: string): string {

@@ -57,7 +57,8 @@ export function lex(input: string): Token[] {
         tokens.push(field.token)
         pos = field.end
       } else {
-        const keyword = KEYWORDS[word]
+        // Own keys only: `__proto__`, `constructor` or `toString` are words, not inherited members.
+        const keyword = isKeyword(word) ? KEYWORDS[word] : undefined
         tokens.push(keyword ? { type: keyword, pos } : { type: 'word', text: word, pos })
         pos = end
       }
