@@ -12,6 +12,7 @@ import {
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { S3RequestRecord } from '../src/index.js'
 import { GROUP, REALM, rawAuthHeaders, type S3Fixture, sdkClient, startS3 } from './s3-fixture.js'
 
 const BUCKET = 'parts'
@@ -20,11 +21,15 @@ const CHUNK = 1024
 const MIN_PART = 2048
 let s3: S3Fixture
 let client: S3Client
+const records: S3RequestRecord[] = []
 
 const md5 = (bytes: Uint8Array) => createHash('md5').update(bytes).digest('hex')
 
 beforeAll(async () => {
-  s3 = await startS3({ chunkSize: CHUNK, minPartSize: MIN_PART })
+  s3 = await startS3(
+    { chunkSize: CHUNK, minPartSize: MIN_PART },
+    { onRequest: (record) => records.push(record) },
+  )
   client = sdkClient(s3.endpoint)
   await client.send(new CreateBucketCommand({ Bucket: BUCKET }))
 })
@@ -292,6 +297,15 @@ describe('UploadPartCopy', () => {
       { range: 'bytes=1000-3999' },
       { range: 'bytes=5-4095' },
       { body: tail },
+    ])
+    // The access log (and the node's metrics) name the operation.
+    expect(records.filter((r) => r.key === 'assembled.bin').map((r) => r.operation)).toEqual([
+      'CreateMultipartUpload',
+      'UploadPartCopy',
+      'UploadPartCopy',
+      'UploadPartCopy',
+      'UploadPart',
+      'CompleteMultipartUpload',
     ])
     const expected = Buffer.concat([source, source.subarray(1000, 4000), source.subarray(5), tail])
     expect((await read('assembled.bin')).equals(expected)).toBe(true)

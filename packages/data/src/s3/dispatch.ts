@@ -68,6 +68,7 @@ const OPERATIONS = {
   DeleteObjects: deleteObjects,
   CreateMultipartUpload: multipart.createMultipartUpload,
   UploadPart: multipart.uploadPart,
+  UploadPartCopy: multipart.uploadPartCopy,
   CompleteMultipartUpload: multipart.completeMultipartUpload,
   AbortMultipartUpload: multipart.abortMultipartUpload,
   ListParts: multipart.listParts,
@@ -98,7 +99,7 @@ export function resolveOperation(method: string, target: S3Target, headers: Head
       if (has('uploadId') || has('partNumber')) {
         if (!(has('uploadId') && has('partNumber')))
           throw new DataError('InvalidRequest', 'an UploadPart needs partNumber and uploadId')
-        return 'UploadPart'
+        return headers.has('x-amz-copy-source') ? 'UploadPartCopy' : 'UploadPart'
       }
       return headers.has('x-amz-copy-source') ? 'CopyObject' : 'PutObject'
     case 'GET':

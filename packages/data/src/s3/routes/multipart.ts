@@ -58,13 +58,11 @@ export async function createMultipartUpload(c: S3Context, services: S3Services):
   )
 }
 
-/** UploadPart (`PUT ?partNumber&uploadId`); with `x-amz-copy-source`, UploadPartCopy. */
+/** UploadPart (`PUT ?partNumber&uploadId`). */
 export async function uploadPart(c: S3Context, services: S3Services): Promise<Response> {
   const bucket = bucketOf(c)
   const key = validateKey(keyOf(c))
   await authorize(c, services, 'WRITE', bucket, key)
-  const copySource = c.req.header('x-amz-copy-source')
-  if (copySource !== undefined) return uploadPartCopy(c, services, bucket, key, copySource)
   const partNumber = partNumberOf(param(c, 'partNumber'))
   const part = await services.engine.uploadPart({
     bucket,
@@ -79,18 +77,15 @@ export async function uploadPart(c: S3Context, services: S3Services): Promise<Re
 }
 
 /**
- * UploadPartCopy: the part's bytes come from another object, which the caller must be allowed to
+ * UploadPartCopy (`PUT ?partNumber&uploadId` with `x-amz-copy-source`): the part's bytes come from another object, which the caller must be allowed to
  * READ (as for CopyObject), optionally `x-amz-copy-source-range: bytes=first-last` of it, under the
  * `x-amz-copy-source-if-*` conditions.
  */
-async function uploadPartCopy(
-  c: S3Context,
-  services: S3Services,
-  bucket: string,
-  key: string,
-  header: string,
-): Promise<Response> {
-  const source = parseCopySource(header)
+export async function uploadPartCopy(c: S3Context, services: S3Services): Promise<Response> {
+  const bucket = bucketOf(c)
+  const key = validateKey(keyOf(c))
+  await authorize(c, services, 'WRITE', bucket, key)
+  const source = parseCopySource(c.req.header('x-amz-copy-source')!)
   await authorize(c, services, 'READ', source.bucket, source.key)
   const rangeHeader = c.req.header('x-amz-copy-source-range')
   const range = rangeHeader === undefined ? undefined : copySourceRangeOf(rangeHeader)
