@@ -62,8 +62,9 @@ export function evaluate(query: Query, doc: PreparedDocument): number | undefine
       return 0
     case 'term':
     case 'phrase': {
+      const { sequence, number } = readingOf(query)
       const score =
-        query.field === undefined ? anywhere(doc, words(query.text)) : inField(doc, query.field, query.text)
+        query.field === undefined ? anywhere(doc, sequence) : inField(doc, query.field, sequence, number)
       return score > 0 ? score : undefined
     }
     case 'range': {
@@ -100,13 +101,28 @@ function anywhere(doc: PreparedDocument, sequence: string[]): number {
   return count
 }
 
-function inField(doc: PreparedDocument, name: string, text: string): number {
+/** A term's or phrase's words and the number its text reads as, worked out once per query, not per document. */
+const readings = new WeakMap<Query, { sequence: string[]; number: number | undefined }>()
+
+function readingOf(query: Query & { text: string }): { sequence: string[]; number: number | undefined } {
+  let reading = readings.get(query)
+  if (reading === undefined) {
+    reading = { sequence: words(query.text), number: readBound(query.text).number }
+    readings.set(query, reading)
+  }
+  return reading
+}
+
+function inField(
+  doc: PreparedDocument,
+  name: string,
+  sequence: string[],
+  wanted: number | undefined,
+): number {
   const field = doc.fields.get(name.toLowerCase())
   if (field === undefined) return 0
-  const sequence = words(text)
   let count = 0
   for (const fieldWords of field.words) count += occurrences(fieldWords, sequence)
-  const wanted = readBound(text).number
   if (wanted !== undefined) count += field.numbers.filter((number) => number === wanted).length
   return count
 }
@@ -114,9 +130,13 @@ function inField(doc: PreparedDocument, name: string, text: string): number {
 /** How often `sequence` occurs in `haystack` as consecutive words; an empty sequence never does. */
 function occurrences(haystack: string[], sequence: string[]): number {
   if (sequence.length === 0) return 0
+  const first = sequence[0]
   let count = 0
   for (let start = 0; start + sequence.length <= haystack.length; start += 1) {
-    if (sequence.every((word, offset) => haystack[start + offset] === word)) count += 1
+    if (haystack[start] !== first) continue
+    let offset = 1
+    while (offset < sequence.length && haystack[start + offset] === sequence[offset]) offset += 1
+    if (offset === sequence.length) count += 1
   }
   return count
 }

@@ -52,10 +52,30 @@ export class SortedEntries<K extends number | string> {
     return low
   }
 
+  /** Sorts the tail and merges it into the sorted entries in one pass. */
   private merge(): void {
-    const entries = this.keys.map((key, position) => ({ key, ordinal: this.ordinals[position]! }))
-    entries.push(...this.tail)
-    this.store(entries)
+    const tail = this.tail.sort((a, b) => this.compare(a.key, b.key))
+    const keys: K[] = []
+    const ordinals: number[] = []
+    let left = 0
+    let right = 0
+    while (left < this.keys.length || right < tail.length) {
+      const fromTail =
+        left === this.keys.length ||
+        (right < tail.length && this.compare(tail[right]!.key, this.keys[left]!) < 0)
+      if (fromTail) {
+        keys.push(tail[right]!.key)
+        ordinals.push(tail[right]!.ordinal)
+        right += 1
+      } else {
+        keys.push(this.keys[left]!)
+        ordinals.push(this.ordinals[left]!)
+        left += 1
+      }
+    }
+    this.keys = keys
+    this.ordinals = ordinals
+    this.tail = []
   }
 
   private compact(live: (key: K, ordinal: number) => boolean): void {
