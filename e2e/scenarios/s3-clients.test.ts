@@ -2,7 +2,8 @@
  * The S3 client matrix: one real node, and for each client (two modes of the AWS SDK for JS, minio-js,
  * s3cmd, the aws CLI, rclone, boto3) the same run: create a bucket, put 1 KiB and 10 MiB objects with
  * single PUTs and a 64 MiB one as the client's multipart upload, get them back byte-identical, read byte
- * ranges, list a prefix with a delimiter across pages, copy, delete, delete the bucket (rclone also syncs a
+ * ranges, list a prefix with a delimiter across pages, copy (also the 64 MiB object: the aws CLI copies it
+ * in parts with UploadPartCopy), delete, delete the bucket (rclone also syncs a
  * folder with `--backup-dir` and purges a bucket). Keys hold spaces,
  * non-ASCII letters and `&+-é"`. An SDK client of the test's own (the oracle) checks what the node holds
  * after each step, independently of the client under test.
@@ -50,11 +51,12 @@ const REGION = 'us-east-1'
 const PART_SIZE = 16 * MiB
 const SIZES = { small: 1 * KiB, medium: 10 * MiB, large: 64 * MiB } as const
 type Kind = keyof typeof SIZES
-const KEYS: Record<Kind | 'copy', string> = {
+const KEYS: Record<Kind | 'copy' | 'largeCopy', string> = {
   small: 'objects/small 1 KiB &+-é" ünï.bin',
   medium: 'objects/medium 10 MiB &+-é" ünï.bin',
   large: 'objects/large 64 MiB multipart &+-é" 日本.bin',
   copy: 'copies/copy of small &+-é" ünï.bin',
+  largeCopy: 'copies/copy of large 64 MiB &+-é" 日本.bin',
 }
 /** Listed with prefix `list/` and delimiter `/`: five keys and three common prefixes. */
 const LIST_PREFIX = 'list/'
@@ -343,6 +345,31 @@ for (const spec of selected) {
       expect((await digestOfFile(dest)).sha256).toBe(digests.small.sha256)
       expect((await oracleHead(bucket, KEYS.copy))?.ETag).toBe(`"${digests.small.md5}"`)
     })
+
+    step(
+      'copies the 64 MiB object server-side (the aws CLI in 16 MiB parts: UploadPartCopy)',
+      180_000,
+      async () => {
+        const before = node.output().length
+        await client.copyObject(bucket, KEYS.large, KEYS.largeCopy)
+        const head = await oracleHead(bucket, KEYS.largeCopy)
+        expect(head?.ContentLength).toBe(SIZES.large)
+        // Parts of the same size as the upload's have the same MD5s: the same multipart ETag either way.
+        expect(head?.ETag).toBe(await multipartEtag(files.large, SIZES.large, PART_SIZE))
+        const got = await oracle.send(new GetObjectCommand({ Bucket: bucket, Key: KEYS.largeCopy }))
+        const hash = createHash('sha256')
+        for await (const piece of got.Body as AsyncIterable<Uint8Array>) hash.update(piece)
+        expect(hash.digest('hex')).toBe(digests.large.sha256)
+        if (client.name === 'aws CLI') {
+          const copies = node
+            .output()
+            .slice(before)
+            .split('\n')
+            .filter((line) => line.includes('"operation":"UploadPartCopy"') && line.includes('"status":200'))
+          expect(copies.length, 'UploadPartCopy requests answered 200').toBe(SIZES.large / PART_SIZE)
+        }
+      },
+    )
 
     step('deletes an object', 60_000, async () => {
       await client.deleteObject(bucket, KEYS.small)
