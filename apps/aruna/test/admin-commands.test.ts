@@ -1,31 +1,8 @@
-import { PassThrough } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseRule } from '../src/cli/admin-commands.js'
 import type { ArunaNode } from '../src/node.js'
-import { runCli } from '../src/program.js'
+import { aruna } from './cli-run.js'
 import { type OneNode, startOneNode } from './one-node.js'
-
-function capture() {
-  const stream = new PassThrough()
-  let text = ''
-  stream.on('data', (d) => {
-    text += d.toString()
-  })
-  return { stream, text: () => text }
-}
-
-/** Runs `aruna …` and returns its exit code and output. */
-async function aruna(argv: string[], env: NodeJS.ProcessEnv = {}) {
-  const out = capture()
-  const err = capture()
-  const code = await runCli(argv, {
-    stdout: out.stream,
-    stderr: err.stream,
-    env,
-    stopSignal: new Promise(() => {}),
-  })
-  return { code, out: out.text(), err: err.text() }
-}
 
 describe('aruna group, member, role and token commands against a running node', () => {
   let one: OneNode

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ArunaNode } from '../src/node.js'
 import { readOperatorFile } from '../src/services/operator-file.js'
+import { minimalCrate } from './crates.js'
 import { type OneNode, restCall, startOneNode } from './one-node.js'
 
 /** A node id that is not in the realm. */
@@ -78,26 +79,7 @@ describe('authorization on every protected route: allowed, then a DENY rule wins
     ['create a resource', () => call('POST', '/v1/resources', ops, { group, name: 'r' }), 201, 403],
     [
       'import a resource',
-      () =>
-        call('POST', `/v1/resources/import?group=${group}`, ops, {
-          '@context': 'https://w3id.org/ro/crate/1.1/context',
-          '@graph': [
-            {
-              '@id': 'ro-crate-metadata.json',
-              '@type': 'CreativeWork',
-              conformsTo: { '@id': 'https://w3id.org/ro/crate/1.1' },
-              about: { '@id': './' },
-            },
-            {
-              '@id': './',
-              '@type': 'Dataset',
-              name: 'x',
-              description: 'x',
-              datePublished: '2026',
-              license: 'MIT',
-            },
-          ],
-        }),
+      () => call('POST', `/v1/resources/import?group=${group}`, ops, minimalCrate('imported')),
       201,
       403,
     ],

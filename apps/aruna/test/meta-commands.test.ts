@@ -1,40 +1,16 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PassThrough } from 'node:stream'
 import { exportCrateZip, MemoryMetadataStore } from '@aruna/metadata'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseValue } from '../src/cli/meta-commands.js'
-import { runCli } from '../src/program.js'
 import { type Cluster, createCluster } from '../src/testing/cluster.js'
+import { aruna } from './cli-run.js'
 
 const FIXTURE = join(
   import.meta.dirname,
   '../../../packages/metadata/test/fixtures/ro-crate/valid/minimal-isa-ro-crate/ro-crate-metadata.json',
 )
-
-function capture() {
-  const stream = new PassThrough()
-  let text = ''
-  stream.on('data', (d) => {
-    text += d.toString()
-  })
-  return { stream, text: () => text }
-}
-
-/** Runs `aruna …` and returns its exit code and output; `live` sees standard error as it is written. */
-async function aruna(argv: string[], env: NodeJS.ProcessEnv, live?: (err: () => string) => void) {
-  const out = capture()
-  const err = capture()
-  live?.(err.text)
-  const code = await runCli(argv, {
-    stdout: out.stream,
-    stderr: err.stream,
-    env,
-    stopSignal: new Promise(() => {}),
-  })
-  return { code, out: out.text(), err: err.text() }
-}
 
 /** Retries `aruna …` until it exits 0 (bounded): what was written on one node reaches another by sync. */
 async function eventually(argv: string[], env: NodeJS.ProcessEnv, ms = 15_000) {

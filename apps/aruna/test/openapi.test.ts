@@ -8,6 +8,7 @@ import { parseConfigText } from '../src/config.js'
 import { createLogger } from '../src/logger.js'
 import { ArunaNode } from '../src/node.js'
 import { readOperatorFile } from '../src/services/operator-file.js'
+import { minimalCrate } from './crates.js'
 
 const logger = createLogger({
   level: 'silent',
@@ -216,25 +217,7 @@ describe('the OpenAPI document of the REST API', () => {
       'PATCH /v1/resources/{id}': () => ({
         edits: [{ op: 'set', entity: './', property: 'keywords', value: ['driven'] }],
       }),
-      'POST /v1/resources/import': () => ({
-        '@context': 'https://w3id.org/ro/crate/1.1/context',
-        '@graph': [
-          {
-            '@id': 'ro-crate-metadata.json',
-            '@type': 'CreativeWork',
-            conformsTo: { '@id': 'https://w3id.org/ro/crate/1.1' },
-            about: { '@id': './' },
-          },
-          {
-            '@id': './',
-            '@type': 'Dataset',
-            name: 'imported',
-            description: 'driven by the OpenAPI test',
-            datePublished: '2026-12-06',
-            license: 'CC0-1.0',
-          },
-        ],
-      }),
+      'POST /v1/resources/import': () => minimalCrate('imported'),
       'POST /v1/validate': () => ({
         '@context': 'https://w3id.org/ro/crate/1.1/context',
         '@graph': [

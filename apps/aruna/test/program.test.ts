@@ -1,18 +1,9 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PassThrough } from 'node:stream'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { runCli } from '../src/program.js'
-
-function capture() {
-  const stream = new PassThrough()
-  let text = ''
-  stream.on('data', (d) => {
-    text += d.toString()
-  })
-  return { stream, text: () => text }
-}
+import { capture } from './cli-run.js'
 
 function io(env: NodeJS.ProcessEnv = {}, stopSignal: Promise<string> = new Promise(() => {})) {
   const out = capture()

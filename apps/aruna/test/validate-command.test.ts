@@ -1,23 +1,14 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PassThrough } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { isZip } from '../src/cli/validate-command.js'
 import { runCli } from '../src/program.js'
+import { capture } from './cli-run.js'
 
 const fixtures = fileURLToPath(new URL('./fixtures/validate/', import.meta.url))
 const fixture = (name: string) => join(fixtures, name)
-
-function capture() {
-  const stream = new PassThrough()
-  let text = ''
-  stream.on('data', (d) => {
-    text += d.toString()
-  })
-  return { stream, text: () => text }
-}
 
 async function validate(...args: string[]) {
   const out = capture()

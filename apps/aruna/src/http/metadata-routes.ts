@@ -28,6 +28,7 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import { bodyLimit } from 'hono/body-limit'
 import { streamSSE } from 'hono/streaming'
 import {
+  crateBodyKind,
   HttpProblem,
   json,
   jsonBody,
@@ -296,10 +297,6 @@ const eventsRoute = createRoute({
   },
 })
 
-function mediaType(header: string | undefined): string {
-  return (header ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
-}
-
 export function createMetadataRoutes(init: MetadataRoutesInit): OpenAPIHono<RealmEnv> {
   const app = new OpenAPIHono<RealmEnv>({ defaultHook: validationHook })
   registerRealmTokenScheme(app)
@@ -446,14 +443,7 @@ export function createMetadataRoutes(init: MetadataRoutesInit): OpenAPIHono<Real
 
   app.openapi(importRoute, async (c) => {
     const { group, resourceId } = c.req.valid('query')
-    const type = mediaType(c.req.header('content-type'))
-    const zip = type === 'application/zip' || type === 'application/x-zip-compressed'
-    if (!zip && !/^application\/([\w.-]+\+)?json$/.test(type))
-      throw new HttpProblem(
-        415,
-        'Unsupported Media Type',
-        'send ro-crate-metadata.json as application/json, or a zip as application/zip',
-      )
+    const zip = crateBodyKind(c.req.header('content-type')) === 'zip'
     const caller = c.get('caller')
     const metadata = service()
     const bytes = new Uint8Array(await c.req.arrayBuffer())

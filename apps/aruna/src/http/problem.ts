@@ -113,6 +113,22 @@ export function validationHook(
   return problemResponse(validationProblem(result.error, result.target ?? 'input'))
 }
 
+/**
+ * What an RO-Crate body is by its media type: a zip (`application/zip`), or the metadata JSON
+ * (`application/json`, `application/ld+json`, any `+json`).
+ * @throws HttpProblem 415 for any other type.
+ */
+export function crateBodyKind(contentType: string | undefined): 'zip' | 'json' {
+  const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
+  if (type === 'application/zip' || type === 'application/x-zip-compressed') return 'zip'
+  if (/^application\/([\w.-]+\+)?json$/.test(type)) return 'json'
+  throw new HttpProblem(
+    415,
+    'Unsupported Media Type',
+    'send ro-crate-metadata.json as application/json, or a zip as application/zip',
+  )
+}
+
 export class HttpProblem extends Error {
   constructor(
     readonly status: number,

@@ -10,7 +10,15 @@ import { validateCrateReport } from '@aruna/metadata'
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import { bodyLimit } from 'hono/body-limit'
 import { notJson, zipReport } from '../cli/validate-command.js'
-import { HttpProblem, json, problem, problemResponse, problemResponses, validationHook } from './problem.js'
+import {
+  crateBodyKind,
+  HttpProblem,
+  json,
+  problem,
+  problemResponse,
+  problemResponses,
+  validationHook,
+} from './problem.js'
 import type { RateLimiter } from './rate-limit.js'
 import { type RealmEnv, realmTokenGate, registerRealmTokenScheme, secured } from './realm-token-gate.js'
 
@@ -98,14 +106,7 @@ export function createValidateRoutes(init: ValidateRoutesInit): OpenAPIHono<Real
   )
 
   app.openapi(validateRoute, async (c) => {
-    const type = (c.req.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
-    const zip = type === 'application/zip' || type === 'application/x-zip-compressed'
-    if (!zip && !/^application\/([\w.-]+\+)?json$/.test(type))
-      throw new HttpProblem(
-        415,
-        'Unsupported Media Type',
-        'send ro-crate-metadata.json as application/json, or a zip as application/zip',
-      )
+    const zip = crateBodyKind(c.req.header('content-type')) === 'zip'
     const bytes = new Uint8Array(await c.req.arrayBuffer())
     const report = zip ? zipReport(bytes) : validateCrateReport(bytes)
     const parseError = zip ? undefined : notJson(report)
