@@ -39,6 +39,7 @@ import {
 } from './problem.js'
 import type { RateLimiter } from './rate-limit.js'
 import { type RealmEnv, realmTokenGate, registerRealmTokenScheme, secured } from './realm-token-gate.js'
+import { CRATE_BODY } from './validate-routes.js'
 
 /** The largest crate or zip accepted for import. */
 export const MAX_IMPORT_BYTES = 64 * 1024 * 1024
@@ -268,14 +269,7 @@ const importRoute = createRoute({
   security: secured,
   request: {
     query: ImportQuery,
-    body: {
-      required: true,
-      description: 'ro-crate-metadata.json, or an RO-Crate zip with content-type application/zip',
-      content: {
-        'application/json': { schema: { type: 'object', description: 'ro-crate-metadata.json' } },
-        'application/zip': { schema: { type: 'string', format: 'binary' } },
-      },
-    },
+    body: CRATE_BODY,
   },
   responses: {
     201: json(ResourceRefSchema, 'Imported'),

@@ -68,6 +68,19 @@ const ValidationReportSchema = z
   })
   .openapi('ValidationReport')
 
+/**
+ * An RO-Crate request body as the OpenAPI document declares it: the metadata JSON or a zip. Plain
+ * schemas: the handlers read the raw bytes (UTF-8 is one of the rules checked).
+ */
+export const CRATE_BODY = {
+  required: true,
+  description: 'ro-crate-metadata.json, or an RO-Crate zip with content-type application/zip',
+  content: {
+    'application/json': { schema: { type: 'object' as const, description: 'ro-crate-metadata.json' } },
+    'application/zip': { schema: { type: 'string' as const, format: 'binary' } },
+  },
+}
+
 const validateRoute = createRoute({
   method: 'post',
   path: '/v1/validate',
@@ -75,15 +88,7 @@ const validateRoute = createRoute({
   summary: 'Validate an RO-Crate (its metadata JSON, or a zip) and get the report per rule',
   security: secured,
   request: {
-    body: {
-      required: true,
-      description: 'ro-crate-metadata.json, or an RO-Crate zip with content-type application/zip',
-      // Plain schemas: the handler reads the raw bytes (UTF-8 is one of the rules checked).
-      content: {
-        'application/json': { schema: { type: 'object', description: 'ro-crate-metadata.json' } },
-        'application/zip': { schema: { type: 'string', format: 'binary' } },
-      },
-    },
+    body: CRATE_BODY,
   },
   responses: {
     200: json(ValidationReportSchema, 'The validation report (valid or not)'),
