@@ -324,6 +324,58 @@ describe('UploadPartCopy', () => {
     expect((await read('reused.bin')).equals(expected)).toBe(true)
   })
 
+  it("takes a multipart source's recorded parts over without reading a byte, and reads other ranges", async () => {
+    const parts = [randomBytes(2500), randomBytes(2048)]
+    await multipart(
+      'mp-source.bin',
+      parts.map((body, i) => [i + 1, body]),
+    )
+    let reads = 0
+    const get = s3.blobs.get.bind(s3.blobs)
+    s3.blobs.get = (...args) => {
+      reads++
+      return get(...args)
+    }
+    try {
+      const { UploadId } = await client.send(
+        new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'from-parts.bin' }),
+      )
+      const copy = async (PartNumber: number, CopySourceRange: string) =>
+        (
+          await client.send(
+            new UploadPartCopyCommand({
+              Bucket: BUCKET,
+              Key: 'from-parts.bin',
+              UploadId,
+              PartNumber,
+              CopySource: `${BUCKET}/mp-source.bin`,
+              CopySourceRange,
+            }),
+          )
+        ).CopyPartResult!.ETag!
+      const etags = [await copy(1, 'bytes=0-2499'), await copy(2, 'bytes=2500-4547')]
+      expect(reads).toBe(0)
+      expect(etags).toEqual(parts.map((part) => `"${md5(part)}"`))
+      const straddling = await copy(3, 'bytes=2000-2999')
+      expect(reads).toBeGreaterThan(0)
+      expect(straddling).toBe(`"${md5(Buffer.concat(parts).subarray(2000, 3000))}"`)
+      await client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: BUCKET,
+          Key: 'from-parts.bin',
+          UploadId,
+          MultipartUpload: { Parts: [...etags, straddling].map((ETag, i) => ({ PartNumber: i + 1, ETag })) },
+        }),
+      )
+    } finally {
+      s3.blobs.get = get
+    }
+    const whole = Buffer.concat(parts)
+    expect((await read('from-parts.bin')).equals(Buffer.concat([whole, whole.subarray(2000, 3000)]))).toBe(
+      true,
+    )
+  })
+
   it('refuses a malformed or unsatisfiable range and a failed copy-source condition', async () => {
     const { UploadId } = await client.send(
       new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'bad.bin' }),

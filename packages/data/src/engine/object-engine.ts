@@ -36,8 +36,9 @@ import {
   type UploadPartInput,
   uploadPart,
 } from './multipart.js'
+import { recordedContent } from './object-parts.js'
 import type { MultipartStore, MultipartUpload, PartRecord } from './port.js'
-import { etagListMatches, evaluatePreconditions, type Preconditions, unquoteEtag } from './preconditions.js'
+import { etagListMatches, evaluatePreconditions, type Preconditions } from './preconditions.js'
 import { checkPartNumber } from './upload-records.js'
 
 /** S3's largest single PUT and largest part: 5 GiB. */
@@ -454,9 +455,11 @@ export class ObjectEngine {
 
   /**
    * UploadPartCopy: part `partNumber` of an upload gets the bytes of another object (or of `range` in
-   * it). A whole single-part source is taken as it is: its chunks and its MD5 are the part's, nothing
-   * is read. Otherwise the bytes are read (verified, as every read is) for the part's MD5 and stored
-   * as chunks; chunks that line up with the source's are the same content-addressed chunks, stored once.
+   * it). When the source records those exact bytes (a whole single-part source, or one part of a
+   * multipart source: how the aws CLI copies a multipart object of the same part size) their chunks and
+   * MD5 become the part's and nothing is read. Otherwise the bytes are read (verified, as every read is)
+   * for the part's MD5 and stored as chunks; chunks that line up with the source's are the same
+   * content-addressed chunks, stored once.
    */
   async uploadPartCopy(input: UploadPartCopyInput): Promise<{ source: ContentVersion; part: PartRecord }> {
     checkPartNumber(input.partNumber)
@@ -495,20 +498,18 @@ export class ObjectEngine {
         }
         throw err
       })
-      const whole = length === manifest.size
       const algorithm = upload.checksumAlgorithm
-      const reusable =
-        whole &&
-        manifest.parts === undefined &&
-        unquoteEtag(manifest.etag) === manifest.checksums.md5 &&
-        (algorithm === undefined || manifest.checksums[checksumField(algorithm)] !== undefined)
-      if (reusable) {
+      const known = recordedContent(manifest, range?.start ?? 0, length)
+      if (
+        known !== undefined &&
+        (algorithm === undefined || known.checksums[checksumField(algorithm)] !== undefined)
+      ) {
         const part: PartRecord = {
           partNumber: input.partNumber,
-          etag: `"${manifest.checksums.md5}"`,
-          size: manifest.size,
-          chunks: structuredClone(manifest.chunks),
-          checksums: { ...manifest.checksums },
+          etag: `"${known.checksums.md5}"`,
+          size: length,
+          chunks: known.chunks,
+          checksums: known.checksums,
           lastModified: this.#now().toISOString(),
         }
         await this.uploads.putPart(input.uploadId, part)

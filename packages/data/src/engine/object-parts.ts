@@ -1,6 +1,7 @@
 import { DataError } from '../errors.js'
-import type { Manifest, ManifestPart } from '../port.js'
+import type { Checksums, ChunkRef, Manifest, ManifestPart } from '../port.js'
 import type { ByteRange } from './content-reader.js'
+import { unquoteEtag } from './preconditions.js'
 import { MAX_PART_NUMBER, MIN_PART_NUMBER } from './upload-records.js'
 
 /**
@@ -48,4 +49,38 @@ export function parsePartNumber(value: string): number {
     )
   }
   return number
+}
+
+/**
+ * The chunks and checksums (MD5 included) of exactly `length` bytes from `start` when the version
+ * already records them: the whole of a single-part object, or one part of a multipart object (a part's
+ * chunks start and end at its bounds). UploadPartCopy of such a range needs no byte read.
+ */
+export function recordedContent(
+  manifest: Manifest,
+  start: number,
+  length: number,
+): { chunks: ChunkRef[]; checksums: Checksums } | undefined {
+  let checksums: Checksums | undefined
+  if (manifest.parts === undefined) {
+    // A single-part object's ETag is its MD5 (not so for a multipart one completed before parts were recorded).
+    const whole = start === 0 && length === manifest.size
+    if (whole && unquoteEtag(manifest.etag) === manifest.checksums.md5) checksums = manifest.checksums
+  } else {
+    let offset = 0
+    for (const part of manifest.parts) {
+      if (offset === start && part.size === length) checksums = part.checksums
+      offset += part.size
+    }
+  }
+  if (checksums === undefined) return undefined
+  const chunks: ChunkRef[] = []
+  let offset = 0
+  for (const chunk of manifest.chunks) {
+    const end = offset + chunk.size
+    if (offset >= start && end <= start + length) chunks.push({ ...chunk })
+    else if (offset < start + length && end > start) return undefined
+    offset = end
+  }
+  return { chunks, checksums: { ...checksums } }
 }
