@@ -385,6 +385,76 @@ describe('ObjectEngine garbage collection', () => {
     expect(await readAll(engine, 'bkt', 'dst')).toEqual(distinct(2))
   })
 
+  it.each([
+    ['its chunk list taken over', undefined],
+    ['a range of it read', { start: 1, end: 2 * CHUNK - 1 }],
+  ])(
+    'keeps the chunks of an UploadPartCopy (%s) whose source is purged and collected before the part is recorded',
+    async (_, range) => {
+      const blobs = new MemoryBlobStore()
+      const { engine, uploads } = engineOver(blobs)
+      await engine.createBucket('bkt', G1)
+      const bytes = Buffer.concat([distinct(7), distinct(8)])
+      const source = await engine.putObject({ bucket: 'bkt', key: 'src', body: body(bytes) })
+      const upload = await engine.createMultipartUpload({ bucket: 'bkt', key: 'dst', initiator: 'u' })
+      const gate = deferred()
+      const recording = deferred()
+      const putPart = uploads.putPart.bind(uploads)
+      uploads.putPart = async (uploadId, part) => {
+        recording.resolve()
+        await gate.promise
+        return putPart(uploadId, part)
+      }
+      const copy = engine.uploadPartCopy({
+        source: { bucket: 'bkt', key: 'src' },
+        ...(range !== undefined ? { range } : {}),
+        bucket: 'bkt',
+        key: 'dst',
+        uploadId: upload.uploadId,
+        partNumber: 1,
+      })
+      await recording.promise
+      await engine.deleteVersion('bkt', 'src', source.versionId)
+      expect((await engine.collectGarbage()).chunksFreed).toBe(0)
+      gate.resolve()
+      const { part } = await copy
+      await engine.completeMultipartUpload({
+        bucket: 'bkt',
+        key: 'dst',
+        uploadId: upload.uploadId,
+        parts: [{ partNumber: 1, etag: part.etag }],
+      })
+      const expected = range === undefined ? bytes : bytes.subarray(range.start, range.end + 1)
+      expect(await readAll(engine, 'bkt', 'dst')).toEqual(expected)
+    },
+  )
+
+  it('refuses an UploadPartCopy whose source is purged while it is being copied', async () => {
+    const { engine, index } = engineOver(new MemoryBlobStore())
+    await engine.createBucket('bkt', G1)
+    const source = await engine.putObject({ bucket: 'bkt', key: 'src', body: body(distinct(9)) })
+    const upload = await engine.createMultipartUpload({ bucket: 'bkt', key: 'dst', initiator: 'u' })
+    const getVersion = index.getVersion.bind(index)
+    let purged = false
+    index.getVersion = async (bucket, key, versionId) => {
+      const found = await getVersion(bucket, key, versionId)
+      if (!purged) {
+        purged = true
+        await engine.deleteVersion('bkt', 'src', source.versionId)
+      }
+      return found
+    }
+    await expect(
+      engine.uploadPartCopy({
+        source: { bucket: 'bkt', key: 'src', versionId: source.versionId },
+        bucket: 'bkt',
+        key: 'dst',
+        uploadId: upload.uploadId,
+        partNumber: 1,
+      }),
+    ).rejects.toMatchObject({ code: 'NoSuchVersion' })
+  })
+
   it('refuses a copy whose source is purged while it is being copied', async () => {
     const { engine, index } = engineOver(new MemoryBlobStore())
     await engine.createBucket('bkt', G1)
