@@ -136,6 +136,7 @@ describe('S3 errors', () => {
     ['POST', '/shared/k'],
     ['POST', '/shared'],
     ['GET', '/shared?lifecycle'],
+    ['GET', '/shared?attributes'],
   ])('answers 501 NotImplemented for %s %s', async (method, path) => {
     await put('k', 'x')
     expect(await call(method, path)).toMatchObject({ status: 501, code: 'NotImplemented' })

@@ -120,6 +120,8 @@ export function resolveOperation(method: string, target: S3Target, headers: Head
 }
 
 function bucketOperation(method: string, has: (name: string) => boolean): S3Operation {
+  // GetObjectAttributes is an object operation; on a bucket it names nothing this node has.
+  if (has('attributes')) throw new DataError('NotImplemented', 'the ?attributes subresource needs a key')
   switch (method) {
     case 'PUT':
       if (has('acl')) return 'PutBucketAcl'
