@@ -13,10 +13,11 @@ import {
   toChecksums,
 } from './checksums.js'
 import { ingest } from './ingest.js'
-import type { ObjectAttributes, ObjectContent, WriteCondition } from './object-engine.js'
+import type { ObjectAttributes, ObjectContent } from './object-engine.js'
 import type { MultipartStore, MultipartUpload, PartRecord } from './port.js'
 import { unquoteEtag } from './preconditions.js'
 import { checkPartNumber, MAX_PART_NUMBER } from './upload-records.js'
+import type { WriteCondition } from './write-conditions.js'
 
 /** What the multipart operations need from the engine. */
 export interface EngineParts {

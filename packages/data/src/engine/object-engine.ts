@@ -38,8 +38,16 @@ import {
 } from './multipart.js'
 import { recordedContent } from './object-parts.js'
 import type { MultipartStore, MultipartUpload, PartRecord } from './port.js'
-import { etagListMatches, evaluatePreconditions, type Preconditions } from './preconditions.js'
+import { evaluatePreconditions, type Preconditions } from './preconditions.js'
 import { checkPartNumber } from './upload-records.js'
+import {
+  conditionalConflict,
+  type WriteCondition,
+  writeConditionFailure,
+  writeName,
+} from './write-conditions.js'
+
+export type { WriteCondition } from './write-conditions.js'
 
 /** S3's largest single PUT and largest part: 5 GiB. */
 export const MAX_PUT_SIZE = 5 * 1024 ** 3
@@ -84,20 +92,6 @@ export interface ObjectAttributes {
   contentType?: string
   userMetadata?: Record<string, string>
   headers?: Record<string, string>
-}
-
-/**
- * S3 conditional writes on PutObject, CompleteMultipartUpload and CopyObject (on the destination key):
- * `ifNoneMatch: '*'` writes only when
- * the key has no current object, `ifMatch` only when its current object has that ETag (a list as in
- * `If-Match`). Checked before the body is read (`PreconditionFailed`, or `NoSuchKey` for `ifMatch` on a
- * key without an object) and again, atomically with the write on this node, once the version is ready:
- * a condition that held at first and no longer does (another write or delete of the key got in
- * meanwhile) is `ConditionalRequestConflict`.
- */
-export interface WriteCondition {
-  ifNoneMatch?: '*'
-  ifMatch?: string
 }
 
 export interface PutObjectInput extends ObjectContent, ObjectAttributes {
@@ -690,12 +684,7 @@ export class ObjectEngine {
       return this.#keyWrites.shared(name, () => this.#recordNow(bucket, key, manifest))
     return this.#keyWrites.exclusive(name, async () => {
       const failure = writeConditionFailure(await this.#currentOrNone(bucket, key), condition)
-      if (failure !== undefined) {
-        throw new DataError(
-          'ConditionalRequestConflict',
-          'the conditional request cannot succeed due to a conflicting operation against this resource',
-        )
-      }
+      if (failure !== undefined) throw conditionalConflict()
       return this.#recordNow(bucket, key, manifest)
     })
   }
@@ -751,22 +740,4 @@ export class ObjectEngine {
     }
     return doomed[0]
   }
-}
-
-/** A key's name in `KeyWrites` (NUL cannot be part of a bucket name or key). */
-function writeName(bucket: string, key: string): string {
-  return `${bucket}\u0000${key}`
-}
-
-/** Why a conditional write may not go ahead on `current`, or undefined when it may. */
-function writeConditionFailure(
-  current: ContentVersion | undefined,
-  condition: WriteCondition,
-): string | 'no-object' | undefined {
-  if (condition.ifNoneMatch === '*' && current !== undefined) return 'the key already has an object'
-  if (condition.ifMatch !== undefined) {
-    if (current === undefined) return 'no-object'
-    if (!etagListMatches(condition.ifMatch, current.manifest.etag)) return 'the object has another ETag'
-  }
-  return undefined
 }
