@@ -32,12 +32,8 @@ export function words(text: string): string[] {
   )
 }
 
-/**
- * Splits the document's text and field values into words. `intern` may hand back one shared string per
- * distinct word, so an index holding many documents keeps each word once.
- */
-export function prepare(doc: SearchDocument, intern?: (word: string) => string): PreparedDocument {
-  const split = intern === undefined ? words : (text: string) => words(text).map(intern)
+export function prepare(doc: SearchDocument): PreparedDocument {
+  const split = words
   const fields = new Map<string, PreparedField>()
   for (const [name, value] of Object.entries(doc.fields)) {
     const key = name.toLowerCase()
@@ -68,7 +64,8 @@ export function evaluate(query: Query, doc: PreparedDocument): number | undefine
       return score > 0 ? score : undefined
     }
     case 'range': {
-      const score = inRange(doc.fields.get(query.field.toLowerCase()), query.lower, query.upper)
+      const field = doc.fields.get(query.field.toLowerCase())
+      const score = field === undefined ? 0 : inRange(field.numbers, field.texts, query.lower, query.upper)
       return score > 0 ? score : undefined
     }
     case 'not':
@@ -141,13 +138,21 @@ function occurrences(haystack: string[], sequence: string[]): number {
   return count
 }
 
-function inRange(field: PreparedField | undefined, lower?: RangeBound, upper?: RangeBound): number {
-  if (field === undefined) return 0
+/**
+ * How many of a field's values lie in the range: its numbers, and its texts read as a number (`"383766"`)
+ * or else as a date. Texts that are neither never count.
+ */
+export function inRange(
+  numbers: readonly number[],
+  texts: readonly string[],
+  lower?: RangeBound,
+  upper?: RangeBound,
+): number {
   let count = 0
-  for (const number of field.numbers) {
+  for (const number of numbers) {
     if (numberWithin(number, lower, upper)) count += 1
   }
-  for (const text of field.texts) {
+  for (const text of texts) {
     const asNumber = numberInText(text)
     if (asNumber !== undefined && numberWithin(asNumber, lower, upper)) count += 1
     else if (looksLikeDate(text) && dateWithin(text, lower, upper)) count += 1

@@ -2,7 +2,8 @@
  * The per-node `SearchIndex`: flexsearch for the free text, structured indexes for the fields (the words
  * of each field, and sorted numbers and dates for ranges). The indexes name the candidates of a query
  * (`candidatesOf`); only candidates in the caller's universe are then checked against their document
- * and scored, with the same evaluation as `MemorySearchIndex`, so both give the same hits and scores.
+ * and scored (`compileQuery`, the mock's scoring over a compact form of the document), so this index and
+ * `MemorySearchIndex` give the same hits, scores, order and cursors.
  *
  * flexsearch has no id-set filter and its own ranking depends on the whole corpus; here it only answers
  * "which documents hold this word", with the node-local u32 ordinal as its id. Scores are term
@@ -13,11 +14,18 @@
  */
 import { Index } from 'flexsearch'
 import { MetadataError } from '../errors.js'
-import { evaluate, type PreparedDocument, prepare } from '../mock/query-evaluation.js'
 import type { SearchDocument, SearchIndex, SearchOptions, SearchPage } from '../port.js'
-import { looksLikeDate, numberInText } from '../query/bound.js'
 import type { Query } from '../query/types.js'
 import { ALL, type CandidateLookups, candidatesOf } from './candidates.js'
+import {
+  type CompactDocument,
+  compactDocument,
+  compileQuery,
+  distinctWords,
+  rangeDates,
+  rangeNumbers,
+  Vocabulary,
+} from './compact-document.js'
 import { resultPage, type SearchMatch, searchRequest } from './results.js'
 import { checkSearchDocument } from './search-document.js'
 import { SortedEntries } from './sorted-entries.js'
@@ -36,19 +44,19 @@ export class FlexSearchIndex implements SearchIndex {
     fastupdate: true,
     encode: (content: string) => (content === '' ? [] : content.split(' ')),
   })
-  private readonly byResource = new Map<string, PreparedDocument>()
-  private readonly byOrdinal = new Map<number, PreparedDocument>()
-  /** Field (lower case) → word → ordinals (arrays, in no order: cheaper than sets by the million). */
-  private readonly fieldWords = new Map<string, Map<string, number[]>>()
+  private readonly byResource = new Map<string, CompactDocument>()
+  private readonly byOrdinal = new Map<number, CompactDocument>()
+  private readonly vocabulary = new Vocabulary()
+  private readonly fieldNames = new Map<string, string>()
+  /** Field (lower case) → word id → ordinals (arrays, in no order: cheaper than sets by the million). */
+  private readonly fieldWords = new Map<string, Map<number, number[]>>()
   private readonly numbers = new Map<string, SortedEntries<number>>()
   private readonly dates = new Map<string, SortedEntries<string>>()
-  /** One string per distinct word, shared by every document that holds it. */
-  private readonly vocabulary = new Map<string, string>()
-  private readonly intern = (word: string): string => {
-    const known = this.vocabulary.get(word)
+  private readonly fieldName = (name: string): string => {
+    const known = this.fieldNames.get(name)
     if (known !== undefined) return known
-    this.vocabulary.set(word, word)
-    return word
+    this.fieldNames.set(name, name)
+    return name
   }
 
   /** How many documents the index holds. */
@@ -59,17 +67,17 @@ export class FlexSearchIndex implements SearchIndex {
   async index(doc: SearchDocument): Promise<void> {
     const checked = checkSearchDocument(doc)
     const owner = this.byOrdinal.get(checked.ordinal)
-    if (owner !== undefined && owner.source.resourceId !== checked.resourceId) {
+    if (owner !== undefined && owner.summary.resourceId !== checked.resourceId) {
       throw new MetadataError(
         'AlreadyExists',
         `Ordinal ${checked.ordinal} already belongs to another resource`,
       )
     }
     this.drop(checked.resourceId)
-    const prepared = prepare(checked, this.intern)
-    this.byResource.set(checked.resourceId, prepared)
-    this.byOrdinal.set(checked.ordinal, prepared)
-    this.add(prepared)
+    const compact = compactDocument(checked, this.vocabulary, this.fieldName)
+    this.byResource.set(checked.resourceId, compact)
+    this.byOrdinal.set(checked.ordinal, compact)
+    this.add(compact)
   }
 
   async remove(resourceId: string): Promise<void> {
@@ -79,11 +87,12 @@ export class FlexSearchIndex implements SearchIndex {
   async search(query: string | Query, options: SearchOptions): Promise<SearchPage> {
     const request = searchRequest(query, options)
     const { universe } = options
+    const score = compileQuery(request.tree, this.vocabulary)
     const matches: SearchMatch[] = []
-    const check = (doc: PreparedDocument): void => {
-      if (!universe.has(doc.source.ordinal)) return
-      const score = evaluate(request.tree, doc)
-      if (score !== undefined) matches.push({ doc: doc.source, score })
+    const check = (doc: CompactDocument): void => {
+      if (!universe.has(doc.summary.ordinal)) return
+      const found = score(doc)
+      if (found !== undefined) matches.push({ doc: doc.summary, score: found })
     }
     const candidates = candidatesOf(request.tree, this.lookups)
     if (candidates === ALL) {
@@ -101,6 +110,7 @@ export class FlexSearchIndex implements SearchIndex {
     anywhere: (terms) => {
       let found: Set<number> | undefined
       for (const term of terms) {
+        if (this.vocabulary.find(term) === undefined) return new Set()
         const ids = this.text.search(term, { limit: NO_LIMIT }) as number[]
         found = found === undefined ? new Set(ids) : intersect(found, ids)
         if (found.size === 0) break
@@ -111,7 +121,8 @@ export class FlexSearchIndex implements SearchIndex {
       const postings = this.fieldWords.get(field)
       const lists: number[][] = []
       for (const term of terms) {
-        const ordinals = postings?.get(term)
+        const id = this.vocabulary.find(term)
+        const ordinals = id === undefined ? undefined : postings?.get(id)
         if (ordinals === undefined) return new Set()
         lists.push(ordinals)
       }
@@ -124,78 +135,63 @@ export class FlexSearchIndex implements SearchIndex {
     dates: (field, lower, upper, into) => this.dates.get(field)?.collect(lower, upper, into),
   }
 
-  private add(doc: PreparedDocument): void {
-    const { ordinal } = doc.source
-    const everyWord = new Set(doc.text)
-    for (const [name, field] of doc.fields) {
-      let postings = this.fieldWords.get(name)
+  private add(doc: CompactDocument): void {
+    const { ordinal } = doc.summary
+    for (const field of doc.fields) {
+      let postings = this.fieldWords.get(field.name)
       if (postings === undefined) {
         postings = new Map()
-        this.fieldWords.set(name, postings)
+        this.fieldWords.set(field.name, postings)
       }
-      for (const word of new Set(field.words.flat())) {
-        everyWord.add(word)
-        const ordinals = postings.get(word)
-        if (ordinals === undefined) postings.set(word, [ordinal])
+      for (const id of distinctWords(doc, field)) {
+        const ordinals = postings.get(id)
+        if (ordinals === undefined) postings.set(id, [ordinal])
         else ordinals.push(ordinal)
       }
-      for (const key of numbersOf(field)) entries(this.numbers, name, compareNumbers).add(key, ordinal)
-      for (const key of datesOf(field)) entries(this.dates, name, compareTexts).add(key, ordinal)
+      for (const key of rangeNumbers(field))
+        entries(this.numbers, field.name, compareNumbers).add(key, ordinal)
+      for (const key of rangeDates(field)) entries(this.dates, field.name, compareTexts).add(key, ordinal)
     }
-    this.text.add(ordinal, [...everyWord].join(' '))
+    const content = [...distinctWords(doc)].map((id) => this.vocabulary.wordOf(id))
+    this.text.add(ordinal, content.join(' '))
   }
 
   private drop(resourceId: string): void {
     const doc = this.byResource.get(resourceId)
     if (doc === undefined) return
-    const { ordinal } = doc.source
+    const { ordinal } = doc.summary
     this.byResource.delete(resourceId)
     this.byOrdinal.delete(ordinal)
     this.text.remove(ordinal)
-    for (const [name, field] of doc.fields) {
-      const postings = this.fieldWords.get(name)
-      for (const word of new Set(field.words.flat())) {
-        const ordinals = postings?.get(word)
+    for (const field of doc.fields) {
+      const postings = this.fieldWords.get(field.name)
+      for (const id of distinctWords(doc, field)) {
+        const ordinals = postings?.get(id)
         if (ordinals === undefined) continue
         const at = ordinals.indexOf(ordinal)
         if (at !== -1) {
           ordinals[at] = ordinals[ordinals.length - 1]!
           ordinals.pop()
         }
-        if (ordinals.length === 0) postings?.delete(word)
+        if (ordinals.length === 0) postings?.delete(id)
       }
       // An entry still stands when the document now at its ordinal has that key in that field.
-      for (const _ of numbersOf(field)) {
-        this.numbers.get(name)?.remove((key, at) => {
-          const current = this.byOrdinal.get(at)?.fields.get(name)
-          return current !== undefined && numbersOf(current).includes(key)
+      const current = (at: number) =>
+        this.byOrdinal.get(at)?.fields.find((other) => other.name === field.name)
+      for (const _ of rangeNumbers(field)) {
+        this.numbers.get(field.name)?.remove((key, at) => {
+          const now = current(at)
+          return now !== undefined && rangeNumbers(now).includes(key)
         })
       }
-      for (const _ of datesOf(field)) {
-        this.dates.get(name)?.remove((key, at) => {
-          const current = this.byOrdinal.get(at)?.fields.get(name)
-          return current !== undefined && datesOf(current).includes(key)
+      for (const _ of rangeDates(field)) {
+        this.dates.get(field.name)?.remove((key, at) => {
+          const now = current(at)
+          return now !== undefined && rangeDates(now).includes(key)
         })
       }
     }
   }
-}
-
-type PreparedField = PreparedDocument['fields'] extends Map<string, infer F> ? F : never
-
-/** The numbers of a field for range queries: its numbers, and its texts that are plain numbers. */
-function numbersOf(field: PreparedField): number[] {
-  const found = [...field.numbers]
-  for (const text of field.texts) {
-    const number = numberInText(text)
-    if (number !== undefined) found.push(number)
-  }
-  return found
-}
-
-/** The texts of a field that read as ISO-8601 dates. */
-function datesOf(field: PreparedField): string[] {
-  return field.texts.filter(looksLikeDate)
 }
 
 function entries<K extends number | string>(
