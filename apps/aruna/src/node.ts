@@ -22,6 +22,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi'
 import type { ArunaConfig } from './config.js'
 import { type MetadataNode, startMetadataNode } from './federation/metadata-node.js'
 import { type RealmMember, type RealmMemberInit, startRealmMember } from './federation/realm-member.js'
+import { SearchNode } from './federation/search-node.js'
 import { createAdminRoutes } from './http/admin-routes.js'
 import { createAuthRoutes } from './http/auth-routes.js'
 import { createBucketRoutes } from './http/bucket-routes.js'
@@ -31,6 +32,7 @@ import { RestMetrics } from './http/metrics.js'
 import { RateLimiter, type RateLimitOptions } from './http/rate-limit.js'
 import { createRealmRoutes } from './http/realm-routes.js'
 import { createRestApp, type NodeStatus } from './http/rest.js'
+import { createSearchRoutes } from './http/search-routes.js'
 import { createStorageRoutes } from './http/storage-routes.js'
 import { createUserRoutes } from './http/user-routes.js'
 import { createValidateRoutes } from './http/validate-routes.js'
@@ -84,6 +86,7 @@ export class ArunaNode {
   private member: RealmMember | undefined
   private metadataNode: MetadataNode | undefined
   private metadataService: MetadataService | undefined
+  private searchNode: SearchNode | undefined
   /** Aborted at stop: ends the REST API's open event streams. */
   private readonly closing = new AbortController()
   private devOidc: { issuer: string; clientId: string; close(): Promise<void> } | undefined
@@ -122,6 +125,11 @@ export class ArunaNode {
   /** The running realm membership (network, organisation store). */
   get federation(): RealmMember | undefined {
     return this.member
+  }
+
+  /** Realm-wide search on this node, once running. */
+  get search(): SearchNode | undefined {
+    return this.searchNode
   }
 
   /** The realm's metadata on this node (store, sync), once running. */
@@ -233,6 +241,22 @@ export class ArunaNode {
       revocations: { isRevoked: (jti) => store.isRevoked(jti) },
     })
     const signer = new RealmTokenSigner({ issuerKey: identity.privateKey, delegation: realm.delegation })
+    const metadata = this.metadataNode
+    if (metadata) {
+      this.searchNode = new SearchNode({
+        realmId: realm.realmId,
+        network,
+        store: metadata.store,
+        holders: (documentId) => metadata.repo.placement.holders(documentId),
+        realmNodes: async () => (await store.listNodes()).map((node) => node.peerId),
+        connected: () => network.peers(),
+        groups: async () => (await store.listGroups()).map((group) => group.id),
+        roles: orgaRoleSource(store),
+        tokens,
+        logger: log,
+      })
+      await this.searchNode.start()
+    }
     this.signer = signer
     new Admission({ network, store, orga, realm, accessKeyKey, logger: log }).register()
     this.groups = new DefaultGroups(store, (err) => log.warn({ err }, 'reading groups failed'))
@@ -335,6 +359,7 @@ export class ArunaNode {
           rateLimiter,
         }) as never,
         createValidateRoutes({ tokens, rateLimiter }) as never,
+        createSearchRoutes({ tokens, search: () => this.searchNode, rateLimiter }) as never,
         createMetadataRoutes({
           tokens,
           metadata: () => this.metadataService,
@@ -551,6 +576,7 @@ export class ArunaNode {
     this.closing.abort()
     await Promise.all([this.rest?.close(timeoutMs), this.s3?.close(timeoutMs)])
     await this.devOidc?.close().catch(() => {})
+    this.searchNode?.close()
     await this.metadataNode?.close()
     await this.member?.stop()
   }

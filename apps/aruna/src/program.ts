@@ -10,6 +10,7 @@ import type { CliIo } from './cli/io.js'
 import { addLoginCommand } from './cli/login-command.js'
 import { addMetaCommands } from './cli/meta-commands.js'
 import { addRealmCommands } from './cli/realm-commands.js'
+import { addSearchCommand } from './cli/search-command.js'
 import { addValidateCommand } from './cli/validate-command.js'
 import { type ArunaConfig, ConfigError, ENV_KEYS, type FlagValue, loadConfig } from './config.js'
 import { NotListedError } from './federation/realm-member.js'
@@ -188,6 +189,7 @@ export function createProgram(io: CliIo, setExit: (code: number) => void): Comma
   addRealmCommands(program, io, setExit)
   addAdminCommands(program, io, setExit)
   addMetaCommands(program, io, setExit)
+  addSearchCommand(program, io, setExit)
   addValidateCommand(program, io, setExit)
 
   addLoginCommand(program, io, setExit)

@@ -84,6 +84,43 @@ describe('aruna meta: import on one node, read on another, after aruna login', (
     expect(JSON.parse(listed.out).resources.map((r: { resourceId: string }) => r.resourceId)).toContain(id)
   })
 
+  it('finds resources with aruna search, from either node', async () => {
+    const made = await aruna(
+      [
+        'meta',
+        'create',
+        'Permafrost cores',
+        '--group',
+        'default',
+        '--description',
+        'Drilled in 2021',
+        ...a,
+        '--json',
+      ],
+      env,
+    )
+    const id = JSON.parse(made.out).resourceId as string
+    let found = await aruna(['search', 'permafrost', ...b], env)
+    const deadline = Date.now() + 15_000
+    while (!found.out.includes(id) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      found = await aruna(['search', 'permafrost', ...b], env)
+    }
+    expect(found.code, found.err).toBe(0)
+    expect(found.out).toMatch(
+      new RegExp(`^${id}  Permafrost cores  \\(group [0-9A-Z]{26}, \\d{4}-\\d\\d-\\d\\d\\S*\\)$`, 'm'),
+    )
+    const json = JSON.parse((await aruna(['search', 'permafrost', '--facets', ...a, '--json'], env)).out)
+    expect(json).toMatchObject({ partial: false, missing: [] })
+    expect(json.hits.map((hit: { resourceId: string }) => hit.resourceId)).toEqual([id])
+    expect(json.facets.type).toEqual([{ value: 'Dataset', count: 1 }])
+    const nothing = await aruna(['search', 'no-such-word-anywhere', ...a], env)
+    expect(nothing.out).toBe('no results\n')
+    const bad = await aruna(['search', 'size:>1XB', ...a], env)
+    expect(bad.code).toBe(1)
+    expect(bad.err).toMatch(/^aruna: .*position/)
+  })
+
   it('edits, shows history, validates, exports and watches, in words and as JSON', async () => {
     const made = await aruna(
       ['meta', 'create', 'Sea ice', '--group', 'default', '--description', 'Ice', ...a, '--json'],

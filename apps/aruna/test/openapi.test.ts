@@ -128,6 +128,7 @@ describe('the OpenAPI document of the REST API', () => {
       'GET /v1/resources/{id}/export',
       'POST /v1/resources/import',
       'GET /v1/events',
+      'GET /v1/search',
       'GET /v1/buckets',
       'POST /v1/buckets',
       'GET /v1/buckets/{name}',

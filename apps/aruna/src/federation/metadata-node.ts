@@ -79,6 +79,7 @@ export async function startMetadataNode(init: MetadataNodeInit): Promise<Metadat
         : await AutomergeMetadataStore.open({ ...options, catalogUrl: init.catalogUrl })
   } catch (err) {
     await repo.close().catch(() => {})
+    await storage.close()
     throw new MetadataUnavailableError(
       `the realm's metadata catalog could not be opened: ${err instanceof Error ? err.message : String(err)}`,
     )
@@ -94,6 +95,9 @@ export async function startMetadataNode(init: MetadataNodeInit): Promise<Metadat
       closing ??= (async () => {
         await store.close().catch((err) => init.logger.warn({ err }, 'closing the metadata store failed'))
         await repo.close().catch((err) => init.logger.warn({ err }, 'closing the metadata repo failed'))
+        // A Repo may still try to save (a peer's sync state) after it is shut down: nothing is written
+        // once the storage is closed, so a stopped node's directory stays as it was left.
+        await storage.close()
       })()
       return closing
     },
