@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { FlexSearchIndex, MemorySearchIndex, type SearchDocument, type SearchIndex } from '../src/index.js'
+import { firstOf } from '../src/search/results.js'
 import { EVERYTHING, only, searchAll } from '../src/testing/search-corpus.js'
 
 /** mulberry32: a small seeded generator, so the corpus is the same on every run. */
@@ -127,5 +128,28 @@ describe('FlexSearchIndex and MemorySearchIndex', () => {
     }
     expect(flex.size).toBe(800)
     await expectSameHits(mock, flex)
+  })
+})
+
+describe('firstOf', () => {
+  it('gives the first items in order, as sorting everything would', () => {
+    let state = 99
+    const next = () => {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0
+      return state % 50
+    }
+    const compare = (a: number, b: number) => a - b
+    for (const [length, count] of [
+      [0, 3],
+      [5, 5],
+      [6, 5],
+      [200, 1],
+      [200, 20],
+      [1000, 999],
+    ] as const) {
+      const items = Array.from({ length }, next)
+      const expected = [...items].sort(compare).slice(0, count)
+      expect(firstOf([...items], count, compare), `${length} ${count}`).toEqual(expected)
+    }
   })
 })

@@ -19,10 +19,6 @@ export class Vocabulary {
   private readonly ids = new Map<string, number>()
   private readonly list: string[] = ['']
 
-  get size(): number {
-    return this.list.length - 1
-  }
-
   idOf(word: string): number {
     let id = this.ids.get(word)
     if (id === undefined) {

@@ -98,11 +98,9 @@ export function resultPage(request: SearchRequest, matches: Iterable<SearchMatch
     }
     if (after === undefined || compare(hit, after) > 0) hits.push(hit)
   }
-  hits.sort(compare)
-  const page: SearchPage = {
-    hits: hits.slice(0, limit).map(({ resourceId, score }) => ({ resourceId, score })),
-  }
-  const last = hits[Math.min(limit, hits.length) - 1]
+  const best = firstOf(hits, limit, compare)
+  const page: SearchPage = { hits: best.map(({ resourceId, score }) => ({ resourceId, score })) }
+  const last = best.at(-1)
   if (hits.length > limit && last !== undefined) {
     page.nextCursor =
       request.sort === 'date'
@@ -121,6 +119,42 @@ export function resultPage(request: SearchRequest, matches: Iterable<SearchMatch
   }
   if (counts !== undefined) page.facets = counts.facets()
   return page
+}
+
+/**
+ * The first `count` items in `compare` order, sorted: a bounded heap holding the `count` best so far
+ * (the worst of them on top), so a page of 20 out of 100 000 matches sorts 20, not 100 000.
+ */
+export function firstOf<T>(items: T[], count: number, compare: (a: T, b: T) => number): T[] {
+  if (items.length <= count) return items.sort(compare)
+  const heap: T[] = []
+  const worse = (a: number, b: number) => compare(heap[a]!, heap[b]!) > 0
+  const swap = (a: number, b: number) => {
+    const item = heap[a]!
+    heap[a] = heap[b]!
+    heap[b] = item
+  }
+  for (const item of items) {
+    if (heap.length < count) {
+      heap.push(item)
+      for (let at = heap.length - 1; at > 0 && worse(at, (at - 1) >> 1); at = (at - 1) >> 1) {
+        swap(at, (at - 1) >> 1)
+      }
+    } else if (compare(item, heap[0]!) < 0) {
+      heap[0] = item
+      for (let at = 0; ; ) {
+        const left = 2 * at + 1
+        const right = left + 1
+        let worst = at
+        if (left < heap.length && worse(left, worst)) worst = left
+        if (right < heap.length && worse(right, worst)) worst = right
+        if (worst === at) break
+        swap(at, worst)
+        at = worst
+      }
+    }
+  }
+  return heap.sort(compare)
 }
 
 /** Score descending, then resource id ascending: a total order, so pages neither overlap nor skip. */
