@@ -5,9 +5,11 @@
  * language (free text, `field:value`, `field:"phrase"`, ranges such as `size:>1GB` or
  * `datePublished:2020..2024`, AND/OR/NOT, parentheses) over the documents the caller may see. This
  * package has the ports, RO-Crate validation (`validateCrate`), the Automerge store
- * (`AutomergeMetadataStore`), import and export as JSON and RO-Crate zip, the query parser, in-memory
- * mocks, and the compliance suites (`@aruna/metadata/testing`); the flexsearch index follows. Types
- * from other Aruna packages (the auth bitmap universe, group ids) are structural stand-ins for now.
+ * (`AutomergeMetadataStore`), import and export as JSON and RO-Crate zip, the query parser, the search
+ * index (`FlexSearchIndex`: flexsearch plus field indexes), crate → search document extraction
+ * (`searchDocumentOf`), the indexer that follows a store and hands out ordinals (`SearchIndexer`),
+ * in-memory mocks, and the compliance suites (`@aruna/metadata/testing`). The search universe stays
+ * structural (`has(ordinal)`): `@aruna/auth`'s roaring bitmap fits it as it is.
  */
 
 export { loadCrateDocument, saveCrateDocument } from './automerge/crate-bytes.js'
