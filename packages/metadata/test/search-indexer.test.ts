@@ -21,6 +21,14 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
 
+/** Polls `check` (no timing assertion: only a bound so a broken test ends). */
+async function until(check: () => boolean | Promise<boolean>): Promise<void> {
+  for (let tries = 0; !(await check()); tries += 1) {
+    if (tries > 2000) throw new Error('never happened')
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
 async function hits(index: SearchIndex, query: string): Promise<string[]> {
   return (await index.search(query, { universe: EVERYTHING, limit: 1000 })).hits
     .map((hit) => hit.resourceId)
@@ -140,7 +148,7 @@ describe('SearchIndexer over a MemoryMetadataStore', () => {
     expect(indexer.size).toBe(14)
   })
 
-  it('reports a resource it cannot read and leaves its document; stops following when told', async () => {
+  it('reads a resource the store reports Unavailable again later, and reports it once the retries are spent', async () => {
     const store = new MemoryMetadataStore()
     const errors: [unknown, string][] = []
     const index = new FlexSearchIndex()
@@ -148,6 +156,7 @@ describe('SearchIndexer over a MemoryMetadataStore', () => {
       index,
       realm: 'realm',
       onError: (error, resourceId) => errors.push([error, resourceId]),
+      retry: { delayMs: 1, attempts: 3 },
     })
     indexer.onOrdinal(() => {
       throw new Error('a listener that fails')
@@ -157,18 +166,88 @@ describe('SearchIndexer over a MemoryMetadataStore', () => {
     await indexer.idle()
     const unavailable = new MetadataError('Unavailable', 'not here yet')
     const original = store.get.bind(store)
+    let failures = 0
+    store.get = async (resourceId: string) => {
+      failures += 1
+      if (failures <= 2) throw unavailable
+      return original(resourceId)
+    }
+    // Not here on the first two reads: indexed on the third, nothing reported.
+    await store.setProperty('a', './', 'name', 'second')
+    await until(async () => (await hits(index, 'second')).length === 1)
+    expect(failures).toBe(3)
+    expect(errors).toEqual([])
+
+    // Never here: the old document stays, and the error is reported once, after the last attempt.
     store.get = async () => {
+      failures += 1
       throw unavailable
     }
-    await store.setProperty('a', './', 'name', 'second')
-    await indexer.idle()
-    expect(errors).toEqual([[unavailable, 'a']])
-    expect(await hits(index, 'first')).toEqual(['a'])
-    store.get = original
-    stop()
+    failures = 0
     await store.setProperty('a', './', 'name', 'third')
+    await until(() => errors.length > 0)
+    expect(errors).toEqual([[unavailable, 'a']])
+    expect(failures).toBe(4)
+    expect(await hits(index, 'second')).toEqual(['a'])
+
+    // Unsubscribed: changes are no longer indexed.
+    stop()
+    indexer.stop()
+    store.get = original
+    await store.setProperty('a', './', 'name', 'sixth')
     await indexer.idle()
-    expect(await hits(index, 'first')).toEqual(['a'])
+    expect(await hits(index, 'sixth')).toEqual([])
+    store.get = async () => {
+      failures += 1
+      throw unavailable
+    }
+
+    // A change while a retry waits replaces it: the retry of the older change is dropped.
+    const next = new SearchIndexer({ index: new FlexSearchIndex(), realm: 'realm', retry: { delayMs: 5 } })
+    next.follow(store)
+    failures = 0
+    await store.setProperty('a', './', 'name', 'fourth')
+    await next.idle()
+    expect(failures).toBe(1)
+    let reads = 0
+    store.get = async (resourceId: string) => {
+      reads += 1
+      return original(resourceId)
+    }
+    await store.setProperty('a', './', 'name', 'fifth')
+    await next.idle()
+    // Long enough for the dropped retry to have run had it not been dropped (it would read again).
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    await next.idle()
+    expect(reads).toBe(1)
+    expect(next.ordinalOf('a')).toBe(0)
+    next.stop()
+  })
+
+  it('reports a resource it cannot index and goes on with the others', async () => {
+    const store = new MemoryMetadataStore()
+    const errors: string[] = []
+    const flex = new FlexSearchIndex()
+    const failing: SearchIndex = {
+      index: async (doc) => {
+        if (doc.resourceId === 'bad') throw new Error('disk full')
+        await flex.index(doc)
+      },
+      remove: (resourceId) => flex.remove(resourceId),
+      search: (query, options) => flex.search(query, options),
+    }
+    const indexer = new SearchIndexer({
+      index: failing,
+      realm: 'realm',
+      onError: (_, resourceId) => errors.push(resourceId),
+    })
+    indexer.follow(store)
+    await store.createResource({ group: 'g1', resourceId: 'bad', name: 'ice' })
+    await store.createResource({ group: 'g1', resourceId: 'good', name: 'ice' })
+    await indexer.idle()
+    expect(errors).toEqual(['bad'])
+    expect(await hits(flex, 'ice')).toEqual(['good'])
+    expect(indexer.ordinalOf('bad')).toBeUndefined()
   })
 })
 

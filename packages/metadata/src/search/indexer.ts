@@ -31,16 +31,24 @@ export interface SearchIndexerInit {
   /** Resources read and indexed at once; default 4. */
   concurrency?: number
   /**
-   * Told when a resource could not be read (e.g. `Unavailable`: not synced here yet) or indexed; its
-   * previous document, if any, stays until its next change or the next `rebuild`.
+   * Told when a resource could not be read or indexed (for `Unavailable`, once the retries are spent);
+   * its previous document, if any, stays until its next change or the next `rebuild`.
    */
   onError?: (error: unknown, resourceId: string) => void
+  /**
+   * A resource the store reports `Unavailable` (listed, but its document not here yet, e.g. just created
+   * on another node) is read again after `delayMs`, doubling each time, up to `attempts` times, unless it
+   * changes meanwhile. Default: 1 000 ms, 5 attempts.
+   */
+  retry?: { delayMs?: number; attempts?: number }
 }
 
 interface Pending {
   store: MetadataStore
   group: string
   deleted: boolean
+  /** Retries of this work so far (0 for a change). */
+  attempt?: number
 }
 
 interface Entry {
@@ -54,6 +62,12 @@ export class SearchIndexer {
   private readonly realm: string
   private readonly concurrency: number
   private readonly onError: (error: unknown, resourceId: string) => void
+  private readonly retryDelayMs: number
+  private readonly retryAttempts: number
+  /** Per resource, a number that changes with every change queued: a retry of older work is dropped. */
+  private readonly generations = new Map<string, number>()
+  private serial = 0
+  private readonly retries = new Set<ReturnType<typeof setTimeout>>()
   private readonly entries = new Map<string, Entry>()
   private readonly resources = new Map<number, string>()
   private readonly listeners = new Set<(event: OrdinalEvent) => void>()
@@ -67,6 +81,14 @@ export class SearchIndexer {
     this.realm = init.realm
     this.concurrency = init.concurrency ?? 4
     this.onError = init.onError ?? (() => {})
+    this.retryDelayMs = init.retry?.delayMs ?? 1000
+    this.retryAttempts = init.retry?.attempts ?? 5
+  }
+
+  /** Cancels the retries waiting to run (changes followed are still queued until unsubscribed). */
+  stop(): void {
+    for (const timer of this.retries) clearTimeout(timer)
+    this.retries.clear()
   }
 
   /** Follows the store's changes from now on. Returns a function that stops following. */
@@ -136,8 +158,28 @@ export class SearchIndexer {
   }
 
   private enqueue(resourceId: string, work: Pending): void {
+    this.serial += 1
+    this.generations.set(resourceId, this.serial)
     this.pending.set(resourceId, work)
     this.pump()
+  }
+
+  private scheduleRetry(resourceId: string, work: Pending, error: unknown): void {
+    const attempt = (work.attempt ?? 0) + 1
+    if (attempt > this.retryAttempts) {
+      this.onError(error, resourceId)
+      return
+    }
+    const generation = this.generations.get(resourceId)
+    const timer = setTimeout(
+      () => {
+        this.retries.delete(timer)
+        if (this.generations.get(resourceId) === generation) this.enqueue(resourceId, { ...work, attempt })
+      },
+      this.retryDelayMs * 2 ** (attempt - 1),
+    )
+    timer.unref?.()
+    this.retries.add(timer)
   }
 
   private pump(): void {
@@ -168,6 +210,10 @@ export class SearchIndexer {
       try {
         crate = await work.store.get(resourceId)
       } catch (error) {
+        if (isMetadataError(error, 'Unavailable')) {
+          this.scheduleRetry(resourceId, work, error)
+          return
+        }
         if (!isMetadataError(error, 'NotFound')) throw error
         await this.release(resourceId)
         return
@@ -203,6 +249,7 @@ export class SearchIndexer {
     if (entry === undefined) return
     this.entries.delete(resourceId)
     this.resources.delete(entry.ordinal)
+    this.generations.delete(resourceId)
     this.tell({ type: 'removed', resourceId, ...entry })
     await this.index.remove(resourceId)
   }
