@@ -18,6 +18,13 @@ export {
   parseConfigText,
   resolveConfig,
 } from './config.js'
+export { mergeFacets, mergeHits } from './federation/search-node.js'
+export {
+  MAX_SEARCH_WINDOW,
+  type SearchRequest,
+  type SearchResponse,
+  searchProtocol,
+} from './federation/search-protocol.js'
 export { type HttpEndpoint, ListenError, listen } from './http/listen.js'
 export { createRestApp, type NodeStatus } from './http/rest.js'
 export { createLogger, type Logger } from './logger.js'

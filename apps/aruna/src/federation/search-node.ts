@@ -411,7 +411,7 @@ export function mergeHits(shares: readonly Share[], sort: SearchSortOrder): Node
   for (const share of shares) {
     const top = Math.max(0, ...share.hits.map((hit) => hit.score))
     for (const hit of share.hits) {
-      const normalised = { ...hit, score: top > 0 ? hit.score / top : 0 }
+      const normalised = { ...hit, score: top > 0 ? Math.max(0, hit.score) / top : 0 }
       const seen = best.get(hit.resourceId)
       if (seen === undefined || normalised.score > seen.score) best.set(hit.resourceId, normalised)
     }
