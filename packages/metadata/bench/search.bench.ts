@@ -5,8 +5,10 @@
 //
 // - build: indexing every document, one `index()` after the other;
 // - rebuild: what a node does on start (the index lives in memory): `SearchIndexer.rebuild` reading every
-//   crate from a MemoryMetadataStore, extracting and indexing it (the Automerge store adds its own load
-//   time, see memory.bench.ts);
+//   crate from a MemoryMetadataStore, extracting and indexing it; and the same from an
+//   AutomergeMetadataStore reopened on its storage (files, no fsync) as after a restart, with at most 200
+//   documents resident, over BENCH_AUTOMERGE_DOCS documents (default 1 000: importing into Automerge is
+//   slow, see memory.bench.ts), given per document;
 // - queries: p50 and p99 over every run of a set of queries covering the language (words, phrases,
 //   fields, ranges, AND/OR/NOT, the empty query, facets, sort by date), each run with a caller's
 //   universe from @aruna/auth (SearchUniverses over a UniverseIndex: READ on 8 of the 16 groups, i.e.
@@ -16,9 +18,16 @@
 // BENCH_DOCS sets the number of documents (default 20 000 so that `pnpm bench` stays short; the README
 // figures are from BENCH_DOCS=100000). BENCH_ROUNDS sets how often each query runs (default 5).
 import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { defineRole, MemoryRoleSource, SearchUniverses, UniverseIndex } from '@aruna/auth'
+import type { Chunk, StorageAdapterInterface, StorageKey } from '@automerge/automerge-repo'
+import { Repo } from '@automerge/automerge-repo'
 import {
+  AutomergeMetadataStore,
   FlexSearchIndex,
   MemoryMetadataStore,
   MemorySearchIndex,
@@ -31,6 +40,7 @@ import {
 } from '../dist/index.js'
 
 const DOCS = Number(process.env.BENCH_DOCS ?? 20_000)
+const AUTOMERGE_DOCS = Number(process.env.BENCH_AUTOMERGE_DOCS ?? 1_000)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const GROUPS = 16
 const REALM = 'realm'
@@ -69,6 +79,102 @@ interface Figures {
   medians: number[]
   p50: number
   p99: number
+}
+
+/**
+ * Chunks as files without fsync, one directory per document (the first key segment) as
+ * FsyncStorageAdapter lays them out, so loading one document lists one directory: a restart's storage,
+ * not a durability test.
+ */
+class PlainFileStorage implements StorageAdapterInterface {
+  readonly #root: string
+  constructor(root: string) {
+    this.#root = root
+  }
+  #dir(key: StorageKey): string {
+    return join(this.#root, encodeURIComponent(key[0] ?? ''))
+  }
+  #path(key: StorageKey): string {
+    return join(
+      this.#dir(key),
+      key
+        .slice(1)
+        .map((segment) => encodeURIComponent(segment))
+        .join('~') || '_',
+    )
+  }
+  async load(key: StorageKey): Promise<Uint8Array | undefined> {
+    return readFile(this.#path(key)).catch(() => undefined)
+  }
+  async save(key: StorageKey, data: Uint8Array): Promise<void> {
+    await mkdir(this.#dir(key), { recursive: true })
+    await writeFile(this.#path(key), data)
+  }
+  async remove(key: StorageKey): Promise<void> {
+    await rm(this.#path(key), { force: true })
+  }
+  async loadRange(prefix: StorageKey): Promise<Chunk[]> {
+    const dirs =
+      prefix.length === 0
+        ? await readdir(this.#root).catch(() => [] as string[])
+        : [encodeURIComponent(prefix[0]!)]
+    const rest = prefix
+      .slice(1)
+      .map((segment) => encodeURIComponent(segment))
+      .join('~')
+    const chunks: Chunk[] = []
+    for (const dir of dirs) {
+      const names = await readdir(join(this.#root, dir)).catch(() => [] as string[])
+      for (const name of names.filter((candidate) => rest === '' || candidate.startsWith(`${rest}~`))) {
+        const key = [
+          decodeURIComponent(dir),
+          ...name.split('~').map((segment) => decodeURIComponent(segment)),
+        ]
+        chunks.push({ key, data: await readFile(join(this.#root, dir, name)) })
+      }
+    }
+    return chunks
+  }
+  async removeRange(prefix: StorageKey): Promise<void> {
+    for (const chunk of await this.loadRange(prefix)) await this.remove(chunk.key)
+  }
+}
+
+/** Seconds to rebuild an index from an AutomergeMetadataStore reopened on its files, as after a restart. */
+async function automergeRebuild(): Promise<number> {
+  const directory = mkdtempSync(join(tmpdir(), 'aruna-search-bench-'))
+  try {
+    const first = new Repo({ storage: new PlainFileStorage(directory) })
+    const store = await AutomergeMetadataStore.create({ repo: first, maxResident: 200 })
+    for (const { resourceId, group, crate } of syntheticResources(AUTOMERGE_DOCS, 1, GROUPS)) {
+      await store.importCrate(group, crate, { resourceId })
+    }
+    // automerge-repo's throttled saves hold each document for ~100 ms after its last change.
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    await store.close()
+    await first.flush()
+    await first.shutdown()
+    const repo = new Repo({ storage: new PlainFileStorage(directory) })
+    const reopened = await AutomergeMetadataStore.open({
+      repo,
+      catalogUrl: store.catalogUrl,
+      maxResident: 200,
+    })
+    const indexer = new SearchIndexer({ index: new FlexSearchIndex(), realm: REALM, concurrency: 16 })
+    const started = performance.now()
+    await indexer.rebuild(
+      reopened,
+      Array.from({ length: GROUPS }, (_, group) => `g${group}`),
+    )
+    const seconds = (performance.now() - started) / 1000
+    if (indexer.size !== AUTOMERGE_DOCS)
+      throw new Error(`rebuilt ${indexer.size} of ${AUTOMERGE_DOCS} documents`)
+    await reopened.close()
+    await repo.shutdown()
+    return seconds
+  } finally {
+    rmSync(directory, { recursive: true, force: true })
+  }
 }
 
 function settle(): NodeJS.MemoryUsage {
@@ -162,7 +268,7 @@ async function run(scenario: string): Promise<Figures> {
   }
 }
 
-function child(scenario: string): Figures {
+function child<T = Figures>(scenario: string): T {
   const result = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), scenario], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -170,15 +276,18 @@ function child(scenario: string): Figures {
   })
   if (result.status !== 0)
     throw new Error(`scenario ${scenario} failed (exit ${result.status ?? result.signal})`)
-  return JSON.parse(result.stdout.trim().split('\n').at(-1)!) as Figures
+  return JSON.parse(result.stdout.trim().split('\n').at(-1)!) as T
 }
 
 const scenario = process.argv[2]
-if (scenario !== undefined) {
+if (scenario === 'automerge-rebuild') {
+  console.log(JSON.stringify({ seconds: await automergeRebuild() }))
+} else if (scenario !== undefined) {
   console.log(JSON.stringify(await run(scenario)))
 } else {
   const flex = child('flexsearch')
   const mock = child('mock')
+  const automerge = child<{ seconds: number }>('automerge-rebuild')
   const ms = (value: number) => value.toFixed(value < 10 ? 2 : 1)
   const ratio = (a: number, b: number) => `${(a / b).toFixed(1)}×`
   const lines = [
@@ -192,6 +301,7 @@ if (scenario !== undefined) {
     '| --- | ---: | ---: | ---: |',
     `| build (index every document) | ${flex.buildSeconds.toFixed(1)} s | ${mock.buildSeconds.toFixed(1)} s | ${ratio(mock.buildSeconds, flex.buildSeconds)} |`,
     `| rebuild on start (SearchIndexer from a MemoryMetadataStore) | ${flex.rebuildSeconds!.toFixed(1)} s | | |`,
+    `| rebuild on start from an AutomergeMetadataStore on disk, per document (${AUTOMERGE_DOCS.toLocaleString('en')} documents) | ${((automerge.seconds / AUTOMERGE_DOCS) * 1000).toFixed(2)} ms | | |`,
     `| query p50 | ${ms(flex.p50)} ms | ${ms(mock.p50)} ms | ${ratio(mock.p50, flex.p50)} |`,
     `| query p99 | ${ms(flex.p99)} ms | ${ms(mock.p99)} ms | ${ratio(mock.p99, flex.p99)} |`,
     `| RSS growth from indexing | ${flex.rssMiB.toFixed(0)} MiB | ${mock.rssMiB.toFixed(0)} MiB | |`,
