@@ -18,7 +18,7 @@
 // BENCH_DOCS sets the number of documents (default 20 000 so that `pnpm bench` stays short; the README
 // figures are from BENCH_DOCS=100000). BENCH_ROUNDS sets how often each query runs (default 5).
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -31,6 +31,7 @@ import {
   FlexSearchIndex,
   MemoryMetadataStore,
   MemorySearchIndex,
+  SEARCH_SNAPSHOT_FILE,
   type SearchDocument,
   type SearchIndex,
   SearchIndexer,
@@ -73,6 +74,8 @@ interface Figures {
   visible: number
   buildSeconds: number
   rebuildSeconds?: number
+  /** Saving the index to a file and loading it back (FlexSearchIndex only), and the file's size. */
+  snapshot?: { saveSeconds: number; loadSeconds: number; mib: number }
   rssMiB: number
   heapMiB: number
   /** Per query: the median of its runs, in milliseconds. */
@@ -240,6 +243,23 @@ async function run(scenario: string): Promise<Figures> {
   times.sort((a, b) => a - b)
 
   let rebuildSeconds: number | undefined
+  let snapshot: Figures['snapshot']
+  if (index instanceof FlexSearchIndex) {
+    const directory = mkdtempSync(join(tmpdir(), 'aruna-search-snapshot-'))
+    try {
+      started = performance.now()
+      await index.save(directory)
+      const saveSeconds = (performance.now() - started) / 1000
+      started = performance.now()
+      const loaded = await FlexSearchIndex.load(directory)
+      const loadSeconds = (performance.now() - started) / 1000
+      if (loaded?.size !== DOCS) throw new Error('the snapshot did not load whole')
+      const mib = statSync(join(directory, SEARCH_SNAPSHOT_FILE)).size / MiB
+      snapshot = { saveSeconds, loadSeconds, mib }
+    } finally {
+      rmSync(directory, { recursive: true, force: true })
+    }
+  }
   if (scenario === 'flexsearch') {
     const store = new MemoryMetadataStore()
     for (const { resourceId, group, crate } of syntheticResources(DOCS, 1, GROUPS)) {
@@ -260,6 +280,7 @@ async function run(scenario: string): Promise<Figures> {
     visible: universe.size,
     buildSeconds,
     ...(rebuildSeconds === undefined ? {} : { rebuildSeconds }),
+    ...(snapshot === undefined ? {} : { snapshot }),
     rssMiB: (after.rss - before.rss) / MiB,
     heapMiB: (after.heapUsed - before.heapUsed) / MiB,
     medians,
@@ -302,6 +323,7 @@ if (scenario === 'automerge-rebuild') {
     `| build (index every document) | ${flex.buildSeconds.toFixed(1)} s | ${mock.buildSeconds.toFixed(1)} s | ${ratio(mock.buildSeconds, flex.buildSeconds)} |`,
     `| rebuild on start (SearchIndexer from a MemoryMetadataStore) | ${flex.rebuildSeconds!.toFixed(1)} s | | |`,
     `| rebuild on start from an AutomergeMetadataStore on disk, per document (${AUTOMERGE_DOCS.toLocaleString('en')} documents) | ${((automerge.seconds / AUTOMERGE_DOCS) * 1000).toFixed(2)} ms | | |`,
+    `| save a snapshot (${flex.snapshot!.mib.toFixed(0)} MiB file) / load it | ${flex.snapshot!.saveSeconds.toFixed(1)} s / ${flex.snapshot!.loadSeconds.toFixed(1)} s | | |`,
     `| query p50 | ${ms(flex.p50)} ms | ${ms(mock.p50)} ms | ${ratio(mock.p50, flex.p50)} |`,
     `| query p99 | ${ms(flex.p99)} ms | ${ms(mock.p99)} ms | ${ratio(mock.p99, flex.p99)} |`,
     `| RSS growth from indexing | ${flex.rssMiB.toFixed(0)} MiB | ${mock.rssMiB.toFixed(0)} MiB | |`,

@@ -73,7 +73,7 @@ export { MAX_QUERY_DEPTH, MAX_QUERY_LENGTH, parseQuery } from './query/parser.js
 export type * from './query/types.js'
 export { normalizeQuery } from './query/validate.js'
 export { MAX_TEXT, searchDocumentOf } from './search/extract.js'
-export { FlexSearchIndex } from './search/flexsearch-index.js'
+export { FlexSearchIndex, SEARCH_SNAPSHOT_FILE } from './search/flexsearch-index.js'
 export { type OrdinalEvent, SearchIndexer, type SearchIndexerInit } from './search/indexer.js'
 export {
   type SyntheticResource,

@@ -19,6 +19,18 @@ export class Vocabulary {
   private readonly ids = new Map<string, number>()
   private readonly list: string[] = ['']
 
+  /** A vocabulary of `words` (distinct), with ids 1, 2, … in that order. */
+  static of(words: readonly string[]): Vocabulary {
+    const vocabulary = new Vocabulary()
+    for (const word of words) vocabulary.idOf(word)
+    return vocabulary
+  }
+
+  /** Every word, by id from 1. */
+  words(): readonly string[] {
+    return this.list.slice(1)
+  }
+
   idOf(word: string): number {
     let id = this.ids.get(word)
     if (id === undefined) {

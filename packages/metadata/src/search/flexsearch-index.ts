@@ -9,9 +9,17 @@
  * "which documents hold this word", with the node-local u32 ordinal as its id. Scores are term
  * frequencies within one document, so documents hidden from a caller never move its scores.
  *
- * Everything is in memory: on start the node rebuilds the index from its metadata store
- * (`SearchIndexer.rebuild`).
+ * Everything is in memory. `save(directory)` writes it to a file (durably: temp file, fsync, rename) and
+ * `FlexSearchIndex.load(directory)` reads it back, so a node can search right after a start while
+ * `SearchIndexer.rebuild` catches up with its store.
  */
+
+/** The file `save` writes in its directory. */
+export const SEARCH_SNAPSHOT_FILE = 'search-index.json'
+
+import { mkdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { writeFileDurably } from '@aruna/platform'
 import { Index } from 'flexsearch'
 import { MetadataError } from '../errors.js'
 import type { SearchDocument, SearchIndex, SearchOptions, SearchPage } from '../port.js'
@@ -28,6 +36,7 @@ import {
 } from './compact-document.js'
 import { resultPage, type SearchMatch, searchRequest } from './results.js'
 import { checkSearchDocument } from './search-document.js'
+import { readSnapshot, snapshotOf } from './snapshot.js'
 import { SortedEntries } from './sorted-entries.js'
 
 /** More than any index holds: flexsearch caps results at its `limit` (100 by default). */
@@ -46,7 +55,7 @@ export class FlexSearchIndex implements SearchIndex {
   })
   private readonly byResource = new Map<string, CompactDocument>()
   private readonly byOrdinal = new Map<number, CompactDocument>()
-  private readonly vocabulary = new Vocabulary()
+  private vocabulary = new Vocabulary()
   private readonly fieldNames = new Map<string, string>()
   /** Field (lower case) → word id → ordinals (arrays, in no order: cheaper than sets by the million). */
   private readonly fieldWords = new Map<string, Map<number, number[]>>()
@@ -62,6 +71,52 @@ export class FlexSearchIndex implements SearchIndex {
   /** How many documents the index holds. */
   get size(): number {
     return this.byResource.size
+  }
+
+  /**
+   * Reads the index `save` wrote in `directory`; `undefined` when there is none. Rejects with
+   * `InvalidInput` when the file is damaged (start from an empty index and rebuild then).
+   */
+  static async load(directory: string): Promise<FlexSearchIndex | undefined> {
+    let text: string
+    try {
+      text = await readFile(join(directory, SEARCH_SNAPSHOT_FILE), 'utf8')
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      throw error
+    }
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(text)
+    } catch {
+      throw new MetadataError('InvalidInput', 'The search index snapshot is damaged: not JSON')
+    }
+    const { vocabulary, documents } = readSnapshot(parsed)
+    const index = new FlexSearchIndex()
+    index.vocabulary = Vocabulary.of(vocabulary)
+    for (const doc of documents) {
+      for (const field of doc.fields) field.name = index.fieldName(field.name)
+      index.byResource.set(doc.summary.resourceId, doc)
+      index.byOrdinal.set(doc.summary.ordinal, doc)
+      index.add(doc)
+    }
+    return index
+  }
+
+  /** Writes the index to `directory` (created if missing) as one file, replaced atomically. */
+  async save(directory: string): Promise<void> {
+    // Taken at once: changes made while the file is written are not in it (a rebuild brings them).
+    const text = JSON.stringify(snapshotOf(this.vocabulary.words(), this.byResource.values()))
+    await mkdir(directory, { recursive: true })
+    await writeFileDurably(join(directory, SEARCH_SNAPSHOT_FILE), text)
+  }
+
+  /** Every document's ordinal, resource, group and path: what `SearchIndexer.restore` takes. */
+  *entries(): IterableIterator<{ ordinal: number; resourceId: string; group: string; path: string }> {
+    for (const { summary } of this.byResource.values()) {
+      const { ordinal, resourceId, group, path } = summary
+      yield { ordinal, resourceId, group, path }
+    }
   }
 
   async index(doc: SearchDocument): Promise<void> {

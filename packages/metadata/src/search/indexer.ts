@@ -9,7 +9,7 @@
  * Work is queued per resource: a burst of changes to one resource is read and indexed once, in order
  * with its other changes, at most `concurrency` resources at a time. `idle()` waits for the queue.
  */
-import { isMetadataError } from '../errors.js'
+import { isMetadataError, MetadataError } from '../errors.js'
 import type { ChangeEvent, MetadataStore, SearchIndex } from '../port.js'
 import { searchDocumentOf } from './extract.js'
 import { MAX_ORDINAL } from './search-document.js'
@@ -123,6 +123,40 @@ export class SearchIndexer {
       if (!seen.has(resourceId)) this.enqueue(resourceId, { store, group: entry.group, deleted: true })
     }
     await this.idle()
+  }
+
+  /**
+   * Takes over the ordinals of documents already in the index (`FlexSearchIndex.load`'s `entries()`),
+   * telling the ordinal listeners, so a node can search at once and `rebuild` afterwards: known resources
+   * keep their ordinals, new ordinals start after the highest. Rejects with `InvalidInput` (and takes
+   * nothing) when an entry's path is not this realm's path of its resource, or an ordinal or resource
+   * repeats or is already known.
+   */
+  restore(entries: Iterable<{ ordinal: number; resourceId: string; group: string; path: string }>): void {
+    const taken: Entry[] = []
+    const ids: string[] = []
+    const seen = new Set<string>()
+    const ordinals = new Set<number>()
+    for (const { ordinal, resourceId, group, path } of entries) {
+      const expected = `/${this.realm}/g/${group}/meta/${resourceId}`
+      if (path !== expected || ordinals.has(ordinal) || seen.has(resourceId)) {
+        throw new MetadataError('InvalidInput', `Cannot restore ${resourceId}: path or ordinal does not fit`)
+      }
+      if (this.entries.has(resourceId) || this.resources.has(ordinal)) {
+        throw new MetadataError('InvalidInput', `Cannot restore ${resourceId}: already indexed`)
+      }
+      ordinals.add(ordinal)
+      seen.add(resourceId)
+      ids.push(resourceId)
+      taken.push({ ordinal, group, path })
+    }
+    for (const [position, entry] of taken.entries()) {
+      const resourceId = ids[position]!
+      this.entries.set(resourceId, entry)
+      this.resources.set(entry.ordinal, resourceId)
+      this.nextOrdinal = Math.max(this.nextOrdinal, entry.ordinal + 1)
+      this.tell({ type: 'added', resourceId, ...entry })
+    }
   }
 
   /** Resolves once every change queued so far is in the index. */
