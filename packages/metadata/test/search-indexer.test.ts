@@ -203,7 +203,11 @@ describe('SearchIndexer over a MemoryMetadataStore', () => {
     }
 
     // A change while a retry waits replaces it: the retry of the older change is dropped.
-    const next = new SearchIndexer({ index: new FlexSearchIndex(), realm: 'realm', retry: { delayMs: 5 } })
+    const next = new SearchIndexer({
+      index: new FlexSearchIndex(),
+      realm: 'realm',
+      retry: { delayMs: 5, attempts: 5 },
+    })
     next.follow(store)
     failures = 0
     await store.setProperty('a', './', 'name', 'fourth')

@@ -38,7 +38,8 @@ export interface SearchIndexerInit {
   /**
    * A resource the store reports `Unavailable` (listed, but its document not here yet, e.g. just created
    * on another node) is read again after `delayMs`, doubling each time, up to `attempts` times, unless it
-   * changes meanwhile. Default: 1 000 ms, 5 attempts.
+   * changes meanwhile. Default: no retries (`onError` hears of it at once; a caller may retry itself);
+   * `delayMs` 1 000 when `attempts` is given.
    */
   retry?: { delayMs?: number; attempts?: number }
 }
@@ -82,7 +83,7 @@ export class SearchIndexer {
     this.concurrency = init.concurrency ?? 4
     this.onError = init.onError ?? (() => {})
     this.retryDelayMs = init.retry?.delayMs ?? 1000
-    this.retryAttempts = init.retry?.attempts ?? 5
+    this.retryAttempts = init.retry?.attempts ?? 0
   }
 
   /** Cancels the retries waiting to run (changes followed are still queued until unsubscribed). */
