@@ -146,6 +146,8 @@ export class SearchNode {
   /** Resources whose document could not be loaded, and how often that happened in a row. */
   readonly #retries = new Map<string, { attempts: number; timer: NodeJS.Timeout }>()
   #closed = false
+  /** Whether this node is the first live holder of an ordinal's document; cleared when nodes come or go. */
+  #primary = new Map<number, boolean>()
 
   constructor(init: SearchNodeInit) {
     this.#init = init
@@ -176,7 +178,10 @@ export class SearchNode {
       `search index built: ${this.#indexer.size} resources`,
     )
     this.#init.network.handle(searchProtocol, (request) => this.#answerPeer(request))
-    const changed = () => this.#scheduleRebuild()
+    const changed = () => {
+      this.#primary = new Map()
+      this.#scheduleRebuild()
+    }
     this.#unsubscribe.push(
       this.#init.network.on('peer:join', changed),
       this.#init.network.on('peer:leave', changed),
@@ -286,15 +291,7 @@ export class SearchNode {
   async #answer(caller: Principal, request: SearchRequest): Promise<SearchResponse> {
     if (this.#closed) return { kind: 'refused', code: 'Unavailable', message: 'the node is stopping' }
     const visible = await this.#universes.universeFor(caller)
-    const self = this.#init.network.peerId
-    const universe = {
-      has: (ordinal: number): boolean => {
-        if (!visible.has(ordinal)) return false
-        const resourceId = this.#indexer.resourceOf(ordinal)
-        const documentId = resourceId === undefined ? undefined : this.#init.store.documentIdOf(resourceId)
-        return documentId !== undefined && this.#init.holders(documentId)[0] === self
-      },
-    }
+    const universe = { has: (ordinal: number): boolean => visible.has(ordinal) && this.#isPrimary(ordinal) }
     let page: SearchPage
     try {
       page = await this.#index.search(request.query, {
@@ -331,6 +328,18 @@ export class SearchNode {
       more: page.nextCursor !== undefined,
       ...(page.facets === undefined ? {} : { facets: trimFacets(page.facets) }),
     }
+  }
+
+  #isPrimary(ordinal: number): boolean {
+    const known = this.#primary.get(ordinal)
+    if (known !== undefined) return known
+    const resourceId = this.#indexer.resourceOf(ordinal)
+    const documentId = resourceId === undefined ? undefined : this.#init.store.documentIdOf(resourceId)
+    const primary =
+      documentId !== undefined && this.#init.holders(documentId)[0] === this.#init.network.peerId
+    // Only what is indexed is kept (an ordinal is never handed out again, so a removed one is never asked).
+    if (resourceId !== undefined) this.#primary.set(ordinal, primary)
+    return primary
   }
 
   /** The store as the indexer sees it: only the documents this node holds. */
