@@ -48,7 +48,21 @@ export const ConfigSchema = z
       .strict()
       .prefault({}),
     rest: z
-      .object({ host: host.default('127.0.0.1'), port: port.default(8080) })
+      .object({
+        host: host.default('127.0.0.1'),
+        port: port.default(8080),
+        /**
+         * Browser origins (`https://portal.example.org`) allowed to call the REST API with CORS; `*` allows
+         * any. Default none: browsers on other origins are refused by their own CORS rules.
+         */
+        corsOrigins: z
+          .array(
+            z.string().refine((v) => v === '*' || /^https?:\/\/[^/\s]+$/.test(v), {
+              error: 'must be origins such as https://portal.example.org (scheme and host, no path), or *',
+            }),
+          )
+          .default([]),
+      })
       .strict()
       .prefault({}),
     s3: z
@@ -189,6 +203,7 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   ARUNA_REALM_NAME: 'realm.name',
   ARUNA_REST_HOST: 'rest.host',
   ARUNA_REST_PORT: 'rest.port',
+  ARUNA_REST_CORS_ORIGINS: 'rest.corsOrigins',
   ARUNA_S3_HOST: 's3.host',
   ARUNA_S3_PORT: 's3.port',
   ARUNA_P2P_LISTEN: 'p2p.listen',
@@ -202,7 +217,7 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   ARUNA_METADATA_REPLICATION_FACTOR: 'metadata.replicationFactor',
 }
 
-const LIST_KEYS = new Set(['p2p.listen', 'p2p.bootstrap'])
+const LIST_KEYS = new Set(['p2p.listen', 'p2p.bootstrap', 'rest.corsOrigins'])
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)

@@ -370,6 +370,7 @@ export class ArunaNode {
       gcTotals: () => storage.gcTotals(),
       rateLimiter,
       metrics,
+      corsOrigins: this.config.rest.corsOrigins,
     })
     this.restApp = app
     this.rest = await listen(app, this.config.rest.host, this.config.rest.port, 'REST API')

@@ -35,6 +35,11 @@ const CONFIG_FLAGS = [
   },
   { flags: '--host <host>', key: 'rest.host', help: 'address the REST API listens on (default 127.0.0.1)' },
   { flags: '--port <port>', key: 'rest.port', help: 'REST API port, 0 for any free port (default 8080)' },
+  {
+    flags: '--cors-origins <origins>',
+    key: 'rest.corsOrigins',
+    help: 'comma-separated browser origins allowed to call the REST API (CORS), or * (default none)',
+  },
   { flags: '--s3-host <host>', key: 's3.host', help: 'address the S3 API listens on (default 127.0.0.1)' },
   { flags: '--s3-port <port>', key: 's3.port', help: 'S3 API port, 0 for any free port (default 9000)' },
   {

@@ -36,7 +36,7 @@ describe('configuration', () => {
   it('fills every key from embedded defaults when nothing is given', async () => {
     const config = await loadConfig({ env: {} })
     expect(config.dataDir).toBe('./.aruna')
-    expect(config.rest).toEqual({ host: '127.0.0.1', port: 8080 })
+    expect(config.rest).toEqual({ host: '127.0.0.1', port: 8080, corsOrigins: [] })
     expect(config.s3).toEqual({ host: '127.0.0.1', port: 9000 })
     expect(config.realm.name).toBe('default')
     expect(config.dev.login).toBe('auto')
@@ -56,7 +56,7 @@ describe('configuration', () => {
       env: { ARUNA_REST_PORT: '1001', ARUNA_DATA_DIR: '/b' },
       flags: [{ flag: '--port', key: 'rest.port', value: '1002' }],
     })
-    expect(config.rest).toEqual({ host: '0.0.0.0', port: 1002 })
+    expect(config.rest).toEqual({ host: '0.0.0.0', port: 1002, corsOrigins: [] })
     expect(config.s3.port).toBe(2000)
     expect(config.dataDir).toBe('/b')
   })

@@ -8,6 +8,7 @@
 import type { GcTotals } from '@aruna/data'
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import type { MiddlewareHandler } from 'hono'
+import { cors } from 'hono/cors'
 import type { Logger } from '../logger.js'
 import { accessLog, requestIds } from './access-log.js'
 import { docsPage } from './docs-page.js'
@@ -44,6 +45,8 @@ export interface RestContext {
   gcTotals?(): GcTotals
   /** The metrics to serve (the node shares them with its S3 and metadata parts); default: new ones. */
   readonly metrics?: RestMetrics
+  /** Browser origins allowed by CORS (`*`: any); default none (no CORS headers). */
+  readonly corsOrigins?: readonly string[]
 }
 
 /** Whether the realm-token gate limits this request (per user, or per address if the token fails). */
@@ -93,6 +96,20 @@ export function createRestApp(ctx: RestContext): OpenAPIHono {
     })
 
   app.use('*', metrics.middleware())
+  const origins = ctx.corsOrigins ?? []
+  if (origins.length > 0) {
+    // Before the rate limits and the token gate: a preflight carries no token and is answered here.
+    app.use(
+      '*',
+      cors({
+        origin: origins.includes('*') ? '*' : [...origins],
+        allowMethods: ['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS'],
+        allowHeaders: ['Authorization', 'Content-Type', 'X-Request-Id'],
+        exposeHeaders: ['X-Request-Id', 'Retry-After', 'Content-Disposition'],
+        maxAge: 600,
+      }),
+    )
+  }
   app.use('*', requestIds() as MiddlewareHandler)
   app.use('*', accessLog(ctx.logger) as MiddlewareHandler)
   app.use('*', async (c, next) => {
