@@ -129,6 +129,60 @@ def op_delete_bucket(s3, req, a):
     return {}
 
 
+def op_enable_versioning(s3, req, a):
+    s3.put_bucket_versioning(Bucket=a["bucket"], VersioningConfiguration={"Status": "Enabled"})
+    return {"status": s3.get_bucket_versioning(Bucket=a["bucket"]).get("Status", "")}
+
+
+def op_list_versions(s3, req, a):
+    found = []
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=a["bucket"], Prefix=a["prefix"]):
+        for v in page.get("Versions", []):
+            found.append(
+                {
+                    "key": v["Key"],
+                    "versionId": v["VersionId"],
+                    "lastModified": v["LastModified"].isoformat(),
+                    "isLatest": v["IsLatest"],
+                    "deleteMarker": False,
+                    "size": v["Size"],
+                }
+            )
+        for m in page.get("DeleteMarkers", []):
+            found.append(
+                {
+                    "key": m["Key"],
+                    "versionId": m["VersionId"],
+                    "lastModified": m["LastModified"].isoformat(),
+                    "isLatest": m["IsLatest"],
+                    "deleteMarker": True,
+                    "size": 0,
+                }
+            )
+    return {"entries": found}
+
+
+def op_get_version(s3, req, a):
+    out = s3.get_object(Bucket=a["bucket"], Key=a["key"], VersionId=a["versionId"])
+    with open(a["dest"], "wb") as f:
+        for chunk in out["Body"].iter_chunks(1 << 20):
+            f.write(chunk)
+    return {"versionId": out.get("VersionId")}
+
+
+def op_delete_version(s3, req, a):
+    out = s3.delete_object(Bucket=a["bucket"], Key=a["key"], VersionId=a["versionId"])
+    return {"versionId": out.get("VersionId"), "deleteMarker": out.get("DeleteMarker", False)}
+
+
+def op_delete_versions(s3, req, a):
+    objects = [{"Key": v["key"], "VersionId": v["versionId"]} for v in a["versions"]]
+    out = s3.delete_objects(Bucket=a["bucket"], Delete={"Objects": objects})
+    if out.get("Errors"):
+        raise RuntimeError("DeleteObjects reported errors: %r" % out["Errors"])
+    return {"deleted": [{"key": d["Key"], "versionId": d.get("VersionId")} for d in out.get("Deleted", [])]}
+
+
 def main():
     req = json.load(sys.stdin)
     op = globals().get("op_" + req["op"])

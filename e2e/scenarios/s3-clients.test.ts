@@ -4,7 +4,12 @@
  * single PUTs and a 64 MiB one as the client's multipart upload, get them back byte-identical, read byte
  * ranges, list a prefix with a delimiter across pages, copy (also the 64 MiB object: the aws CLI copies it
  * in parts with UploadPartCopy), delete, delete the bucket (rclone also syncs a
- * folder with `--backup-dir` and purges a bucket). Keys hold spaces,
+ * folder with `--backup-dir` and purges a bucket). Then versions, on a second bucket with versioning
+ * Enabled by the client: two versions of a key, listed (ListObjectVersions) with their ids, the older one
+ * read by id and deleted for good (then NoSuchVersion), a plain delete's marker listed and deleted by id
+ * (the object is back), and every version and marker deleted for good (DeleteObjects with version ids)
+ * before the bucket goes. A part a client cannot do is a named gap in its wrapper (`versions` in
+ * `src/s3-clients/types.ts`): the step reports it and the oracle does that part. Keys hold spaces,
  * non-ASCII letters and `&+-é"`. An SDK client of the test's own (the oracle) checks what the node holds
  * after each step, independently of the client under test.
  */
@@ -20,11 +25,13 @@ import {
   DeleteBucketCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
+  GetBucketVersioningCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   ListBucketsCommand,
   ListObjectsV2Command,
+  PutBucketVersioningCommand,
   PutObjectCommand,
   type S3Client,
   UploadPartCommand,
@@ -37,8 +44,12 @@ import {
   type Digests,
   describeSdkError,
   digestOfFile,
+  type Gap,
+  isGap,
   isNotFound,
   KiB,
+  type ListedVersion,
+  listVersions,
   MiB,
   readFileRange,
   type S3TestClient,
@@ -74,6 +85,10 @@ const TREE = [
 /** s3cmd has no page-size option: 1000 more keys make the server's 1000-entry pages split the listing. */
 const FILLERS = Array.from({ length: 1000 }, (_, i) => `${String(i).padStart(4, '0')} fill.txt`)
 const PAGE_SIZE = 2
+/** The key of the version steps, at the top of its bucket: rclone 1.60 addresses old versions by path only there. */
+const VERSIONED_KEY = 'versioned &+-é" ü.txt'
+/** Sizes of the first, second and third version of `VERSIONED_KEY`. */
+const VERSION_SIZES = [48 * KiB, 24 * KiB, 8 * KiB] as const
 
 const here = dirname(fileURLToPath(import.meta.url))
 const REPORT = join(here, '../test-results/s3-clients-report.json')
@@ -124,6 +139,8 @@ interface StepRecord {
   ok: boolean
   ms: number
   error?: string
+  /** Parts the client cannot do (the oracle did them instead), with the reason. */
+  gaps?: string[]
 }
 const report: StepRecord[] = []
 
@@ -148,7 +165,9 @@ afterAll(async () => {
   await writeFile(REPORT, `${JSON.stringify(report, null, 2)}\n`)
   const rows = report.map(
     (r) =>
-      `${r.ok ? 'ok  ' : 'FAIL'} ${r.client.padEnd(34)} ${r.step.padEnd(44)} ${String(r.ms).padStart(7)} ms`,
+      `${r.ok ? 'ok  ' : 'FAIL'} ${r.client.padEnd(34)} ${r.step.padEnd(44)} ${String(r.ms).padStart(7)} ms${
+        r.gaps?.length ? `  (gaps: ${r.gaps.join('; ')})` : ''
+      }`,
   )
   console.log(`S3 client matrix (${REPORT}):\n${rows.join('\n')}`)
 })
@@ -182,6 +201,47 @@ async function oracleList(bucket: string, prefix: string, delimiter?: string) {
   return { keys, prefixes }
 }
 
+/** Every version and delete marker of one key, as the node holds them: the current one first. */
+async function oracleVersions(bucket: string, key: string): Promise<ListedVersion[]> {
+  // ListObjectVersions gives versions and delete markers apart: the current entry first.
+  const all = (await listVersions(oracle, bucket, key)).filter((v) => v.key === key)
+  return [...all.filter((v) => v.isLatest), ...all.filter((v) => !v.isLatest)]
+}
+
+/** GET `?versionId=` by the oracle: the bytes' sha256, or the error answer as `<status> <code>`. */
+async function oracleGetVersion(bucket: string, key: string, versionId: string | undefined): Promise<string> {
+  try {
+    const out = await oracle.send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }))
+    const bytes = await (out.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray()
+    return createHash('sha256').update(bytes).digest('hex')
+  } catch (err) {
+    const e = err as { name?: string; $metadata?: { httpStatusCode?: number } }
+    return `${e.$metadata?.httpStatusCode} ${e.name}`
+  }
+}
+
+async function oracleDeleteVersions(bucket: string, versions: readonly ListedVersion[]): Promise<void> {
+  if (versions.length === 0) return
+  const out = await oracle.send(
+    new DeleteObjectsCommand({
+      Bucket: bucket,
+      Delete: { Objects: versions.map((v) => ({ Key: v.key, VersionId: v.versionId })) },
+    }),
+  )
+  expect(out.Errors ?? []).toEqual([])
+}
+
+/** What a listing says about a version, comparable between the client and the oracle. */
+function versionView(v: ListedVersion, byId: boolean) {
+  // A client without ids (rclone) tells an old version by its LastModified and the current one by its name.
+  const id = byId ? v.versionId : v.isLatest ? 'current' : v.lastModified?.toISOString()
+  return { key: v.key, id, isLatest: v.isLatest, deleteMarker: v.deleteMarker, size: v.size }
+}
+
+function byView(a: ReturnType<typeof versionView>, b: ReturnType<typeof versionView>): number {
+  return byteOrder(JSON.stringify(a), JSON.stringify(b))
+}
+
 it('finds every client tool on this machine (a missing one fails the run)', async () => {
   const results = await Promise.allSettled([tool('s3cmd'), tool('aws'), tool('rclone'), tool('python3')])
   const missing = results.flatMap((r) => (r.status === 'rejected' ? [String(r.reason)] : []))
@@ -207,36 +267,43 @@ for (const spec of selected) {
     let digests: Record<Kind, Digests>
     let treeDir: string
     let treePaths: string[]
+    const versionedBucket = `${bucket}-versions`.slice(0, 63)
+    let versionFiles: string[]
+    let versionDigests: Digests[]
+    /** The gaps met by the running step. */
+    let gaps: string[] = []
 
-    /** Runs one step of the matrix and records its outcome and time. */
+    /** Runs one step of the matrix and records its outcome, time and capability gaps. */
     function step(name: string, timeoutMs: number, fn: () => Promise<void>): void {
       it(
         name,
         async () => {
           const t0 = Date.now()
+          gaps = []
+          const record = () => ({
+            client: spec.name,
+            version: client?.version ?? '?',
+            step: name,
+            ms: Date.now() - t0,
+            ...(gaps.length > 0 ? { gaps } : {}),
+          })
           try {
             await fn()
-            report.push({
-              client: spec.name,
-              version: client?.version ?? '?',
-              step: name,
-              ok: true,
-              ms: Date.now() - t0,
-            })
+            report.push({ ...record(), ok: true })
           } catch (err) {
-            report.push({
-              client: spec.name,
-              version: client?.version ?? '?',
-              step: name,
-              ok: false,
-              ms: Date.now() - t0,
-              error: err instanceof Error ? err.message : String(err),
-            })
+            report.push({ ...record(), ok: false, error: err instanceof Error ? err.message : String(err) })
             throw err
           }
         },
         timeoutMs,
       )
+    }
+
+    /** The client's operation for a part, or `undefined` (recorded as a gap) when it has none. */
+    function part<F>(what: string, operation: F | Gap): F | undefined {
+      if (!isGap(operation)) return operation
+      gaps.push(`${what}: ${operation.gap}`)
+      return undefined
     }
 
     beforeAll(async () => {
@@ -255,6 +322,12 @@ for (const spec of selected) {
         ),
       )
       digests = { small: made[0]!, medium: made[1]!, large: made[2]! }
+      versionFiles = VERSION_SIZES.map((_, i) => join(dir, `version-${i + 1}.bin`))
+      versionDigests = await Promise.all(
+        VERSION_SIZES.map((size, i) =>
+          writeDeterministicFile(versionFiles[i]!, `${spec.name}:version ${i + 1}`, size),
+        ),
+      )
       treeDir = join(dir, 'tree')
       treePaths = client.name === 's3cmd' ? [...TREE, ...FILLERS] : [...TREE]
       for (const path of treePaths) {
@@ -427,6 +500,168 @@ for (const spec of selected) {
         })
       })
     }
+
+    /** The older version as the client listed it (the oracle's entry where the client cannot list). */
+    let older: ListedVersion | undefined
+    /** The two versions as the node held them after the writes, newest first. */
+    let written: ListedVersion[] = []
+
+    step('versions: enables versioning on a bucket of its own (PutBucketVersioning)', 60_000, async () => {
+      await client.createBucket(versionedBucket)
+      const enable = part('PutBucketVersioning (the oracle enables it)', client.versions.enable)
+      if (enable) expect(await enable(versionedBucket), 'the status the client reads back').toBe('Enabled')
+      else
+        await oracle.send(
+          new PutBucketVersioningCommand({
+            Bucket: versionedBucket,
+            VersioningConfiguration: { Status: 'Enabled' },
+          }),
+        )
+      const status = await oracle.send(new GetBucketVersioningCommand({ Bucket: versionedBucket }))
+      expect(status.Status).toBe('Enabled')
+    })
+
+    step('versions: writes two versions of a key and lists both (ListObjectVersions)', 60_000, async () => {
+      for (const i of [0, 1])
+        await client.putObject(versionedBucket, VERSIONED_KEY, versionFiles[i]!, VERSION_SIZES[i]!)
+      written = await oracleVersions(versionedBucket, VERSIONED_KEY)
+      expect(
+        written.map((v) => ({ isLatest: v.isLatest, deleteMarker: v.deleteMarker, size: v.size })),
+      ).toEqual([
+        { isLatest: true, deleteMarker: false, size: VERSION_SIZES[1] },
+        { isLatest: false, deleteMarker: false, size: VERSION_SIZES[0] },
+      ])
+      expect(new Set(written.map((v) => v.versionId)).size, 'two distinct version ids').toBe(2)
+      const list = part('ListObjectVersions', client.versions.list)
+      if (list) {
+        const byId =
+          part('version ids (compared by LastModified instead)', client.versions.showsVersionIds) === true
+        const seen = await list(versionedBucket, VERSIONED_KEY)
+        expect(seen.map((v) => versionView(v, byId)).sort(byView)).toEqual(
+          written.map((v) => versionView(v, byId)).sort(byView),
+        )
+        older = seen.find((v) => !v.isLatest && !v.deleteMarker)
+      } else older = written[1]
+      const current = join(dir, 'current.bin')
+      await client.getObject(versionedBucket, VERSIONED_KEY, current)
+      expect((await digestOfFile(current)).sha256, 'a plain GET reads the newest').toBe(
+        versionDigests[1]!.sha256,
+      )
+    })
+
+    step('versions: reads the older version by its id byte-identical', 60_000, async () => {
+      if (!older) throw new Error('the older version was not listed')
+      const dest = join(dir, 'older.bin')
+      const get = part('GET ?versionId=', client.versions.get)
+      if (get) {
+        await get(versionedBucket, older, dest)
+        expect((await digestOfFile(dest)).sha256).toBe(versionDigests[0]!.sha256)
+      }
+      if (client.versions.getAt) {
+        // As the bucket was when the older version was written: that version, not the newer one.
+        const at = written[1]?.lastModified
+        if (!at) throw new Error('the node listed no LastModified')
+        await client.versions.getAt(versionedBucket, VERSIONED_KEY, at, dest)
+        expect((await digestOfFile(dest)).sha256, `the key as of ${at.toISOString()}`).toBe(
+          versionDigests[0]!.sha256,
+        )
+      }
+    })
+
+    step('versions: deletes the older version for good (DELETE ?versionId=)', 60_000, async () => {
+      const [newer, old] = written
+      if (!older || !newer || !old) throw new Error('the versions were not listed')
+      const remove = part('DELETE ?versionId= (the oracle deletes it)', client.versions.remove)
+      if (remove) await remove(versionedBucket, older)
+      else
+        await oracle.send(
+          new DeleteObjectCommand({ Bucket: versionedBucket, Key: VERSIONED_KEY, VersionId: old.versionId }),
+        )
+      expect((await oracleVersions(versionedBucket, VERSIONED_KEY)).map((v) => v.versionId)).toEqual([
+        newer.versionId,
+      ])
+      expect(await oracleGetVersion(versionedBucket, VERSIONED_KEY, old.versionId)).toBe('404 NoSuchVersion')
+      expect(await oracleGetVersion(versionedBucket, VERSIONED_KEY, newer.versionId)).toBe(
+        versionDigests[1]!.sha256,
+      )
+    })
+
+    step(
+      'versions: a plain delete leaves a delete marker; deleting the marker restores the object',
+      60_000,
+      async () => {
+        const newer = written[0]
+        if (!newer) throw new Error('the versions were not listed')
+        await client.deleteObject(versionedBucket, VERSIONED_KEY)
+        const held = await oracleVersions(versionedBucket, VERSIONED_KEY)
+        const marker = held.find((v) => v.deleteMarker)
+        expect(
+          held.map((v) => ({ id: v.versionId, isLatest: v.isLatest, deleteMarker: v.deleteMarker })),
+        ).toEqual([
+          { id: marker?.versionId, isLatest: true, deleteMarker: true },
+          { id: newer.versionId, isLatest: false, deleteMarker: false },
+        ])
+        expect(await oracleHead(versionedBucket, VERSIONED_KEY), 'the key reads as gone').toBeUndefined()
+        expect(await client.headObject(versionedBucket, VERSIONED_KEY)).toBeUndefined()
+        const list = part('ListObjectVersions', client.versions.list)
+        let listed: ListedVersion | undefined
+        if (list) {
+          const seen = await list(versionedBucket, VERSIONED_KEY)
+          if (part('lists delete markers', client.versions.listsDeleteMarkers) === true) {
+            listed = seen.find((v) => v.deleteMarker)
+            expect(listed && { id: listed.versionId, isLatest: listed.isLatest }).toEqual({
+              id: marker?.versionId,
+              isLatest: true,
+            })
+          } else
+            expect(
+              seen.map((v) => v.isLatest),
+              'no current version, only the hidden one',
+            ).toEqual([false])
+        }
+        const remove = listed && part('DELETE ?versionId= of the marker', client.versions.remove)
+        if (listed && remove) await remove(versionedBucket, listed)
+        else {
+          if (!listed) gaps.push('deletes the marker: the client cannot name it (the oracle deletes it)')
+          await oracle.send(
+            new DeleteObjectCommand({
+              Bucket: versionedBucket,
+              Key: VERSIONED_KEY,
+              VersionId: marker?.versionId,
+            }),
+          )
+        }
+        expect((await oracleVersions(versionedBucket, VERSIONED_KEY)).map((v) => v.versionId)).toEqual([
+          newer.versionId,
+        ])
+        const dest = join(dir, 'restored.bin')
+        await client.getObject(versionedBucket, VERSIONED_KEY, dest)
+        expect((await digestOfFile(dest)).sha256, 'the newer version is current again').toBe(
+          versionDigests[1]!.sha256,
+        )
+      },
+    )
+
+    step('versions: deletes every version and delete marker for good, then the bucket', 60_000, async () => {
+      // A third version and a delete marker on top: two old versions and a current marker are left.
+      await client.putObject(versionedBucket, VERSIONED_KEY, versionFiles[2]!, VERSION_SIZES[2]!)
+      await client.deleteObject(versionedBucket, VERSIONED_KEY)
+      const held = await listVersions(oracle, versionedBucket, '')
+      expect(held.map((v) => v.deleteMarker).sort()).toEqual([false, false, true])
+      const list = part('ListObjectVersions', client.versions.list)
+      const removeMany = part('DeleteObjects with version ids', client.versions.removeMany)
+      if (list && removeMany) await removeMany(versionedBucket, await list(versionedBucket, ''))
+      else if (client.versions.cleanupHidden) await client.versions.cleanupHidden(versionedBucket)
+      else {
+        gaps.push('deletes the versions: the oracle does it')
+        await oracleDeleteVersions(versionedBucket, held)
+      }
+      expect(await listVersions(oracle, versionedBucket, ''), 'no version and no marker left').toEqual([])
+      await client.deleteBucket(versionedBucket)
+      await expect(oracle.send(new HeadBucketCommand({ Bucket: versionedBucket }))).rejects.toMatchObject({
+        $metadata: { httpStatusCode: 404 },
+      })
+    })
 
     step('deletes every object, then the bucket', 180_000, async () => {
       await client.deleteAll(bucket)

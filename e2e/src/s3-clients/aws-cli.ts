@@ -6,7 +6,15 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { run, runOk, type Tool, tool } from './tools.js'
-import type { ClientSetup, ClientSpec, HeadOutcome, ListOutcome, S3TestClient } from './types.js'
+import type {
+  ClientSetup,
+  ClientSpec,
+  HeadOutcome,
+  ListedVersion,
+  ListOutcome,
+  S3TestClient,
+  VersionSupport,
+} from './types.js'
 
 const SMALL_MS = 60_000
 const LARGE_MS = 180_000
@@ -17,6 +25,14 @@ interface ListPage {
   CommonPrefixes?: { Prefix: string }[]
   NextContinuationToken?: string
   IsTruncated?: boolean
+}
+
+interface VersionEntry {
+  Key: string
+  VersionId: string
+  IsLatest: boolean
+  LastModified: string
+  Size?: number
 }
 
 class AwsCliTestClient implements S3TestClient {
@@ -223,6 +239,91 @@ class AwsCliTestClient implements S3TestClient {
 
   async deleteBucket(bucket: string): Promise<void> {
     await this.#run(['s3api', 'delete-bucket', '--bucket', bucket])
+  }
+
+  readonly versions: VersionSupport = {
+    enable: async (bucket) => {
+      await this.#run([
+        's3api',
+        'put-bucket-versioning',
+        '--bucket',
+        bucket,
+        '--versioning-configuration',
+        'Status=Enabled',
+      ])
+      return (
+        (await this.#json<{ Status?: string }>(['s3api', 'get-bucket-versioning', '--bucket', bucket]))
+          .Status ?? ''
+      )
+    },
+    list: async (bucket, prefix) => {
+      // The CLI follows the pages itself and merges them.
+      const out = await this.#json<{ Versions?: VersionEntry[]; DeleteMarkers?: VersionEntry[] }>([
+        's3api',
+        'list-object-versions',
+        '--bucket',
+        bucket,
+        '--prefix',
+        prefix,
+      ])
+      const entry = (v: VersionEntry, deleteMarker: boolean): ListedVersion => ({
+        key: v.Key,
+        versionId: v.VersionId,
+        lastModified: new Date(v.LastModified),
+        isLatest: v.IsLatest,
+        deleteMarker,
+        size: deleteMarker ? 0 : (v.Size ?? -1),
+      })
+      return [
+        ...(out.Versions ?? []).map((v) => entry(v, false)),
+        ...(out.DeleteMarkers ?? []).map((m) => entry(m, true)),
+      ]
+    },
+    showsVersionIds: true,
+    listsDeleteMarkers: true,
+    get: async (bucket, version, dest) => {
+      const out = await this.#json<{ VersionId?: string }>([
+        's3api',
+        'get-object',
+        '--bucket',
+        bucket,
+        '--key',
+        version.key,
+        '--version-id',
+        version.versionId ?? '',
+        dest,
+      ])
+      if (out.VersionId !== version.versionId)
+        throw new Error(`aws s3api get-object --version-id ${version.versionId} answered ${out.VersionId}`)
+    },
+    remove: async (bucket, version) => {
+      await this.#run([
+        's3api',
+        'delete-object',
+        '--bucket',
+        bucket,
+        '--key',
+        version.key,
+        '--version-id',
+        version.versionId ?? '',
+      ])
+    },
+    removeMany: async (bucket, versions) => {
+      // A JSON file, not the shorthand syntax: keys hold `"`, `,` and `=`-like characters.
+      const file = join(this.setup.home, 'delete-versions.json')
+      const objects = versions.map((v) => ({ Key: v.key, VersionId: v.versionId }))
+      await writeFile(file, JSON.stringify({ Objects: objects, Quiet: false }))
+      const out = await this.#json<{ Deleted?: unknown[]; Errors?: unknown[] }>([
+        's3api',
+        'delete-objects',
+        '--bucket',
+        bucket,
+        '--delete',
+        `file://${file}`,
+      ])
+      if (out.Errors?.length || out.Deleted?.length !== versions.length)
+        throw new Error(`aws s3api delete-objects answered ${JSON.stringify(out)}`)
+    },
   }
 
   async close(): Promise<void> {}

@@ -15,9 +15,12 @@ import {
   DeleteBucketCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
+  GetBucketVersioningCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListBucketsCommand,
+  ListObjectVersionsCommand,
+  PutBucketVersioningCommand,
   PutObjectCommand,
   paginateListObjectsV2,
   S3Client,
@@ -25,7 +28,15 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
-import type { ClientSetup, ClientSpec, HeadOutcome, ListOutcome, S3TestClient } from './types.js'
+import type {
+  ClientSetup,
+  ClientSpec,
+  HeadOutcome,
+  ListedVersion,
+  ListOutcome,
+  S3TestClient,
+  VersionSupport,
+} from './types.js'
 
 const require = createRequire(import.meta.url)
 const SDK_VERSION: string = require('@aws-sdk/client-s3/package.json').version
@@ -136,6 +147,41 @@ export function checkFraming(
       (plain && framing.checksumHeaders.length > 0) ||
       (chunked && framing.trailer.startsWith('x-amz-checksum-'))
   if (!ok) throw new Error(`${what} (${body} body, mode ${mode}) was sent as ${JSON.stringify(framing)}`)
+}
+
+/** Every version and delete marker under `prefix`, following the key and version id markers. */
+export async function listVersions(s3: S3Client, bucket: string, prefix: string): Promise<ListedVersion[]> {
+  const found: ListedVersion[] = []
+  await call(`ListObjectVersions ${bucket} prefix ${prefix}`, async () => {
+    let markers: { KeyMarker?: string; VersionIdMarker?: string } = {}
+    for (;;) {
+      const page = await s3.send(
+        new ListObjectVersionsCommand({ Bucket: bucket, Prefix: prefix, ...markers }),
+      )
+      for (const v of page.Versions ?? [])
+        found.push({
+          key: v.Key ?? '',
+          versionId: v.VersionId,
+          lastModified: v.LastModified,
+          isLatest: v.IsLatest === true,
+          deleteMarker: false,
+          size: v.Size ?? -1,
+        })
+      for (const m of page.DeleteMarkers ?? [])
+        found.push({
+          key: m.Key ?? '',
+          versionId: m.VersionId,
+          lastModified: m.LastModified,
+          isLatest: m.IsLatest === true,
+          deleteMarker: true,
+          size: 0,
+        })
+      if (!page.IsTruncated) break
+      if (!page.NextKeyMarker) throw new Error('ListObjectVersions: truncated page without NextKeyMarker')
+      markers = { KeyMarker: page.NextKeyMarker, VersionIdMarker: page.NextVersionIdMarker }
+    }
+  })
+  return found
 }
 
 class SdkTestClient implements S3TestClient {
@@ -278,6 +324,57 @@ class SdkTestClient implements S3TestClient {
 
   async deleteBucket(bucket: string): Promise<void> {
     await call(`DeleteBucket ${bucket}`, () => this.#s3.send(new DeleteBucketCommand({ Bucket: bucket })))
+  }
+
+  readonly versions: VersionSupport = {
+    enable: async (bucket) => {
+      await call(`PutBucketVersioning ${bucket} Enabled`, () =>
+        this.#s3.send(
+          new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }),
+        ),
+      )
+      const out = await call(`GetBucketVersioning ${bucket}`, () =>
+        this.#s3.send(new GetBucketVersioningCommand({ Bucket: bucket })),
+      )
+      return out.Status ?? ''
+    },
+    list: (bucket, prefix) => listVersions(this.#s3, bucket, prefix),
+    showsVersionIds: true,
+    listsDeleteMarkers: true,
+    get: async (bucket, version, dest) => {
+      await call(`GetObject ${bucket}/${version.key}?versionId=${version.versionId}`, async () => {
+        const out = await this.#s3.send(
+          new GetObjectCommand({ Bucket: bucket, Key: version.key, VersionId: version.versionId }),
+        )
+        if (out.VersionId !== version.versionId)
+          throw new Error(`GetObject answered x-amz-version-id ${out.VersionId}`)
+        await pipeline(out.Body as Readable, createWriteStream(dest))
+      })
+    },
+    remove: async (bucket, version) => {
+      await call(`DeleteObject ${bucket}/${version.key}?versionId=${version.versionId}`, () =>
+        this.#s3.send(
+          new DeleteObjectCommand({ Bucket: bucket, Key: version.key, VersionId: version.versionId }),
+        ),
+      )
+    },
+    removeMany: async (bucket, versions) => {
+      const out = await call(`DeleteObjects ${bucket} (${versions.length} versions)`, () =>
+        this.#s3.send(
+          new DeleteObjectsCommand({
+            Bucket: bucket,
+            Delete: { Objects: versions.map((v) => ({ Key: v.key, VersionId: v.versionId })) },
+          }),
+        ),
+      )
+      if (out.Errors?.length) throw new Error(`DeleteObjects reported errors: ${JSON.stringify(out.Errors)}`)
+      const deleted = (out.Deleted ?? []).map((d) => `${d.Key} ${d.VersionId}`).sort()
+      const wanted = versions.map((v) => `${v.key} ${v.versionId}`).sort()
+      if (JSON.stringify(deleted) !== JSON.stringify(wanted))
+        throw new Error(
+          `DeleteObjects deleted ${JSON.stringify(deleted)}, asked for ${JSON.stringify(wanted)}`,
+        )
+    },
   }
 
   async close(): Promise<void> {

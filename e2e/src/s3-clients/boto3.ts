@@ -8,7 +8,15 @@ import { mkdir, readFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { runOk, type Tool, tool } from './tools.js'
-import type { ClientSetup, ClientSpec, HeadOutcome, ListOutcome, S3TestClient } from './types.js'
+import type {
+  ClientSetup,
+  ClientSpec,
+  HeadOutcome,
+  ListedVersion,
+  ListOutcome,
+  S3TestClient,
+  VersionSupport,
+} from './types.js'
 
 const SCRIPT = resolve(dirname(fileURLToPath(import.meta.url)), '../../clients/boto3_client.py')
 const SMALL_MS = 60_000
@@ -129,6 +137,38 @@ class Boto3TestClient implements S3TestClient {
 
   async deleteBucket(bucket: string): Promise<void> {
     await this.#op('delete_bucket', { bucket })
+  }
+
+  readonly versions: VersionSupport = {
+    enable: async (bucket) => (await this.#op<{ status: string }>('enable_versioning', { bucket })).status,
+    list: async (bucket, prefix) => {
+      type Wire = Omit<ListedVersion, 'lastModified'> & { lastModified: string }
+      const out = await this.#op<{ entries: Wire[] }>('list_versions', { bucket, prefix })
+      return out.entries.map((v) => ({ ...v, lastModified: new Date(v.lastModified) }))
+    },
+    showsVersionIds: true,
+    listsDeleteMarkers: true,
+    get: async (bucket, version, dest) => {
+      const out = await this.#op<{ versionId?: string }>('get_version', {
+        bucket,
+        key: version.key,
+        versionId: version.versionId,
+        dest,
+      })
+      if (out.versionId !== version.versionId)
+        throw new Error(`boto3 get_object VersionId ${version.versionId} answered version ${out.versionId}`)
+    },
+    remove: async (bucket, version) => {
+      await this.#op('delete_version', { bucket, key: version.key, versionId: version.versionId })
+    },
+    removeMany: async (bucket, versions) => {
+      const out = await this.#op<{ deleted: { key: string; versionId?: string }[] }>('delete_versions', {
+        bucket,
+        versions: versions.map((v) => ({ key: v.key, versionId: v.versionId })),
+      })
+      if (out.deleted.length !== versions.length)
+        throw new Error(`boto3 delete_objects deleted ${JSON.stringify(out.deleted)} of ${versions.length}`)
+    },
   }
 
   async close(): Promise<void> {}

@@ -22,6 +22,7 @@ export {
   checkFraming,
   describeSdkError,
   isNotFound,
+  listVersions,
   type PayloadFraming,
   recordPayloadFraming,
   sdkClient,
@@ -29,3 +30,4 @@ export {
 export * from './data.js'
 export { MissingToolError, TOOLS, tool } from './tools.js'
 export type * from './types.js'
+export { isGap } from './types.js'

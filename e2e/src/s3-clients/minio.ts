@@ -2,7 +2,15 @@
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { Client, CopyDestinationOptions, CopySourceOptions, S3Error } from 'minio'
-import type { ClientSetup, ClientSpec, HeadOutcome, ListOutcome, S3TestClient } from './types.js'
+import type {
+  ClientSetup,
+  ClientSpec,
+  HeadOutcome,
+  ListedVersion,
+  ListOutcome,
+  S3TestClient,
+  VersionSupport,
+} from './types.js'
 
 const require = createRequire(import.meta.url)
 const MINIO_VERSION: string = require('minio/package.json').version
@@ -147,6 +155,58 @@ class MinioTestClient implements S3TestClient {
 
   deleteBucket(bucket: string): Promise<void> {
     return call(`removeBucket ${bucket}`, () => this.#mc.removeBucket(bucket))
+  }
+
+  readonly versions: VersionSupport = {
+    enable: async (bucket) => {
+      await call(`setBucketVersioning ${bucket} Enabled`, () =>
+        this.#mc.setBucketVersioning(bucket, { Status: 'Enabled' }),
+      )
+      const config = await call(`getBucketVersioning ${bucket}`, () => this.#mc.getBucketVersioning(bucket))
+      return String(config.Status ?? '')
+    },
+    list: async (bucket, prefix) => {
+      const found: ListedVersion[] = []
+      await call(`listObjects ${bucket} prefix ${prefix} IncludeVersion`, async () => {
+        for await (const item of this.#mc.listObjects(bucket, prefix, true, { IncludeVersion: true })) {
+          const v = item as typeof item & {
+            versionId?: string
+            isLatest?: boolean | string
+            isDeleteMarker?: boolean
+          }
+          found.push({
+            key: v.name ?? '',
+            versionId: v.versionId,
+            lastModified: v.lastModified,
+            // The XML parser leaves IsLatest as the text of the element.
+            isLatest: v.isLatest === true || v.isLatest === 'true',
+            deleteMarker: v.isDeleteMarker === true,
+            size: v.size ?? 0,
+          })
+        }
+      })
+      return found
+    },
+    showsVersionIds: true,
+    listsDeleteMarkers: true,
+    get: (bucket, version, dest) =>
+      call(`fGetObject ${bucket}/${version.key} versionId ${version.versionId}`, () =>
+        this.#mc.fGetObject(bucket, version.key, dest, { versionId: version.versionId }),
+      ),
+    remove: (bucket, version) =>
+      call(`removeObject ${bucket}/${version.key} versionId ${version.versionId}`, () =>
+        this.#mc.removeObject(bucket, version.key, { versionId: version.versionId }),
+      ),
+    removeMany: async (bucket, versions) => {
+      const results = await call(`removeObjects ${bucket} (${versions.length} versions)`, () =>
+        this.#mc.removeObjects(
+          bucket,
+          versions.map((v) => ({ name: v.key, versionId: v.versionId })),
+        ),
+      )
+      const failed = results.filter((r) => r?.Error?.Code)
+      if (failed.length > 0) throw new Error(`removeObjects reported errors: ${JSON.stringify(failed)}`)
+    },
   }
 
   async close(): Promise<void> {}

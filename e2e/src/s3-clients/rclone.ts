@@ -6,7 +6,15 @@
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { run, runOk, type Tool, tool } from './tools.js'
-import type { ClientSetup, ClientSpec, HeadOutcome, ListOutcome, S3TestClient } from './types.js'
+import type {
+  ClientSetup,
+  ClientSpec,
+  HeadOutcome,
+  ListedVersion,
+  ListOutcome,
+  S3TestClient,
+  VersionSupport,
+} from './types.js'
 
 const SMALL_MS = 60_000
 const LARGE_MS = 180_000
@@ -18,6 +26,29 @@ interface LsEntry {
   Size: number
   IsDir: boolean
   Hashes?: { md5?: string }
+}
+
+/** rclone's name for an old version: `-vYYYY-MM-DD-HHMMSS-mmm` (its LastModified, UTC) before the extension. */
+const VERSION_SUFFIX = /-v(\d{4})-(\d{2})-(\d{2})-(\d{2})(\d{2})(\d{2})-(\d{3})(\.[^./]*)?$/
+
+function versionName(key: string, lastModified: Date): string {
+  const slash = key.lastIndexOf('/')
+  const dot = key.lastIndexOf('.')
+  const [base, ext] = dot > slash + 1 ? [key.slice(0, dot), key.slice(dot)] : [key, '']
+  const stamp = lastModified
+    .toISOString()
+    .replace(/^(\d+)-(\d+)-(\d+)T(\d+):(\d+):(\d+)\.(\d+)Z$/, '$1-$2-$3-$4$5$6-$7')
+  return `${base}-v${stamp}${ext}`
+}
+
+function parseVersionName(name: string): { key: string; lastModified: Date } | undefined {
+  const m = VERSION_SUFFIX.exec(name)
+  if (!m) return undefined
+  const [, y, mo, d, h, mi, sec, ms, ext = ''] = m
+  return {
+    key: `${name.slice(0, m.index)}${ext}`,
+    lastModified: new Date(`${y}-${mo}-${d}T${h}:${mi}:${sec}.${ms}Z`),
+  }
 }
 
 class RcloneTestClient implements S3TestClient {
@@ -189,6 +220,67 @@ class RcloneTestClient implements S3TestClient {
 
   async purge(bucket: string): Promise<void> {
     await this.#run(['purge', this.#remote(bucket)], LARGE_MS)
+  }
+
+  /**
+   * rclone names an old version by its LastModified (`key-v2026-12-06-220304-525.txt`, listed with
+   * `--s3-versions`) and never shows a version id; it sends the id itself when it reads or deletes such a
+   * name. rclone 1.60 finds a `-v` name given as a path only at the top of a bucket (its lookup compares a
+   * bucket-relative name with a root-relative one), so the scenario's versioned key has no folder.
+   */
+  readonly versions: VersionSupport = {
+    enable: async (bucket) => {
+      await this.#run(['backend', 'versioning', this.#remote(bucket), 'Enabled'])
+      return (await this.#run(['backend', 'versioning', this.#remote(bucket)])).stdout.toString('utf8').trim()
+    },
+    list: async (bucket, prefix) => {
+      const out = await this.#run(['lsjson', '--s3-versions', '--files-only', '-R', this.#remote(bucket)])
+      const entries = JSON.parse(out.stdout.toString('utf8')) as LsEntry[]
+      const found: ListedVersion[] = []
+      for (const e of entries) {
+        const old = parseVersionName(e.Path)
+        const key = old?.key ?? e.Path
+        if (!key.startsWith(prefix)) continue
+        found.push({
+          key,
+          versionId: undefined,
+          ...(old ? { lastModified: old.lastModified } : {}),
+          isLatest: old === undefined,
+          deleteMarker: false,
+          size: e.Size,
+        })
+      }
+      return found
+    },
+    showsVersionIds: {
+      gap: 'rclone shows no version ids: an old version is `key-vYYYY-MM-DD-HHMMSS-mmm` (its LastModified)',
+    },
+    listsDeleteMarkers: {
+      gap: 'rclone lists no delete markers: with --s3-versions a deleted key shows only its old versions (-v names)',
+    },
+    get: async (bucket, version, dest) => {
+      await this.#run(['copyto', '--s3-versions', this.#remote(bucket, this.#nameOf(version)), dest])
+    },
+    remove: async (bucket, version) => {
+      await this.#run(['deletefile', '--s3-versions', this.#remote(bucket, this.#nameOf(version))])
+    },
+    removeMany: {
+      gap: 'rclone never sends DeleteObjects: it deletes version by version (backend cleanup-hidden, purge)',
+    },
+    getAt: async (bucket, key, at, dest) => {
+      await this.#run(['copyto', '--s3-version-at', at.toISOString(), this.#remote(bucket, key), dest])
+    },
+    cleanupHidden: async (bucket) => {
+      await this.#run(['backend', 'cleanup-hidden', this.#remote(bucket)], LARGE_MS)
+    },
+  }
+
+  /** The name rclone gives a listed version: the key itself when current, else its `-v` name. */
+  #nameOf(version: ListedVersion): string {
+    if (version.isLatest) return version.key
+    if (!version.lastModified)
+      throw new Error(`rclone cannot name an old version of ${version.key} without its time`)
+    return versionName(version.key, version.lastModified)
   }
 
   async close(): Promise<void> {}

@@ -7,7 +7,21 @@
 import { mkdir, readFile, truncate, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { runOk, type Tool, tool } from './tools.js'
-import type { ClientSetup, ClientSpec, HeadOutcome, ListOutcome, S3TestClient } from './types.js'
+import type {
+  ClientSetup,
+  ClientSpec,
+  HeadOutcome,
+  ListOutcome,
+  S3TestClient,
+  VersionSupport,
+} from './types.js'
+
+/**
+ * s3cmd 2.3.0 has no version commands: no PutBucketVersioning, no ListObjectVersions, no `--version-id`
+ * on get or del (in its source `versionId` is only a subresource name its signer knows). It writes new
+ * versions and makes delete markers with its ordinary put and del; the oracle does the rest.
+ */
+const NO_VERSIONS = 's3cmd 2.3.0 has no version commands (versioning, version listing, --version-id)'
 
 const SMALL_MS = 60_000
 const LARGE_MS = 180_000
@@ -153,6 +167,16 @@ class S3cmdTestClient implements S3TestClient {
 
   async deleteBucket(bucket: string): Promise<void> {
     await this.#run(['rb', `s3://${bucket}`])
+  }
+
+  readonly versions: VersionSupport = {
+    enable: { gap: NO_VERSIONS },
+    showsVersionIds: { gap: NO_VERSIONS },
+    list: { gap: NO_VERSIONS },
+    listsDeleteMarkers: { gap: NO_VERSIONS },
+    get: { gap: NO_VERSIONS },
+    remove: { gap: NO_VERSIONS },
+    removeMany: { gap: NO_VERSIONS },
   }
 
   async close(): Promise<void> {}

@@ -70,7 +70,56 @@ export interface S3TestClient {
   syncWithBackup?(bucket: string, dir: string, prefix: string, backupPrefix: string): Promise<void>
   /** Deletes every object of the bucket and the bucket, in one command (`rclone purge`). */
   purge?(bucket: string): Promise<void>
+  /** What the client does with object versions; every part it cannot do is a named gap. */
+  readonly versions: VersionSupport
   close(): Promise<void>
+}
+
+/** Why a client cannot do a part of the version round trip: the scenario reports it and the oracle stands in. */
+export interface Gap {
+  readonly gap: string
+}
+
+export function isGap(part: unknown): part is Gap {
+  return typeof part === 'object' && part !== null && 'gap' in part
+}
+
+/** One entry of a version listing, as the client reported it. */
+export interface ListedVersion {
+  readonly key: string
+  /** `undefined` where the client does not show version ids (rclone names old versions by time). */
+  readonly versionId: string | undefined
+  /** Where the client tells versions apart by time instead of id (rclone's `-vYYYY-MM-DD-HHMMSS-mmm`). */
+  readonly lastModified?: Date
+  readonly isLatest: boolean
+  readonly deleteMarker: boolean
+  /** Bytes; 0 for a delete marker. */
+  readonly size: number
+}
+
+/**
+ * Object versions, the client's own way: each part is the operation or a `Gap` saying why the client has
+ * none (s3cmd has no version commands at all; rclone addresses versions by time, not id).
+ */
+export interface VersionSupport {
+  /** PutBucketVersioning `Enabled`, then the status the client reads back. */
+  readonly enable: ((bucket: string) => Promise<string>) | Gap
+  /** Whether `list` reports version ids (rclone tells old versions apart by their LastModified instead). */
+  readonly showsVersionIds: true | Gap
+  /** ListObjectVersions under `prefix`: versions and delete markers, as the client shows them. */
+  readonly list: ((bucket: string, prefix: string) => Promise<ListedVersion[]>) | Gap
+  /** Whether `list` shows delete markers (rclone hides them: a deleted key shows only its old versions). */
+  readonly listsDeleteMarkers: true | Gap
+  /** GET `?versionId=` of an entry of the client's own listing, into `dest`. */
+  readonly get: ((bucket: string, version: ListedVersion, dest: string) => Promise<void>) | Gap
+  /** DELETE `?versionId=` of an entry of the client's own listing (a version or a delete marker). */
+  readonly remove: ((bucket: string, version: ListedVersion) => Promise<void>) | Gap
+  /** DeleteObjects naming every entry with its version id. */
+  readonly removeMany: ((bucket: string, versions: readonly ListedVersion[]) => Promise<void>) | Gap
+  /** The key as it was at a moment (`rclone --s3-version-at`); only clients that have it. */
+  getAt?(bucket: string, key: string, at: Date, dest: string): Promise<void>
+  /** Deletes every non-current version and current delete marker (`rclone backend cleanup-hidden`). */
+  cleanupHidden?(bucket: string): Promise<void>
 }
 
 export interface ClientSpec {
