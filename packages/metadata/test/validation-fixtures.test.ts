@@ -341,6 +341,32 @@ describe('RO-Crate validation of the shared fixtures', () => {
     }
   })
 
+  it('applies the rules of the profiles the crates of valid/ claim, which they meet', () => {
+    const profiles = (folder: string) => {
+      const result = validateCrate(
+        readFileSync(join(FIXTURES, 'valid', folder, 'ro-crate-metadata.json'), 'utf8'),
+      )
+      const profileErrors = result.problems.filter(
+        (problem) => problem.rule.startsWith('profile.') && problem.severity === 'error',
+      )
+      expect(profileErrors, folder).toEqual([])
+      return result.profiles
+    }
+    expect(profiles('workflow-roc')).toEqual(['workflow'])
+    expect(profiles('workflow-testing-ro-crate')).toEqual(['workflow', 'workflow-testing'])
+    expect(profiles('process-run-crate')).toEqual(['process-run'])
+    expect(profiles('process-run-crate-collections')).toEqual(['process-run'])
+    expect(profiles('process-run-crate-containerimage')).toEqual(['process-run'])
+    expect(profiles('workflow-run-crate')).toEqual(['workflow', 'process-run', 'workflow-run'])
+    expect(profiles('provenance-run-crate')).toEqual([
+      'workflow',
+      'process-run',
+      'workflow-run',
+      'provenance-run',
+    ])
+    expect(profiles('rocrate-with-data-entities')).toBeUndefined()
+  })
+
   it('finds a problem in every crate of invalid/ except the positive cases named valid_', () => {
     for (const fixture of CASES.filter((candidate) => candidate.path.startsWith('invalid/'))) {
       const text = readFileSync(join(FIXTURES, fixture.path), 'utf8')

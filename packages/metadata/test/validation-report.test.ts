@@ -130,6 +130,44 @@ describe('crateReport', () => {
   })
 })
 
+describe('profile rules in the report', () => {
+  it('skips the rules of profiles a crate does not claim, with the reason, and checks those it claims', () => {
+    const plain = validateCrateReport(crate12())
+    expect(plain.rules.filter((result) => result.rule.startsWith('profile.'))).not.toHaveLength(0)
+    for (const result of plain.rules.filter((candidate) => candidate.rule.startsWith('profile.')))
+      expect(result, result.rule).toMatchObject({
+        outcome: 'skipped',
+        reason: expect.stringMatching(/does not claim/),
+      })
+    const crate = crate12()
+    Object.assign(entity(crate, './')!, { conformsTo: [{ '@id': 'https://w3id.org/ro/wfrun/process/0.5' }] })
+    const report = validateCrateReport(crate)
+    expect(report.valid).toBe(false)
+    expect(outcome(report, 'profile.process-run.action')?.outcome).toBe('failed')
+    expect(outcome(report, 'profile.process-run.actionStatus')?.outcome).toBe('passed')
+    expect(outcome(report, 'profile.workflow.mainEntity')?.reason).toMatch(/Workflow RO-Crate/)
+  })
+
+  it('applies the rules of the profiles a claimed profile extends', () => {
+    const crate = crate12()
+    Object.assign(entity(crate, './')!, {
+      conformsTo: [{ '@id': 'https://w3id.org/ro/wfrun/provenance/0.5' }],
+    })
+    const result = validateCrate(crate)
+    expect(result.profiles).toEqual(['workflow', 'process-run', 'workflow-run', 'provenance-run'])
+    const rules = new Set(result.problems.map((problem) => problem.rule))
+    for (const rule of [
+      'profile.workflow.mainEntity',
+      'profile.process-run.action',
+      'profile.workflow-run.conformsTo',
+    ])
+      expect(rules, rule).toContain(rule)
+    expect(outcome(validateCrateReport(crate), 'profile.workflow.descriptor-conformsTo')?.reason).toMatch(
+      /1\.2/,
+    )
+  })
+})
+
 describe('formatCrateReport', () => {
   it('writes a summary line, the failures by severity, then the counts', () => {
     const crate = sampleCrate()

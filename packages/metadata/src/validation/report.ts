@@ -5,6 +5,7 @@
  * each failure with its severity, entity, property and message. `formatCrateReport` writes it as text.
  */
 import type { Problem } from '../errors.js'
+import { type CrateProfile, PROFILE_NAMES } from './profiles.js'
 import { RO_CRATE_RULES, type RoCrateRule } from './rules.js'
 import { type CrateValidation, type ValidateOptions, validateCrate } from './validate.js'
 
@@ -67,15 +68,21 @@ const is12 = (version: string | undefined) => version !== undefined && Number.pa
 /** Why a rule does not apply to this crate, or `undefined` when it does. */
 function notApplicable(
   rule: RoCrateRule,
-  version: string | undefined,
+  validation: CrateValidation,
   options: ReportOptions,
 ): string | undefined {
+  const version = validation.version
   const validate = options.validate ?? {}
   const payloadKnown = validate.payload !== undefined
   const packaging = validate.packaging ?? (payloadKnown ? 'attached' : undefined)
   const info: object = RO_CRATE_RULES[rule]
   if ('online' in info && info.online === true && options.online !== true)
     return 'online check, not run (offline validation)'
+  if ('profile' in info && typeof info.profile === 'string') {
+    const profile = info.profile as CrateProfile
+    if (!(validation.profiles ?? []).includes(profile))
+      return `the crate does not claim the ${PROFILE_NAMES[profile]} profile (by "conformsTo")`
+  }
   switch (rule) {
     case 'crate.zip':
       return options.zip === true ? undefined : 'the crate did not come as a zip'
@@ -84,6 +91,8 @@ function notApplicable(
     case 'root.id-attached':
       if (!is12(version)) return 'RO-Crate 1.2 and later only'
       return packaging === 'attached' ? undefined : 'the crate is not known to be attached'
+    case 'profile.workflow.descriptor-conformsTo':
+      return is12(version) ? `RO-Crate ${version} puts profiles on the root data entity` : undefined
     case 'data-entity.name':
     case 'descriptor.conformsTo-single':
       return is12(version) ? undefined : 'RO-Crate 1.2 and later only'
@@ -117,7 +126,7 @@ export function crateReport(validation: CrateValidation, options: ReportOptions 
     if (problems.length > 0) return { rule, severity, summary, outcome: 'failed', problems }
     const reason =
       unreadable === undefined
-        ? notApplicable(rule, validation.version, options)
+        ? notApplicable(rule, validation, options)
         : `not checked: the crate could not be read (${unreadable.rule})`
     return reason === undefined
       ? { rule, severity, summary, outcome: 'passed', problems }

@@ -4,11 +4,16 @@
  * match on the code; the message of each `Problem` says what exactly is wrong where.
  */
 import type { Problem } from '../errors.js'
+import type { CrateProfile } from './profiles.js'
 
 export interface RuleInfo {
   severity: Problem['severity']
   /** What the rule asks, in one sentence. */
   summary: string
+  /** The profile whose rule this is: checked only when the crate claims it (or one extending it). */
+  profile?: CrateProfile
+  /** An online check: runs only when validation is asked to go online. */
+  online?: boolean
 }
 
 export const RO_CRATE_RULES = {
@@ -354,6 +359,233 @@ export const RO_CRATE_RULES = {
     severity: 'warning',
     summary:
       'The RO-Crate version the metadata descriptor "conformsTo" should be written https://w3id.org/ro/crate/….',
+  },
+  'online.unreachable': {
+    severity: 'warning',
+    online: true,
+    summary:
+      'The root\'s "cite-as" and every web-based data entity resolve (HEAD, else GET, answers 2xx or 3xx in time).',
+  },
+  'profile.workflow.mainEntity': {
+    severity: 'error',
+    profile: 'workflow',
+    summary:
+      'Workflow RO-Crate: the root data entity names the main workflow by "mainEntity", an entity of the crate.',
+  },
+  'profile.workflow.main-type': {
+    severity: 'error',
+    profile: 'workflow',
+    summary:
+      'Workflow RO-Crate: the main workflow is typed ["File", "SoftwareSourceCode", "ComputationalWorkflow"].',
+  },
+  'profile.workflow.programmingLanguage': {
+    severity: 'error',
+    profile: 'workflow',
+    summary: 'Workflow RO-Crate: the main workflow names its language with "programmingLanguage".',
+  },
+  'profile.workflow.bioschemas': {
+    severity: 'warning',
+    profile: 'workflow',
+    summary:
+      'Workflow RO-Crate: the main workflow should "conformsTo" the Bioschemas ComputationalWorkflow profile (1.0 or later).',
+  },
+  'profile.workflow.descriptor-conformsTo': {
+    severity: 'warning',
+    profile: 'workflow',
+    summary:
+      'Workflow RO-Crate (on RO-Crate 1.1): the metadata descriptor\'s "conformsTo" should list the RO-Crate version and https://w3id.org/workflowhub/workflow-ro-crate/1.0.',
+  },
+  'profile.workflow.readme': {
+    severity: 'warning',
+    profile: 'workflow',
+    summary:
+      'Workflow RO-Crate: the crate should hold a README.md at its root, "about" the root data entity, with "encodingFormat" "text/markdown".',
+  },
+  'profile.workflow-testing.mentions': {
+    severity: 'error',
+    profile: 'workflow-testing',
+    summary: 'Workflow Testing RO-Crate: the root data entity lists its TestSuites in "mentions".',
+  },
+  'profile.workflow-testing.suite': {
+    severity: 'error',
+    profile: 'workflow-testing',
+    summary:
+      'Workflow Testing RO-Crate: a TestSuite refers to its TestInstances ("instance") or its TestDefinition ("definition").',
+  },
+  'profile.workflow-testing.suite-mainEntity': {
+    severity: 'warning',
+    profile: 'workflow-testing',
+    summary: 'Workflow Testing RO-Crate: a TestSuite should name the workflow it tests with "mainEntity".',
+  },
+  'profile.workflow-testing.instance': {
+    severity: 'error',
+    profile: 'workflow-testing',
+    summary:
+      'Workflow Testing RO-Crate: a TestInstance has "runsOn" (its test service), "url" (the service\'s base URL) and "resource" (the test project\'s relative URL).',
+  },
+  'profile.workflow-testing.service': {
+    severity: 'warning',
+    profile: 'workflow-testing',
+    summary: 'Workflow Testing RO-Crate: a TestInstance\'s "runsOn" should reference a TestService entity.',
+  },
+  'profile.workflow-testing.definition': {
+    severity: 'error',
+    profile: 'workflow-testing',
+    summary:
+      'Workflow Testing RO-Crate: a TestDefinition is also a "File", names its test engine by "conformsTo" and the engine\'s "engineVersion".',
+  },
+  'profile.process-run.conformsTo': {
+    severity: 'error',
+    profile: 'process-run',
+    summary:
+      'Workflow Run profiles: the root data entity\'s "conformsTo" references the versioned permalink of each one the crate claims.',
+  },
+  'profile.process-run.action': {
+    severity: 'error',
+    profile: 'process-run',
+    summary:
+      'Process Run Crate: the crate describes at least one tool run (CreateAction, ActivateAction or UpdateAction).',
+  },
+  'profile.process-run.action-instrument': {
+    severity: 'error',
+    profile: 'process-run',
+    summary: 'Process Run Crate: an action names the tool it ran with "instrument", a reference {"@id": …}.',
+  },
+  'profile.process-run.instrument-type': {
+    severity: 'warning',
+    profile: 'process-run',
+    summary:
+      "Process Run Crate: an action's instrument should be described as a SoftwareApplication, SoftwareSourceCode or ComputationalWorkflow.",
+  },
+  'profile.process-run.tool': {
+    severity: 'warning',
+    profile: 'process-run',
+    summary:
+      'Process Run Crate: a tool run by an action should have a "name", a "url" and a version (not both "version" and "softwareVersion").',
+  },
+  'profile.process-run.mentions': {
+    severity: 'warning',
+    profile: 'process-run',
+    summary: 'Process Run Crate: an action should be listed in the root data entity\'s "mentions".',
+  },
+  'profile.process-run.description': {
+    severity: 'warning',
+    profile: 'process-run',
+    summary: 'Process Run Crate: an action should have a "description" (e.g. its command line or settings).',
+  },
+  'profile.process-run.result': {
+    severity: 'warning',
+    profile: 'process-run',
+    summary:
+      'Process Run Crate: a CreateAction or UpdateAction should list what it created or changed in "result".',
+  },
+  'profile.process-run.object-reference': {
+    severity: 'warning',
+    profile: 'process-run',
+    summary:
+      'Process Run Crate: an action\'s "object" and "result" should reference entities of the crate (File, Dataset, Collection, CreativeWork, PropertyValue).',
+  },
+  'profile.process-run.agent-type': {
+    severity: 'warning',
+    profile: 'process-run',
+    summary:
+      'Process Run Crate: an action\'s "agent" should reference a Person or Organization of the crate.',
+  },
+  'profile.process-run.datetime': {
+    severity: 'warning',
+    profile: 'process-run',
+    summary:
+      'Process Run Crate: an action\'s "startTime" and "endTime" should be a date and time (ISO 8601 DateTime).',
+  },
+  'profile.process-run.actionStatus': {
+    severity: 'warning',
+    profile: 'process-run',
+    summary:
+      'Process Run Crate: an action\'s "actionStatus" should be CompletedActionStatus or FailedActionStatus.',
+  },
+  'profile.process-run.error': {
+    severity: 'warning',
+    profile: 'process-run',
+    summary:
+      'Process Run Crate: an action should have an "error" only when its "actionStatus" is FailedActionStatus.',
+  },
+  'profile.process-run.container-image': {
+    severity: 'warning',
+    profile: 'process-run',
+    summary: 'Process Run Crate: a ContainerImage should have "additionalType", "registry" and "name".',
+  },
+  'profile.workflow-run.instrument': {
+    severity: 'error',
+    profile: 'workflow-run',
+    summary:
+      'Workflow Run Crate: a CreateAction records the run of the main workflow (its "instrument" is the root\'s "mainEntity").',
+  },
+  'profile.workflow-run.conformsTo': {
+    severity: 'warning',
+    profile: 'workflow-run',
+    summary:
+      'Workflow and Provenance Run Crate: the root\'s "conformsTo" should also name the profiles extended (Process Run Crate, Workflow RO-Crate, and Workflow Run Crate).',
+  },
+  'profile.workflow-run.parameters': {
+    severity: 'error',
+    profile: 'workflow-run',
+    summary: 'Workflow Run Crate: a workflow\'s "input" and "output" reference FormalParameter entities.',
+  },
+  'profile.workflow-run.additionalType': {
+    severity: 'error',
+    profile: 'workflow-run',
+    summary: 'Workflow Run Crate: a FormalParameter has an "additionalType".',
+  },
+  'profile.workflow-run.parameter-name': {
+    severity: 'warning',
+    profile: 'workflow-run',
+    summary:
+      'Workflow Run Crate: a FormalParameter should have the "name" of the workflow\'s parameter slot.',
+  },
+  'profile.provenance-run.hasPart': {
+    severity: 'error',
+    profile: 'provenance-run',
+    summary: 'Provenance Run Crate: a workflow lists the tools it orchestrates in "hasPart".',
+  },
+  'profile.provenance-run.tool-action': {
+    severity: 'error',
+    profile: 'provenance-run',
+    summary:
+      'Provenance Run Crate: the runs of the workflow\'s tools are recorded as actions whose "instrument" is the tool.',
+  },
+  'profile.provenance-run.howto': {
+    severity: 'error',
+    profile: 'provenance-run',
+    summary: 'Provenance Run Crate: a workflow that lists its steps in "step" is also typed "HowTo".',
+  },
+  'profile.provenance-run.step': {
+    severity: 'warning',
+    profile: 'provenance-run',
+    summary: 'Provenance Run Crate: the main workflow should list its steps (HowToStep) in "step".',
+  },
+  'profile.provenance-run.step-tool': {
+    severity: 'error',
+    profile: 'provenance-run',
+    summary:
+      'Provenance Run Crate: a HowToStep references its tool with "workExample" and is listed in its workflow\'s "step".',
+  },
+  'profile.provenance-run.subworkflow-file': {
+    severity: 'error',
+    profile: 'provenance-run',
+    summary:
+      'Provenance Run Crate: a subworkflow described as a contextual entity ("#" id) is not typed "File".',
+  },
+  'profile.provenance-run.control-action': {
+    severity: 'error',
+    profile: 'provenance-run',
+    summary:
+      'Provenance Run Crate: a ControlAction (a step run) references its HowToStep by "instrument" and the tool run by "object".',
+  },
+  'profile.provenance-run.organize-action': {
+    severity: 'error',
+    profile: 'provenance-run',
+    summary:
+      'Provenance Run Crate: an OrganizeAction (the engine run) references the engine by "instrument", the workflow run by "result" and the step runs by "object".',
   },
   'crate.problems-truncated': {
     severity: 'warning',

@@ -11,6 +11,8 @@ import { checkContextualEntities } from './contextual-entities.js'
 import { checkDataEntities } from './data-entities.js'
 import { checkEntityId } from './entity-ids.js'
 import { checkContext, checkEntityForm } from './jsonld-form.js'
+import { mainWorkflowId } from './profile-workflow.js'
+import { type CrateProfile, checkProfiles, claimedProfiles } from './profiles.js'
 import { checkProvenance } from './provenance.js'
 import { checkDescriptor, checkRoot, chooseVersion, findDescriptorEntity } from './root-entity.js'
 import { ProblemList, type RoCrateRule } from './rules.js'
@@ -43,6 +45,11 @@ export interface CrateValidation {
    * `conformsTo`, else the one of the crate's context.
    */
   version?: string
+  /**
+   * The profiles the crate claims by `conformsTo` (root data entity or metadata descriptor) whose rules were
+   * applied, with the ones they extend; absent when it claims none Aruna knows.
+   */
+  profiles?: CrateProfile[]
   problems: Problem[]
 }
 
@@ -134,8 +141,20 @@ function check(json: unknown, problems: ProblemList, options: ValidateOptions): 
   )
   checkContextualEntities({ byId, rootId: root?.['@id'], descriptorId: descriptor?.['@id'] }, problems)
   checkProvenance(byId, problems)
-  checkWorkflows({ byId, rootId: root?.['@id'], descriptorId: descriptor?.['@id'] }, problems)
-  return finish(problems, version)
+  const profiles = claimedProfiles(root, descriptor)
+  // Workflow RO-Crate makes the main workflow's language a MUST (profile.workflow.programmingLanguage).
+  const languageRequired =
+    root !== undefined && profiles.includes('workflow') ? mainWorkflowId({ byId, root }) : undefined
+  checkWorkflows(
+    { byId, rootId: root?.['@id'], descriptorId: descriptor?.['@id'] },
+    problems,
+    languageRequired,
+  )
+  if (root !== undefined && profiles.length > 0) {
+    checkProfiles({ byId, root, descriptor, profiles, version }, problems)
+  }
+  const result = finish(problems, version)
+  return profiles.length > 0 ? { ...result, profiles } : result
 }
 
 function parseInput(input: unknown, problems: ProblemList): { ok: boolean; json: unknown } {

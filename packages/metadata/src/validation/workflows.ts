@@ -9,6 +9,8 @@ import type { ProblemList } from './rules.js'
 export function checkWorkflows(
   context: Pick<DataEntityContext, 'byId' | 'rootId' | 'descriptorId'>,
   problems: ProblemList,
+  /** A workflow whose language a profile requires (and reports itself): no recommendation for it here. */
+  languageRequired?: string,
 ): void {
   for (const entity of context.byId.values()) {
     const workflow = hasType(entity, 'ComputationalWorkflow')
@@ -34,7 +36,7 @@ export function checkWorkflows(
       })
     }
     const languages = valuesOf(entity, 'programmingLanguage')
-    if (languages.length === 0) {
+    if (languages.length === 0 && entityId !== languageRequired) {
       problems.add(
         'workflow.programmingLanguage',
         `The ${kind} ${entityId} should name its language or runtime with "programmingLanguage", e.g. {"@id": "https://w3id.org/workflowhub/workflow-ro-crate#galaxy"}`,
