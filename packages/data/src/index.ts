@@ -106,6 +106,26 @@ export {
 } from './lmdb-object-index.js'
 export { MemoryBlobStore } from './memory-blob-store.js'
 export { MemoryObjectIndex, type MemoryObjectIndexInit } from './memory-object-index.js'
+export {
+  chosenHolders,
+  type PlacementAction,
+  type PlacementItem,
+  type PlacementMember,
+  type PlacementNodeState,
+  type PlacementPlan,
+  type PlacementState,
+  planPlacement,
+} from './placement/planner.js'
+export { type RankedNode, rankNodes, rendezvousScore } from './placement/rendezvous.js'
+export {
+  isReplicationFactor,
+  MAX_REPLICATION_FACTOR,
+  type ObjectScope,
+  type ReplicationConfig,
+  type ReplicationFactor,
+  replicationFactorFor,
+  validateReplicationConfig,
+} from './placement/replication-factor.js'
 export type {
   AbortOptions,
   BlobStore,
