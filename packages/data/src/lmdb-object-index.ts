@@ -35,6 +35,7 @@ import type {
   Bucket,
   BucketVersioning,
   ContentVersion,
+  CorsConfiguration,
   CreateBucketOptions,
   ListOptions,
   ListResult,
@@ -378,6 +379,19 @@ export class LmdbObjectIndex implements ObjectIndex {
       const changed: Bucket = { ...bucket, versioning, versioningChangeId: changeId }
       this.#buckets.putSync(bucketKey(name), encodeBucket(changed))
       return changed
+    })
+  }
+
+  async setBucketCors(name: string, cors: CorsConfiguration | undefined, changeId: string): Promise<Bucket> {
+    parseVersionId(changeId)
+    return this.#root.childTransaction(() => {
+      const bucket = this.#requireBucket(name)
+      const last = bucket.corsChangeId
+      if (last !== undefined && changeId <= last) return bucket
+      const { cors: _replaced, ...rest } = bucket
+      const changed: Bucket = { ...rest, ...(cors !== undefined ? { cors } : {}), corsChangeId: changeId }
+      this.#buckets.putSync(bucketKey(name), encodeBucket(changed))
+      return decodeBucket(encodeBucket(changed))
     })
   }
 

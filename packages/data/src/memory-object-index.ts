@@ -1,10 +1,12 @@
 import { DataError } from './errors.js'
+import { parseVersionId } from './hlc.js'
 import { compareKeys, validateBucketName, validateGroupId, validateKey } from './keys.js'
 import { type KeyScan, listPage, type ScanStart } from './listing.js'
 import type {
   Bucket,
   BucketVersioning,
   ContentVersion,
+  CorsConfiguration,
   CreateBucketOptions,
   ListOptions,
   ListResult,
@@ -167,12 +169,12 @@ export class MemoryObjectIndex implements ObjectIndex {
   }
 
   async getBucket(name: string): Promise<Bucket> {
-    return { ...this.#state(name).bucket }
+    return copyBucket(this.#state(name).bucket)
   }
 
   async listBuckets(options: { group?: string } = {}): Promise<Bucket[]> {
     return [...this.#buckets.values()]
-      .map((state) => ({ ...state.bucket }))
+      .map((state) => copyBucket(state.bucket))
       .filter((bucket) => options.group === undefined || bucket.group === options.group)
       .sort((a, b) => compareKeys(a.name, b.name))
   }
@@ -214,7 +216,22 @@ export class MemoryObjectIndex implements ObjectIndex {
     if (versioningChangeWins(state.bucket, versioning, changeId)) {
       state.bucket = { ...state.bucket, versioning, versioningChangeId: changeId }
     }
-    return { ...state.bucket }
+    return copyBucket(state.bucket)
+  }
+
+  async setBucketCors(name: string, cors: CorsConfiguration | undefined, changeId: string): Promise<Bucket> {
+    parseVersionId(changeId)
+    const state = this.#state(name)
+    const last = state.bucket.corsChangeId
+    if (last === undefined || changeId > last) {
+      const { cors: _replaced, ...rest } = state.bucket
+      state.bucket = {
+        ...rest,
+        ...(cors !== undefined ? { cors: structuredClone(cors) } : {}),
+        corsChangeId: changeId,
+      }
+    }
+    return copyBucket(state.bucket)
   }
 
   #state(bucket: string): BucketState {
@@ -249,4 +266,9 @@ function insertSorted(sorted: string[], key: string): void {
 function removeSorted(sorted: string[], key: string): void {
   const at = seek(sorted, { key, inclusive: true })
   if (sorted[at] === key) sorted.splice(at, 1)
+}
+
+/** A copy of a bucket record that shares nothing with the one the index holds. */
+function copyBucket(bucket: Bucket): Bucket {
+  return bucket.cors === undefined ? { ...bucket } : { ...bucket, cors: structuredClone(bucket.cors) }
 }

@@ -234,6 +234,27 @@ export interface ListVersionsOptions {
   versionIdMarker?: string
 }
 
+/** The methods a CORS rule can allow (S3's `AllowedMethod`). */
+export type CorsMethod = 'GET' | 'PUT' | 'POST' | 'DELETE' | 'HEAD'
+
+/**
+ * One rule of a bucket's CORS configuration (S3's `CORSRule`), values as the client sent them. An
+ * origin or allowed header may hold one `*` wildcard; expose headers none.
+ */
+export interface CorsRule {
+  id?: string
+  allowedOrigins: string[]
+  allowedMethods: CorsMethod[]
+  allowedHeaders: string[]
+  exposeHeaders: string[]
+  maxAgeSeconds?: number
+}
+
+/** A bucket's CORS configuration: its rules in the order they are matched (1 to 100). */
+export interface CorsConfiguration {
+  rules: CorsRule[]
+}
+
 export interface Bucket {
   name: string
   /** The id of the group that owns the bucket. */
@@ -249,6 +270,13 @@ export interface Bucket {
    * it was never changed.
    */
   versioningChangeId?: string
+  /** The bucket's CORS configuration; absent when none is set (or it was deleted). */
+  cors?: CorsConfiguration
+  /**
+   * The HLC id of the change that set or deleted `cors` (last writer wins between replicas); absent
+   * while it was never changed. A deletion keeps its id, so an older configuration cannot come back.
+   */
+  corsChangeId?: string
 }
 
 export interface CreateBucketOptions {
@@ -330,4 +358,12 @@ export interface ObjectIndex {
    * `Unversioned` cannot be set (S3 cannot go back), `InvalidArgument`.
    */
   setBucketVersioning(name: string, versioning: BucketVersioning, changeId: string): Promise<Bucket>
+
+  /**
+   * Sets the bucket's CORS configuration, or deletes it (`undefined`), when `changeId` (an HLC id) is
+   * greater than the one of the last change (last writer wins, so replicas converge; an HLC id names
+   * one change, so the same id again changes nothing); returns the bucket as it is now.
+   * `InvalidVersionId` for a change id that is not an HLC id, `NoSuchBucket`.
+   */
+  setBucketCors(name: string, cors: CorsConfiguration | undefined, changeId: string): Promise<Bucket>
 }

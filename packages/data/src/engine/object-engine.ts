@@ -7,6 +7,7 @@ import type {
   Bucket,
   BucketVersioning,
   ContentVersion,
+  CorsConfiguration,
   DeleteMarker,
   ListOptions,
   ListResult,
@@ -216,6 +217,24 @@ export class ObjectEngine {
   /** Sets versioning to `Enabled` or `Suspended` (S3 PutBucketVersioning; it cannot go back). */
   async putBucketVersioning(name: string, versioning: BucketVersioning): Promise<BucketVersioning> {
     return versioningOf(await this.index.setBucketVersioning(name, versioning, this.#clock.next()))
+  }
+
+  /** The bucket's CORS configuration (S3 GetBucketCors), `undefined` when none is set. */
+  async getBucketCors(name: string): Promise<CorsConfiguration | undefined> {
+    return (await this.index.getBucket(name)).cors
+  }
+
+  /**
+   * Sets the bucket's CORS configuration (S3 PutBucketCors), replacing any before it. The S3 edge
+   * checks it; the bucket record keeps it with this node's HLC id, last writer wins.
+   */
+  async putBucketCors(name: string, cors: CorsConfiguration): Promise<void> {
+    await this.index.setBucketCors(name, cors, this.#clock.next())
+  }
+
+  /** Deletes the bucket's CORS configuration (S3 DeleteBucketCors); none set is no error. */
+  async deleteBucketCors(name: string): Promise<void> {
+    await this.index.setBucketCors(name, undefined, this.#clock.next())
   }
 
   /** Deletes an empty bucket and aborts the uploads still in progress in it. */

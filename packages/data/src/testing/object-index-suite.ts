@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { ObjectIndex, ObjectVersion, PurgeRecord } from '../port.js'
+import type { CorsConfiguration, ObjectIndex, ObjectVersion, PurgeRecord } from '../port.js'
 import type { TestSetup } from './index.js'
 import { runObjectListingTests } from './object-listing-suite.js'
 import { collectVersions, content, expectCode, G1, G2, marker, purge, vid } from './records.js'
@@ -406,6 +406,84 @@ export function runObjectIndexTests(common: TestSetup<ObjectIndex>): void {
       await expectCode(index.setBucketVersioning('bkt1', 'Unversioned', vid(7)), 'InvalidArgument')
       await expectCode(index.setBucketVersioning('bkt1', 'Enabled', 'x'), 'InvalidVersionId')
       await expectCode(index.setBucketVersioning('nope', 'Enabled', vid(8)), 'NoSuchBucket')
+    })
+
+    it('creates buckets without CORS and sets, replaces and deletes it last writer wins', async () => {
+      const site: CorsConfiguration = {
+        rules: [
+          {
+            id: 'site',
+            allowedOrigins: ['https://example.com', 'https://*.example.com'],
+            allowedMethods: ['GET', 'PUT'],
+            allowedHeaders: ['*'],
+            exposeHeaders: ['ETag'],
+            maxAgeSeconds: 3000,
+          },
+        ],
+      }
+      const open: CorsConfiguration = {
+        rules: [{ allowedOrigins: ['*'], allowedMethods: ['GET'], allowedHeaders: [], exposeHeaders: [] }],
+      }
+      const made = await index.getBucket('bkt1')
+      expect(made.cors).toBeUndefined()
+      expect(made.corsChangeId).toBeUndefined()
+
+      expect(await index.setBucketCors('bkt1', site, vid(5))).toMatchObject({
+        cors: site,
+        corsChangeId: vid(5),
+      })
+      // An older change arriving late (from a replica) loses; the same id again changes nothing.
+      expect((await index.setBucketCors('bkt1', open, vid(4))).cors).toEqual(site)
+      expect((await index.setBucketCors('bkt1', undefined, vid(5))).cors).toEqual(site)
+      expect((await index.setBucketCors('bkt1', open, vid(6))).cors).toEqual(open)
+      // The versioning state is a register of its own.
+      await index.setBucketVersioning('bkt1', 'Enabled', vid(7))
+      expect(await index.getBucket('bkt1')).toMatchObject({
+        cors: open,
+        corsChangeId: vid(6),
+        versioning: 'Enabled',
+        group: G1,
+      })
+
+      // A deletion keeps its change id, so an older configuration cannot come back.
+      const deleted = await index.setBucketCors('bkt1', undefined, vid(8))
+      expect(deleted.cors).toBeUndefined()
+      expect(deleted.corsChangeId).toBe(vid(8))
+      expect((await index.setBucketCors('bkt1', site, vid(7))).cors).toBeUndefined()
+      expect((await index.getBucket('bkt1')).cors).toBeUndefined()
+      expect((await index.setBucketCors('bkt1', site, vid(9))).cors).toEqual(site)
+
+      await expectCode(index.setBucketCors('bkt1', open, 'x'), 'InvalidVersionId')
+      await expectCode(index.setBucketCors('nope', open, vid(10)), 'NoSuchBucket')
+    })
+
+    it('keeps its own copy of a CORS configuration', async () => {
+      const cors: CorsConfiguration = {
+        rules: [
+          {
+            allowedOrigins: ['https://a.example'],
+            allowedMethods: ['GET'],
+            allowedHeaders: [],
+            exposeHeaders: [],
+          },
+        ],
+      }
+      const returned = await index.setBucketCors('bkt1', cors, vid(1))
+      cors.rules[0]!.allowedOrigins.push('*')
+      returned.cors!.rules[0]!.allowedMethods.push('DELETE')
+      const read = await index.getBucket('bkt1')
+      read.cors!.rules.push(read.cors!.rules[0]!)
+      expect((await index.getBucket('bkt1')).cors).toEqual({
+        rules: [
+          {
+            allowedOrigins: ['https://a.example'],
+            allowedMethods: ['GET'],
+            allowedHeaders: [],
+            exposeHeaders: [],
+          },
+        ],
+      })
+      expect((await index.listBuckets())[0]!.cors!.rules).toHaveLength(1)
     })
   })
 
