@@ -23,19 +23,11 @@ import type { ArunaConfig } from './config.js'
 import { type MetadataNode, startMetadataNode } from './federation/metadata-node.js'
 import { type RealmMember, type RealmMemberInit, startRealmMember } from './federation/realm-member.js'
 import { SearchNode } from './federation/search-node.js'
-import { createAdminRoutes } from './http/admin-routes.js'
-import { createAuthRoutes } from './http/auth-routes.js'
-import { createBucketRoutes } from './http/bucket-routes.js'
 import { type HttpEndpoint, listen } from './http/listen.js'
-import { createMetadataRoutes } from './http/metadata-routes.js'
 import { RestMetrics } from './http/metrics.js'
-import { RateLimiter, type RateLimitOptions } from './http/rate-limit.js'
-import { createRealmRoutes } from './http/realm-routes.js'
-import { createRestApp, type NodeStatus } from './http/rest.js'
-import { createSearchRoutes } from './http/search-routes.js'
-import { createStorageRoutes } from './http/storage-routes.js'
-import { createUserRoutes } from './http/user-routes.js'
-import { createValidateRoutes } from './http/validate-routes.js'
+import { createNodeApi } from './http/node-api.js'
+import type { RateLimitOptions } from './http/rate-limit.js'
+import type { NodeStatus } from './http/rest.js'
 import { loadNodeIdentity, type NodeIdentity } from './identity/node-identity.js'
 import type { Logger } from './logger.js'
 import { startDevOidcProvider } from './login/dev-oidc.js'
@@ -52,8 +44,7 @@ export class NodeStartError extends Error {
   override readonly name = 'NodeStartError'
 }
 
-/** Realm tokens minted at login live this long; the operator's token is minted again before it runs out. */
-const LOGIN_TOKEN_TTL_SECONDS = 12 * 3600
+/** The operator's token is minted again before it runs out. */
 const OPERATOR_TOKEN_TTL_SECONDS = 24 * 3600
 const OPERATOR_TOKEN_REFRESH_MS = 6 * 3600 * 1000
 
@@ -313,18 +304,14 @@ export class ArunaNode {
       onRequest: (record) => metrics.observeS3(record),
     })
     const storage = this.s3
-    const authRoutes = createAuthRoutes({
-      oidc,
-      registerLogin: async (login) => (await orga.registerLogin(login)).user,
-      tokens: signer,
-      tokenTtlSeconds: LOGIN_TOKEN_TTL_SECONDS,
-      loginConfig: () => ({ issuers: loginIssuers }),
-    })
-    const rateLimiter = new RateLimiter(this.options.rateLimit)
-    const realmRoutes = createRealmRoutes({
-      realmId: realm.realmId,
-      realmName: realm.realmName,
+    const app = createNodeApi({
+      realm,
       nodeId: identity.peerId,
+      logger: log,
+      status: () => this.status(),
+      oidc,
+      loginIssuers,
+      signer,
       tokens,
       authorizer,
       orga,
@@ -332,45 +319,14 @@ export class ArunaNode {
       accessKeys,
       multiaddrs: () => network.multiaddrs,
       liveNodes: () => member.membership.liveNodes(),
-      rateLimiter,
-    })
-    const adminRoutes = createAdminRoutes({
-      realmId: realm.realmId,
-      tokens,
-      authorizer,
-      orga,
-      store,
-      rateLimiter,
-    })
-    const app = createRestApp({
-      logger: log,
-      status: () => this.status(),
-      routes: [
-        authRoutes as never,
-        realmRoutes as never,
-        adminRoutes as never,
-        createUserRoutes({ realmId: realm.realmId, tokens, authorizer, store, rateLimiter }) as never,
-        createStorageRoutes({ realmId: realm.realmId, tokens, authorizer, storage, rateLimiter }) as never,
-        createBucketRoutes({
-          realmId: realm.realmId,
-          tokens,
-          authorizer,
-          buckets: () => this.s3?.buckets,
-          rateLimiter,
-        }) as never,
-        createValidateRoutes({ tokens, rateLimiter }) as never,
-        createSearchRoutes({ tokens, search: () => this.searchNode, rateLimiter }) as never,
-        createMetadataRoutes({
-          tokens,
-          metadata: () => this.metadataService,
-          rateLimiter,
-          signal: this.closing.signal,
-        }) as never,
-      ],
-      gcTotals: () => storage.gcTotals(),
-      rateLimiter,
+      storage,
+      buckets: () => this.s3?.buckets,
+      search: () => this.searchNode,
+      metadata: () => this.metadataService,
       metrics,
+      rateLimit: this.options.rateLimit,
       corsOrigins: this.config.rest.corsOrigins,
+      signal: this.closing.signal,
     })
     this.restApp = app
     this.rest = await listen(app, this.config.rest.host, this.config.rest.port, 'REST API')
