@@ -107,6 +107,7 @@ export {
   contextStatus,
 } from './validation/contexts.js'
 export { type DatePrecision, iso8601Precision } from './validation/iso8601.js'
+export type { OnlineOptions, OnlineSummary } from './validation/online.js'
 export { type CrateProfile, PROFILE_NAMES } from './validation/profiles.js'
 export {
   type CrateReport,

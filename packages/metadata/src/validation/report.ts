@@ -5,6 +5,7 @@
  * each failure with its severity, entity, property and message. `formatCrateReport` writes it as text.
  */
 import type { Problem } from '../errors.js'
+import { checkOnline, type OnlineOptions, type OnlineSummary } from './online.js'
 import { type CrateProfile, PROFILE_NAMES } from './profiles.js'
 import { RO_CRATE_RULES, type RoCrateRule } from './rules.js'
 import { type CrateValidation, type ValidateOptions, validateCrate } from './validate.js'
@@ -40,6 +41,8 @@ export interface CrateReport {
   rules: RuleResult[]
   /** Every problem, in the order found. */
   problems: Problem[]
+  /** When online checks ran: how many URLs were requested, and how many were left (`maxUrls`). */
+  online?: OnlineSummary
 }
 
 export interface ReportOptions {
@@ -47,8 +50,11 @@ export interface ReportOptions {
   validate?: ValidateOptions
   /** Whether the crate came as a zip (`crate.zip` is checked only then). */
   zip?: boolean
-  /** Whether online checks ran (rules marked `online` are skipped otherwise). */
-  online?: boolean
+  /**
+   * Online checks (rules marked `online`, skipped otherwise): given as options, `validateCrateReport` runs
+   * them (and returns a promise); `true` tells `crateReport` they ran.
+   */
+  online?: boolean | OnlineOptions
   /** What was validated, shown in the report. */
   source?: string
 }
@@ -76,7 +82,7 @@ function notApplicable(
   const payloadKnown = validate.payload !== undefined
   const packaging = validate.packaging ?? (payloadKnown ? 'attached' : undefined)
   const info: object = RO_CRATE_RULES[rule]
-  if ('online' in info && info.online === true && options.online !== true)
+  if ('online' in info && info.online === true && (options.online ?? false) === false)
     return 'online check, not run (offline validation)'
   if ('profile' in info && typeof info.profile === 'string') {
     const profile = info.profile as CrateProfile
@@ -152,9 +158,51 @@ export function crateReport(validation: CrateValidation, options: ReportOptions 
   }
 }
 
-/** Validates a crate (as `validateCrate`) and reports on every rule. */
-export function validateCrateReport(input: unknown, options: ReportOptions = {}): CrateReport {
-  return crateReport(validateCrate(input, options.validate), options)
+/**
+ * Validates a crate (as `validateCrate`) and reports on every rule. With `online` options it also checks
+ * that the root's `cite-as` and the web-based data entities resolve, and returns a promise.
+ */
+export function validateCrateReport(
+  input: unknown,
+  options: ReportOptions & { online: OnlineOptions },
+): Promise<CrateReport>
+export function validateCrateReport(input: unknown, options?: ReportOptions): CrateReport
+export function validateCrateReport(
+  input: unknown,
+  options: ReportOptions = {},
+): CrateReport | Promise<CrateReport> {
+  const validation = validateCrate(input, options.validate)
+  const online = options.online
+  if (typeof online !== 'object') return crateReport(validation, options)
+  return onlineReport(input, validation, options, online)
+}
+
+async function onlineReport(
+  input: unknown,
+  validation: CrateValidation,
+  options: ReportOptions,
+  online: OnlineOptions,
+): Promise<CrateReport> {
+  const readable = !validation.problems.some((problem) => UNREADABLE.has(problem.rule))
+  const { problems, summary } = await checkOnline(readable ? parsed(input) : undefined, online)
+  const report = crateReport(
+    { ...validation, problems: [...validation.problems, ...problems] },
+    {
+      ...options,
+      online: true,
+    },
+  )
+  return { ...report, online: summary }
+}
+
+/** The crate as JSON (validation has read it once already: it is known to parse). */
+function parsed(input: unknown): unknown {
+  try {
+    if (input instanceof Uint8Array) return JSON.parse(new TextDecoder().decode(input))
+    return typeof input === 'string' ? JSON.parse(input) : input
+  } catch {
+    return undefined
+  }
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`
