@@ -136,6 +136,9 @@ export type {
   ChunkSource,
   ChunkStat,
   ContentVersion,
+  CorsConfiguration,
+  CorsMethod,
+  CorsRule,
   CreateBucketOptions,
   DeleteMarker,
   ListOptions,
@@ -150,6 +153,40 @@ export type {
   PurgeResult,
   PutVersionResult,
 } from './port.js'
+export {
+  type ChunkReferencesRequest,
+  type ChunkReferencesResponse,
+  type FetchChunkRequest,
+  type FetchChunkResponse,
+  type HaveChunksRequest,
+  type HaveChunksResponse,
+  MAX_CHUNK_BYTES,
+  MAX_CHUNK_IDS,
+  MAX_RANGES,
+  MAX_RECORDS,
+  type PullRequest,
+  type PurgeRecordsRequest,
+  type PurgeRecordsResponse,
+  type PushChunkRequest,
+  type PushChunkResponse,
+  type RangeDigestsRequest,
+  type RangeDigestsResponse,
+  type RecordCursor,
+  type ReplicationRefusal,
+  type ReplicationRefusalCode,
+  type VersionRecordsRequest,
+  type VersionRecordsResponse,
+} from './replication/messages.js'
+export {
+  type ProtocolSpec,
+  type ProtocolToolkit,
+  REPLICATION_PROTOCOL_SPECS,
+  type ReplicationProtocols,
+  replicationProtocols,
+  type WireCodec,
+  type WireProtocol,
+} from './replication/protocol.js'
+export { MAX_MANIFEST_CHUNKS } from './replication/records.js'
 export { createS3App, type S3AppInit, type S3RequestRecord } from './s3/app.js'
 export { AwsChunkedDecoder, type AwsChunkedInit } from './s3/aws-chunked.js'
 export { type S3ErrorResponse, toS3Error } from './s3/errors.js'
