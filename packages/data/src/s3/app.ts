@@ -3,6 +3,7 @@ import type { Authorizer } from '@aruna/auth'
 import { Hono, type MiddlewareHandler } from 'hono'
 import type { ObjectEngine } from '../engine/object-engine.js'
 import type { S3Context, S3Env, S3Services } from './context.js'
+import { corsForActualRequests } from './cors.js'
 import { handlerOf, resolveOperation, type S3Operation } from './dispatch.js'
 import { errorDocument, toS3Error } from './errors.js'
 import { checkExpectedOwners } from './owner.js'
@@ -76,17 +77,25 @@ export function createS3App(init: S3AppInit): Hono<S3Env> {
   const app = new Hono<S3Env>()
   app.use('*', exchange(init.onRequest))
   app.use('*', target(init.virtualHostDomains ?? []))
+  // Outside authentication, so a browser can read why a request was refused.
+  app.use('*', corsForActualRequests(init.engine))
   app.use('*', authenticate(init.authenticator))
   app.all('*', async (c) => {
     const operation = resolveOperation(c.req.method, c.get('target'), c.req.raw.headers)
     notes(c).operation = operation
     // A bucket to be created has no owner yet; every other bucket request may name the owner it expects.
-    if (operation !== 'CreateBucket' && operation !== 'ListBuckets') await checkExpectedOwners(c, services)
+    if (!UNOWNED.has(operation)) await checkExpectedOwners(c, services)
     return handlerOf(operation)(c, services)
   })
   app.onError((err, c) => errorResponse(err, c, init.onInternalError))
   return app
 }
+
+/**
+ * Operations that `x-amz-expected-bucket-owner` does not apply to: a bucket to be created has no owner
+ * yet, ListBuckets names no bucket, and a preflight is answered from the CORS configuration alone.
+ */
+const UNOWNED: ReadonlySet<S3Operation> = new Set(['CreateBucket', 'ListBuckets', 'PreflightRequest'])
 
 /** What the access log learns along the way. */
 interface Notes {
@@ -204,6 +213,8 @@ function target(virtualHostDomains: readonly string[]): MiddlewareHandler<S3Env>
 
 function authenticate(authenticator: S3Authenticator): MiddlewareHandler<S3Env> {
   return async (c, next) => {
+    // A CORS preflight carries no credentials; it only ever reads the bucket's CORS configuration.
+    if (c.req.method === 'OPTIONS') return next()
     const { rawPath, rawQuery, query } = c.get('target')
     const identity = await authenticator.authenticate({
       method: c.req.method,

@@ -3,6 +3,7 @@ import type { S3Handler } from './context.js'
 import type { S3Target } from './request.js'
 import * as acl from './routes/acl.js'
 import * as buckets from './routes/buckets.js'
+import * as cors from './routes/cors.js'
 import { deleteObjects } from './routes/delete-objects.js'
 import * as listing from './routes/listing.js'
 import * as multipart from './routes/multipart.js'
@@ -16,7 +17,6 @@ import * as objects from './routes/objects.js'
 const UNSUPPORTED = new Set([
   'accelerate',
   'analytics',
-  'cors',
   'encryption',
   'intelligent-tiering',
   'inventory',
@@ -56,6 +56,11 @@ const OPERATIONS = {
   GetObjectAcl: acl.getObjectAcl,
   PutObjectAcl: acl.putObjectAcl,
   PutBucketVersioning: buckets.putBucketVersioning,
+  GetBucketCors: cors.getBucketCors,
+  PutBucketCors: cors.putBucketCors,
+  DeleteBucketCors: cors.deleteBucketCors,
+  /** `OPTIONS`: unauthenticated, it reads the bucket's CORS configuration and nothing else. */
+  PreflightRequest: cors.preflight,
   ListObjects: listing.listObjectsV1,
   ListObjectsV2: listing.listObjectsV2,
   ListObjectVersions: listing.listObjectVersions,
@@ -83,6 +88,8 @@ export type S3Operation = keyof typeof OPERATIONS
  * methods S3 does not define on the target.
  */
 export function resolveOperation(method: string, target: S3Target, headers: Headers): S3Operation {
+  // Browsers send preflights without credentials, to any URL the page is about to call.
+  if (method === 'OPTIONS') return 'PreflightRequest'
   const has = (name: string): boolean => target.params.has(name)
   for (const name of target.params.keys()) {
     if (UNSUPPORTED.has(name))
@@ -93,6 +100,7 @@ export function resolveOperation(method: string, target: S3Target, headers: Head
     throw notAllowed()
   }
   if (target.key === undefined) return bucketOperation(method, has)
+  if (has('cors')) throw new DataError('NotImplemented', "the ?cors subresource is a bucket's, not a key's")
   switch (method) {
     case 'PUT':
       if (has('acl')) return 'PutObjectAcl'
@@ -126,13 +134,15 @@ function bucketOperation(method: string, has: (name: string) => boolean): S3Oper
     case 'PUT':
       if (has('acl')) return 'PutBucketAcl'
       if (has('versioning')) return 'PutBucketVersioning'
+      if (has('cors')) return 'PutBucketCors'
       return 'CreateBucket'
     case 'HEAD':
       return 'HeadBucket'
     case 'DELETE':
-      return 'DeleteBucket'
+      return has('cors') ? 'DeleteBucketCors' : 'DeleteBucket'
     case 'GET':
       if (has('acl')) return 'GetBucketAcl'
+      if (has('cors')) return 'GetBucketCors'
       if (has('location')) return 'GetBucketLocation'
       if (has('versioning')) return 'GetBucketVersioning'
       if (has('versions')) return 'ListObjectVersions'

@@ -9,6 +9,26 @@ export interface S3ErrorResponse {
   message: string
   /** A server fault (5xx): logged, and its details never reach the client. */
   internal: boolean
+  /** Further elements of the error document, as S3 adds them to some errors (e.g. `BucketName`). */
+  details?: Record<string, string>
+}
+
+/**
+ * An error only the S3 edge has, with S3's code, status and message as they go on the wire (CORS:
+ * `NoSuchCORSConfiguration`, `AccessForbidden`, `BadRequest`); the data layer's errors stay
+ * `DataError`s.
+ */
+export class S3Error extends Error {
+  override readonly name = 'S3Error'
+
+  constructor(
+    readonly code: string,
+    readonly status: number,
+    message: string,
+    readonly details?: Record<string, string>,
+  ) {
+    super(message)
+  }
 }
 
 const INTERNAL: S3ErrorResponse = {
@@ -108,6 +128,15 @@ const AUTH_STATUS: Record<string, number> = {
  * else as `InternalError` with a generic message, so no stack trace or path reaches a client.
  */
 export function toS3Error(err: unknown): S3ErrorResponse {
+  if (err instanceof S3Error) {
+    return {
+      code: err.code,
+      status: err.status,
+      message: err.message,
+      internal: false,
+      ...(err.details !== undefined ? { details: err.details } : {}),
+    }
+  }
   if (isDataError(err)) {
     const status = STATUS[err.code]
     if (status === undefined) return INTERNAL
@@ -144,6 +173,7 @@ export function errorDocument(error: S3ErrorResponse, resource: string, requestI
     node('Error', [
       leaf('Code', error.code),
       leaf('Message', error.message),
+      ...Object.entries(error.details ?? {}).map(([name, value]) => leaf(name, value)),
       leaf('Resource', resource),
       leaf('RequestId', requestId),
     ]),

@@ -130,9 +130,16 @@ function checkFraming(headers: Headers, payload: PayloadSigning): void {
   }
 }
 
-/** Reads, checks and parses an XML request body whose root element is `root`. */
-export async function xmlBodyOf(c: S3Context, root: string): Promise<Record<string, unknown>> {
-  const bytes = await collectVerified({ ...objectContentOf(c), maxSize: MAX_XML_BODY })
+/**
+ * Reads, checks and parses an XML request body whose root element is `root`, of at most `maxSize`
+ * bytes (`EntityTooLarge` beyond).
+ */
+export async function xmlBodyOf(
+  c: S3Context,
+  root: string,
+  maxSize = MAX_XML_BODY,
+): Promise<Record<string, unknown>> {
+  const bytes = await collectVerified({ ...objectContentOf(c), maxSize })
   return parseXmlRequest(Buffer.from(bytes).toString('utf8'), root)
 }
 

@@ -44,6 +44,17 @@ export function xmlDocument(root: string): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n${root}`
 }
 
+/** Elements that may repeat: parsed as arrays even when there is one. */
+const REPEATED = new Set([
+  'Part',
+  'Object',
+  'CORSRule',
+  'AllowedOrigin',
+  'AllowedMethod',
+  'AllowedHeader',
+  'ExposeHeader',
+])
+
 const parser = new XMLParser({
   ignoreAttributes: true,
   ignoreDeclaration: true,
@@ -56,7 +67,7 @@ const parser = new XMLParser({
   // only one of the two, and two passes would decode `&amp;#34;` twice.
   processEntities: false,
   htmlEntities: false,
-  isArray: (name) => name === 'Part' || name === 'Object',
+  isArray: (name) => REPEATED.has(name),
 })
 
 /**
