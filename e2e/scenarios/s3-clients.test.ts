@@ -521,33 +521,41 @@ for (const spec of selected) {
       expect(status.Status).toBe('Enabled')
     })
 
-    step('versions: writes two versions of a key and lists both (ListObjectVersions)', 60_000, async () => {
-      for (const i of [0, 1])
-        await client.putObject(versionedBucket, VERSIONED_KEY, versionFiles[i]!, VERSION_SIZES[i]!)
-      written = await oracleVersions(versionedBucket, VERSIONED_KEY)
-      expect(
-        written.map((v) => ({ isLatest: v.isLatest, deleteMarker: v.deleteMarker, size: v.size })),
-      ).toEqual([
-        { isLatest: true, deleteMarker: false, size: VERSION_SIZES[1] },
-        { isLatest: false, deleteMarker: false, size: VERSION_SIZES[0] },
-      ])
-      expect(new Set(written.map((v) => v.versionId)).size, 'two distinct version ids').toBe(2)
-      const list = part('ListObjectVersions', client.versions.list)
-      if (list) {
-        const byId =
-          part('version ids (compared by LastModified instead)', client.versions.showsVersionIds) === true
-        const seen = await list(versionedBucket, VERSIONED_KEY)
-        expect(seen.map((v) => versionView(v, byId)).sort(byView)).toEqual(
-          written.map((v) => versionView(v, byId)).sort(byView),
+    step(
+      'versions: writes two versions of a key and lists both with their ids (ListObjectVersions)',
+      60_000,
+      async () => {
+        for (const i of [0, 1])
+          await client.putObject(versionedBucket, VERSIONED_KEY, versionFiles[i]!, VERSION_SIZES[i]!)
+        written = await oracleVersions(versionedBucket, VERSIONED_KEY)
+        expect(
+          written.map((v) => ({ isLatest: v.isLatest, deleteMarker: v.deleteMarker, size: v.size })),
+        ).toEqual([
+          { isLatest: true, deleteMarker: false, size: VERSION_SIZES[1] },
+          { isLatest: false, deleteMarker: false, size: VERSION_SIZES[0] },
+        ])
+        expect(new Set(written.map((v) => v.versionId)).size, 'two distinct version ids').toBe(2)
+        expect(
+          written.filter((v) => !v.versionId || v.versionId === 'null'),
+          'no null version',
+        ).toEqual([])
+        const list = part('ListObjectVersions', client.versions.list)
+        if (list) {
+          const byId =
+            part('version ids (compared by LastModified instead)', client.versions.showsVersionIds) === true
+          const seen = await list(versionedBucket, VERSIONED_KEY)
+          expect(seen.map((v) => versionView(v, byId)).sort(byView)).toEqual(
+            written.map((v) => versionView(v, byId)).sort(byView),
+          )
+          older = seen.find((v) => !v.isLatest && !v.deleteMarker)
+        } else older = written[1]
+        const current = join(dir, 'current.bin')
+        await client.getObject(versionedBucket, VERSIONED_KEY, current)
+        expect((await digestOfFile(current)).sha256, 'a plain GET reads the newest').toBe(
+          versionDigests[1]!.sha256,
         )
-        older = seen.find((v) => !v.isLatest && !v.deleteMarker)
-      } else older = written[1]
-      const current = join(dir, 'current.bin')
-      await client.getObject(versionedBucket, VERSIONED_KEY, current)
-      expect((await digestOfFile(current)).sha256, 'a plain GET reads the newest').toBe(
-        versionDigests[1]!.sha256,
-      )
-    })
+      },
+    )
 
     step('versions: reads the older version by its id byte-identical', 60_000, async () => {
       if (!older) throw new Error('the older version was not listed')
