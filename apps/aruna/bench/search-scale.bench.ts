@@ -98,12 +98,7 @@ const searchNodes = nodes.map(
       realmId: REALM,
       network,
       store: asAutomerge,
-      holders: (documentId) =>
-        rendezvousHolders(
-          documentId,
-          ids.map((id) => ({ id })),
-          1,
-        ),
+      holders,
       realmNodes: async () => ids,
       connected: () => network.peers(),
       groups: async () => GROUPS,
@@ -115,7 +110,7 @@ const searchNodes = nodes.map(
 const buildMs: number[] = []
 for (const node of searchNodes) {
   const start = performance.now()
-  await node.start()
+  await node.start({ wait: true })
   buildMs.push(performance.now() - start)
 }
 const shares = searchNodes.map((node) => node.size)
@@ -143,7 +138,7 @@ const alone = new SearchNode({
   logger,
 })
 const aloneStart = performance.now()
-await alone.start()
+await alone.start({ wait: true })
 const aloneBuildMs = performance.now() - aloneStart
 for (let round = 0; round < ROUNDS; round++) {
   for (const query of QUERIES) {
@@ -159,7 +154,7 @@ for (let round = 0; round < ROUNDS; round++) {
   }
 }
 const rss = process.memoryUsage().rss
-for (const node of [...searchNodes, alone]) node.close()
+for (const node of [...searchNodes, alone]) await node.close()
 await hub.stopAll()
 await single.hub.stopAll()
 

@@ -245,6 +245,7 @@ export class ArunaNode {
         roles: orgaRoleSource(store),
         tokens,
         logger: log,
+        directory: join(dataDir, 'search'),
       })
       await this.searchNode.start()
     }
@@ -533,7 +534,7 @@ export class ArunaNode {
     this.closing.abort()
     await Promise.all([this.rest?.close(timeoutMs), this.s3?.close(timeoutMs)])
     await this.devOidc?.close().catch(() => {})
-    this.searchNode?.close()
+    await this.searchNode?.close()
     await this.metadataNode?.close()
     await this.member?.stop()
   }

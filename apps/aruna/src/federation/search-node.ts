@@ -16,6 +16,8 @@
  *   (`partial`: their share may be missing).
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import {
   type Principal,
   principalOf,
@@ -38,6 +40,7 @@ import {
   type SearchPage,
 } from '@aruna/metadata'
 import type { Network } from '@aruna/network'
+import { writeFileDurably } from '@aruna/platform'
 import type { Logger } from '../logger.js'
 import {
   type FacetValue,
@@ -67,6 +70,11 @@ export interface SearchNodeInit {
   readonly logger: Logger
   /** How long the entry node waits for each other node. Default 5 s. */
   readonly nodeTimeoutMs?: number
+  /**
+   * Where the index is saved (at stop, and every 10 minutes when it changed) and loaded from at start, so
+   * a restarted node searches at once while it rebuilds behind. Absent: memory only.
+   */
+  readonly directory?: string
 }
 
 export interface SearchQuery {
@@ -98,13 +106,27 @@ export class SearchError extends Error {
   }
 }
 
+interface Summary {
+  group: string
+  name: string
+  datePublished?: string
+}
+
+const SUMMARIES_FILE = 'search-summaries.json'
+const SAVE_EVERY_MS = 10 * 60_000
+
 /** Keeps what a search hit shows (group, name, date) for each indexed document. */
 class SummarisingIndex implements SearchIndex {
-  readonly summaries = new Map<string, { group: string; name: string; datePublished?: string }>()
-  constructor(private readonly inner: SearchIndex) {}
+  /** Changed since it was loaded or saved. */
+  dirty = false
+  constructor(
+    readonly inner: FlexSearchIndex,
+    readonly summaries = new Map<string, Summary>(),
+  ) {}
 
   async index(doc: SearchDocument): Promise<void> {
     await this.inner.index(doc)
+    this.dirty = true
     const first = (value: unknown) => (Array.isArray(value) ? value[0] : value)
     const name = first(doc.fields.name)
     const date = first(doc.fields.datePublished)
@@ -118,6 +140,7 @@ class SummarisingIndex implements SearchIndex {
   async remove(resourceId: string): Promise<void> {
     await this.inner.remove(resourceId)
     this.summaries.delete(resourceId)
+    this.dirty = true
   }
 
   search(query: Parameters<SearchIndex['search']>[0], options: SearchOptions): Promise<SearchPage> {
@@ -130,8 +153,12 @@ const MAX_PAGE = 100
 
 export class SearchNode {
   readonly #init: SearchNodeInit
-  readonly #index = new SummarisingIndex(new FlexSearchIndex())
-  readonly #indexer: SearchIndexer
+  #index = new SummarisingIndex(new FlexSearchIndex())
+  #indexer: SearchIndexer
+  /** Until the first rebuild after start is done, this node's answers may lack some of its share. */
+  #building = true
+  #firstBuild: Promise<void> | undefined
+  #saveTimer: NodeJS.Timeout | undefined
   readonly #universeIndex = new UniverseIndex()
   readonly #universes: SearchUniverses
   readonly #view: MetadataStore
@@ -151,32 +178,95 @@ export class SearchNode {
 
   constructor(init: SearchNodeInit) {
     this.#init = init
-    this.#indexer = new SearchIndexer({
-      index: this.#index,
-      realm: init.realmId,
-      onError: (err, resourceId) => {
-        init.logger.debug({ err, resourceId }, 'a resource could not be indexed for search')
-        // Not synced here yet, or its holder was slow (a busy node): try again later.
-        if (isMetadataError(err, 'Unavailable')) this.#retry(resourceId)
-      },
-    })
-    this.#indexer.onOrdinal((event) => {
-      if (event.type === 'added') this.#universeIndex.add(event.ordinal, event.path)
-      else this.#universeIndex.remove(event.ordinal)
-    })
+    this.#indexer = this.#makeIndexer()
     this.#universes = new SearchUniverses({ index: this.#universeIndex, roles: init.roles })
     this.#view = this.#heldView(init.store)
   }
 
-  /** Indexes what this node holds, follows changes, and answers other nodes' searches. */
-  async start(): Promise<void> {
+  #makeIndexer(): SearchIndexer {
+    const indexer = new SearchIndexer({
+      index: this.#index,
+      realm: this.#init.realmId,
+      onError: (err, resourceId) => {
+        this.#init.logger.debug({ err, resourceId }, 'a resource could not be indexed for search')
+        // Not synced here yet, or its holder was slow (a busy node): try again later.
+        if (isMetadataError(err, 'Unavailable')) this.#retry(resourceId)
+      },
+    })
+    indexer.onOrdinal((event) => {
+      if (event.type === 'added') this.#universeIndex.add(event.ordinal, event.path)
+      else this.#universeIndex.remove(event.ordinal)
+    })
+    return indexer
+  }
+
+  /** The saved index, or `undefined` (none, or damaged: then it is rebuilt). */
+  async #loadSnapshot(): Promise<SummarisingIndex | undefined> {
+    const directory = this.#init.directory
+    if (directory === undefined) return undefined
+    try {
+      const inner = await FlexSearchIndex.load(directory)
+      if (inner === undefined) return undefined
+      const summaries = new Map<string, Summary>()
+      try {
+        const saved = JSON.parse(await readFile(join(directory, SUMMARIES_FILE), 'utf8')) as unknown
+        if (Array.isArray(saved))
+          for (const entry of saved) {
+            if (!Array.isArray(entry) || typeof entry[0] !== 'string') continue
+            const value = entry[1] as Partial<Summary> | null
+            if (typeof value?.group !== 'string' || typeof value.name !== 'string') continue
+            summaries.set(entry[0], {
+              group: value.group,
+              name: value.name,
+              ...(typeof value.datePublished === 'string' ? { datePublished: value.datePublished } : {}),
+            })
+          }
+      } catch {
+        // Names come back with the rebuild.
+      }
+      return new SummarisingIndex(inner, summaries)
+    } catch (err) {
+      this.#init.logger.warn({ err, directory }, 'the saved search index cannot be read; it is rebuilt')
+      return undefined
+    }
+  }
+
+  /** Saves the index when it changed since it was loaded or saved. */
+  async save(): Promise<void> {
+    const directory = this.#init.directory
+    const index = this.#index
+    if (directory === undefined || !index.dirty) return
+    index.dirty = false
+    try {
+      await index.inner.save(directory)
+      await writeFileDurably(join(directory, SUMMARIES_FILE), JSON.stringify([...index.summaries]))
+    } catch (err) {
+      index.dirty = true
+      this.#init.logger.warn({ err, directory }, 'saving the search index failed')
+    }
+  }
+
+  /**
+   * Loads the saved index (if any) so the node searches at once, follows changes, answers other nodes'
+   * searches, and rebuilds from the store behind (`wait`: until that is done). While the first rebuild
+   * runs, this node's share is reported as incomplete (the entry node lists it in `missing`).
+   */
+  async start(options: { wait?: boolean } = {}): Promise<void> {
     const started = Date.now()
+    const restored = await this.#loadSnapshot()
+    if (restored) {
+      this.#index = restored
+      this.#indexer = this.#makeIndexer()
+      try {
+        this.#indexer.restore(restored.inner.entries())
+        this.#init.logger.info({ documents: this.#indexer.size }, 'search index loaded; rebuilding behind')
+      } catch (err) {
+        this.#init.logger.warn({ err }, 'the saved search index does not fit this realm; it is rebuilt')
+        this.#index = new SummarisingIndex(new FlexSearchIndex())
+        this.#indexer = this.#makeIndexer()
+      }
+    }
     this.#unfollow = this.#indexer.follow(this.#view)
-    await this.#indexer.rebuild(this.#view, await this.#init.groups())
-    this.#init.logger.info(
-      { documents: this.#indexer.size, ms: Date.now() - started },
-      `search index built: ${this.#indexer.size} resources`,
-    )
     this.#init.network.handle(searchProtocol, (request) => this.#answerPeer(request))
     const changed = () => {
       this.#primary = new Map()
@@ -187,6 +277,22 @@ export class SearchNode {
       this.#init.network.on('peer:leave', changed),
       this.#init.network.on('peer:unreachable', changed),
     )
+    this.#firstBuild = (async () => {
+      try {
+        await this.#indexer.rebuild(this.#view, await this.#init.groups())
+        this.#init.logger.info(
+          { documents: this.#indexer.size, ms: Date.now() - started },
+          `search index built: ${this.#indexer.size} resources`,
+        )
+      } catch (err) {
+        if (!this.#closed) this.#init.logger.warn({ err }, 'building the search index failed')
+      } finally {
+        this.#building = false
+      }
+    })()
+    this.#saveTimer = setInterval(() => void this.save(), SAVE_EVERY_MS)
+    this.#saveTimer.unref()
+    if (options.wait) await this.#firstBuild
   }
 
   /** Documents in the index now. */
@@ -199,14 +305,20 @@ export class SearchNode {
     return this.#indexer.idle()
   }
 
-  close(): void {
+  /** Stops following and answering, and saves the index (when it has a directory). */
+  async close(): Promise<void> {
+    if (this.#closed) return
     this.#closed = true
+    clearInterval(this.#saveTimer)
     clearTimeout(this.#rebuildTimer)
     for (const { timer } of this.#retries.values()) clearTimeout(timer)
     this.#retries.clear()
     this.#unfollow?.()
     for (const stop of this.#unsubscribe.splice(0)) stop()
     this.#init.network.unhandle(searchProtocol.id)
+    this.#indexer.stop()
+    // What is indexed now is saved (a rebuild at the next start brings what is still queued).
+    await this.save()
   }
 
   /** A page of the realm's results for `caller`, asked of every live node. */
@@ -326,6 +438,7 @@ export class SearchNode {
       kind: 'results',
       hits,
       more: page.nextCursor !== undefined,
+      ...(this.#building ? { building: true } : {}),
       ...(page.facets === undefined ? {} : { facets: trimFacets(page.facets) }),
     }
   }

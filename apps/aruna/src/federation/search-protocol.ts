@@ -56,6 +56,8 @@ export type SearchResponse =
       readonly hits: readonly NodeHit[]
       /** Whether the node has more visible hits than it sent. */
       readonly more: boolean
+      /** The node is still building its index after a start: its share may be incomplete. */
+      readonly building?: true
       readonly facets?: NodeFacets
     }
   | {
@@ -132,6 +134,7 @@ export const searchProtocol = defineProtocol<SearchRequest, SearchResponse>({
     }
     if (v.kind !== 'results') throw new Error('not search results')
     if (typeof v.more !== 'boolean') throw new Error('bad more')
+    if (v.building !== undefined && v.building !== true) throw new Error('bad building')
     const hits = list(v.hits, 'hits', MAX_SEARCH_WINDOW, (h) => {
       const hit = record(h)
       if (typeof hit.score !== 'number' || !Number.isFinite(hit.score)) throw new Error('bad score')
@@ -152,6 +155,12 @@ export const searchProtocol = defineProtocol<SearchRequest, SearchResponse>({
         year: facetValues(f.year, 'year'),
       }
     }
-    return { kind: 'results', hits, more: v.more, ...(facets === undefined ? {} : { facets }) }
+    return {
+      kind: 'results',
+      hits,
+      more: v.more,
+      ...(v.building === true ? { building: true as const } : {}),
+      ...(facets === undefined ? {} : { facets }),
+    }
   }),
 })
