@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type CorsConfiguration, LmdbObjectIndex } from '../src/index.js'
+import { matchCorsRule, requestedHeadersOf } from '../src/s3/cors.js'
 import { vid } from '../src/testing/records.js'
 import { removeDirectory, tempDirectory } from './lmdb-fixture.js'
 import { GROUP, READER_KEY, rawAuthHeaders, type S3Fixture, sdkClient, startS3 } from './s3-fixture.js'
@@ -288,5 +289,52 @@ describe('a CORS configuration on disk', () => {
     } finally {
       await removeDirectory(directory)
     }
+  })
+})
+
+describe('matching a request against the rules', () => {
+  const rule = (allowedOrigins: string[], allowedHeaders: string[] = []): CorsConfiguration => ({
+    rules: [{ allowedOrigins, allowedMethods: ['GET'], allowedHeaders, exposeHeaders: [] }],
+  })
+
+  it.each([
+    ['*', 'null', true],
+    ['https://example.com', 'https://example.com', true],
+    ['https://example.com', 'https://example.com:8443', false],
+    ['https://example.com', 'https://EXAMPLE.com', false],
+    ['https://*.example.com', 'https://a.b.example.com', true],
+    ['https://*.example.com', 'https://example.com', false],
+    ['https://*.example.com', 'http://www.example.com', false],
+    ['https://example.com:*', 'https://example.com:3000', true],
+    ['http*://example.com', 'https://example.com', true],
+    ['https://a*a', 'https://aa', true],
+    ['https://a*a', 'https://a', false],
+  ])('origin pattern %s and origin %s: %s', (pattern, origin, matches) => {
+    const match = matchCorsRule(rule([pattern]), origin, 'GET')
+    expect(match?.allowOrigin).toBe(matches ? (pattern === '*' ? '*' : origin) : undefined)
+  })
+
+  it('answers * when the rule lists * beside other origins, and takes the first rule that matches', () => {
+    expect(matchCorsRule(rule(['https://example.com', '*']), 'https://example.com', 'GET')?.allowOrigin).toBe(
+      '*',
+    )
+    const two: CorsConfiguration = {
+      rules: [
+        { id: 'a', allowedOrigins: ['*'], allowedMethods: ['PUT'], allowedHeaders: [], exposeHeaders: [] },
+        { id: 'b', allowedOrigins: ['*'], allowedMethods: ['GET'], allowedHeaders: [], exposeHeaders: [] },
+        { id: 'c', allowedOrigins: ['*'], allowedMethods: ['GET'], allowedHeaders: ['*'], exposeHeaders: [] },
+      ],
+    }
+    expect(matchCorsRule(two, 'https://x', 'GET')?.rule.id).toBe('b')
+    expect(matchCorsRule(two, 'https://x', 'GET', ['x-amz-date'])?.rule.id).toBe('c')
+    expect(matchCorsRule(two, 'https://x', 'DELETE')).toBeUndefined()
+  })
+
+  it('allows requested headers by name, case-insensitively, with one wildcard', () => {
+    const cors = rule(['*'], [' Content-Type ', 'X-Amz-*', '*-id'])
+    expect(matchCorsRule(cors, 'o', 'GET', ['content-type', 'x-amz-date', 'x-request-id'])).toBeDefined()
+    expect(matchCorsRule(cors, 'o', 'GET', ['authorization'])).toBeUndefined()
+    expect(requestedHeadersOf(' Content-Type, ,X-Amz-Date ,')).toEqual(['content-type', 'x-amz-date'])
+    expect(requestedHeadersOf(undefined)).toEqual([])
   })
 })
