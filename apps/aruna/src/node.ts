@@ -288,6 +288,7 @@ export class ArunaNode {
       up: () => this.state === 'ok',
       peers: () => network.peers().length,
       gcTotals: () => this.s3?.gcTotals() ?? { runs: 0, chunksFreed: 0, bytesFreed: 0 },
+      searchDocuments: () => this.searchNode?.size,
     })
     this.#measureMetadata(metrics, log)
     this.s3 = await startS3Service({

@@ -80,6 +80,8 @@ describe('the search index across restarts', () => {
 
     node = await start(dir)
     expect(node.search?.size).toBe(2)
+    const metrics = await (await fetch(`${node.restUrl}/metrics`)).text()
+    expect(metrics).toMatch(/^aruna_search_documents 2$/m)
     expect(await until('found after the restart', () => found('tundra'))).toEqual(['tundra-1', 'tundra-2'])
     const named = await restCall(node, 'GET', '/v1/search?q=lakes', (await readOperatorFile(dir))?.token)
     expect(named.body.hits[0]).toMatchObject({ resourceId: 'tundra-1', name: 'Tundra lakes', group })

@@ -28,6 +28,8 @@ export interface RestMetricsInit {
   peers?(): number | undefined
   /** Garbage collection totals (absent: not reported). */
   gcTotals?(): GcTotals
+  /** Resources in this node's search index (absent: not reported). */
+  searchDocuments?(): number | undefined
 }
 
 export class RestMetrics {
@@ -70,6 +72,17 @@ export class RestMetrics {
         this.set(init.peers?.() ?? 0)
       },
     })
+    if (init.searchDocuments !== undefined) {
+      const documents = init.searchDocuments
+      new Gauge({
+        name: 'aruna_search_documents',
+        help: 'Resources in this node’s search index (the documents it holds).',
+        registers,
+        collect() {
+          this.set(documents() ?? 0)
+        },
+      })
+    }
     if (init.gcTotals !== undefined) {
       const totals = init.gcTotals
       for (const [name, help, field] of [
