@@ -127,7 +127,7 @@ describe('S3 errors', () => {
   })
 
   it.each([
-    ['GET', '/shared?cors'],
+    ['GET', '/shared?website'],
     ['PUT', '/shared?policy'],
     ['DELETE', '/shared?tagging'],
     ['GET', '/shared/k?tagging'],
