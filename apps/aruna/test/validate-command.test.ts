@@ -1,4 +1,6 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -111,5 +113,54 @@ describe('aruna validate', () => {
 
     const usage = await validate()
     expect(usage.code).toBe(2)
+  })
+
+  it('with --online, checks that web-based data entities resolve (a local server), and says so when it does not', async () => {
+    const server = createServer((req, res) => {
+      res.writeHead(req.url === '/data/ok.csv' ? 200 : 404).end()
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    try {
+      const file = join(tmp, 'web-crate.json')
+      await writeFile(
+        file,
+        JSON.stringify({
+          '@context': 'https://w3id.org/ro/crate/1.1/context',
+          '@graph': [
+            {
+              '@id': 'ro-crate-metadata.json',
+              '@type': 'CreativeWork',
+              conformsTo: { '@id': 'https://w3id.org/ro/crate/1.1' },
+              about: { '@id': './' },
+            },
+            {
+              '@id': './',
+              '@type': 'Dataset',
+              name: 'web data',
+              description: 'two files on the web',
+              datePublished: '2026-12-06',
+              license: 'CC0-1.0',
+              hasPart: [{ '@id': `${base}/data/ok.csv` }, { '@id': `${base}/data/gone.csv` }],
+            },
+            { '@id': `${base}/data/ok.csv`, '@type': 'File', name: 'ok' },
+            { '@id': `${base}/data/gone.csv`, '@type': 'File', name: 'gone' },
+          ],
+        }),
+      )
+      const offline = JSON.parse((await validate(file, '--json')).out) as {
+        rules: { rule: string; outcome: string; reason?: string }[]
+      }
+      expect(offline.rules.find((r) => r.rule === 'online.unreachable')).toMatchObject({ outcome: 'skipped' })
+      const online = await validate(file, '--json', '--online', '2')
+      expect(online.code).toBe(0)
+      const report = JSON.parse(online.out) as { problems: { rule: string; message: string }[] }
+      const unreachable = report.problems.filter((p) => p.rule === 'online.unreachable')
+      expect(unreachable).toHaveLength(1)
+      expect(unreachable[0]?.message).toContain(`${base}/data/gone.csv`)
+      expect((await validate(file, '--online', '0')).code).toBe(2)
+    } finally {
+      server.close()
+    }
   })
 })

@@ -24,6 +24,24 @@ export function isZip(bytes: Uint8Array): boolean {
   return bytes[0] === 0x50 && bytes[1] === 0x4b && (bytes[2] === 0x03 || bytes[2] === 0x05)
 }
 
+/** Options of the online checks (`cite-as` and web data entities resolve); absent: offline. */
+export interface OnlineChecks {
+  readonly timeoutMs: number
+}
+
+type ReportInput = Parameters<typeof validateCrateReport>[0]
+type ReportOptionsOf = NonNullable<Parameters<typeof validateCrateReport>[1]>
+
+/** `validateCrateReport`, offline or with the online checks. */
+async function reportOf(
+  input: ReportInput,
+  options: ReportOptionsOf,
+  online?: OnlineChecks,
+): Promise<CrateReport> {
+  if (online === undefined) return validateCrateReport(input, options)
+  return validateCrateReport(input, { ...options, online: { timeoutMs: online.timeoutMs } })
+}
+
 /** The report of an RO-Crate zip, validated against the payload it carries. */
 export function zipReport(bytes: Uint8Array, source?: string): CrateReport {
   const common = { zip: true, ...(source === undefined ? {} : { source }) }
@@ -61,8 +79,11 @@ const reason = (err: unknown): string =>
       ? err.message
       : String(err)
 
-/** Validates what `target` names; a `CliError` (exit code 2) when it cannot be read. */
-export async function validateTarget(target: string): Promise<CrateReport> {
+/**
+ * Validates what `target` names; a `CliError` (exit code 2) when it cannot be read. With `online`, the
+ * crate's `cite-as` and web-based data entities are also requested (each bounded by the timeout).
+ */
+export async function validateTarget(target: string, online?: OnlineChecks): Promise<CrateReport> {
   let isDirectory: boolean
   try {
     isDirectory = (await stat(target)).isDirectory()
@@ -80,12 +101,25 @@ export async function validateTarget(target: string): Promise<CrateReport> {
   if (isDirectory) {
     const metadata = await read(join(target, METADATA_FILE))
     const payload = await payloadOf(target)
-    report = validateCrateReport(metadata, { source: target, validate: { payload } })
+    report = await reportOf(metadata, { source: target, validate: { payload } }, online)
   } else {
     const bytes = await read(target)
     // A zip whose metadata file is not JSON is a crate with an error; a file that is neither is a usage error.
-    if (isZip(bytes)) return zipReport(bytes, target)
-    report = validateCrateReport(bytes, { source: target })
+    if (isZip(bytes)) {
+      if (online === undefined) return zipReport(bytes, target)
+      let contents: ReturnType<typeof readCrateZip>
+      try {
+        contents = readCrateZip(bytes)
+      } catch {
+        return zipReport(bytes, target)
+      }
+      return reportOf(
+        contents.metadata,
+        { source: target, zip: true, validate: { payload: contents.payload } },
+        online,
+      )
+    }
+    report = await reportOf(bytes, { source: target }, online)
   }
   const parseError = notJson(report)
   if (parseError !== undefined) {
@@ -109,8 +143,19 @@ export function addValidateCommand(program: Command, io: CliIo, setExit: (code: 
       'validate an RO-Crate locally against RO-Crate 1.0-1.2 (no node needed) and print a report per rule; exit code 1 when it has errors',
     )
     .option('--json', 'print the report as JSON')
-    .action(async (target: string, opts: { json?: boolean }) => {
-      const report = await validateTarget(target)
+    .option(
+      '--online [seconds]',
+      'also check that cite-as and web-based data entities resolve (HEAD/GET, each within the timeout; default 5 s)',
+    )
+    .action(async (target: string, opts: { json?: boolean; online?: boolean | string }) => {
+      let online: OnlineChecks | undefined
+      if (opts.online !== undefined && opts.online !== false) {
+        const seconds = opts.online === true ? 5 : Number(opts.online)
+        if (!(seconds > 0 && seconds <= 120))
+          throw new CliError('--online takes a timeout of 1 to 120 seconds', 2)
+        online = { timeoutMs: seconds * 1000 }
+      }
+      const report = await validateTarget(target, online)
       io.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatCrateReport(report))
       setExit(report.valid ? 0 : 1)
     })
