@@ -158,6 +158,17 @@ describe('replication protocols', () => {
     expectRefused(response, [...NOT_MESSAGES, { kind: 'stored' }, { kind: 'stored', cid: 42 }])
   })
 
+  it('decodes a count of -0 (which JSON.parse makes of "-0") as 0, so it round-trips through JSON', () => {
+    const decoded = protocols.versionRecords.response.decode(
+      new Uint8Array(serialize({ kind: 'stored', stored: -0 })),
+    )
+    expect(decoded.kind === 'stored' && Object.is(decoded.stored, 0)).toBe(true)
+    const digests = protocols.rangeDigests.response.decode(
+      new Uint8Array(serialize({ kind: 'digests', digests: [{ ...digest, count: -0, purges: -0 }] })),
+    )
+    expect(digests.kind === 'digests' && Object.is(digests.digests[0]!.count, 0)).toBe(true)
+  })
+
   it('have chunks: a batch of ids and one answer each; refuses empty and oversized batches', () => {
     const { request, response } = protocols.haveChunks
     roundTrip(request, { kind: 'have', cids: [CID_A, CID_B] })

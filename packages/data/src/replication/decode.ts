@@ -26,7 +26,8 @@ export function text(value: unknown, what: string, max: number, min = 1): string
 export function integer(value: unknown, what: string, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max)
     throw new Error(`bad ${what}`)
-  return value
+  // JSON.parse gives -0 for "-0", which encodes as 0: normalise it, or the message would not round-trip.
+  return value === 0 ? 0 : value
 }
 
 export function boolean(value: unknown, what: string): boolean {
