@@ -163,4 +163,33 @@ describe('aruna validate', () => {
       server.close()
     }
   })
+
+  it('validates a crate larger than the store holds (a 20 MB metadata file), exit code 0', async () => {
+    const file = join(tmp, 'large.json')
+    await writeFile(
+      file,
+      JSON.stringify({
+        '@context': 'https://w3id.org/ro/crate/1.1/context',
+        '@graph': [
+          {
+            '@id': 'ro-crate-metadata.json',
+            '@type': 'CreativeWork',
+            conformsTo: { '@id': 'https://w3id.org/ro/crate/1.1' },
+            about: { '@id': './' },
+          },
+          {
+            '@id': './',
+            '@type': 'Dataset',
+            name: 'large',
+            description: 'x'.repeat(20 * 1024 * 1024),
+            datePublished: '2026-12-06',
+            license: 'CC0-1.0',
+          },
+        ],
+      }),
+    )
+    const run = await validate(file, '--json')
+    expect(run.code, run.out.slice(0, 500)).toBe(0)
+    expect(JSON.parse(run.out).problems.map((p: { rule: string }) => p.rule)).not.toContain('crate.size')
+  })
 })

@@ -334,6 +334,17 @@ describe('validateCrate', () => {
   it('refuses text larger than 16 MiB before parsing it', () => {
     expect(rulesOf(' '.repeat(16 * 1024 * 1024 + 1))).toEqual(['crate.size'])
   })
+
+  it('takes a larger limit from maxBytes (a validator with no store behind), and a smaller one', () => {
+    const big = `${JSON.stringify(sampleCrate())}${' '.repeat(16 * 1024 * 1024)}`
+    expect(rulesOf(big)).toEqual(['crate.size'])
+    expect(rulesOf(big, { maxBytes: 32 * 1024 * 1024 })).not.toContain('crate.size')
+    expect(rulesOf(new TextEncoder().encode(big), { maxBytes: 32 * 1024 * 1024 })).not.toContain('crate.size')
+    expect(validateCrate(JSON.stringify(sampleCrate()), { maxBytes: 100 }).problems[0]).toMatchObject({
+      rule: 'crate.size',
+      message: 'The crate is larger than 100 characters',
+    })
+  })
 })
 
 describe('readValidCrate', () => {

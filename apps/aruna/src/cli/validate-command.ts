@@ -24,6 +24,12 @@ export function isZip(bytes: Uint8Array): boolean {
   return bytes[0] === 0x50 && bytes[1] === 0x4b && (bytes[2] === 0x03 || bytes[2] === 0x05)
 }
 
+/**
+ * The largest metadata file `aruna validate` reads (the store holds at most 16 MiB, but a crate checked
+ * on this machine before it is split or trimmed may be larger; validation takes about 4.5× its size).
+ */
+export const LOCAL_MAX_CRATE_BYTES = 256 * 1024 * 1024
+
 /** Options of the online checks (`cite-as` and web data entities resolve); absent: offline. */
 export interface OnlineChecks {
   readonly timeoutMs: number
@@ -101,7 +107,11 @@ export async function validateTarget(target: string, online?: OnlineChecks): Pro
   if (isDirectory) {
     const metadata = await read(join(target, METADATA_FILE))
     const payload = await payloadOf(target)
-    report = await reportOf(metadata, { source: target, validate: { payload } }, online)
+    report = await reportOf(
+      metadata,
+      { source: target, validate: { payload, maxBytes: LOCAL_MAX_CRATE_BYTES } },
+      online,
+    )
   } else {
     const bytes = await read(target)
     // A zip whose metadata file is not JSON is a crate with an error; a file that is neither is a usage error.
@@ -119,7 +129,7 @@ export async function validateTarget(target: string, online?: OnlineChecks): Pro
         online,
       )
     }
-    report = await reportOf(bytes, { source: target }, online)
+    report = await reportOf(bytes, { source: target, validate: { maxBytes: LOCAL_MAX_CRATE_BYTES } }, online)
   }
   const parseError = notJson(report)
   if (parseError !== undefined) {

@@ -35,6 +35,12 @@ export interface ValidateOptions {
   packaging?: 'attached' | 'detached'
   /** At most this many problems are listed (default 1000); a closing warning says when more were found. */
   maxProblems?: number
+  /**
+   * The largest metadata text accepted (`crate.size`), in bytes (or characters of a string). Default
+   * `MAX_CRATE_BYTES` (16 MiB), what the store holds; a validator with no store behind it (a local
+   * `aruna validate`) may allow more.
+   */
+  maxBytes?: number
 }
 
 export interface CrateValidation {
@@ -79,7 +85,7 @@ export function readValidCrate(input: unknown, options: ValidateOptions = {}): C
 
 function run(input: unknown, options: ValidateOptions): { validation: CrateValidation; json: unknown } {
   const problems = new ProblemList(options.maxProblems ?? 1000)
-  const parsed = parseInput(input, problems)
+  const parsed = parseInput(input, problems, options.maxBytes ?? MAX_CRATE_BYTES)
   return {
     validation: parsed.ok ? check(parsed.json, problems, options) : finish(problems),
     json: parsed.json,
@@ -157,11 +163,11 @@ function check(json: unknown, problems: ProblemList, options: ValidateOptions): 
   return profiles.length > 0 ? { ...result, profiles } : result
 }
 
-function parseInput(input: unknown, problems: ProblemList): { ok: boolean; json: unknown } {
+function parseInput(input: unknown, problems: ProblemList, maxBytes: number): { ok: boolean; json: unknown } {
   let text: string
   if (input instanceof Uint8Array) {
-    if (input.length > MAX_CRATE_BYTES) {
-      problems.add('crate.size', `The crate is larger than ${MAX_CRATE_BYTES} bytes`)
+    if (input.length > maxBytes) {
+      problems.add('crate.size', `The crate is larger than ${maxBytes} bytes`)
       return { ok: false, json: undefined }
     }
     try {
@@ -180,8 +186,8 @@ function parseInput(input: unknown, problems: ProblemList): { ok: boolean; json:
   } else {
     return { ok: true, json: input }
   }
-  if (text.length > MAX_CRATE_BYTES) {
-    problems.add('crate.size', `The crate is larger than ${MAX_CRATE_BYTES} characters`)
+  if (text.length > maxBytes) {
+    problems.add('crate.size', `The crate is larger than ${maxBytes} characters`)
     return { ok: false, json: undefined }
   }
   try {
