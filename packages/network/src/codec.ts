@@ -134,6 +134,9 @@ function revive(value: unknown, parts: Uint8Array[], used: Set<number>, depth: n
   // JSON.parse turns 1e999 into Infinity, which no sender could have encoded.
   if (typeof value === 'number' && !Number.isFinite(value))
     throw new NetworkError('MalformedMessage', 'a number is out of range')
+  // JSON.parse reads "-0" as -0, which no sender could have encoded (JSON.stringify writes 0): read 0,
+  // so every message decodes to what encoding it again gives back.
+  if (Object.is(value, -0)) return 0
   if (value === null || typeof value !== 'object') return value
   if (depth >= MAX_MESSAGE_DEPTH) throw new NetworkError('MalformedMessage', 'message nests too deeply')
   if (Array.isArray(value)) return value.map((item) => revive(item, parts, used, depth + 1))

@@ -123,6 +123,16 @@ describe('messageCodec', () => {
     expectNetworkErrorSync(() => anything.decode(crafted('{"m":{"n":1e999},"b":[]}')), 'MalformedMessage')
     expectNetworkErrorSync(() => anything.decode(crafted('{"m":[-1e999],"b":[]}')), 'MalformedMessage')
   })
+
+  it('reads -0 as 0, as encoding writes it, so a decoded message survives a round trip', () => {
+    const decoded = anything.decode(crafted('{"m":{"n":-0,"list":[-0.0, 1]},"b":[]}')) as {
+      n: number
+      list: number[]
+    }
+    expect(Object.is(decoded.n, 0)).toBe(true)
+    expect(Object.is(decoded.list[0], 0)).toBe(true)
+    expect(anything.decode(anything.encode(decoded))).toStrictEqual(decoded)
+  })
 })
 
 describe('bytesCodec', () => {
