@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseValue } from '../src/cli/meta-commands.js'
 import { type Cluster, createCluster } from '../src/testing/cluster.js'
 import { aruna } from './cli-run.js'
+import { crateOf } from './crates.js'
 
 const FIXTURE = join(
   import.meta.dirname,
@@ -202,18 +203,8 @@ describe('aruna meta: import on one node, read on another, after aruna login', (
     const broken = join(dir, 'broken.json')
     await writeFile(
       broken,
-      JSON.stringify({
-        '@context': 'https://w3id.org/ro/crate/1.1/context',
-        '@graph': [
-          {
-            '@id': 'ro-crate-metadata.json',
-            '@type': 'CreativeWork',
-            conformsTo: { '@id': 'https://w3id.org/ro/crate/1.1' },
-            about: { '@id': './' },
-          },
-          { '@id': './', '@type': 'Dataset' },
-        ],
-      }),
+      // A root with nothing but its type: no name, description, date or license.
+      JSON.stringify(crateOf({})),
     )
     const refused = await aruna(['meta', 'import', broken, '--group', 'default', ...a], env)
     expect(refused.code).toBe(1)

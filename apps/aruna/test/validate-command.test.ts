@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { isZip } from '../src/cli/validate-command.js'
 import { runCli } from '../src/program.js'
 import { capture } from './cli-run.js'
+import { minimalCrate } from './crates.js'
 
 const fixtures = fileURLToPath(new URL('./fixtures/validate/', import.meta.url))
 const fixture = (name: string) => join(fixtures, name)
@@ -125,28 +126,16 @@ describe('aruna validate', () => {
       const file = join(tmp, 'web-crate.json')
       await writeFile(
         file,
-        JSON.stringify({
-          '@context': 'https://w3id.org/ro/crate/1.1/context',
-          '@graph': [
-            {
-              '@id': 'ro-crate-metadata.json',
-              '@type': 'CreativeWork',
-              conformsTo: { '@id': 'https://w3id.org/ro/crate/1.1' },
-              about: { '@id': './' },
-            },
-            {
-              '@id': './',
-              '@type': 'Dataset',
-              name: 'web data',
-              description: 'two files on the web',
-              datePublished: '2026-12-06',
-              license: 'CC0-1.0',
-              hasPart: [{ '@id': `${base}/data/ok.csv` }, { '@id': `${base}/data/gone.csv` }],
-            },
-            { '@id': `${base}/data/ok.csv`, '@type': 'File', name: 'ok' },
-            { '@id': `${base}/data/gone.csv`, '@type': 'File', name: 'gone' },
-          ],
-        }),
+        JSON.stringify(
+          minimalCrate(
+            'web data',
+            { hasPart: [{ '@id': `${base}/data/ok.csv` }, { '@id': `${base}/data/gone.csv` }] },
+            [
+              { '@id': `${base}/data/ok.csv`, '@type': 'File', name: 'ok' },
+              { '@id': `${base}/data/gone.csv`, '@type': 'File', name: 'gone' },
+            ],
+          ),
+        ),
       )
       const offline = JSON.parse((await validate(file, '--json')).out) as {
         rules: { rule: string; outcome: string; reason?: string }[]
@@ -168,25 +157,7 @@ describe('aruna validate', () => {
     const file = join(tmp, 'large.json')
     await writeFile(
       file,
-      JSON.stringify({
-        '@context': 'https://w3id.org/ro/crate/1.1/context',
-        '@graph': [
-          {
-            '@id': 'ro-crate-metadata.json',
-            '@type': 'CreativeWork',
-            conformsTo: { '@id': 'https://w3id.org/ro/crate/1.1' },
-            about: { '@id': './' },
-          },
-          {
-            '@id': './',
-            '@type': 'Dataset',
-            name: 'large',
-            description: 'x'.repeat(20 * 1024 * 1024),
-            datePublished: '2026-12-06',
-            license: 'CC0-1.0',
-          },
-        ],
-      }),
+      JSON.stringify(minimalCrate('large', { description: 'x'.repeat(20 * 1024 * 1024) })),
     )
     const run = await validate(file, '--json')
     expect(run.code, run.out.slice(0, 500)).toBe(0)
