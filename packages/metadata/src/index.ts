@@ -8,8 +8,8 @@
  * (`AutomergeMetadataStore`), import and export as JSON and RO-Crate zip, the query parser, the search
  * index (`FlexSearchIndex`: flexsearch plus field indexes), crate → search document extraction
  * (`searchDocumentOf`), the indexer that follows a store and hands out ordinals (`SearchIndexer`),
- * in-memory mocks, and the compliance suites (`@aruna/metadata/testing`). The search universe stays
- * structural (`has(ordinal)`): `@aruna/auth`'s roaring bitmap fits it as it is.
+ * in-memory mocks, and the compliance suites (`@aruna/metadata/testing`). The search universe is
+ * `@aruna/auth`'s `OrdinalSet`, read for membership (`has(ordinal)`).
  */
 
 export { loadCrateDocument, saveCrateDocument } from './automerge/crate-bytes.js'

@@ -6,6 +6,7 @@
  * Authorization is not part of these ports: a service layer above checks the caller's permissions
  * before it calls the store, and hands the index the caller's universe of visible ordinals.
  */
+import type { OrdinalSet } from '@aruna/auth'
 import type { Query } from './query/types.js'
 
 // ---------------------------------------------------------------------------------------------------------
@@ -238,12 +239,11 @@ export interface SearchDocument {
 }
 
 /**
- * The ordinals a caller may see. A structural stand-in for the roaring bitmap `@aruna/auth` builds (not
- * imported here: the packages are written in parallel), so a bitmap fits as it is.
+ * The ordinals a caller may see: `@aruna/auth`'s universe (`OrdinalSet`, a roaring bitmap from
+ * `SearchUniverses`) as the index reads it — membership only, so a caller may also narrow a universe
+ * with a predicate of its own (a node keeps the resources it answers for).
  */
-export interface SearchUniverse {
-  has(ordinal: number): boolean
-}
+export type SearchUniverse = Pick<OrdinalSet, 'has'>
 
 export interface SearchOptions {
   universe: SearchUniverse
