@@ -196,9 +196,27 @@ class FacetCounter {
   private readonly year = new Map<string, number>()
 
   count(doc: SearchDocument): void {
-    add(this.type, valuesOf(doc, 'type'))
-    add(this.license, valuesOf(doc, 'license'))
-    const date = dateOf(doc)
+    // One pass over the document's fields for all three facets (field names match in any case).
+    const type: string[] = []
+    const license: string[] = []
+    const dates: string[] = []
+    for (const field in doc.fields) {
+      const lower = field.toLowerCase()
+      const into =
+        lower === 'type'
+          ? type
+          : lower === 'license'
+            ? license
+            : lower === 'datepublished'
+              ? dates
+              : undefined
+      if (into === undefined) continue
+      const value = doc.fields[field] as SearchDocument['fields'][string]
+      for (const item of Array.isArray(value) ? value : [value]) into.push(String(item))
+    }
+    add(this.type, type)
+    add(this.license, license)
+    const date = dates.find(looksLikeDate) ?? ''
     add(this.year, date === '' ? [] : [date.slice(0, 4)])
   }
 
@@ -208,6 +226,11 @@ class FacetCounter {
 }
 
 function add(counts: Map<string, number>, values: string[]): void {
+  if (values.length === 1) {
+    const value = values[0] as string
+    counts.set(value, (counts.get(value) ?? 0) + 1)
+    return
+  }
   for (const value of new Set(values)) counts.set(value, (counts.get(value) ?? 0) + 1)
 }
 
