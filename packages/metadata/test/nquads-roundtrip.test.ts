@@ -1,30 +1,9 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs'
-import { join, relative } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { Repo } from '@automerge/automerge-repo'
 import jsonld from 'jsonld'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { AutomergeMetadataStore, contextDocument, validateCrate } from '../src/index.js'
+import type { AutomergeMetadataStore } from '../src/index.js'
+import { fixtureText, offlineLoader, roundTripStores, validFixtures } from './valid-fixtures.js'
 
-const VALID = fileURLToPath(new URL('./fixtures/ro-crate/valid/', import.meta.url))
-
-function files(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name)
-    return statSync(path).isDirectory() ? files(path) : [path]
-  })
-}
-
-const fetched: string[] = []
-/** Serves the bundled contexts; anything else fails the test instead of going to the network. */
-const documentLoader = async (url: string) => {
-  const document = contextDocument(url)
-  if (document === undefined) {
-    fetched.push(url)
-    throw new Error(`not available offline: ${url}`)
-  }
-  return { contextUrl: undefined, documentUrl: url, document }
-}
+const { documentLoader, fetched } = offlineLoader()
 
 interface Canonical {
   nquads: string
@@ -59,24 +38,23 @@ async function canonize(input: object): Promise<Canonical> {
 }
 
 describe("import then export keeps a crate's RDF meaning (URDNA2015 canonical N-Quads)", () => {
+  let stores: Awaited<ReturnType<typeof roundTripStores>>
   let strict: AutomergeMetadataStore
-  let lenient: AutomergeMetadataStore
   beforeAll(async () => {
-    strict = await AutomergeMetadataStore.create({ repo: new Repo() })
-    lenient = await AutomergeMetadataStore.create({ repo: new Repo(), validation: 'structure' })
+    stores = await roundTripStores()
+    strict = stores.strict
   })
   afterAll(async () => {
-    await strict.close()
-    await lenient.close()
+    await stores.close()
     expect(fetched).toEqual([])
   })
 
-  const fixtures = files(VALID).map((path) => relative(VALID, path))
+  const fixtures = validFixtures()
 
   it.each(fixtures)('valid/%s has the same canonical N-Quads after import and export', async (fixture) => {
-    const text = readFileSync(join(VALID, fixture), 'utf8')
+    const text = fixtureText(fixture)
     // The four ro-crate-py inputs that break MUST rules only go into a store that does not validate.
-    const store = validateCrate(text).valid ? strict : lenient
+    const store = stores.storeFor(text)
     const { resourceId } = await store.importCrate('g1', text)
     const exported = await store.exportCrate(resourceId)
     const [before, after] = await Promise.all([
@@ -93,7 +71,7 @@ describe("import then export keeps a crate's RDF meaning (URDNA2015 canonical N-
   })
 
   it("tells a change of meaning, and of a file entity's relative id, apart (the comparison can fail)", async () => {
-    const text = readFileSync(join(VALID, 'ro-crate-1.2-attached/ro-crate-metadata.json'), 'utf8')
+    const text = fixtureText('ro-crate-1.2-attached/ro-crate-metadata.json')
     const { resourceId } = await strict.importCrate('g1', text)
     await strict.setProperty(resourceId, './', 'name', 'Another name')
     const changed = await strict.exportCrate(resourceId)
