@@ -17,6 +17,7 @@
 import { Readable } from 'node:stream'
 import type { TokenVerifier } from '@aruna/auth'
 import {
+  type ChangeEvent,
   type Entity,
   exportCrateZip,
   importCrateZip,
@@ -43,6 +44,8 @@ import { CRATE_BODY } from './validate-routes.js'
 
 /** The largest crate or zip accepted for import. */
 export const MAX_IMPORT_BYTES = 64 * 1024 * 1024
+/** Events waiting for a client that reads too slowly; beyond this the stream ends (the client reconnects). */
+const MAX_QUEUED_EVENTS = 10_000
 /** How often an idle event stream sends a comment, so proxies keep it open and dead clients are noticed. */
 const KEEPALIVE_MS = 15_000
 
@@ -51,8 +54,6 @@ export interface MetadataRoutesInit {
   /** The node's metadata service, or `undefined` while it is not available (a 503). */
   readonly metadata: () => MetadataService | undefined
   readonly rateLimiter?: RateLimiter
-  /** Counted per event sent to a client (metrics). */
-  readonly onEventSent?: () => void
   /** Aborted when the node stops: open event streams end, so the server can close. */
   readonly signal?: AbortSignal
 }
@@ -459,18 +460,19 @@ export function createMetadataRoutes(init: MetadataRoutesInit): OpenAPIHono<Real
     const caller = c.get('caller')
     const metadata = service()
     return streamSSE(c, async (stream) => {
-      const queue: string[] = []
+      const queue: ChangeEvent[] = []
       let wake: (() => void) | undefined
-      const unsubscribe = metadata.onChange(caller, (event) => {
-        if (group !== undefined && event.group !== group) return
-        queue.push(JSON.stringify(event))
-        wake?.()
-      })
       let open = init.signal?.aborted !== true
       const end = () => {
         open = false
         wake?.()
       }
+      const unsubscribe = metadata.onChange(caller, (event) => {
+        if (group !== undefined && event.group !== group) return
+        if (queue.length >= MAX_QUEUED_EVENTS) end()
+        else queue.push(event)
+        wake?.()
+      })
       stream.onAbort(end)
       init.signal?.addEventListener('abort', end, { once: true })
       try {
@@ -478,9 +480,7 @@ export function createMetadataRoutes(init: MetadataRoutesInit): OpenAPIHono<Real
         while (open) {
           const next = queue.shift()
           if (next !== undefined) {
-            const { type } = JSON.parse(next) as { type: string }
-            await stream.writeSSE({ event: type, data: next })
-            init.onEventSent?.()
+            await stream.writeSSE({ event: next.type, data: JSON.stringify(next) })
             continue
           }
           await new Promise<void>((resolve) => {
