@@ -168,10 +168,6 @@ export class SearchNode {
   #rebuildTimer: NodeJS.Timeout | undefined
   #rebuilding: Promise<void> | undefined
   readonly #unsubscribe: (() => void)[] = []
-  /** The indexer's change listeners on the held view (retries are replayed to them). */
-  readonly #listeners = new Set<Parameters<MetadataStore['onChange']>[0]>()
-  /** Resources whose document could not be loaded, and how often that happened in a row. */
-  readonly #retries = new Map<string, { attempts: number; timer: NodeJS.Timeout }>()
   #closed = false
   /** Whether this node is the first live holder of an ordinal's document; cleared when nodes come or go. */
   #primary = new Map<number, boolean>()
@@ -187,11 +183,11 @@ export class SearchNode {
     const indexer = new SearchIndexer({
       index: this.#index,
       realm: this.#init.realmId,
-      onError: (err, resourceId) => {
-        this.#init.logger.debug({ err, resourceId }, 'a resource could not be indexed for search')
-        // Not synced here yet, or its holder was slow (a busy node): try again later.
-        if (isMetadataError(err, 'Unavailable')) this.#retry(resourceId)
-      },
+      // A document not synced here yet (it came after its catalog entry), or a slow holder: read again,
+      // 1 s doubling, 8 times (about 4 minutes in all), unless the resource changes meanwhile.
+      retry: { delayMs: 1000, attempts: 8 },
+      onError: (err, resourceId) =>
+        this.#init.logger.warn({ err, resourceId }, 'a resource could not be indexed for search'),
     })
     indexer.onOrdinal((event) => {
       if (event.type === 'added') this.#universeIndex.add(event.ordinal, event.path)
@@ -311,8 +307,6 @@ export class SearchNode {
     this.#closed = true
     clearInterval(this.#saveTimer)
     clearTimeout(this.#rebuildTimer)
-    for (const { timer } of this.#retries.values()) clearTimeout(timer)
-    this.#retries.clear()
     this.#unfollow?.()
     for (const stop of this.#unsubscribe.splice(0)) stop()
     this.#init.network.unhandle(searchProtocol.id)
@@ -458,7 +452,6 @@ export class SearchNode {
   /** The store as the indexer sees it: only the documents this node holds. */
   #heldView(store: AutomergeMetadataStore): MetadataStore {
     const self = this.#init.network.peerId
-    const listeners = this.#listeners
     const held = (resourceId: string): boolean => {
       const documentId = store.documentIdOf(resourceId)
       return documentId !== undefined && this.#init.holders(documentId).includes(self)
@@ -466,16 +459,10 @@ export class SearchNode {
     return new Proxy(store, {
       get(target, property) {
         if (property === 'onChange')
-          return (listener: Parameters<MetadataStore['onChange']>[0]) => {
-            listeners.add(listener)
-            const stop = target.onChange((event) => {
+          return (listener: Parameters<MetadataStore['onChange']>[0]) =>
+            target.onChange((event) => {
               if (event.type === 'deleted' || held(event.resourceId)) listener(event)
             })
-            return () => {
-              listeners.delete(listener)
-              stop()
-            }
-          }
         if (property === 'listResources')
           return async (...args: Parameters<MetadataStore['listResources']>) => {
             const page = await target.listResources(...args)
@@ -485,47 +472,6 @@ export class SearchNode {
         return typeof value === 'function' ? value.bind(target) : value
       },
     }) as MetadataStore
-  }
-
-  /**
-   * Reads a resource again later (1 s, doubling, at most 30 s apart; 12 times in a row at most): its
-   * document may arrive after the catalog entry that announced it, or its holder may be slow to answer.
-   */
-  #retry(resourceId: string): void {
-    if (this.#closed) return
-    const previous = this.#retries.get(resourceId)
-    const attempts = (previous?.attempts ?? 0) + 1
-    if (previous) clearTimeout(previous.timer)
-    if (attempts > 12) {
-      this.#retries.delete(resourceId)
-      this.#init.logger.warn(
-        { resourceId },
-        'a resource could not be indexed for search; it waits for its next change',
-      )
-      return
-    }
-    const timer = setTimeout(
-      () => {
-        const ref = this.#init.store.resourceOfDocument(this.#init.store.documentIdOf(resourceId) ?? '')
-        if (ref === undefined || this.#closed) {
-          this.#retries.delete(resourceId)
-          return
-        }
-        for (const listener of this.#listeners)
-          listener({ type: 'updated', resourceId, group: ref.group, origin: 'remote' })
-        // Forgotten once indexed: the next failure starts again from one attempt.
-        void this.#indexer.idle().then(() => {
-          if (
-            this.#indexer.ordinalOf(resourceId) !== undefined &&
-            this.#retries.get(resourceId)?.timer === timer
-          )
-            this.#retries.delete(resourceId)
-        })
-      },
-      Math.min(30_000, 1000 * 2 ** (attempts - 1)),
-    )
-    timer.unref()
-    this.#retries.set(resourceId, { attempts, timer })
   }
 
   /** Holders move when nodes come and go: index what this node holds now (debounced). */
