@@ -10,7 +10,8 @@ import type { MiddlewareHandler } from 'hono'
 import { HttpProblem } from './problem.js'
 import { clientAddress, type RateLimiter, tooManyRequests } from './rate-limit.js'
 
-export type RealmEnv = { Variables: { caller: Principal } }
+/** What the gate leaves on a request: the verified caller, and the realm token they sent. */
+export type RealmEnv = { Variables: { caller: Principal; token: string } }
 
 /** The security scheme every `/v1` route but the login ones requires. */
 export const REALM_TOKEN = 'realmToken'
@@ -53,6 +54,7 @@ export function realmTokenGate(tokens: TokenVerifier, limiter?: RateLimiter): Mi
     const wait = limiter?.take('user', caller.userId) ?? 0
     if (wait > 0) return tooManyRequests(wait)
     c.set('caller', caller)
+    c.set('token', match[1] as string)
     await next()
   }
 }

@@ -92,7 +92,7 @@ export function createSearchRoutes(init: SearchRoutesInit): OpenAPIHono<RealmEnv
     if (!search) throw new HttpProblem(503, 'Service Unavailable', 'search is not available on this node yet')
     const { q, limit, cursor, sort, facets } = c.req.valid('query')
     // The gate verified this token; other nodes verify it again for their share.
-    const token = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1] ?? ''
+    const token = c.get('token')
     try {
       const results = await search.search(c.get('caller'), token, {
         query: q,
