@@ -52,6 +52,11 @@ export type DataErrorCode =
   | 'AuthorizationHeaderMalformed'
   | 'InvalidURI'
   | 'MetadataTooLarge'
+  /**
+   * Too few nodes of the realm answered to do what was asked (a write quorum not reached, no holder of a
+   * chunk reachable): nothing is wrong with the request, and it may succeed when retried (S3: 503).
+   */
+  | 'ServiceUnavailable'
 
 export class DataError extends Error {
   override readonly name = 'DataError'

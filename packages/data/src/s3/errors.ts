@@ -80,6 +80,7 @@ const STATUS: Partial<Record<DataErrorCode, number>> = {
   SignatureDoesNotMatch: 403,
   AuthorizationHeaderMalformed: 400,
   Aborted: 400,
+  ServiceUnavailable: 503,
 }
 
 const RENAMED: Partial<Record<DataErrorCode, string>> = {
