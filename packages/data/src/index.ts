@@ -154,12 +154,18 @@ export type {
   PutVersionResult,
 } from './port.js'
 export {
+  type BucketRecordsRequest,
+  type BucketRecordsResponse,
+  type BucketTombstone,
   type ChunkReferencesRequest,
   type ChunkReferencesResponse,
+  decodeBucketRecordsRequest,
+  decodeBucketRecordsResponse,
   type FetchChunkRequest,
   type FetchChunkResponse,
   type HaveChunksRequest,
   type HaveChunksResponse,
+  MAX_BUCKET_RECORDS,
   MAX_CHUNK_BYTES,
   MAX_CHUNK_IDS,
   MAX_RANGES,

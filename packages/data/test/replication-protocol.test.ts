@@ -1,10 +1,14 @@
 import { deserialize, serialize } from 'node:v8'
 import { describe, expect, it } from 'vitest'
 import {
+  type Bucket,
+  type BucketTombstone,
   chunkCidOf,
   formatVersionId,
+  MAX_BUCKET_RECORDS,
   MAX_CHUNK_IDS,
   MAX_RECORDS,
+  MemoryObjectIndex,
   type ObjectVersion,
   type ProtocolToolkit,
   type PurgeRecord,
@@ -100,6 +104,41 @@ function refuses<T>(codec: WireCodec<T>, value: unknown): boolean {
 
 function expectRefused<T>(codec: WireCodec<T>, values: readonly unknown[]): void {
   for (const value of values) expect(refuses(codec, value), JSON.stringify(value)?.slice(0, 200)).toBe(true)
+}
+
+const GROUP = '01JAAAAAAAAAAAAAAAAAAAAAAA'
+const plainBucket: Bucket = {
+  name: 'photos',
+  group: GROUP,
+  createdAt: '2026-12-06T21:00:00.000Z',
+  versioning: 'Unversioned',
+}
+const legacyBucket: Bucket = { name: 'old.archive', group: GROUP, createdAt: '2020-01-01T00:00:00.000Z' }
+const corsBucket: Bucket = {
+  name: 'web-assets',
+  group: GROUP,
+  createdAt: '2026-12-06T21:00:00.000Z',
+  versioning: 'Suspended',
+  versioningChangeId: V1,
+  cors: {
+    rules: [
+      {
+        id: 'browser uploads',
+        allowedOrigins: ['https://*.example.org'],
+        allowedMethods: ['GET', 'PUT'],
+        allowedHeaders: ['*'],
+        exposeHeaders: ['ETag', 'x-amz-version-id'],
+        maxAgeSeconds: 2 ** 31 - 1,
+      },
+      { allowedOrigins: ['*'], allowedMethods: ['HEAD'], allowedHeaders: [], exposeHeaders: [] },
+    ],
+  },
+  corsChangeId: V2,
+}
+const tombstone: BucketTombstone = {
+  name: 'scratch',
+  createdAt: '2026-12-01T00:00:00.000Z',
+  deletedAt: '2026-12-06T00:00:00.000Z',
 }
 
 const refusal = { kind: 'refused', code: 'Unavailable', message: 'busy' } as const
@@ -319,5 +358,94 @@ describe('replication protocols', () => {
       { kind: 'have', cids: [CID_A] },
     ])
     expectRefused(response, [...NOT_MESSAGES, { kind: 'referenced', referenced: ['yes'] }])
+  })
+
+  it('bucket records: pushes and pulls of buckets (versioning, CORS) and tombstones round trip', () => {
+    const { request, response } = protocols.buckets
+    const records = { buckets: [plainBucket, legacyBucket, corsBucket], tombstones: [tombstone] }
+    roundTrip(request, { kind: 'push', ...records })
+    roundTrip(request, { kind: 'push', buckets: [], tombstones: [tombstone] })
+    roundTrip(request, { kind: 'pull' })
+    roundTrip(response, { kind: 'stored' })
+    roundTrip(response, { kind: 'records', ...records })
+    roundTrip(response, { kind: 'records', buckets: [], tombstones: [] })
+    roundTrip(response, { kind: 'refused', code: 'AccessDenied', message: 'not a realm member' })
+    const many = { kind: 'push', buckets: Array(MAX_BUCKET_RECORDS).fill(legacyBucket), tombstones: [] }
+    expect(request.decode(request.encode(many as never)).kind).toBe('push')
+  })
+
+  it('bucket records: carries every bucket record an index makes', async () => {
+    const index = new MemoryObjectIndex()
+    const made = await index.createBucket('photos', { group: GROUP })
+    await index.createBucket('web-assets', { group: GROUP, versioning: 'Enabled' })
+    await index.setBucketVersioning('web-assets', 'Suspended', V1)
+    await index.setBucketCors('web-assets', corsBucket.cors, V1)
+    const withCors = await index.getBucket('web-assets')
+    await index.setBucketCors('web-assets', undefined, V2)
+    const corsDeleted = await index.getBucket('web-assets')
+    expect(corsDeleted.cors).toBeUndefined()
+    roundTrip(protocols.buckets.response, {
+      kind: 'records',
+      buckets: [made, withCors, corsDeleted],
+      tombstones: [],
+    })
+  })
+
+  it('bucket records: refuses what an index would never hold, malformed records and oversized batches', () => {
+    const { request, response } = protocols.buckets
+    const push = (buckets: unknown[], tombstones: unknown[] = []) => ({ kind: 'push', buckets, tombstones })
+    const cors = corsBucket.cors!
+    const rule = cors.rules[0]!
+    const withRule = (changes: object) =>
+      push([{ ...corsBucket, cors: { rules: [{ ...rule, ...changes }] } }])
+    expectRefused(request, [
+      ...NOT_MESSAGES,
+      { kind: 'push', buckets: [plainBucket] },
+      { kind: 'push', tombstones: [] },
+      { kind: 'pull', buckets: [] },
+      push(Array(MAX_BUCKET_RECORDS + 1).fill(legacyBucket)),
+      push([], Array(MAX_BUCKET_RECORDS + 1).fill(tombstone)),
+      push([{ ...plainBucket, name: 'Not A Bucket' }]),
+      push([{ ...plainBucket, name: 'xn--reserved' }]),
+      push([{ ...plainBucket, group: 'lab' }]),
+      push([{ ...plainBucket, group: `${GROUP}/data/other` }]),
+      push([{ ...plainBucket, createdAt: 'yesterday' }]),
+      push([{ ...plainBucket, createdAt: '2026-12-06' }]),
+      push([{ ...plainBucket, createdAt: '2026-12-06T21:00:00+01:00' }]),
+      push([{ ...plainBucket, versioning: 'Sometimes' }]),
+      push([{ ...plainBucket, versioningChangeId: V1 }]),
+      push([{ ...plainBucket, versioning: 'Enabled', versioningChangeId: 'not-an-hlc-id' }]),
+      push([{ ...plainBucket, corsChangeId: 'later' }]),
+      push([{ ...plainBucket, cors }]),
+      push([{ ...plainBucket, owner: 'someone' }]),
+      push([{ ...corsBucket, cors: { rules: [] } }]),
+      push([{ ...corsBucket, cors: { rules: Array(101).fill(rule) } }]),
+      push([{ ...corsBucket, cors: { rules: [rule], extra: 1 } }]),
+      withRule({ allowedOrigins: [] }),
+      withRule({ allowedMethods: [] }),
+      withRule({ allowedMethods: ['get'] }),
+      withRule({ allowedMethods: ['PATCH'] }),
+      withRule({ allowedOrigins: ['https://*.*.example.org'] }),
+      withRule({ allowedHeaders: ['x-*-*'] }),
+      withRule({ exposeHeaders: ['x-*'] }),
+      withRule({ exposeHeaders: ['bad header'] }),
+      withRule({ id: 'x'.repeat(256) }),
+      withRule({ maxAgeSeconds: 2 ** 31 }),
+      withRule({ maxAgeSeconds: 1.5 }),
+      withRule({ maxAgeSeconds: '60' }),
+      withRule({ allowedOrigins: 'https://example.org' }),
+      withRule({ evil: true }),
+      push([], [{ ...tombstone, name: 'UPPER' }]),
+      push([], [{ ...tombstone, deletedAt: 'never' }]),
+      push([], [{ name: 'scratch', createdAt: tombstone.createdAt }]),
+      push([], [{ ...tombstone, group: GROUP }]),
+    ])
+    expectRefused(response, [
+      ...NOT_MESSAGES,
+      { kind: 'stored', stored: 1 },
+      { kind: 'records', buckets: [] },
+      { kind: 'records', buckets: [{ ...plainBucket, name: 'a' }], tombstones: [] },
+      { kind: 'records', buckets: [], tombstones: [{}] },
+    ])
   })
 })

@@ -5,9 +5,17 @@
  */
 import { validateBucketName } from '../keys.js'
 import type { KeyRange, RangeDigest } from '../lmdb-object-index.js'
-import type { ObjectVersion, PurgeRecord } from '../port.js'
+import type { Bucket, ObjectVersion, PurgeRecord } from '../port.js'
 import { boolean, bytes, exact, integer, list, optional, record, text } from './decode.js'
-import { chunkId, keyRange, objectVersion, purgeRecord, rangeDigest } from './records.js'
+import {
+  bucketRecord,
+  bucketTombstone,
+  chunkId,
+  keyRange,
+  objectVersion,
+  purgeRecord,
+  rangeDigest,
+} from './records.js'
 
 /** The largest chunk a message carries (chunks are 4 MiB by default; the chunk size is configurable). */
 export const MAX_CHUNK_BYTES = 16 * 1024 * 1024
@@ -17,6 +25,8 @@ export const MAX_CHUNK_IDS = 1024
 export const MAX_RECORDS = 1000
 /** Key ranges per digest request. */
 export const MAX_RANGES = 256
+/** Bucket records, and bucket tombstones, per bucket records message. */
+export const MAX_BUCKET_RECORDS = 10_000
 const MAX_MESSAGE = 1000
 
 /** Why a node did not answer a request with what was asked. */
@@ -139,6 +149,30 @@ export interface ChunkReferencesRequest {
  */
 export type ChunkReferencesResponse =
   | { readonly kind: 'referenced'; readonly referenced: readonly boolean[] }
+  | ReplicationRefusal
+
+// bucket records: every node holds every bucket record (buckets are few); pushed when they change, or
+// pulled whole. Merged like the index merges them: versioning and CORS by their change ids.
+/** A deleted bucket: a copy of it created at or before `createdAt` must not come back. */
+export interface BucketTombstone {
+  readonly name: string
+  readonly createdAt: string
+  readonly deletedAt: string
+}
+export type BucketRecordsRequest =
+  | {
+      readonly kind: 'push'
+      readonly buckets: readonly Bucket[]
+      readonly tombstones: readonly BucketTombstone[]
+    }
+  | { readonly kind: 'pull' }
+export type BucketRecordsResponse =
+  | { readonly kind: 'stored' }
+  | {
+      readonly kind: 'records'
+      readonly buckets: readonly Bucket[]
+      readonly tombstones: readonly BucketTombstone[]
+    }
   | ReplicationRefusal
 
 function refusal(v: Record<string, unknown>): ReplicationRefusal {
@@ -312,4 +346,37 @@ export function decodeChunkReferencesResponse(value: unknown): ChunkReferencesRe
   const w = exact(v, 'references', ['kind', 'referenced'])
   if (w.kind !== 'referenced') throw new Error('not a references response')
   return { kind: 'referenced', referenced: answers(w.referenced, 'referenced') }
+}
+
+function bucketRecords(v: Record<string, unknown>): {
+  buckets: Bucket[]
+  tombstones: BucketTombstone[]
+} {
+  return {
+    buckets: list(v.buckets, 'buckets', 0, MAX_BUCKET_RECORDS, bucketRecord),
+    tombstones: list(v.tombstones, 'tombstones', 0, MAX_BUCKET_RECORDS, bucketTombstone),
+  }
+}
+
+export function decodeBucketRecordsRequest(value: unknown): BucketRecordsRequest {
+  const v = record(value, 'buckets request')
+  if (v.kind === 'pull') {
+    exact(v, 'buckets pull', ['kind'])
+    return { kind: 'pull' }
+  }
+  const w = exact(v, 'buckets push', ['kind', 'buckets', 'tombstones'])
+  if (w.kind !== 'push') throw new Error('not a buckets request')
+  return { kind: 'push', ...bucketRecords(w) }
+}
+
+export function decodeBucketRecordsResponse(value: unknown): BucketRecordsResponse {
+  const v = record(value, 'buckets response')
+  if (v.kind === 'refused') return refusal(v)
+  if (v.kind === 'stored') {
+    exact(v, 'buckets stored', ['kind'])
+    return { kind: 'stored' }
+  }
+  const w = exact(v, 'buckets', ['kind', 'buckets', 'tombstones'])
+  if (w.kind !== 'records') throw new Error('not a buckets response')
+  return { kind: 'records', ...bucketRecords(w) }
 }

@@ -1,8 +1,8 @@
 /**
  * The request/response protocols of data replication, versioned `/aruna/<domain>/1.0.0` like every
  * Aruna protocol: fetch and push a chunk, ask which chunks a node holds, push or pull a bucket's
- * version and purge records, compare key-range digests for anti-entropy, and ask whether a chunk is
- * still referenced before collecting it.
+ * version and purge records, compare key-range digests for anti-entropy, ask whether a chunk is
+ * still referenced before collecting it, and push or pull bucket records and bucket tombstones.
  *
  * `replicationProtocols(network)` builds them with the network package's `defineProtocol` and
  * `messageCodec` (structured JSON header, binary fields raw after it, never base64), which the node
@@ -10,8 +10,12 @@
  * on the network package. A decoder's refusal reaches the caller as the codec's `MalformedMessage`.
  */
 import {
+  type BucketRecordsRequest,
+  type BucketRecordsResponse,
   type ChunkReferencesRequest,
   type ChunkReferencesResponse,
+  decodeBucketRecordsRequest,
+  decodeBucketRecordsResponse,
   decodeChunkReferencesRequest,
   decodeChunkReferencesResponse,
   decodeFetchChunkRequest,
@@ -130,6 +134,12 @@ export const REPLICATION_PROTOCOL_SPECS = Object.freeze({
     decodeChunkReferencesRequest,
     decodeChunkReferencesResponse,
   ),
+  buckets: spec<BucketRecordsRequest, BucketRecordsResponse>(
+    '/aruna/data-buckets/1.0.0',
+    4 * MIB,
+    decodeBucketRecordsRequest,
+    decodeBucketRecordsResponse,
+  ),
 })
 
 type Specs = typeof REPLICATION_PROTOCOL_SPECS
@@ -156,5 +166,6 @@ export function replicationProtocols(network: ProtocolToolkit): ReplicationProto
     purgeRecords: build(specs.purgeRecords),
     rangeDigests: build(specs.rangeDigests),
     chunkReferences: build(specs.chunkReferences),
+    buckets: build(specs.buckets),
   })
 }

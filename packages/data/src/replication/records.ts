@@ -1,14 +1,37 @@
 /**
  * Decoders of the records replication carries (version records, purge records, key ranges, range
- * digests) from hostile input: every field is shape-checked and bounded, then the record passes the
- * same checks an `ObjectIndex` applies before storing one (`validateVersion`, `validatePurge`).
+ * digests, bucket records and their tombstones) from hostile input: every field is shape-checked and
+ * bounded, then the record passes the same checks an `ObjectIndex` applies before storing one
+ * (`validateVersion`, `validatePurge`, `validateBucketName`, `validateGroupId`, the S3 CORS rules).
  */
 import { parseChunkCid } from '../chunk-id.js'
-import { MAX_KEY_BYTES } from '../keys.js'
+import { parseVersionId } from '../hlc.js'
+import { MAX_KEY_BYTES, validateBucketName, validateGroupId } from '../keys.js'
 import type { KeyRange, RangeDigest } from '../lmdb-object-index.js'
-import type { Checksums, ChunkRef, Manifest, ManifestPart, ObjectVersion, PurgeRecord } from '../port.js'
+import type {
+  Bucket,
+  BucketVersioning,
+  Checksums,
+  ChunkRef,
+  CorsConfiguration,
+  CorsMethod,
+  CorsRule,
+  Manifest,
+  ManifestPart,
+  ObjectVersion,
+  PurgeRecord,
+} from '../port.js'
+import {
+  CORS_METHODS,
+  MAX_CORS_AGE_SECONDS,
+  MAX_CORS_BODY,
+  MAX_CORS_ID_LENGTH,
+  MAX_CORS_RULES,
+  validateCorsRuleValues,
+} from '../s3/cors-configuration.js'
 import { validatePurge, validateVersion } from '../version-record.js'
 import { boolean, exact, integer, list, optional, text, textMap } from './decode.js'
+import type { BucketTombstone } from './messages.js'
 
 /** Chunks one manifest may list in a message: 100 000 chunks are 400 GiB at the default 4 MiB. */
 export const MAX_MANIFEST_CHUNKS = 100_000
@@ -148,4 +171,107 @@ export function purgeRecord(value: unknown, bucket: string): PurgeRecord {
   }
   validatePurge(purge)
   return purge
+}
+
+/** An ISO 8601 time exactly as `Date.prototype.toISOString` writes it, as every node makes them. */
+function isoTime(value: unknown, what: string): string {
+  const time = text(value, what, MAX_TIME)
+  const parsed = new Date(time)
+  if (Number.isNaN(parsed.getTime()) || parsed.toISOString() !== time) throw new Error(`bad ${what}`)
+  return time
+}
+
+function changeId(value: unknown, what: string): string {
+  const id = text(value, what, 128)
+  parseVersionId(id)
+  return id
+}
+
+const BUCKET_FIELDS = [
+  'name',
+  'group',
+  'createdAt',
+  'versioning',
+  'versioningChangeId',
+  'cors',
+  'corsChangeId',
+]
+const VERSIONING: ReadonlySet<string> = new Set<BucketVersioning>(['Unversioned', 'Enabled', 'Suspended'])
+
+/**
+ * A bucket record as an index holds one: a valid name and group id, the changes' HLC ids, and a CORS
+ * configuration only with the id of the change that set it, versioning set by a change only to
+ * `Enabled` or `Suspended` (what `setBucketCors` and `setBucketVersioning` can make).
+ */
+export function bucketRecord(value: unknown): Bucket {
+  const v = exact(value, 'bucket', BUCKET_FIELDS)
+  const bucket: Bucket = {
+    name: validateBucketName(text(v.name, 'bucket name', 63)),
+    group: validateGroupId(v.group),
+    createdAt: isoTime(v.createdAt, 'createdAt'),
+    ...optional('versioning', v.versioning, (s) => {
+      if (typeof s !== 'string' || !VERSIONING.has(s)) throw new Error('bad versioning')
+      return s as BucketVersioning
+    }),
+    ...optional('versioningChangeId', v.versioningChangeId, (id) => changeId(id, 'versioning change id')),
+    ...optional('cors', v.cors, corsConfiguration),
+    ...optional('corsChangeId', v.corsChangeId, (id) => changeId(id, 'CORS change id')),
+  }
+  if (bucket.versioningChangeId !== undefined && (bucket.versioning ?? 'Unversioned') === 'Unversioned')
+    throw new Error('a versioning change to Unversioned')
+  if (bucket.cors !== undefined && bucket.corsChangeId === undefined)
+    throw new Error('a CORS configuration without its change id')
+  return bucket
+}
+
+export function bucketTombstone(value: unknown): BucketTombstone {
+  const v = exact(value, 'bucket tombstone', ['name', 'createdAt', 'deletedAt'])
+  return {
+    name: validateBucketName(text(v.name, 'bucket name', 63)),
+    createdAt: isoTime(v.createdAt, 'createdAt'),
+    deletedAt: isoTime(v.deletedAt, 'deletedAt'),
+  }
+}
+
+/** A string of a CORS rule: any that fits in a PutBucketCors body (the S3 parser's only bound). */
+function corsText(value: unknown, what: string): string {
+  return text(value, what, MAX_CORS_BODY, 0)
+}
+
+function corsTexts(value: unknown, what: string, min: number): string[] {
+  return list(value, what, min, MAX_CORS_BODY, (item) => corsText(item, what))
+}
+
+/** A CORS configuration as `parseCorsConfiguration` accepts one, with the same structural limits. */
+function corsConfiguration(value: unknown): CorsConfiguration {
+  const v = exact(value, 'CORS configuration', ['rules'])
+  return { rules: list(v.rules, 'CORS rules', 1, MAX_CORS_RULES, corsRule) }
+}
+
+function corsRule(value: unknown): CorsRule {
+  const v = exact(value, 'CORS rule', [
+    'id',
+    'allowedOrigins',
+    'allowedMethods',
+    'allowedHeaders',
+    'exposeHeaders',
+    'maxAgeSeconds',
+  ])
+  const rule: CorsRule = {
+    ...optional('id', v.id, (id) => {
+      const s = corsText(id, 'CORS rule id')
+      if ([...s].length > MAX_CORS_ID_LENGTH) throw new Error('bad CORS rule id')
+      return s
+    }),
+    allowedOrigins: corsTexts(v.allowedOrigins, 'allowed origins', 1),
+    allowedMethods: list(v.allowedMethods, 'allowed methods', 1, MAX_CORS_BODY, (m) => {
+      if (typeof m !== 'string' || !CORS_METHODS.has(m)) throw new Error('bad CORS method')
+      return m as CorsMethod
+    }),
+    allowedHeaders: corsTexts(v.allowedHeaders, 'allowed headers', 0),
+    exposeHeaders: corsTexts(v.exposeHeaders, 'expose headers', 0),
+    ...optional('maxAgeSeconds', v.maxAgeSeconds, (s) => integer(s, 'max age', 0, MAX_CORS_AGE_SECONDS)),
+  }
+  validateCorsRuleValues(rule)
+  return rule
 }

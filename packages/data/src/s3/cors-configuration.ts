@@ -9,8 +9,10 @@ export const MAX_CORS_BODY = 64 * 1024
 /** The methods a rule can allow, as S3 spells them (case matters). */
 export const CORS_METHODS: ReadonlySet<string> = new Set<CorsMethod>(['GET', 'PUT', 'POST', 'DELETE', 'HEAD'])
 
-const MAX_ID_LENGTH = 255
-const MAX_AGE_SECONDS = 2 ** 31 - 1
+/** The longest rule `ID`, in characters (code points). */
+export const MAX_CORS_ID_LENGTH = 255
+/** The greatest `MaxAgeSeconds`: a 32-bit count of seconds. */
+export const MAX_CORS_AGE_SECONDS = 2 ** 31 - 1
 const RULE_ELEMENTS = new Set([
   'ID',
   'AllowedOrigin',
@@ -36,7 +38,7 @@ export function parseCorsConfiguration(root: Record<string, unknown>): CorsConfi
   const elements = elementsOf(root, 'CORSRule')
   if (elements.length === 0 || elements.length > MAX_CORS_RULES) throw malformedXml()
   const rules = elements.map(ruleOf)
-  for (const rule of rules) checkValues(rule)
+  for (const rule of rules) validateCorsRuleValues(rule)
   return { rules }
 }
 
@@ -53,18 +55,23 @@ function ruleOf(element: Record<string, unknown>): CorsRule {
   }
   const id = singleTextOf(element, 'ID')
   if (id !== undefined) {
-    if ([...id].length > MAX_ID_LENGTH) throw malformedXml()
+    if ([...id].length > MAX_CORS_ID_LENGTH) throw malformedXml()
     rule.id = id
   }
   const maxAge = singleTextOf(element, 'MaxAgeSeconds')?.trim()
   if (maxAge !== undefined) {
-    if (!/^\d{1,10}$/.test(maxAge) || Number(maxAge) > MAX_AGE_SECONDS) throw malformedXml()
+    if (!/^\d{1,10}$/.test(maxAge) || Number(maxAge) > MAX_CORS_AGE_SECONDS) throw malformedXml()
     rule.maxAgeSeconds = Number(maxAge)
   }
   return rule
 }
 
-function checkValues(rule: CorsRule): void {
+/**
+ * The value checks S3 makes on one rule (`InvalidRequest`): methods S3 allows, at most one `*` in an
+ * origin or allowed header, expose headers that are header names without `*`. Replication checks
+ * rules received from other nodes with the same function.
+ */
+export function validateCorsRuleValues(rule: CorsRule): void {
   for (const method of rule.allowedMethods) {
     if (!CORS_METHODS.has(method)) {
       throw new DataError(
