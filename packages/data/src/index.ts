@@ -97,13 +97,7 @@ export {
   validateKey,
 } from './keys.js'
 export { type KeyScan, listPage, MAX_KEYS, type Page, type ScanStart } from './listing.js'
-export {
-  type KeyRange,
-  LmdbObjectIndex,
-  type LmdbObjectIndexOptions,
-  type RangeDigest,
-  type ScanStats,
-} from './lmdb-object-index.js'
+export { LmdbObjectIndex, type LmdbObjectIndexOptions, type ScanStats } from './lmdb-object-index.js'
 export { MemoryBlobStore } from './memory-blob-store.js'
 export { MemoryObjectIndex, type MemoryObjectIndexInit } from './memory-object-index.js'
 export {
@@ -141,6 +135,7 @@ export type {
   CorsRule,
   CreateBucketOptions,
   DeleteMarker,
+  KeyRange,
   ListOptions,
   ListResult,
   ListVersionsOptions,
@@ -152,6 +147,8 @@ export type {
   PurgeRecord,
   PurgeResult,
   PutVersionResult,
+  RangeDigest,
+  RecordRangeOptions,
 } from './port.js'
 export {
   type BucketRecordsRequest,

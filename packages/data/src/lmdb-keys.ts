@@ -85,9 +85,17 @@ function invertedVersionId(bytes: Uint8Array): Buffer {
   return out
 }
 
-/** The key of a version record in `versions`. */
+/** The key of a version record in `versions` (and of a purge record in `purges`). */
 export function versionKey(bucket: string, key: string, versionId: string): Buffer {
-  return Buffer.concat([keyVersionsStart(bucket, key), invertedVersionId(utf8(versionId))])
+  return Buffer.concat([bucketStart(bucket), recordId(key, versionId)])
+}
+
+/**
+ * A record's id within its bucket: its `versions` key after `bucket 00`, `key 00 ~versionId FF`.
+ * Range digests hash these (`RangeDigest`), whichever index computes them.
+ */
+export function recordId(key: string, versionId: string): Buffer {
+  return Buffer.concat([utf8(key), Buffer.of(SEPARATOR), invertedVersionId(utf8(versionId))])
 }
 
 /** Where the versions of one key start (inclusive), newest first. */

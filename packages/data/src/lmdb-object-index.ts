@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { type Database, open, type RootDatabase } from 'lmdb'
@@ -37,6 +36,7 @@ import type {
   ContentVersion,
   CorsConfiguration,
   CreateBucketOptions,
+  KeyRange,
   ListOptions,
   ListResult,
   ListVersionsOptions,
@@ -46,7 +46,10 @@ import type {
   PurgeRecord,
   PurgeResult,
   PutVersionResult,
+  RangeDigest,
+  RecordRangeOptions,
 } from './port.js'
+import { RangeDigester } from './range-digest.js'
 import {
   sameVersion,
   validatePurge,
@@ -55,15 +58,15 @@ import {
   versioningChangeWins,
 } from './version-record.js'
 
+/** Where they were first defined; the port owns them now. */
+export type { KeyRange, RangeDigest } from './port.js'
+
 /** The layout this code reads and writes; an index in another layout is refused at `open`. */
 const FORMAT = 1
 /** Version records read per seek by `listVersions`: no read transaction outlives one batch. */
 const VERSION_BATCH = 128
 
 type Store = Database<Buffer, Buffer>
-
-/** Set before each purge id in a range digest, so a purge never hashes like a version. */
-const PURGE_MARK = Buffer.from('purge\u0000')
 
 export interface LmdbObjectIndexOptions {
   /** Clock for bucket creation times; default the system clock. */
@@ -78,25 +81,6 @@ export interface ScanStats {
   seeks: number
   /** Entries read by range reads. */
   entriesRead: number
-}
-
-/** A digest of the version records in a key range of a bucket, for anti-entropy between holders. */
-export interface RangeDigest {
-  /** Version records in the range. */
-  count: number
-  /** Purge records in the range. */
-  purges: number
-  /**
-   * Hex sha2-256 over the ids (key and version id) of the version records in index order, then of
-   * the purge records (each marked as one).
-   */
-  digest: string
-}
-
-/** A key range of a bucket: keys at or after `start` and before `end`; both open when absent. */
-export interface KeyRange {
-  start?: string
-  end?: string
 }
 
 /**
@@ -251,18 +235,31 @@ export class LmdbObjectIndex implements ObjectIndex {
     const marker = options.keyMarker
     if (marker !== undefined && compareKeys(marker, prefix) >= 0) {
       const wanted = options.key === undefined ? marker.startsWith(prefix) : marker === options.key
-      start =
-        options.versionIdMarker !== undefined && wanted
-          ? olderVersionsStart(bucket, marker, options.versionIdMarker)
-          : versionsSeek(bucket, { key: marker, inclusive: false })
+      start = markerStart(bucket, marker, wanted ? options.versionIdMarker : undefined)
     }
-    // A fresh read per batch: writes between batches are neither skipped nor repeated past the cursor.
+    yield* this.#records(
+      this.#versions,
+      narrowed({ start, end: range.end }, bucket, options.range),
+      decodeVersion,
+    )
+  }
+
+  /**
+   * The records of `store` in `[start, end)`, a fresh read per batch: writes between batches are
+   * neither skipped nor repeated past the cursor.
+   */
+  async *#records<T>(
+    store: Store,
+    { start, end }: { start: Buffer; end: Buffer },
+    decode: (stored: Uint8Array) => T,
+  ): AsyncGenerator<T> {
+    let from = start
     for (;;) {
-      const batch = [...this.#scan(this.#versions, start, range.end, VERSION_BATCH)]
-      for (const entry of batch) yield decodeVersion(entry.value)
+      const batch = [...this.#scan(store, from, end, VERSION_BATCH)]
+      for (const entry of batch) yield decode(entry.value)
       const last = batch.at(-1)
       if (last === undefined || batch.length < VERSION_BATCH) return
-      start = Buffer.concat([last.key, Buffer.of(0)])
+      from = Buffer.concat([last.key, Buffer.of(0)])
     }
   }
 
@@ -358,17 +355,16 @@ export class LmdbObjectIndex implements ObjectIndex {
     })
   }
 
-  async *listPurges(bucket: string): AsyncGenerator<PurgeRecord> {
+  async *listPurges(bucket: string, options: RecordRangeOptions = {}): AsyncGenerator<PurgeRecord> {
     this.#requireBucket(bucket)
-    let start = bucketStart(bucket)
-    const end = bucketEnd(bucket)
-    for (;;) {
-      const batch = [...this.#scan(this.#purges, start, end, VERSION_BATCH)]
-      for (const entry of batch) yield decodePurge(entry.value)
-      const last = batch.at(-1)
-      if (last === undefined || batch.length < VERSION_BATCH) return
-      start = Buffer.concat([last.key, Buffer.of(0)])
-    }
+    const marker = options.keyMarker
+    const start =
+      marker === undefined ? bucketStart(bucket) : markerStart(bucket, marker, options.versionIdMarker)
+    yield* this.#records(
+      this.#purges,
+      narrowed({ start, end: bucketEnd(bucket) }, bucket, options.range),
+      decodePurge,
+    )
   }
 
   async setBucketVersioning(name: string, versioning: BucketVersioning, changeId: string): Promise<Bucket> {
@@ -396,35 +392,20 @@ export class LmdbObjectIndex implements ObjectIndex {
   }
 
   /**
-   * A digest of the bucket's version and purge records whose keys are in `range`. Two holders with the
-   * same records there get the same digest (a purge counts whether or not the holder ever had the
-   * version), so anti-entropy can compare ranges and narrow down to the keys
-   * that differ before exchanging records. Records are immutable and their ids unique, so hashing the
-   * ids (the stored keys, without reading a value) stands for the records. Costs one pass over the
-   * range's keys.
+   * See `ObjectIndex.digestRange`. Records are immutable and their ids unique, so hashing the ids (the
+   * stored keys after the bucket, without reading a value) stands for the records. Costs one pass over
+   * the range's keys.
    */
   async digestRange(bucket: string, range: KeyRange = {}): Promise<RangeDigest> {
     this.#requireBucket(bucket)
     const { start, end } = keyRange(bucket, range.start, range.end)
-    const hash = createHash('sha256')
+    const digester = new RangeDigester()
     const skip = Buffer.byteLength(bucket) + 1
-    let count = 0
     if (Buffer.compare(start, end) < 0) {
-      for (const key of this.#versions.getKeys({ start, end })) {
-        // The stored key after the bucket: `key 00 ~versionId FF`, self-delimiting.
-        hash.update(key.subarray(skip))
-        count++
-      }
+      for (const key of this.#versions.getKeys({ start, end })) digester.version(key.subarray(skip))
+      for (const key of this.#purges.getKeys({ start, end })) digester.purge(key.subarray(skip))
     }
-    let purges = 0
-    if (Buffer.compare(start, end) < 0) {
-      for (const key of this.#purges.getKeys({ start, end })) {
-        hash.update(PURGE_MARK)
-        hash.update(key.subarray(skip))
-        purges++
-      }
-    }
-    return { count, purges, digest: hash.digest('hex') }
+    return digester.digest()
   }
 
   #requireBucket(name: string): Bucket {
@@ -480,4 +461,25 @@ function isVersionId(versionId: string): boolean {
 
 function* mapEntries<A, B>(entries: Iterable<A>, map: (entry: A) => B): Generator<B> {
   for (const entry of entries) yield map(entry)
+}
+
+/** Where a scan after a marker starts: after the key's records, or after one record of it. */
+function markerStart(bucket: string, keyMarker: string, versionIdMarker: string | undefined): Buffer {
+  return versionIdMarker === undefined
+    ? versionsSeek(bucket, { key: keyMarker, inclusive: false })
+    : olderVersionsStart(bucket, keyMarker, versionIdMarker)
+}
+
+/** `scan` cut down to the keys of `range`, when one is given. */
+function narrowed(
+  scan: { start: Buffer; end: Buffer },
+  bucket: string,
+  range: KeyRange | undefined,
+): { start: Buffer; end: Buffer } {
+  if (range === undefined) return scan
+  const bounds = keyRange(bucket, range.start, range.end)
+  return {
+    start: Buffer.compare(bounds.start, scan.start) > 0 ? bounds.start : scan.start,
+    end: Buffer.compare(bounds.end, scan.end) < 0 ? bounds.end : scan.end,
+  }
 }

@@ -2,12 +2,14 @@ import { DataError } from './errors.js'
 import { parseVersionId } from './hlc.js'
 import { compareKeys, validateBucketName, validateGroupId, validateKey } from './keys.js'
 import { type KeyScan, listPage, type ScanStart } from './listing.js'
+import { recordId } from './lmdb-keys.js'
 import type {
   Bucket,
   BucketVersioning,
   ContentVersion,
   CorsConfiguration,
   CreateBucketOptions,
+  KeyRange,
   ListOptions,
   ListResult,
   ListVersionsOptions,
@@ -16,7 +18,10 @@ import type {
   PurgeRecord,
   PurgeResult,
   PutVersionResult,
+  RangeDigest,
+  RecordRangeOptions,
 } from './port.js'
+import { RangeDigester } from './range-digest.js'
 import {
   sameVersion,
   summarize,
@@ -108,8 +113,11 @@ export class MemoryObjectIndex implements ObjectIndex {
     const state = this.#state(bucket)
     if (options.key !== undefined) validateKey(options.key)
     const prefix = options.key ?? options.prefix ?? ''
+    const range = inRange(options.range)
     const wanted = (key: string | undefined): key is string =>
-      key !== undefined && (options.key === undefined ? key.startsWith(prefix) : key === options.key)
+      key !== undefined &&
+      (options.key === undefined ? key.startsWith(prefix) : key === options.key) &&
+      range.includes(key)
 
     let start: ScanStart = { key: prefix, inclusive: true }
     const marker = options.keyMarker
@@ -120,6 +128,8 @@ export class MemoryObjectIndex implements ObjectIndex {
         for (const version of older) yield structuredClone(version)
       }
     }
+    if (range.start !== undefined && compareKeys(range.start, start.key) > 0)
+      start = { key: range.start, inclusive: true }
     // Seek afresh for every key, so writes between two reads neither skip nor repeat a key.
     for (;;) {
       const key = state.keys[seek(state.keys, start)]
@@ -202,12 +212,37 @@ export class MemoryObjectIndex implements ObjectIndex {
     return { stored: true, removed: removed! }
   }
 
-  async *listPurges(bucket: string): AsyncGenerator<PurgeRecord> {
+  async *listPurges(bucket: string, options: RecordRangeOptions = {}): AsyncGenerator<PurgeRecord> {
+    const purges = this.#purgesInRange(this.#state(bucket), options.range)
+    const { keyMarker, versionIdMarker } = options
+    const after = (purge: PurgeRecord): boolean => {
+      if (keyMarker === undefined) return true
+      const order = compareKeys(purge.key, keyMarker)
+      return order > 0 || (order === 0 && versionIdMarker !== undefined && purge.versionId < versionIdMarker)
+    }
+    for (const purge of purges) if (after(purge)) yield { ...purge }
+  }
+
+  async digestRange(bucket: string, range: KeyRange = {}): Promise<RangeDigest> {
     const state = this.#state(bucket)
-    const purges = [...state.purges.values()].sort(
-      (a, b) => compareKeys(a.key, b.key) || (a.versionId < b.versionId ? 1 : -1),
-    )
-    for (const purge of purges) yield { ...purge }
+    const bounds = inRange(range)
+    const digester = new RangeDigester()
+    for (let i = seek(state.keys, { key: bounds.start ?? '', inclusive: true }); i < state.keys.length; i++) {
+      const key = state.keys[i]!
+      if (!bounds.includes(key)) break
+      for (const version of state.history.get(key)!) digester.version(recordId(key, version.versionId))
+    }
+    for (const purge of this.#purgesInRange(state, range))
+      digester.purge(recordId(purge.key, purge.versionId))
+    return digester.digest()
+  }
+
+  /** The purge records of `range` in index order: by key, newest version id first. */
+  #purgesInRange(state: BucketState, range: KeyRange | undefined): PurgeRecord[] {
+    const bounds = inRange(range)
+    return [...state.purges.values()]
+      .filter((purge) => bounds.includes(purge.key))
+      .sort((a, b) => compareKeys(a.key, b.key) || (a.versionId < b.versionId ? 1 : -1))
   }
 
   async setBucketVersioning(name: string, versioning: BucketVersioning, changeId: string): Promise<Bucket> {
@@ -239,6 +274,28 @@ export class MemoryObjectIndex implements ObjectIndex {
     if (state === undefined) throw new DataError('NoSuchBucket', `no bucket ${bucket}`)
     return state
   }
+}
+
+/**
+ * A key range's bounds as the LMDB index reads them: as UTF-8, where an unpaired surrogate becomes
+ * U+FFFD. Keys are well-formed, so `compareKeys` then orders a key and a bound as their bytes do.
+ */
+function inRange(range: KeyRange | undefined): {
+  start?: string
+  includes: (key: string) => boolean
+} {
+  const start = range?.start === undefined ? undefined : asUtf8(range.start)
+  const end = range?.end === undefined ? undefined : asUtf8(range.end)
+  return {
+    ...(start === undefined ? {} : { start }),
+    includes: (key) =>
+      (start === undefined || compareKeys(key, start) >= 0) &&
+      (end === undefined || compareKeys(key, end) < 0),
+  }
+}
+
+function asUtf8(text: string): string {
+  return Buffer.from(text, 'utf8').toString('utf8')
 }
 
 function purgeId(key: string, versionId: string): string {

@@ -222,16 +222,50 @@ export interface ListResult {
   nextContinuationToken?: string
 }
 
-/** ListObjectVersions parameters. */
-export interface ListVersionsOptions {
+/**
+ * A key range of a bucket: keys at or after `start` and before `end`; both open when absent. Bounds
+ * are any strings, compared with keys by their UTF-8 bytes (`compareKeys`), so a bound need not be a
+ * key itself (anti-entropy splits ranges at arbitrary points).
+ */
+export interface KeyRange {
+  start?: string
+  end?: string
+}
+
+/** A digest of the version and purge records in a key range of a bucket, for anti-entropy between holders. */
+export interface RangeDigest {
+  /** Version records in the range. */
+  count: number
+  /** Purge records in the range. */
+  purges: number
+  /**
+   * Hex sha2-256 over the ids of the version records in index order, then of the purge records in
+   * index order, each purge id preceded by the bytes `purge 00`. A record's id is
+   * `utf8(key) 00 ~utf8(versionId) FF`, where `~` complements every byte (`FF - b`), so ids sort as
+   * the index orders records: by key in UTF-8 binary order, newest version first.
+   */
+  digest: string
+}
+
+/**
+ * Where a listing of a bucket's records starts and stops: what anti-entropy needs to page through a key
+ * range (`keyMarker` and `versionIdMarker` are the last record of the previous page).
+ */
+export interface RecordRangeOptions {
+  /** Only records whose keys are in this range. */
+  range?: KeyRange
+  /** Start after this key's records (or, with `versionIdMarker`, after that record of it). */
+  keyMarker?: string
+  /** With `keyMarker`: continue with that key's records older than this one. */
+  versionIdMarker?: string
+}
+
+/** ListObjectVersions parameters (and a key range, for anti-entropy). */
+export interface ListVersionsOptions extends RecordRangeOptions {
   /** Only this exact key. */
   key?: string
   /** Only keys that start with this. */
   prefix?: string
-  /** Start after this key's versions (or, with `versionIdMarker`, after that version of it). */
-  keyMarker?: string
-  /** With `keyMarker`: continue with that key's versions older than this one. */
-  versionIdMarker?: string
 }
 
 /** The methods a CORS rule can allow (S3's `AllowedMethod`). */
@@ -349,8 +383,20 @@ export interface ObjectIndex {
    */
   purgeVersion(purge: PurgeRecord): Promise<PurgeResult>
 
-  /** The bucket's purge records in key order (for anti-entropy and tests). */
-  listPurges(bucket: string): AsyncIterable<PurgeRecord>
+  /**
+   * The bucket's purge records in index order (key, then newest version id first), those in
+   * `options.range` and after the markers when given, as `listVersions` pages. Lazy.
+   */
+  listPurges(bucket: string, options?: RecordRangeOptions): AsyncIterable<PurgeRecord>
+
+  /**
+   * A digest of the bucket's version and purge records whose keys are in `range` (the whole bucket
+   * when absent). Every implementation computes it the same way (see `RangeDigest`), so two holders
+   * with the same records there get the same digest, whatever index each uses and whatever order the
+   * records came in; a purge counts whether or not the holder ever had the version. Anti-entropy
+   * compares ranges and narrows down to the keys that differ before exchanging records.
+   */
+  digestRange(bucket: string, range?: KeyRange): Promise<RangeDigest>
 
   /**
    * Sets the bucket's versioning state when `changeId` (an HLC id) is greater than the one that set

@@ -4,8 +4,7 @@
  * `MalformedMessage`): every field is shape-checked and bounded, records pass the index's own checks.
  */
 import { validateBucketName } from '../keys.js'
-import type { KeyRange, RangeDigest } from '../lmdb-object-index.js'
-import type { Bucket, ObjectVersion, PurgeRecord } from '../port.js'
+import type { Bucket, KeyRange, ObjectVersion, PurgeRecord, RangeDigest } from '../port.js'
 import { boolean, bytes, exact, integer, list, optional, record, text } from './decode.js'
 import {
   bucketRecord,

@@ -7,7 +7,6 @@
 import { parseChunkCid } from '../chunk-id.js'
 import { parseVersionId } from '../hlc.js'
 import { MAX_KEY_BYTES, validateBucketName, validateGroupId } from '../keys.js'
-import type { KeyRange, RangeDigest } from '../lmdb-object-index.js'
 import type {
   Bucket,
   BucketVersioning,
@@ -16,10 +15,12 @@ import type {
   CorsConfiguration,
   CorsMethod,
   CorsRule,
+  KeyRange,
   Manifest,
   ManifestPart,
   ObjectVersion,
   PurgeRecord,
+  RangeDigest,
 } from '../port.js'
 import {
   CORS_METHODS,

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { CorsConfiguration, ObjectIndex, ObjectVersion, PurgeRecord } from '../port.js'
 import type { TestSetup } from './index.js'
+import { runObjectRangeTests } from './object-index-range-suite.js'
 import { runObjectListingTests } from './object-listing-suite.js'
 import { collectVersions, content, expectCode, G1, G2, marker, purge, vid } from './records.js'
 
@@ -488,6 +489,7 @@ export function runObjectIndexTests(common: TestSetup<ObjectIndex>): void {
   })
 
   runObjectListingTests(common)
+  runObjectRangeTests(common)
 }
 
 async function collectPurges(index: ObjectIndex, bucket: string): Promise<PurgeRecord[]> {
