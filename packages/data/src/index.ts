@@ -40,6 +40,7 @@ export {
   type GcProgress,
   type GcResult,
   type GcSources,
+  type PinWatch,
 } from './engine/gc.js'
 export { type ExpectedDigests, type IngestedContent, type IngestInit, ingest } from './engine/ingest.js'
 export { MemoryMultipartStore } from './engine/memory-multipart-store.js'

@@ -7,7 +7,6 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { FsMultipartStore } from '../src/engine/fs-multipart-store.js'
 import { MemoryMultipartStore } from '../src/engine/memory-multipart-store.js'
 import { ObjectEngine } from '../src/engine/object-engine.js'
-import type { MultipartStore } from '../src/engine/port.js'
 import { isDataError } from '../src/errors.js'
 import { FsBlobStore } from '../src/fs-blob-store.js'
 import { HybridLogicalClock } from '../src/hlc.js'
@@ -16,9 +15,8 @@ import { MemoryBlobStore } from '../src/memory-blob-store.js'
 import { MemoryObjectIndex } from '../src/memory-object-index.js'
 import type { AbortOptions, BlobStore, ChunkRef, ChunkSource, ObjectIndex } from '../src/port.js'
 import { G1 } from '../src/testing/records.js'
+import { body, CHUNK, deferred, distinct, engineOver } from './gc-fixture.js'
 import { openTemporary } from './lmdb-fixture.js'
-
-const CHUNK = 16
 
 /** mulberry32: a small seeded PRNG, so a failing interleaving can be replayed from its seed. */
 function prng(seed: number): () => number {
@@ -77,39 +75,6 @@ class JitterStore implements BlobStore {
       yield cid
     }
   }
-}
-
-function engineOver<I extends ObjectIndex = MemoryObjectIndex>(
-  blobs: BlobStore,
-  uploads: MultipartStore = new MemoryMultipartStore(),
-  index: I = new MemoryObjectIndex() as unknown as I,
-) {
-  const engine = new ObjectEngine({
-    index,
-    blobs,
-    uploads,
-    clock: new HybridLogicalClock('node-a'),
-    chunkSize: CHUNK,
-    minPartSize: CHUNK,
-  })
-  return { engine, index, uploads }
-}
-
-function deferred(): { promise: Promise<void>; resolve: () => void } {
-  let resolve!: () => void
-  const promise = new Promise<void>((r) => {
-    resolve = r
-  })
-  return { promise, resolve }
-}
-
-/** Bytes of one chunk, different for every `i`. */
-function distinct(i: number): Buffer {
-  return createHash('sha256').update(`chunk ${i}`).digest().subarray(0, CHUNK)
-}
-
-async function* body(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
-  yield bytes
 }
 
 async function stored(blobs: BlobStore): Promise<string[]> {

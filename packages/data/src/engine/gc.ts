@@ -15,14 +15,17 @@ import type { MultipartStore } from './port.js'
  * - Sweep: every stored chunk neither marked nor pinned is deleted, in batches under an exclusive
  *   lock that chunk writes take shared, so "store a chunk, then pin it" and "check the pins, then
  *   delete" never interleave (a PUT of bytes a sweep is deleting either pins first or stores afresh).
+ * - Other nodes: chunks are shared across the realm, so before deleting a batch the sweep asks the
+ *   other nodes whether they still reference any of it (`GcOptions.confirmUnreferenced`), outside the
+ *   lock; `referencedChunks` is this node's answer to that question (one mark pass plus the pins).
  *
  * Nothing about liveness is stored apart from the records themselves, so a crash in the middle of a
  * run loses nothing live: the next run marks from the durable records again and finishes the job.
  */
 export class ChunkGuard {
   readonly #leases = new Set<Set<string>>()
-  /** Pins of the run in progress: taken at its start and while it runs. */
-  #runPins: Set<string> | undefined
+  /** Pins of each watch in progress (a run, a peer's question): held at its start and taken since. */
+  readonly #watches = new Set<Set<string>>()
   readonly #lock = new SweepLock()
 
   /** A lease for one operation: pin what it references, release once its record is durable. */
@@ -32,7 +35,7 @@ export class ChunkGuard {
     return {
       pin: (cid) => {
         pins.add(cid)
-        this.#runPins?.add(cid)
+        for (const watch of this.#watches) watch.add(cid)
       },
       release: () => {
         this.#leases.delete(pins)
@@ -84,16 +87,16 @@ export class ChunkGuard {
     }
   }
 
-  /** Starts a run: from now on every pin is kept for it; returns the pins held at its start. */
-  beginRun(): Set<string> {
+  /**
+   * Starts watching pins, for a run or a mark pass: `pins` holds the pins held now and gains every pin
+   * taken until `stop`, so a write that pins a chunk and records it while the pass reads the index
+   * is seen in one place or the other.
+   */
+  watchPins(): PinWatch {
     const pins = new Set<string>()
     for (const lease of this.#leases) for (const cid of lease) pins.add(cid)
-    this.#runPins = pins
-    return pins
-  }
-
-  endRun(): void {
-    this.#runPins = undefined
+    this.#watches.add(pins)
+    return { pins, stop: () => this.#watches.delete(pins) }
   }
 
   /** Runs `sweep` while no chunk write is between storing and pinning. */
@@ -105,6 +108,11 @@ export class ChunkGuard {
 export interface ChunkLease {
   pin(cid: string): void
   release(): void
+}
+
+export interface PinWatch {
+  readonly pins: ReadonlySet<string>
+  stop(): void
 }
 
 /** A readers-writer lock that favours the writer (the sweep), so a stream of PUTs cannot starve it. */
@@ -154,6 +162,11 @@ export interface GcProgress {
   chunksScanned: number
   chunksFreed: number
   bytesFreed: number
+  /**
+   * Unreferenced chunks kept because another node still needs them, or because asking failed
+   * (`confirmUnreferenced`); a later run asks again.
+   */
+  chunksKeptForPeers: number
 }
 
 export interface GcResult extends GcProgress {
@@ -170,6 +183,16 @@ export interface GcOptions {
   signal?: AbortSignal
   /** Chunks deleted per exclusive section of the sweep; default 64. */
   batchSize?: number
+  /**
+   * Asks the other nodes whether anything of theirs still references these chunks, which nothing on
+   * this node references (the GC safety protocol); the sweep deletes only the chunks in the returned
+   * set. Called once per batch, before the batch's exclusive section (so local writes do not wait
+   * for the network). Throwing keeps the whole batch and the run goes on. Absent: nobody else is asked.
+   */
+  confirmUnreferenced?: (
+    cids: readonly string[],
+    options: { signal?: AbortSignal },
+  ) => Promise<ReadonlySet<string>>
 }
 
 export interface GcSources {
@@ -181,8 +204,8 @@ export interface GcSources {
 
 /** One mark-and-sweep run (see `ChunkGuard`). The caller makes sure runs do not overlap. */
 export async function collectGarbage(sources: GcSources, options: GcOptions = {}): Promise<GcProgress> {
-  const { index, blobs, uploads, guard } = sources
-  const { signal, onProgress } = options
+  const { blobs, guard } = sources
+  const { signal, onProgress, confirmUnreferenced } = options
   const batchSize = Math.max(1, options.batchSize ?? 64)
   const progress: GcProgress = {
     phase: 'mark',
@@ -192,42 +215,39 @@ export async function collectGarbage(sources: GcSources, options: GcOptions = {}
     chunksScanned: 0,
     chunksFreed: 0,
     bytesFreed: 0,
+    chunksKeptForPeers: 0,
   }
   const report = (): void => onProgress?.({ ...progress })
-  const pins = guard.beginRun()
+  const { pins, stop } = guard.watchPins()
   try {
     const live = new Set<string>()
-    for (const bucket of await index.listBuckets()) {
-      try {
-        for await (const version of index.listVersions(bucket.name)) {
-          throwIfAborted(signal)
-          progress.versionsScanned++
-          if (version.deleteMarker !== true) for (const chunk of version.manifest.chunks) live.add(chunk.cid)
-          if (progress.versionsScanned % 1000 === 0) report()
-        }
-      } catch (err) {
-        // A bucket deleted while the run reads it has no versions left to keep.
-        if (!isDataError(err, 'NoSuchBucket')) throw err
-      }
-    }
-    for await (const upload of uploads.allUploads()) {
-      for await (const part of uploads.listParts(upload.uploadId)) {
-        throwIfAborted(signal)
-        progress.partsScanned++
-        for (const chunk of part.chunks) live.add(chunk.cid)
-      }
-    }
+    for await (const cid of referencedChunkIds(sources, progress, signal, report)) live.add(cid)
     progress.chunksLive = live.size
     report()
 
     progress.phase = 'sweep'
     report()
     const isLive = (cid: string): boolean => live.has(cid) || pins.has(cid)
-    const sweepBatch = (batch: string[]): Promise<void> =>
-      guard.exclusive(async () => {
+    /** The candidates no other node needs: all of them when nobody is asked, none when asking fails. */
+    const unreferencedByPeers = async (batch: string[]): Promise<ReadonlySet<string>> => {
+      if (confirmUnreferenced === undefined) return new Set(batch)
+      let confirmed: ReadonlySet<string>
+      try {
+        confirmed = await confirmUnreferenced(batch, signal === undefined ? {} : { signal })
+      } catch {
+        throwIfAborted(signal)
+        confirmed = new Set()
+      }
+      progress.chunksKeptForPeers += batch.filter((cid) => !confirmed.has(cid)).length
+      return confirmed
+    }
+    const sweepBatch = async (batch: string[]): Promise<void> => {
+      const confirmed = await unreferencedByPeers(batch)
+      throwIfAborted(signal)
+      await guard.exclusive(async () => {
         for (const cid of batch) {
           // Pins taken since the candidate was listed count too.
-          if (isLive(cid)) continue
+          if (!confirmed.has(cid) || isLive(cid)) continue
           let size = 0
           try {
             size = (await blobs.stat(cid)).size
@@ -239,6 +259,7 @@ export async function collectGarbage(sources: GcSources, options: GcOptions = {}
           progress.bytesFreed += size
         }
       })
+    }
     let batch: string[] = []
     for await (const cid of blobs.list({ ...(signal === undefined ? {} : { signal }) })) {
       throwIfAborted(signal)
@@ -257,7 +278,66 @@ export async function collectGarbage(sources: GcSources, options: GcOptions = {}
     report()
     return progress
   } finally {
-    guard.endRun()
+    stop()
+  }
+}
+
+/**
+ * For each of `cids`, whether something on this node references it: a version record (purged ones
+ * are gone from the index), a part of an upload in progress, or a pin (a write or read in progress).
+ * One mark pass, ended early once every cid is found.
+ */
+export async function referencedChunks(
+  sources: Pick<GcSources, 'index' | 'uploads' | 'guard'>,
+  cids: readonly string[],
+  options: AbortOptions = {},
+): Promise<boolean[]> {
+  const wanted = new Set(cids)
+  const found = new Set<string>()
+  const { pins, stop } = sources.guard.watchPins()
+  try {
+    const counts = { versionsScanned: 0, partsScanned: 0 }
+    for await (const cid of referencedChunkIds(sources, counts, options.signal)) {
+      if (!wanted.has(cid)) continue
+      found.add(cid)
+      if (found.size === wanted.size) break
+    }
+    return cids.map((cid) => found.has(cid) || pins.has(cid))
+  } finally {
+    stop()
+  }
+}
+
+/**
+ * The mark pass: the chunk ids of every version record (all buckets, old versions and delete-marked
+ * keys included) and of every part of every upload in progress, as often as they are referenced.
+ */
+async function* referencedChunkIds(
+  sources: Pick<GcSources, 'index' | 'uploads'>,
+  counts: { versionsScanned: number; partsScanned: number },
+  signal: AbortSignal | undefined,
+  report?: () => void,
+): AsyncGenerator<string> {
+  const { index, uploads } = sources
+  for (const bucket of await index.listBuckets()) {
+    try {
+      for await (const version of index.listVersions(bucket.name)) {
+        throwIfAborted(signal)
+        counts.versionsScanned++
+        if (version.deleteMarker !== true) for (const chunk of version.manifest.chunks) yield chunk.cid
+        if (counts.versionsScanned % 1000 === 0) report?.()
+      }
+    } catch (err) {
+      // A bucket deleted while the pass reads it has no versions left to keep.
+      if (!isDataError(err, 'NoSuchBucket')) throw err
+    }
+  }
+  for await (const upload of uploads.allUploads()) {
+    for await (const part of uploads.listParts(upload.uploadId)) {
+      throwIfAborted(signal)
+      counts.partsScanned++
+      for (const chunk of part.chunks) yield chunk.cid
+    }
   }
 }
 

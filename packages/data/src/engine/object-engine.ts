@@ -3,6 +3,7 @@ import { DataError, isDataError } from '../errors.js'
 import { type HybridLogicalClock, parseVersionId } from '../hlc.js'
 import { validateKey } from '../keys.js'
 import type {
+  AbortOptions,
   BlobStore,
   Bucket,
   BucketVersioning,
@@ -20,7 +21,7 @@ import { versioningOf } from '../version-record.js'
 import type { ChecksumAlgorithm } from './checksums.js'
 import { checksumField, toChecksums } from './checksums.js'
 import { type ByteRange, type RangeSpec, readContent, resolveRange } from './content-reader.js'
-import { ChunkGuard, collectGarbage, type GcOptions, type GcResult } from './gc.js'
+import { ChunkGuard, collectGarbage, type GcOptions, type GcResult, referencedChunks } from './gc.js'
 import { type ExpectedDigests, ingest } from './ingest.js'
 import { KeyWrites } from './key-writes.js'
 import {
@@ -647,6 +648,16 @@ export class ObjectEngine {
     }
     run.then(clear, clear)
     return run
+  }
+
+  /**
+   * For each of `cids`, whether this node still needs it: a version record in its index (purged ones
+   * not), a part of an upload in progress, or a write or read in progress (a pinned `ChunkLease`)
+   * references it. What another node asks before collecting chunks (the GC safety protocol). One mark
+   * pass over the index and the uploads per call.
+   */
+  referencedChunks(cids: readonly string[], options: AbortOptions = {}): Promise<boolean[]> {
+    return referencedChunks({ index: this.index, uploads: this.uploads, guard: this.#guard }, cids, options)
   }
 
   /** Garbage collection since this engine started: completed runs, chunks and bytes freed (metrics). */
