@@ -26,6 +26,11 @@ const port = z.preprocess(
     .min(0, { error: 'must be an integer port from 0 to 65535 (0 picks a free port)' })
     .max(65535, { error: 'must be an integer port from 0 to 65535 (0 picks a free port)' }),
 )
+/** An integer from `min` to `max`, said with `unit` in the error. */
+const boundedInteger = (min: number, max: number, unit: string) => {
+  const error = `must be an integer number of ${unit} from ${min} to ${max}`
+  return z.preprocess(integerFrom, z.number({ error }).int({ error }).min(min, { error }).max(max, { error }))
+}
 const host = z
   .string({ error: 'must be a host name or IP address' })
   .regex(/^[A-Za-z0-9.:_-]+$/, { error: 'must be a host name or IP address' })
@@ -147,6 +152,35 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    data: z
+      .object({
+        /**
+         * How many nodes hold each chunk of object data (fewer while the realm has fewer live nodes).
+         * Every node serves every object either way, fetching from a holder when it holds none.
+         */
+        replicationFactor: boundedInteger(1, 1000, 'nodes').default(3),
+        /** Holders that must have a write durable before it is acknowledged: `majority` of the factor, or a number. */
+        writeQuorum: z
+          .preprocess(
+            (v) => (v === 'majority' ? v : integerFrom(v)),
+            z.union([z.literal('majority'), z.number().int().min(1).max(1000)], {
+              error: 'must be "majority" or an integer from 1 to 1000',
+            }),
+          )
+          .default('majority'),
+        /** Seconds a node may be out of reach before its data is copied to other nodes to restore the factor. */
+        downAfterSeconds: boundedInteger(1, 604800, 'seconds').default(300),
+        /** Seconds between repair sweeps (missing copies made, moved copies dropped). */
+        repairIntervalSeconds: boundedInteger(1, 86400, 'seconds').default(60),
+        /** Seconds between comparisons of the key indexes with each connected node. */
+        antiEntropySeconds: boundedInteger(1, 86400, 'seconds').default(30),
+        /** Minutes between scrubs that re-verify every local chunk; 0: off. */
+        scrubIntervalMinutes: boundedInteger(0, 525600, 'minutes').default(1440),
+        /** The most a scrub reads per second, in MiB. */
+        scrubMiBPerSecond: boundedInteger(1, 100000, 'MiB per second').default(64),
+      })
+      .strict()
+      .prefault({}),
     metadata: z
       .object({
         /**
@@ -215,6 +249,9 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   ARUNA_SHUTDOWN_TIMEOUT_MS: 'shutdownTimeoutMs',
   ARUNA_GC_INTERVAL_MINUTES: 'gc.intervalMinutes',
   ARUNA_METADATA_REPLICATION_FACTOR: 'metadata.replicationFactor',
+  ARUNA_DATA_REPLICATION_FACTOR: 'data.replicationFactor',
+  ARUNA_DATA_WRITE_QUORUM: 'data.writeQuorum',
+  ARUNA_DATA_DOWN_AFTER_SECONDS: 'data.downAfterSeconds',
 }
 
 const LIST_KEYS = new Set(['p2p.listen', 'p2p.bootstrap', 'rest.corsOrigins'])

@@ -37,7 +37,7 @@ import { type RealmFile, readRealmFile, writeRealmFile } from './realm/realm-fil
 import { DefaultGroups } from './services/default-groups.js'
 import { writeOperatorFile } from './services/operator-file.js'
 import { OrgaAccessKeyRecords } from './services/orga-access-keys.js'
-import { type S3Service, startS3Service } from './services/s3.js'
+import { type RealmData, type S3Service, startS3Service } from './services/s3.js'
 import { VERSION } from './version.js'
 
 export class NodeStartError extends Error {
@@ -118,6 +118,11 @@ export class ArunaNode {
     return this.member
   }
 
+  /** The realm's data stores on this node (placement, replication, upkeep), once running. */
+  get data(): RealmData | undefined {
+    return this.s3?.realm
+  }
+
   /** Realm-wide search on this node, once running. */
   get search(): SearchNode | undefined {
     return this.searchNode
@@ -148,6 +153,25 @@ export class ArunaNode {
       peers: this.member?.network.peers().length ?? 0,
       version: VERSION,
       startedAt: this.startedAt,
+      ...this.#dataSummary(),
+    }
+  }
+
+  #dataSummary(): { data?: NonNullable<NodeStatus['data']> } {
+    const data = this.s3?.dataStatus()
+    if (data === undefined) return {}
+    return {
+      data: {
+        replicationFactor: data.replicationFactor,
+        nodesLive: data.nodesLive,
+        nodesDown: data.nodesDown,
+        chunks: data.chunks,
+        underReplicated: data.underReplicated,
+        corruptFound: data.corruptFound,
+        corruptRepaired: data.corruptRepaired,
+        ...(data.lastSweepAt === undefined ? {} : { lastSweepAt: data.lastSweepAt }),
+        ...(data.lastScrubAt === undefined ? {} : { lastScrubAt: data.lastScrubAt }),
+      },
     }
   }
 
@@ -289,6 +313,7 @@ export class ArunaNode {
       peers: () => network.peers().length,
       gcTotals: () => this.s3?.gcTotals() ?? { runs: 0, chunksFreed: 0, bytesFreed: 0 },
       searchDocuments: () => this.searchNode?.size,
+      dataHealth: () => this.s3?.dataStatus(),
     })
     this.#measureMetadata(metrics, log)
     this.s3 = await startS3Service({
@@ -304,6 +329,17 @@ export class ArunaNode {
       gcIntervalMinutes: this.config.gc.intervalMinutes,
       logger: log,
       onRequest: (record) => metrics.observeS3(record),
+      federation: {
+        network,
+        listNodes: async () => (await store.listNodes()).map((node) => node.peerId),
+        replicationFactor: this.config.data.replicationFactor,
+        writeQuorum: this.config.data.writeQuorum,
+        downAfterMs: this.config.data.downAfterSeconds * 1000,
+        repairIntervalMs: this.config.data.repairIntervalSeconds * 1000,
+        antiEntropyMs: this.config.data.antiEntropySeconds * 1000,
+        scrubIntervalMs: this.config.data.scrubIntervalMinutes * 60_000,
+        scrubBytesPerSecond: this.config.data.scrubMiBPerSecond * 1024 * 1024,
+      },
     })
     const storage = this.s3
     const app = createNodeApi({

@@ -22,23 +22,10 @@ import { encodeInvite } from '../src/realm/invite.js'
 import { joinRealm } from '../src/realm/join.js'
 import { type Cluster, type ClusterNode, createCluster } from '../src/testing/cluster.js'
 import { parseExposition, sampleSum } from './prometheus.js'
+import { waitFor } from './wait-for.js'
 
 /** A protocol nobody serves: calling it makes an intruder go through the realm handshake. */
 const PROBE = defineProtocol({ id: '/aruna/probe/1.0.0', request: bytesCodec, response: bytesCodec })
-
-/** Polls `check` until it returns true, for at most `ms`; fails with `what` otherwise. */
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    try {
-      if (await check()) return
-    } catch {
-      // not yet
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
 
 interface ChangeEvent {
   type: string

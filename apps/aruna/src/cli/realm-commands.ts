@@ -16,6 +16,15 @@ interface Health {
   kind?: string
   peers?: number
   version?: string
+  data?: {
+    replicationFactor: number
+    nodesLive: number
+    nodesDown: number
+    chunks: number
+    underReplicated: number
+    corruptFound: number
+    corruptRepaired: number
+  }
 }
 
 interface NodeList {
@@ -60,6 +69,11 @@ async function commandStatus(opts: ClientFlags, io: CliIo): Promise<number> {
   io.stdout.write(
     `${client.url}: ${health.status ?? 'unknown'} — node ${health.nodeId ?? '?'} (${health.kind ?? '?'}) of realm "${health.realm}" (${health.realmId ?? '?'}), ${health.peers ?? 0} live peer${health.peers === 1 ? '' : 's'}, version ${health.version}\n`,
   )
+  const data = health.data
+  if (data !== undefined)
+    io.stdout.write(
+      `data: replication factor ${data.replicationFactor}, ${data.nodesLive} node${data.nodesLive === 1 ? '' : 's'} live, ${data.nodesDown} down; ${data.chunks} chunk${data.chunks === 1 ? '' : 's'} here, ${data.underReplicated} under-replicated; ${data.corruptFound} corrupt found, ${data.corruptRepaired} repaired\n`,
+    )
   if (client.authenticated) {
     try {
       printNodes(await client.call<NodeList>('GET', '/v1/nodes'), io)

@@ -30,6 +30,22 @@ export interface RestMetricsInit {
   gcTotals?(): GcTotals
   /** Resources in this node's search index (absent: not reported). */
   searchDocuments?(): number | undefined
+  /** How this node's data fares in the realm (absent, or undefined: not reported). */
+  dataHealth?(): DataHealthFigures | undefined
+}
+
+/** The replication figures `/metrics` reports (a node's `DataStatus`). */
+export interface DataHealthFigures {
+  readonly chunks: number
+  readonly underReplicated: number
+  readonly nodesLive: number
+  readonly nodesDown: number
+  readonly copiesMade: number
+  readonly copiesDropped: number
+  readonly corruptFound: number
+  readonly corruptRepaired: number
+  readonly remoteReads: number
+  readonly readRepairs: number
 }
 
 export class RestMetrics {
@@ -82,6 +98,66 @@ export class RestMetrics {
           this.set(documents() ?? 0)
         },
       })
+    }
+    if (init.dataHealth !== undefined) {
+      const health = init.dataHealth
+      const gauges = [
+        ['aruna_data_chunks', 'Chunks stored on this node (at the last repair sweep).', 'chunks'],
+        [
+          'aruna_data_chunks_under_replicated',
+          'Chunks on this node whose holders had not all confirmed a copy at the last repair sweep.',
+          'underReplicated',
+        ],
+        [
+          'aruna_data_nodes_live',
+          'Realm nodes placement counts as live (in reach, or within the grace period).',
+          'nodesLive',
+        ],
+        ['aruna_data_nodes_down', 'Realm nodes out of reach longer than the grace period.', 'nodesDown'],
+      ] as const
+      for (const [name, help, field] of gauges)
+        new Gauge({
+          name,
+          help,
+          registers,
+          collect() {
+            this.set(health()?.[field] ?? 0)
+          },
+        })
+      const counters = [
+        [
+          'aruna_data_copies_made_total',
+          'Chunk copies the repair sweep sent to holders since start.',
+          'copiesMade',
+        ],
+        [
+          'aruna_data_copies_dropped_total',
+          'Local chunk copies dropped after placement moved, since start.',
+          'copiesDropped',
+        ],
+        ['aruna_data_corrupt_found_total', 'Corrupt local chunk copies found since start.', 'corruptFound'],
+        [
+          'aruna_data_corrupt_repaired_total',
+          'Corrupt local chunk copies replaced with good ones since start.',
+          'corruptRepaired',
+        ],
+        ['aruna_data_remote_reads_total', 'Chunks read from another node since start.', 'remoteReads'],
+        [
+          'aruna_data_read_repairs_total',
+          'Local chunk copies restored by read-repair since start.',
+          'readRepairs',
+        ],
+      ] as const
+      for (const [name, help, field] of counters)
+        new Counter({
+          name,
+          help,
+          registers,
+          collect() {
+            this.reset()
+            this.inc(health()?.[field] ?? 0)
+          },
+        })
     }
     if (init.gcTotals !== undefined) {
       const totals = init.gcTotals

@@ -29,6 +29,21 @@ export interface NodeStatus {
   readonly peers?: number
   readonly version: string
   readonly startedAt: string
+  /** How this node's data fares in the realm (absent on a node on its own). */
+  readonly data?: {
+    readonly replicationFactor: number
+    /** Realm nodes placement counts as live (in reach or within the grace period), and those past it. */
+    readonly nodesLive: number
+    readonly nodesDown: number
+    /** Chunks on this node at the last repair sweep, and of those the ones not yet on all their holders. */
+    readonly chunks: number
+    readonly underReplicated: number
+    /** Corrupt local copies found and replaced since start. */
+    readonly corruptFound: number
+    readonly corruptRepaired: number
+    readonly lastSweepAt?: string
+    readonly lastScrubAt?: string
+  }
 }
 
 export interface RestContext {
@@ -64,6 +79,20 @@ const NodeStatusSchema = z
     peers: z.number().int().optional(),
     version: z.string(),
     startedAt: z.string(),
+    data: z
+      .object({
+        replicationFactor: z.number().int(),
+        nodesLive: z.number().int(),
+        nodesDown: z.number().int(),
+        chunks: z.number().int(),
+        underReplicated: z.number().int(),
+        corruptFound: z.number().int(),
+        corruptRepaired: z.number().int(),
+        lastSweepAt: z.string().optional(),
+        lastScrubAt: z.string().optional(),
+      })
+      .optional()
+      .openapi({ description: 'How this node’s data fares in the realm: replication and integrity.' }),
   })
   .openapi('NodeStatus')
 

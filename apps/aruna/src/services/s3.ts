@@ -3,10 +3,19 @@
  * durable JSON files, and the S3 API (hono) on its own port. Who may do what comes from the realm:
  * SigV4 against the realm's access keys (replicated through orga, so a key made on any node works on
  * this one) and the caller's roles from the organisation documents.
+ *
+ * In a realm (`federation`), the engine runs on the realm's stores instead of the local ones: chunks
+ * on their rendezvous holders (`RealmBlobStore`), the key index replicated to every node
+ * (`RealmObjectIndex`), kept whole by the repair sweep and the scrub (`DataUpkeep`); garbage
+ * collection frees a chunk only when no other node still needs it.
  */
 import { join } from 'node:path'
 import { type Authorizer, type EncryptedAccessKeyStore, type RoleSource, SigV4Verifier } from '@aruna/auth'
 import {
+  type BlobStore,
+  type Bucket,
+  type ChunkReferencesResponse,
+  type CreateBucketOptions,
   createS3App,
   FsBlobStore,
   FsMultipartStore,
@@ -15,11 +24,20 @@ import {
   HybridLogicalClock,
   LmdbObjectIndex,
   ObjectEngine,
+  type ObjectIndex,
+  type ReplicationProtocols,
   RoleSubtreeAuthorizer,
+  replicationProtocols,
   type S3Identity,
   type S3RequestRecord,
   SigV4S3Authenticator,
 } from '@aruna/data'
+import { defineProtocol, messageCodec, type Network } from '@aruna/network'
+import { BucketTombstones } from '../federation/bucket-tombstones.js'
+import { type DataHealth, DataUpkeep } from '../federation/data-upkeep.js'
+import { RealmBlobStore, type WriteQuorum } from '../federation/realm-blob-store.js'
+import { RealmNodes } from '../federation/realm-nodes.js'
+import { RealmObjectIndex } from '../federation/realm-object-index.js'
 import type { HttpEndpoint } from '../http/listen.js'
 import { listen } from '../http/listen.js'
 import type { Logger } from '../logger.js'
@@ -44,6 +62,33 @@ export interface S3ServiceInit {
   readonly logger: Logger
   /** Told of every request after its access-log line (metrics). */
   readonly onRequest?: (record: S3RequestRecord) => void
+  /** The realm this node's data is part of; absent: a node on its own. */
+  readonly federation?: DataFederationInit
+}
+
+/** How this node shares data with the realm (the `data` section of the configuration, in milliseconds). */
+export interface DataFederationInit {
+  readonly network: Network
+  /** The realm's node list (peer ids). */
+  listNodes(): Promise<readonly string[]>
+  readonly replicationFactor: number
+  readonly writeQuorum: WriteQuorum
+  readonly downAfterMs: number
+  readonly repairIntervalMs: number
+  readonly antiEntropyMs: number
+  readonly scrubIntervalMs: number
+  readonly scrubBytesPerSecond: number
+}
+
+/** How the node's data fares in the realm (`aruna status`, metrics). */
+export interface DataStatus extends DataHealth {
+  readonly replicationFactor: number
+  /** Realm nodes by placement state, as this node sees them. */
+  readonly nodesLive: number
+  readonly nodesDown: number
+  readonly remoteReads: number
+  readonly readRepairs: number
+  readonly recordsReceived: number
 }
 
 /** The storage upkeep the REST API and metrics reach. */
@@ -60,16 +105,73 @@ export type BucketCatalog = Pick<ObjectEngine, 'createBucket' | 'getBucket' | 'l
 export interface S3Service extends StorageUpkeep {
   readonly endpoint: HttpEndpoint
   readonly buckets: BucketCatalog
+  /** Replication state; absent for a node on its own. */
+  dataStatus(): DataStatus | undefined
+  /** The realm's stores and upkeep (tests and tools); absent for a node on its own. */
+  readonly realm?: RealmData
   close(timeoutMs: number): Promise<void>
+}
+
+/** The realm's stores as one node runs them. */
+export interface RealmData {
+  readonly nodes: RealmNodes
+  readonly blobs: RealmBlobStore
+  readonly index: RealmObjectIndex
+  readonly upkeep: DataUpkeep
+  readonly protocols: ReplicationProtocols
 }
 
 export async function startS3Service(init: S3ServiceInit): Promise<S3Service> {
   const { dataDir, realm, logger } = init
-  const blobs = await FsBlobStore.open({ directory: join(dataDir, 'chunks') })
-  const index = await LmdbObjectIndex.open(join(dataDir, 'index'))
+  const localBlobs = await FsBlobStore.open({ directory: join(dataDir, 'chunks') })
+  // A bucket that arrives from another node keeps its creation time: `createBucketAt` sets the time
+  // the index's clock gives for that one call (the index reads it before its first await).
+  let bucketTime: string | undefined
+  const localIndex = await LmdbObjectIndex.open(join(dataDir, 'index'), {
+    now: () => (bucketTime === undefined ? new Date() : new Date(bucketTime)),
+  })
+  const createBucketAt = (name: string, options: CreateBucketOptions, createdAt: string): Promise<Bucket> => {
+    bucketTime = createdAt
+    try {
+      return localIndex.createBucket(name, options)
+    } finally {
+      bucketTime = undefined
+    }
+  }
+  const clock = new HybridLogicalClock(init.nodeId)
+  let realmData: RealmData | undefined
+  const stopServing: Array<() => void> = []
   try {
     const uploads = await FsMultipartStore.open({ directory: join(dataDir, 'uploads') })
-    const engine = new ObjectEngine({ index, blobs, uploads, clock: new HybridLogicalClock(init.nodeId) })
+    let blobs: BlobStore = localBlobs
+    let index: ObjectIndex = localIndex
+    if (init.federation !== undefined) {
+      realmData = await startRealmData(init.federation, {
+        dataDir,
+        localBlobs,
+        localIndex,
+        clock,
+        createBucketAt,
+        logger,
+      })
+      blobs = realmData.blobs
+      index = realmData.index
+    }
+    const engine = new ObjectEngine({ index, blobs, uploads, clock })
+    if (realmData !== undefined) {
+      const { network } = init.federation as DataFederationInit
+      const { protocols } = realmData
+      stopServing.push(realmData.blobs.serve(), realmData.index.serve())
+      network.handle(
+        protocols.chunkReferences,
+        async (request, context): Promise<ChunkReferencesResponse> => ({
+          kind: 'referenced',
+          referenced: await engine.referencedChunks(request.cids, { signal: context.signal }),
+        }),
+      )
+      stopServing.push(() => network.unhandle(protocols.chunkReferences.id))
+      realmData.upkeep.start()
+    }
     const app = createS3App({
       engine,
       authenticator: new SigV4S3Authenticator(new SigV4Verifier({ keys: init.accessKeys })),
@@ -90,6 +192,7 @@ export async function startS3Service(init: S3ServiceInit): Promise<S3Service> {
       let logged = 0
       const result = await engine.collectGarbage({
         signal: stopping.signal,
+        ...(realmData === undefined ? {} : { confirmUnreferenced: confirmUnreferencedBy(realmData) }),
         onProgress: (progress) => {
           if (Date.now() - logged < GC_PROGRESS_LOG_MS) return
           logged = Date.now()
@@ -111,20 +214,139 @@ export async function startS3Service(init: S3ServiceInit): Promise<S3Service> {
           }, init.gcIntervalMinutes * 60_000)
         : undefined
     schedule?.unref()
+    const data = realmData
     return {
       endpoint,
       buckets: engine,
       collectGarbage,
       gcTotals: () => engine.gcTotals(),
+      dataStatus: () =>
+        data === undefined ? undefined : dataStatusOf(data, init.federation as DataFederationInit),
+      ...(data === undefined ? {} : { realm: data }),
       async close(timeoutMs) {
         clearInterval(schedule)
         stopping.abort()
         await endpoint.close(timeoutMs)
-        await index.close()
+        await stopRealmData(data, stopServing, timeoutMs)
+        await localIndex.close()
       },
     }
   } catch (err) {
-    await index.close()
+    await stopRealmData(realmData, stopServing, 1000)
+    await localIndex.close()
     throw err
+  }
+}
+
+interface LocalStores {
+  readonly dataDir: string
+  readonly localBlobs: BlobStore
+  readonly localIndex: LmdbObjectIndex
+  readonly clock: HybridLogicalClock
+  readonly createBucketAt: (name: string, options: CreateBucketOptions, createdAt: string) => Promise<Bucket>
+  readonly logger: Logger
+}
+
+async function startRealmData(federation: DataFederationInit, local: LocalStores): Promise<RealmData> {
+  const { network } = federation
+  const protocols = replicationProtocols({ defineProtocol, messageCodec })
+  const nodes = new RealmNodes({
+    network,
+    listNodes: () => federation.listNodes(),
+    downAfterMs: federation.downAfterMs,
+    logger: local.logger,
+  })
+  await nodes.start()
+  const blobs = new RealmBlobStore({
+    local: local.localBlobs,
+    network,
+    protocols,
+    nodes,
+    factor: federation.replicationFactor,
+    writeQuorum: federation.writeQuorum,
+    logger: local.logger,
+  })
+  const index = new RealmObjectIndex({
+    local: local.localIndex,
+    network,
+    protocols,
+    nodes,
+    tombstones: await BucketTombstones.open(join(local.dataDir, 'bucket-tombstones.json')),
+    clock: local.clock,
+    createBucketAt: local.createBucketAt,
+    writeQuorum: federation.writeQuorum,
+    factor: federation.replicationFactor,
+    antiEntropyMs: federation.antiEntropyMs,
+    logger: local.logger,
+  })
+  const upkeep = new DataUpkeep({
+    store: blobs,
+    nodes,
+    logger: local.logger,
+    repairIntervalMs: federation.repairIntervalMs,
+    scrubIntervalMs: federation.scrubIntervalMs,
+    scrubBytesPerSecond: federation.scrubBytesPerSecond,
+  })
+  return { nodes, blobs, index, upkeep, protocols }
+}
+
+async function stopRealmData(
+  data: RealmData | undefined,
+  stopServing: Array<() => void>,
+  timeoutMs: number,
+): Promise<void> {
+  if (data === undefined) return
+  await data.upkeep.stop()
+  await data.blobs.drain(timeoutMs)
+  for (const stop of stopServing.splice(0)) stop()
+  await data.index.quiesce()
+  data.nodes.stop()
+}
+
+/**
+ * Garbage collection's question to the realm: of these chunks, which does no other node need? Every
+ * other listed node must answer; when one does not, none of the batch is freed this run.
+ */
+function confirmUnreferencedBy(
+  data: RealmData,
+): (cids: readonly string[], options: { signal?: AbortSignal }) => Promise<ReadonlySet<string>> {
+  return async (cids, options) => {
+    const referenced = new Set<string>()
+    const others = data.nodes.others()
+    const answers = await Promise.all(
+      others.map(async (peer) => {
+        if (!data.nodes.isConnected(peer)) return false
+        try {
+          const answer = await data.blobs.network.request(
+            peer,
+            data.protocols.chunkReferences,
+            { kind: 'referenced', cids },
+            { timeoutMs: 60_000, ...(options.signal === undefined ? {} : { signal: options.signal }) },
+          )
+          if (answer.kind !== 'referenced' || answer.referenced.length !== cids.length) return false
+          answer.referenced.forEach((yes, i) => {
+            if (yes) referenced.add(cids[i] as string)
+          })
+          return true
+        } catch {
+          return false
+        }
+      }),
+    )
+    if (answers.includes(false)) return new Set()
+    return new Set(cids.filter((cid) => !referenced.has(cid)))
+  }
+}
+
+function dataStatusOf(data: RealmData, federation: DataFederationInit): DataStatus {
+  const members = data.nodes.members()
+  return {
+    ...data.upkeep.health,
+    replicationFactor: federation.replicationFactor,
+    nodesLive: members.filter((member) => member.state !== 'down').length,
+    nodesDown: members.filter((member) => member.state === 'down').length,
+    remoteReads: data.blobs.counters.remoteReads,
+    readRepairs: data.blobs.counters.readRepairs,
+    recordsReceived: data.index.counters.recordsReceived,
   }
 }

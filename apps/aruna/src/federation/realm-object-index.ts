@@ -1,0 +1,633 @@
+/**
+ * The realm's key indexes seen from one node: an `ObjectIndex` over this node's LMDB index that
+ * replicates every write to the other nodes of the realm and merges theirs.
+ *
+ * - Version and purge records are immutable and merge by union (last writer wins on HLC ids), so a
+ *   write is stored here and pushed to every connected node, batched per node; it is acknowledged once
+ *   a write quorum of the realm's nodes (this one included) has it durable.
+ * - Bucket records (creation, versioning, CORS) are pushed the same way and merge last writer wins by
+ *   their change ids; a deleted bucket leaves a tombstone (`BucketTombstones`) so a replica that missed
+ *   the delete cannot bring it back.
+ * - Anti-entropy: every `antiEntropyMs`, and when a node connects, this node pulls the other node's
+ *   bucket records, compares a digest of each bucket's records with its own, and pulls the records of
+ *   the buckets that differ. Each node pulls, so both sides converge.
+ *
+ * Departure from DESIGN.md §5: every node holds every bucket's key index (as metadata holds every
+ * resource by default), instead of the bucket's rendezvous holders with one-hop forwarding for the
+ * rest. Records are small, every node then answers HEAD, LIST and version listings from its own
+ * index, and chunks (the bulk) are still placed on RF holders.
+ */
+import {
+  type Bucket,
+  type BucketRecordsRequest,
+  type BucketRecordsResponse,
+  type BucketTombstone,
+  type BucketVersioning,
+  type ContentVersion,
+  type CorsConfiguration,
+  type CreateBucketOptions,
+  DataError,
+  type HybridLogicalClock,
+  isDataError,
+  type KeyRange,
+  type ListOptions,
+  type ListResult,
+  type ListVersionsOptions,
+  type LmdbObjectIndex,
+  MAX_RECORDS,
+  type ObjectIndex,
+  type ObjectVersion,
+  type PurgeRecord,
+  type PurgeRecordsResponse,
+  type PurgeResult,
+  type PutVersionResult,
+  type RangeDigest,
+  type RangeDigestsResponse,
+  type RecordCursor,
+  type ReplicationProtocols,
+  type VersionRecordsResponse,
+} from '@aruna/data'
+import { isNetworkError, type Network } from '@aruna/network'
+import type { Logger } from '../logger.js'
+import type { BucketTombstones } from './bucket-tombstones.js'
+import type { WriteQuorum } from './realm-blob-store.js'
+import type { RealmNodes } from './realm-nodes.js'
+
+const PUSH_TIMEOUT_MS = 10_000
+const PULL_TIMEOUT_MS = 30_000
+
+export interface RealmObjectIndexInit {
+  readonly local: LmdbObjectIndex
+  readonly network: Network
+  readonly protocols: ReplicationProtocols
+  readonly nodes: RealmNodes
+  readonly tombstones: BucketTombstones
+  /** The engine's clock: it observes the ids of records from other nodes, so later local writes sort after them. */
+  readonly clock: HybridLogicalClock
+  /** Creates a bucket with a given creation time (a bucket from another node keeps the time it was made). */
+  readonly createBucketAt: (name: string, options: CreateBucketOptions, createdAt: string) => Promise<Bucket>
+  readonly writeQuorum: WriteQuorum
+  /** Nodes that must have a record durable before its write is acknowledged, counted as for chunks. */
+  readonly factor: number
+  /** Milliseconds between anti-entropy rounds with each connected node. */
+  readonly antiEntropyMs: number
+  readonly logger: Logger
+}
+
+/** Counters since start (metrics and `aruna status`). */
+export interface RealmIndexCounters {
+  /** Records (versions and purges) taken from other nodes' pushes and pulls. */
+  recordsReceived: number
+  /** Anti-entropy rounds finished, and how many found a bucket that differed. */
+  antiEntropyRounds: number
+  antiEntropyRepairs: number
+}
+
+type RecordKind = 'versions' | 'purges'
+
+interface PendingBatch {
+  readonly peer: string
+  readonly kind: RecordKind
+  readonly bucket: string
+  readonly records: Array<ObjectVersion | PurgeRecord>
+  readonly waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }>
+}
+
+export class RealmObjectIndex implements ObjectIndex {
+  readonly #init: RealmObjectIndexInit
+  readonly #local: LmdbObjectIndex
+  readonly counters: RealmIndexCounters = { recordsReceived: 0, antiEntropyRounds: 0, antiEntropyRepairs: 0 }
+  readonly #pending = new Map<string, PendingBatch>()
+  #flushScheduled = false
+  readonly #cleanups: Array<() => void> = []
+  #timer: ReturnType<typeof setInterval> | undefined
+  readonly #rounds = new Map<string, Promise<void>>()
+  #stopped = false
+
+  constructor(init: RealmObjectIndexInit) {
+    this.#init = init
+    this.#local = init.local
+  }
+
+  // Reads: this node's index holds every bucket.
+  getCurrent(bucket: string, key: string): Promise<ContentVersion> {
+    return this.#local.getCurrent(bucket, key)
+  }
+  getVersion(bucket: string, key: string, versionId: string): Promise<ObjectVersion> {
+    return this.#local.getVersion(bucket, key, versionId)
+  }
+  listVersions(bucket: string, options?: ListVersionsOptions): AsyncIterable<ObjectVersion> {
+    return this.#local.listVersions(bucket, options)
+  }
+  list(bucket: string, options?: ListOptions): Promise<ListResult> {
+    return this.#local.list(bucket, options)
+  }
+  getBucket(name: string): Promise<Bucket> {
+    return this.#local.getBucket(name)
+  }
+  listBuckets(options?: { group?: string }): Promise<Bucket[]> {
+    return this.#local.listBuckets(options)
+  }
+  listPurges(bucket: string): AsyncIterable<PurgeRecord> {
+    return this.#local.listPurges(bucket)
+  }
+  digestRange(bucket: string, range?: KeyRange): Promise<RangeDigest> {
+    return this.#local.digestRange(bucket, range)
+  }
+
+  // Writes: here, then to the other nodes.
+  async putVersion(version: ObjectVersion): Promise<PutVersionResult> {
+    const result = await this.#local.putVersion(version)
+    if (result.stored) await this.#replicate('versions', version.bucket, version)
+    return result
+  }
+
+  async purgeVersion(purge: PurgeRecord): Promise<PurgeResult> {
+    const result = await this.#local.purgeVersion(purge)
+    if (result.stored) await this.#replicate('purges', purge.bucket, purge)
+    return result
+  }
+
+  async createBucket(name: string, options: CreateBucketOptions): Promise<Bucket> {
+    const bucket = await this.#local.createBucket(name, options)
+    await this.#pushBuckets({ kind: 'push', buckets: [bucket], tombstones: [] })
+    return bucket
+  }
+
+  async deleteBucket(name: string): Promise<void> {
+    const bucket = await this.#local.getBucket(name)
+    await this.#local.deleteBucket(name)
+    const tombstone: BucketTombstone = {
+      name,
+      createdAt: bucket.createdAt,
+      deletedAt: new Date().toISOString(),
+    }
+    await this.#init.tombstones.add(tombstone)
+    await this.#pushBuckets({ kind: 'push', buckets: [], tombstones: [tombstone] })
+  }
+
+  async setBucketVersioning(name: string, versioning: BucketVersioning, changeId: string): Promise<Bucket> {
+    const bucket = await this.#local.setBucketVersioning(name, versioning, changeId)
+    await this.#pushBuckets({ kind: 'push', buckets: [bucket], tombstones: [] })
+    return bucket
+  }
+
+  async setBucketCors(name: string, cors: CorsConfiguration | undefined, changeId: string): Promise<Bucket> {
+    const bucket = await this.#local.setBucketCors(name, cors, changeId)
+    await this.#pushBuckets({ kind: 'push', buckets: [bucket], tombstones: [] })
+    return bucket
+  }
+
+  /**
+   * Pushes a record to every connected node and waits until the write quorum has it: `factor`'s
+   * majority (or the configured number) of the realm's nodes not gone past the grace period, this one
+   * included, never more than there are. `ServiceUnavailable` when too few could take it (the record
+   * stays here and reaches the others by anti-entropy).
+   */
+  async #replicate(kind: RecordKind, bucket: string, record: ObjectVersion | PurgeRecord): Promise<void> {
+    const nodes = this.#init.nodes
+    const realm = nodes.members().filter((member) => member.state !== 'down').length
+    const wanted =
+      this.#init.writeQuorum === 'majority' ? Math.floor(this.#init.factor / 2) + 1 : this.#init.writeQuorum
+    const needed = Math.max(1, Math.min(wanted, realm)) - 1
+    const peers = nodes.connected()
+    const pushes = peers.map((peer) => this.#enqueue(peer, kind, bucket, record))
+    if (needed === 0) {
+      for (const push of pushes) push.catch(() => undefined)
+      return
+    }
+    await new Promise<void>((resolve, reject) => {
+      let stored = 0
+      let failed = 0
+      let settled = false
+      const check = (): void => {
+        if (settled) return
+        if (stored >= needed) {
+          settled = true
+          resolve()
+        } else if (peers.length - failed < needed) {
+          settled = true
+          reject(
+            new DataError(
+              'ServiceUnavailable',
+              `only ${stored + 1} of the ${needed + 1} nodes a write needs stored the record of ${record.key}`,
+            ),
+          )
+        }
+      }
+      for (const push of pushes)
+        push.then(
+          () => {
+            stored++
+            check()
+          },
+          () => {
+            failed++
+            check()
+          },
+        )
+      check()
+    })
+  }
+
+  #enqueue(
+    peer: string,
+    kind: RecordKind,
+    bucket: string,
+    record: ObjectVersion | PurgeRecord,
+  ): Promise<void> {
+    const id = `${peer}\u0000${kind}\u0000${bucket}`
+    let batch = this.#pending.get(id)
+    if (batch === undefined || batch.records.length >= MAX_RECORDS) {
+      if (batch !== undefined) this.#send(batch)
+      batch = { peer, kind, bucket, records: [], waiters: [] }
+      this.#pending.set(id, batch)
+    }
+    const target = batch
+    target.records.push(record)
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true
+      setImmediate(() => this.#flush())
+    }
+    return new Promise((resolve, reject) => target.waiters.push({ resolve, reject }))
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false
+    const batches = [...this.#pending.values()]
+    this.#pending.clear()
+    for (const batch of batches) this.#send(batch)
+  }
+
+  #send(batch: PendingBatch): void {
+    const id = `${batch.peer}\u0000${batch.kind}\u0000${batch.bucket}`
+    if (this.#pending.get(id) === batch) this.#pending.delete(id)
+    const { network, protocols } = this.#init
+    const request =
+      batch.kind === 'versions'
+        ? network.request(
+            batch.peer,
+            protocols.versionRecords,
+            { kind: 'push', bucket: batch.bucket, versions: batch.records as ObjectVersion[] },
+            { timeoutMs: PUSH_TIMEOUT_MS },
+          )
+        : network.request(
+            batch.peer,
+            protocols.purgeRecords,
+            { kind: 'push', bucket: batch.bucket, purges: batch.records as PurgeRecord[] },
+            { timeoutMs: PUSH_TIMEOUT_MS },
+          )
+    request.then(
+      (answer) => {
+        if (answer.kind === 'stored') for (const waiter of batch.waiters) waiter.resolve()
+        else {
+          const err = new Error(
+            answer.kind === 'refused' ? `${answer.code}: ${answer.message}` : 'unexpected answer',
+          )
+          for (const waiter of batch.waiters) waiter.reject(err)
+        }
+      },
+      (err: unknown) => {
+        this.#init.logger.debug({ peer: batch.peer, err }, 'pushing records to a node failed')
+        for (const waiter of batch.waiters) waiter.reject(err)
+      },
+    )
+  }
+
+  /** Pushes bucket records to every connected node, waiting (bounded) for their answers; failures are left to anti-entropy. */
+  async #pushBuckets(request: BucketRecordsRequest): Promise<void> {
+    const { network, protocols, nodes } = this.#init
+    await Promise.allSettled(
+      nodes.connected().map(async (peer) => {
+        try {
+          await network.request(peer, protocols.buckets, request, { timeoutMs: PUSH_TIMEOUT_MS })
+        } catch (err) {
+          this.#init.logger.debug({ peer, err }, 'pushing bucket records to a node failed')
+        }
+      }),
+    )
+  }
+
+  // Applying records from other nodes.
+
+  async #applyVersions(versions: readonly ObjectVersion[]): Promise<number> {
+    let stored = 0
+    for (const version of versions) {
+      this.#init.clock.observe(version.versionId)
+      try {
+        if ((await this.#local.putVersion(version)).stored) stored++
+      } catch (err) {
+        if (!isDataError(err, 'VersionConflict')) throw err
+        this.#init.logger.warn(
+          { bucket: version.bucket, key: version.key },
+          'two different records share a version id',
+        )
+      }
+    }
+    this.counters.recordsReceived += stored
+    return stored
+  }
+
+  async #applyPurges(purges: readonly PurgeRecord[]): Promise<number> {
+    let stored = 0
+    for (const purge of purges) if ((await this.#local.purgeVersion(purge)).stored) stored++
+    this.counters.recordsReceived += stored
+    return stored
+  }
+
+  /** Merges bucket records: tombstones first, so a deleted bucket's record does not come back. */
+  async #applyBuckets(buckets: readonly Bucket[], tombstones: readonly BucketTombstone[]): Promise<void> {
+    for (const tombstone of tombstones) {
+      await this.#init.tombstones.add(tombstone)
+      const existing = await this.#find(tombstone.name)
+      if (existing === undefined || existing.createdAt > tombstone.createdAt) continue
+      try {
+        await this.#local.deleteBucket(tombstone.name)
+      } catch (err) {
+        if (!isDataError(err, 'BucketNotEmpty')) throw err
+        this.#init.logger.warn(
+          { bucket: tombstone.name },
+          'a bucket deleted on another node still holds objects here (written concurrently with the delete); it stays',
+        )
+      }
+    }
+    for (const bucket of buckets) {
+      if (this.#init.tombstones.buries(bucket)) continue
+      let existing = await this.#find(bucket.name)
+      if (existing === undefined) {
+        const lww = bucket.versioningChangeId !== undefined
+        existing = await this.#init.createBucketAt(
+          bucket.name,
+          {
+            group: bucket.group,
+            ...(!lww && bucket.versioning !== undefined ? { versioning: bucket.versioning } : {}),
+          },
+          bucket.createdAt,
+        )
+      } else if (existing.createdAt !== bucket.createdAt || existing.group !== bucket.group) {
+        this.#init.logger.warn(
+          { bucket: bucket.name },
+          'two nodes created a bucket of the same name; this node keeps its own',
+        )
+        continue
+      }
+      if (
+        bucket.versioningChangeId !== undefined &&
+        bucket.versioning !== undefined &&
+        bucket.versioning !== 'Unversioned'
+      )
+        await this.#local.setBucketVersioning(bucket.name, bucket.versioning, bucket.versioningChangeId)
+      if (bucket.corsChangeId !== undefined)
+        await this.#local.setBucketCors(bucket.name, bucket.cors, bucket.corsChangeId)
+    }
+  }
+
+  async #find(name: string): Promise<Bucket | undefined> {
+    try {
+      return await this.#local.getBucket(name)
+    } catch (err) {
+      if (isDataError(err, 'NoSuchBucket')) return undefined
+      throw err
+    }
+  }
+
+  // Serving other nodes.
+
+  /** Answers other nodes' record pushes, pulls and digests, and starts anti-entropy. */
+  serve(): () => void {
+    const { network, protocols, nodes } = this.#init
+    network.handle(protocols.versionRecords, async (request, context): Promise<VersionRecordsResponse> => {
+      try {
+        if (request.kind === 'pull') {
+          const page = await this.#pullPage(
+            request.bucket,
+            request.range,
+            request.after,
+            request.limit,
+            'versions',
+          )
+          return {
+            kind: 'records',
+            bucket: request.bucket,
+            versions: page.records as ObjectVersion[],
+            ...page.next,
+          }
+        }
+        const stored = await this.#withBucket(context.peer, request.bucket, () =>
+          this.#applyVersions(request.versions),
+        )
+        return { kind: 'stored', stored }
+      } catch (err) {
+        return refusal(err)
+      }
+    })
+    network.handle(protocols.purgeRecords, async (request, context): Promise<PurgeRecordsResponse> => {
+      try {
+        if (request.kind === 'pull') {
+          const page = await this.#pullPage(
+            request.bucket,
+            request.range,
+            request.after,
+            request.limit,
+            'purges',
+          )
+          return {
+            kind: 'records',
+            bucket: request.bucket,
+            purges: page.records as PurgeRecord[],
+            ...page.next,
+          }
+        }
+        const stored = await this.#withBucket(context.peer, request.bucket, () =>
+          this.#applyPurges(request.purges),
+        )
+        return { kind: 'stored', stored }
+      } catch (err) {
+        return refusal(err)
+      }
+    })
+    network.handle(protocols.rangeDigests, async (request): Promise<RangeDigestsResponse> => {
+      try {
+        const digests = await Promise.all(
+          request.ranges.map((range) => this.#local.digestRange(request.bucket, range)),
+        )
+        return { kind: 'digests', digests }
+      } catch (err) {
+        return refusal(err)
+      }
+    })
+    network.handle(protocols.buckets, async (request): Promise<BucketRecordsResponse> => {
+      try {
+        if (request.kind === 'pull')
+          return {
+            kind: 'records',
+            buckets: await this.#local.listBuckets(),
+            tombstones: this.#init.tombstones.all(),
+          }
+        await this.#applyBuckets(request.buckets, request.tombstones)
+        return { kind: 'stored' }
+      } catch (err) {
+        return refusal(err)
+      }
+    })
+    this.#cleanups.push(
+      network.on('peer:join', ({ peer }) => {
+        this.#round(peer)
+      }),
+    )
+    this.#timer = setInterval(() => {
+      for (const peer of nodes.connected()) this.#round(peer)
+    }, this.#init.antiEntropyMs)
+    this.#timer.unref()
+    return () => {
+      this.#stopped = true
+      clearInterval(this.#timer)
+      for (const cleanup of this.#cleanups.splice(0)) cleanup()
+      for (const protocol of [
+        protocols.versionRecords,
+        protocols.purgeRecords,
+        protocols.rangeDigests,
+        protocols.buckets,
+      ])
+        network.unhandle(protocol.id)
+    }
+  }
+
+  /**
+   * Runs `apply`; when the bucket is not known here yet (its record is still on the way), pulls the
+   * sender's bucket records first and runs it again.
+   */
+  async #withBucket<T>(peer: string, bucket: string, apply: () => Promise<T>): Promise<T> {
+    try {
+      return await apply()
+    } catch (err) {
+      if (!isDataError(err, 'NoSuchBucket')) throw err
+      await this.#pullBuckets(peer)
+      if (this.#init.tombstones.has(bucket)) return apply().catch(() => 0 as T)
+      return apply()
+    }
+  }
+
+  /** One page of a bucket's records in `range` after `after`, in index order. */
+  async #pullPage(
+    bucket: string,
+    range: KeyRange,
+    after: RecordCursor | undefined,
+    limit: number,
+    kind: RecordKind,
+  ): Promise<{ records: Array<ObjectVersion | PurgeRecord>; next: { next?: RecordCursor } }> {
+    const options = {
+      range,
+      ...(after === undefined ? {} : { keyMarker: after.key, versionIdMarker: after.versionId }),
+    }
+    const source: AsyncIterable<ObjectVersion | PurgeRecord> =
+      kind === 'versions' ? this.#local.listVersions(bucket, options) : this.#local.listPurges(bucket, options)
+    const records: Array<ObjectVersion | PurgeRecord> = []
+    let more = false
+    for await (const record of source) {
+      if (records.length === limit) {
+        more = true
+        break
+      }
+      records.push(record)
+    }
+    const last = records.at(-1)
+    return {
+      records,
+      next: more && last !== undefined ? { next: { key: last.key, versionId: last.versionId } } : {},
+    }
+  }
+
+  // Anti-entropy.
+
+  /** One anti-entropy round with `peer`, unless one is running already. */
+  #round(peer: string): void {
+    if (this.#stopped || this.#rounds.has(peer)) return
+    const round = this.antiEntropy(peer)
+      .catch((err) => {
+        if (!this.#stopped) this.#init.logger.debug({ peer, err }, 'an anti-entropy round failed')
+      })
+      .finally(() => this.#rounds.delete(peer))
+    this.#rounds.set(peer, round)
+  }
+
+  /** Pulls what `peer` has and this node lacks: bucket records, then the records of every bucket that differs. */
+  async antiEntropy(peer: string): Promise<void> {
+    await this.#pullBuckets(peer)
+    const { network, protocols } = this.#init
+    for (const bucket of await this.#local.listBuckets()) {
+      if (this.#stopped) return
+      const answer = await network.request(
+        peer,
+        protocols.rangeDigests,
+        { kind: 'digests', bucket: bucket.name, ranges: [{}] },
+        { timeoutMs: PULL_TIMEOUT_MS },
+      )
+      if (answer.kind !== 'digests') continue // the peer does not have it yet: it pulls it from us
+      const mine = await this.#local.digestRange(bucket.name)
+      const theirs = answer.digests[0]
+      if (theirs === undefined || (theirs.digest === mine.digest && theirs.count === mine.count)) continue
+      this.counters.antiEntropyRepairs++
+      await this.#pullAll(peer, bucket.name)
+    }
+    this.counters.antiEntropyRounds++
+  }
+
+  async #pullBuckets(peer: string): Promise<void> {
+    const answer = await this.#init.network.request(
+      peer,
+      this.#init.protocols.buckets,
+      { kind: 'pull' },
+      { timeoutMs: PULL_TIMEOUT_MS },
+    )
+    if (answer.kind === 'records') await this.#applyBuckets(answer.buckets, answer.tombstones)
+  }
+
+  async #pullAll(peer: string, bucket: string): Promise<void> {
+    const { network, protocols } = this.#init
+    let after: RecordCursor | undefined
+    for (;;) {
+      const answer: VersionRecordsResponse = await network.request(
+        peer,
+        protocols.versionRecords,
+        { kind: 'pull', bucket, range: {}, limit: MAX_RECORDS, ...(after === undefined ? {} : { after }) },
+        { timeoutMs: PULL_TIMEOUT_MS },
+      )
+      if (answer.kind !== 'records') break
+      await this.#applyVersions(answer.versions)
+      if (answer.next === undefined || this.#stopped) break
+      after = answer.next
+    }
+    after = undefined
+    for (;;) {
+      const answer: PurgeRecordsResponse = await network.request(
+        peer,
+        protocols.purgeRecords,
+        { kind: 'pull', bucket, range: {}, limit: MAX_RECORDS, ...(after === undefined ? {} : { after }) },
+        { timeoutMs: PULL_TIMEOUT_MS },
+      )
+      if (answer.kind !== 'records') break
+      await this.#applyPurges(answer.purges)
+      if (answer.next === undefined || this.#stopped) break
+      after = answer.next
+    }
+  }
+
+  /** Waits (bounded) for anti-entropy rounds in flight. */
+  async quiesce(): Promise<void> {
+    await Promise.allSettled([...this.#rounds.values()])
+  }
+}
+
+function refusal(err: unknown): {
+  kind: 'refused'
+  code: 'NoSuchBucket' | 'InvalidRequest' | 'Unavailable'
+  message: string
+} {
+  if (isDataError(err, 'NoSuchBucket'))
+    return { kind: 'refused', code: 'NoSuchBucket', message: 'no such bucket here' }
+  if (isDataError(err) && err.code.startsWith('Invalid'))
+    return { kind: 'refused', code: 'InvalidRequest', message: err.message }
+  if (isNetworkError(err)) return { kind: 'refused', code: 'Unavailable', message: err.code }
+  return { kind: 'refused', code: 'Unavailable', message: 'the key index failed' }
+}
