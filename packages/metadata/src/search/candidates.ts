@@ -6,20 +6,23 @@
 import { words } from '../mock/query-evaluation.js'
 import { readBound } from '../query/bound.js'
 import type { Query, RangeBound } from '../query/types.js'
+import type { SlotSet } from './slot-set.js'
 
 export const ALL = 'all'
-export type Candidates = Set<number> | typeof ALL
+export type Candidates = SlotSet | typeof ALL
 
-/** The lookups an index offers; each returns or fills a set of ordinals. */
+/** The lookups an index offers; each returns or fills a set of slots. */
 export interface CandidateLookups {
+  /** A new empty set (as large as the index). */
+  none(): SlotSet
   /** Documents holding every one of `terms` (lower-case words) in their text or any field. */
-  anywhere(terms: string[]): Set<number>
+  anywhere(terms: string[]): SlotSet
   /** Documents holding every one of `terms` in the field (lower-cased name). */
-  inField(field: string, terms: string[]): Set<number>
+  inField(field: string, terms: string[]): SlotSet
   /** Documents with a number in the field (or a number written as text) in [lower, upper]. */
-  numbers(field: string, lower: number | undefined, upper: number | undefined, into: Set<number>): void
+  numbers(field: string, lower: number | undefined, upper: number | undefined, into: SlotSet): void
   /** Documents with a date-like text in the field between `lower` and `upper`, compared as text. */
-  dates(field: string, lower: string | undefined, upper: string | undefined, into: Set<number>): void
+  dates(field: string, lower: string | undefined, upper: string | undefined, into: SlotSet): void
 }
 
 export function candidatesOf(query: Query, lookups: CandidateLookups): Candidates {
@@ -30,9 +33,9 @@ export function candidatesOf(query: Query, lookups: CandidateLookups): Candidate
     case 'term':
     case 'phrase': {
       const terms = unique(words(query.text))
-      if (query.field === undefined) return terms.length === 0 ? new Set() : lookups.anywhere(terms)
+      if (query.field === undefined) return terms.length === 0 ? lookups.none() : lookups.anywhere(terms)
       const field = query.field.toLowerCase()
-      const found = terms.length === 0 ? new Set<number>() : lookups.inField(field, terms)
+      const found = terms.length === 0 ? lookups.none() : lookups.inField(field, terms)
       const number = readBound(query.text).number
       if (number !== undefined) lookups.numbers(field, number, number, found)
       return found
@@ -40,26 +43,24 @@ export function candidatesOf(query: Query, lookups: CandidateLookups): Candidate
     case 'range':
       return rangeCandidates(query.field.toLowerCase(), lookups, query.lower, query.upper)
     case 'and': {
-      const narrowing = query.clauses
-        .map((clause) => candidatesOf(clause, lookups))
-        .filter((found): found is Set<number> => found !== ALL)
-      if (narrowing.length === 0) return ALL
-      narrowing.sort((a, b) => a.size - b.size)
-      const [smallest, ...others] = narrowing
-      const result = new Set<number>()
-      for (const ordinal of smallest!) {
-        if (others.every((set) => set.has(ordinal))) result.add(ordinal)
+      let result: Candidates = ALL
+      for (const clause of query.clauses) {
+        const found = candidatesOf(clause, lookups)
+        if (found === ALL) continue
+        if (result === ALL) result = found
+        else result.and(found)
       }
       return result
     }
     case 'or': {
-      const result = new Set<number>()
+      let result: SlotSet | undefined
       for (const clause of query.clauses) {
         const found = candidatesOf(clause, lookups)
         if (found === ALL) return ALL
-        for (const ordinal of found) result.add(ordinal)
+        if (result === undefined) result = found
+        else result.or(found)
       }
-      return result
+      return result ?? lookups.none()
     }
   }
 }
@@ -69,8 +70,8 @@ function rangeCandidates(
   lookups: CandidateLookups,
   lower: RangeBound | undefined,
   upper: RangeBound | undefined,
-): Set<number> {
-  const found = new Set<number>()
+): SlotSet {
+  const found = lookups.none()
   // A range compares numbers only when every end given has a number, dates only when every end has a date.
   if (
     (lower === undefined || lower.number !== undefined) &&

@@ -26,6 +26,11 @@ export class Vocabulary {
     return vocabulary
   }
 
+  /** How many words it holds (the highest id). */
+  get size(): number {
+    return this.list.length - 1
+  }
+
   /** Every word, by id from 1. */
   words(): readonly string[] {
     return this.list.slice(1)

@@ -5,9 +5,16 @@
  * and scored (`compileQuery`, the mock's scoring over a compact form of the document), so this index and
  * `MemorySearchIndex` give the same hits, scores, order and cursors.
  *
+ * Each document sits at a slot, a dense number of this index's own (freed slots are taken again), and
+ * every structure keys on slots: candidates are bitmaps over them (`SlotSet`), the words of each field
+ * map to lists of slots, facets and dates are columns by slot (`FacetColumns`). A search walks the
+ * candidates in slot order, asks the caller's universe about each one's ordinal, scores those it may
+ * see, counts their facets in one pass and keeps only the page's best in a bounded heap
+ * (`rankedPage`): no object per match.
+ *
  * flexsearch has no id-set filter and its own ranking depends on the whole corpus; here it only answers
- * "which documents hold this word", with the node-local u32 ordinal as its id. Scores are term
- * frequencies within one document, so documents hidden from a caller never move its scores.
+ * "which documents hold this word", with the slot as its id. Scores are term frequencies within one
+ * document, so documents hidden from a caller never move its scores.
  *
  * Everything is in memory. `save(directory)` writes it to a file (durably: temp file, fsync, rename) and
  * `FlexSearchIndex.load(directory)` reads it back, so a node can search right after a start while
@@ -34,8 +41,10 @@ import {
   rangeNumbers,
   Vocabulary,
 } from './compact-document.js'
-import { resultPage, type SearchMatch, searchRequest } from './results.js'
+import { FacetColumns, grown } from './facet-columns.js'
+import { facetValuesOf, type Matches, rankedPage, searchRequest } from './results.js'
 import { checkSearchDocument } from './search-document.js'
+import { SlotSet } from './slot-set.js'
 import { readSnapshot, snapshotOf } from './snapshot.js'
 import { SortedEntries } from './sorted-entries.js'
 
@@ -53,14 +62,22 @@ export class FlexSearchIndex implements SearchIndex {
     fastupdate: true,
     encode: (content: string) => (content === '' ? [] : content.split(' ')),
   })
-  private readonly byResource = new Map<string, CompactDocument>()
-  private readonly byOrdinal = new Map<number, CompactDocument>()
+  /** The documents by slot (`undefined`: a free slot), and their ordinals. */
+  private readonly docs: (CompactDocument | undefined)[] = []
+  private ordinals = new Uint32Array(0)
+  private readonly free: number[] = []
+  private readonly slotOfResource = new Map<string, number>()
+  private readonly slotOfOrdinal = new Map<number, number>()
+  private readonly columns = new FacetColumns()
   private vocabulary = new Vocabulary()
   private readonly fieldNames = new Map<string, string>()
-  /** Field (lower case) → word id → ordinals (arrays, in no order: cheaper than sets by the million). */
+  /** Field (lower case) → word id → slots (arrays, in no order: cheaper than sets by the million). */
   private readonly fieldWords = new Map<string, Map<number, number[]>>()
   private readonly numbers = new Map<string, SortedEntries<number>>()
   private readonly dates = new Map<string, SortedEntries<string>>()
+  /** A search's matched slots and their scores (by slot), reused from one search to the next. */
+  private matched = new Int32Array(0)
+  private scores = new Float64Array(0)
   private readonly fieldName = (name: string): string => {
     const known = this.fieldNames.get(name)
     if (known !== undefined) return known
@@ -70,7 +87,7 @@ export class FlexSearchIndex implements SearchIndex {
 
   /** How many documents the index holds. */
   get size(): number {
-    return this.byResource.size
+    return this.slotOfResource.size
   }
 
   /**
@@ -96,8 +113,6 @@ export class FlexSearchIndex implements SearchIndex {
     index.vocabulary = Vocabulary.of(vocabulary)
     for (const doc of documents) {
       for (const field of doc.fields) field.name = index.fieldName(field.name)
-      index.byResource.set(doc.summary.resourceId, doc)
-      index.byOrdinal.set(doc.summary.ordinal, doc)
       index.add(doc)
     }
     return index
@@ -106,14 +121,14 @@ export class FlexSearchIndex implements SearchIndex {
   /** Writes the index to `directory` (created if missing) as one file, replaced atomically. */
   async save(directory: string): Promise<void> {
     // Taken at once: changes made while the file is written are not in it (a rebuild brings them).
-    const text = JSON.stringify(snapshotOf(this.vocabulary.words(), this.byResource.values()))
+    const text = JSON.stringify(snapshotOf(this.vocabulary.words(), this.documents()))
     await mkdir(directory, { recursive: true })
     await writeFileDurably(join(directory, SEARCH_SNAPSHOT_FILE), text)
   }
 
   /** Every document's ordinal, resource, group and path: what `SearchIndexer.restore` takes. */
   *entries(): IterableIterator<{ ordinal: number; resourceId: string; group: string; path: string }> {
-    for (const { summary } of this.byResource.values()) {
+    for (const { summary } of this.documents()) {
       const { ordinal, resourceId, group, path } = summary
       yield { ordinal, resourceId, group, path }
     }
@@ -121,18 +136,15 @@ export class FlexSearchIndex implements SearchIndex {
 
   async index(doc: SearchDocument): Promise<void> {
     const checked = checkSearchDocument(doc)
-    const owner = this.byOrdinal.get(checked.ordinal)
-    if (owner !== undefined && owner.summary.resourceId !== checked.resourceId) {
+    const owner = this.slotOfOrdinal.get(checked.ordinal)
+    if (owner !== undefined && this.docs[owner]!.summary.resourceId !== checked.resourceId) {
       throw new MetadataError(
         'AlreadyExists',
         `Ordinal ${checked.ordinal} already belongs to another resource`,
       )
     }
     this.drop(checked.resourceId)
-    const compact = compactDocument(checked, this.vocabulary, this.fieldName)
-    this.byResource.set(checked.resourceId, compact)
-    this.byOrdinal.set(checked.ordinal, compact)
-    this.add(compact)
+    this.add(compactDocument(checked, this.vocabulary, this.fieldName))
   }
 
   async remove(resourceId: string): Promise<void> {
@@ -143,55 +155,92 @@ export class FlexSearchIndex implements SearchIndex {
     const request = searchRequest(query, options)
     const { universe } = options
     const score = compileQuery(request.tree, this.vocabulary)
-    const matches: SearchMatch[] = []
-    const check = (doc: CompactDocument): void => {
-      if (!universe.has(doc.summary.ordinal)) return
-      const found = score(doc)
-      if (found !== undefined) matches.push({ doc: doc.summary, score: found })
-    }
     const candidates = candidatesOf(request.tree, this.lookups)
+    const { docs, ordinals } = this
+    if (this.scores.length < docs.length) {
+      this.matched = new Int32Array(docs.length)
+      this.scores = new Float64Array(docs.length)
+    }
+    const { matched, scores } = this
+    let count = 0
+    const check = (slot: number): void => {
+      const doc = docs[slot]
+      if (doc === undefined || !universe.has(ordinals[slot]!)) return
+      const found = score(doc)
+      if (found === undefined) return
+      matched[count] = slot
+      scores[slot] = found
+      count += 1
+    }
     if (candidates === ALL) {
-      for (const doc of this.byOrdinal.values()) check(doc)
+      for (let slot = 0; slot < docs.length; slot += 1) check(slot)
     } else {
-      for (const ordinal of candidates) {
-        const doc = this.byOrdinal.get(ordinal)
-        if (doc !== undefined) check(doc)
+      const words = candidates.words
+      for (let at = 0; at < words.length; at += 1) {
+        let word = words[at]!
+        while (word !== 0) {
+          const lowest = word & -word
+          check((at << 5) + 31 - Math.clz32(lowest))
+          word ^= lowest
+        }
       }
     }
-    return resultPage(request, matches)
+    const matches: Matches = {
+      keys: matched,
+      count,
+      score: (slot) => scores[slot]!,
+      resourceId: (slot) => docs[slot]!.summary.resourceId,
+      date: (slot) => this.columns.dateOf(slot),
+    }
+    return rankedPage(request, matches, request.facets ? this.columns.facets(matched, count) : undefined)
+  }
+
+  /** The documents, in the order they came. */
+  private *documents(): IterableIterator<CompactDocument> {
+    for (const slot of this.slotOfResource.values()) yield this.docs[slot]!
   }
 
   private readonly lookups: CandidateLookups = {
+    none: () => new SlotSet(this.docs.length),
     anywhere: (terms) => {
-      let found: Set<number> | undefined
+      let found: SlotSet | undefined
       for (const term of terms) {
-        if (this.vocabulary.find(term) === undefined) return new Set()
-        const ids = this.text.search(term, { limit: NO_LIMIT }) as number[]
-        found = found === undefined ? new Set(ids) : intersect(found, ids)
-        if (found.size === 0) break
+        const set = new SlotSet(this.docs.length)
+        if (this.vocabulary.find(term) === undefined) return set
+        for (const slot of this.text.search(term, { limit: NO_LIMIT }) as number[]) set.add(slot)
+        if (found === undefined) found = set
+        else found.and(set)
       }
-      return found ?? new Set()
+      return found ?? new SlotSet(this.docs.length)
     },
     inField: (field, terms) => {
       const postings = this.fieldWords.get(field)
-      const lists: number[][] = []
+      let found: SlotSet | undefined
       for (const term of terms) {
         const id = this.vocabulary.find(term)
-        const ordinals = id === undefined ? undefined : postings?.get(id)
-        if (ordinals === undefined) return new Set()
-        lists.push(ordinals)
+        const slots = id === undefined ? undefined : postings?.get(id)
+        const set = new SlotSet(this.docs.length)
+        if (slots === undefined) return set
+        for (const slot of slots) set.add(slot)
+        if (found === undefined) found = set
+        else found.and(set)
       }
-      lists.sort((a, b) => a.length - b.length)
-      let found = new Set(lists[0])
-      for (const list of lists.slice(1)) found = intersect(found, list)
-      return found
+      return found ?? new SlotSet(this.docs.length)
     },
     numbers: (field, lower, upper, into) => this.numbers.get(field)?.collect(lower, upper, into),
     dates: (field, lower, upper, into) => this.dates.get(field)?.collect(lower, upper, into),
   }
 
+  /** Takes `doc` in at a free slot. */
   private add(doc: CompactDocument): void {
-    const { ordinal } = doc.summary
+    const slot = this.free.pop() ?? this.docs.length
+    const { ordinal, resourceId } = doc.summary
+    this.docs[slot] = doc
+    if (slot >= this.ordinals.length) this.ordinals = grown(this.ordinals, slot)
+    this.ordinals[slot] = ordinal
+    this.slotOfResource.set(resourceId, slot)
+    this.slotOfOrdinal.set(ordinal, slot)
+    this.columns.set(slot, facetValuesOf(doc.summary))
     for (const field of doc.fields) {
       let postings = this.fieldWords.get(field.name)
       if (postings === undefined) {
@@ -199,40 +248,40 @@ export class FlexSearchIndex implements SearchIndex {
         this.fieldWords.set(field.name, postings)
       }
       for (const id of distinctWords(doc, field)) {
-        const ordinals = postings.get(id)
-        if (ordinals === undefined) postings.set(id, [ordinal])
-        else ordinals.push(ordinal)
+        const slots = postings.get(id)
+        if (slots === undefined) postings.set(id, [slot])
+        else slots.push(slot)
       }
-      for (const key of rangeNumbers(field))
-        entries(this.numbers, field.name, compareNumbers).add(key, ordinal)
-      for (const key of rangeDates(field)) entries(this.dates, field.name, compareTexts).add(key, ordinal)
+      for (const key of rangeNumbers(field)) entries(this.numbers, field.name, compareNumbers).add(key, slot)
+      for (const key of rangeDates(field)) entries(this.dates, field.name, compareTexts).add(key, slot)
     }
     const content = [...distinctWords(doc)].map((id) => this.vocabulary.wordOf(id))
-    this.text.add(ordinal, content.join(' '))
+    this.text.add(slot, content.join(' '))
   }
 
   private drop(resourceId: string): void {
-    const doc = this.byResource.get(resourceId)
-    if (doc === undefined) return
-    const { ordinal } = doc.summary
-    this.byResource.delete(resourceId)
-    this.byOrdinal.delete(ordinal)
-    this.text.remove(ordinal)
+    const slot = this.slotOfResource.get(resourceId)
+    if (slot === undefined) return
+    const doc = this.docs[slot]!
+    this.slotOfResource.delete(resourceId)
+    this.slotOfOrdinal.delete(doc.summary.ordinal)
+    this.docs[slot] = undefined
+    this.columns.clear(slot)
+    this.text.remove(slot)
     for (const field of doc.fields) {
       const postings = this.fieldWords.get(field.name)
       for (const id of distinctWords(doc, field)) {
-        const ordinals = postings?.get(id)
-        if (ordinals === undefined) continue
-        const at = ordinals.indexOf(ordinal)
+        const slots = postings?.get(id)
+        if (slots === undefined) continue
+        const at = slots.indexOf(slot)
         if (at !== -1) {
-          ordinals[at] = ordinals[ordinals.length - 1]!
-          ordinals.pop()
+          slots[at] = slots[slots.length - 1]!
+          slots.pop()
         }
-        if (ordinals.length === 0) postings?.delete(id)
+        if (slots.length === 0) postings?.delete(id)
       }
-      // An entry still stands when the document now at its ordinal has that key in that field.
-      const current = (at: number) =>
-        this.byOrdinal.get(at)?.fields.find((other) => other.name === field.name)
+      // An entry still stands when the document now at its slot has that key in that field.
+      const current = (at: number) => this.docs[at]?.fields.find((other) => other.name === field.name)
       for (const _ of rangeNumbers(field)) {
         this.numbers.get(field.name)?.remove((key, at) => {
           const now = current(at)
@@ -246,6 +295,7 @@ export class FlexSearchIndex implements SearchIndex {
         })
       }
     }
+    this.free.push(slot)
   }
 }
 
@@ -260,11 +310,4 @@ function entries<K extends number | string>(
     map.set(field, found)
   }
   return found
-}
-
-function intersect(set: Set<number>, other: Iterable<number>): Set<number> {
-  const lookup = other instanceof Set ? other : new Set(other)
-  const result = new Set<number>()
-  for (const ordinal of set) if (lookup.has(ordinal)) result.add(ordinal)
-  return result
 }

@@ -49,7 +49,7 @@ export interface SearchRequest {
 
 /** Parses or checks the query and the options; throws `InvalidQuery`, `InvalidInput`, `InvalidCursor`. */
 export function searchRequest(query: string | Query, options: SearchOptions): SearchRequest {
-  const tree = typeof query === 'string' ? parseQuery(query) : normalizeQuery(query)
+  const { tree, fingerprint } = typeof query === 'string' ? parsed(query) : readTree(normalizeQuery(query))
   if (typeof options?.universe?.has !== 'function') {
     throw new MetadataError('InvalidInput', 'A search needs the universe of ordinals the caller may see')
   }
@@ -60,7 +60,6 @@ export function searchRequest(query: string | Query, options: SearchOptions): Se
   }
   const facets = options.facets ?? false
   if (typeof facets !== 'boolean') throw new MetadataError('InvalidInput', 'facets must be true or false')
-  const fingerprint = queryFingerprint(tree)
   const request: SearchRequest = { tree, limit, sort, facets, fingerprint }
   if (options.cursor === undefined) return request
   if (sort === 'date') {
@@ -83,41 +82,125 @@ export function searchRequest(query: string | Query, options: SearchOptions): Se
   return request
 }
 
+/**
+ * The matches of a search as `rankedPage` reads them: `count` keys (a document's place in the index,
+ * or its position in a list) and, per key, its score, resource id and date (read only when sorting by
+ * date). Indexes hand over their own columns this way, without an object per match.
+ */
+export interface Matches {
+  readonly keys: ArrayLike<number>
+  readonly count: number
+  score(key: number): number
+  resourceId(key: number): string
+  date(key: number): string
+}
+
+/** The most recently parsed query texts: a node is asked the same few queries again and again. */
+const PARSED_LIMIT = 256
+const parsedQueries = new Map<string, { tree: Query; fingerprint: string }>()
+
+/** The tree and fingerprint of a query text (the same objects each time: nothing here changes a tree). */
+function parsed(query: string): { tree: Query; fingerprint: string } {
+  let known = parsedQueries.get(query)
+  if (known !== undefined) {
+    parsedQueries.delete(query)
+  } else {
+    known = readTree(parseQuery(query))
+    if (parsedQueries.size >= PARSED_LIMIT) parsedQueries.delete(parsedQueries.keys().next().value!)
+  }
+  parsedQueries.set(query, known)
+  return known
+}
+
+function readTree(tree: Query): { tree: Query; fingerprint: string } {
+  return { tree, fingerprint: queryFingerprint(tree) }
+}
+
 /** The page after `request.after` of `matches` (in any order), with a cursor when more follow. */
 export function resultPage(request: SearchRequest, matches: Iterable<SearchMatch>): SearchPage {
-  const { after, limit } = request
-  const compare = request.sort === 'date' ? compareByDate : compareByScore
-  const hits: RankedHit[] = []
+  const list = [...matches]
+  const dates = request.sort === 'date' ? list.map((match) => dateOf(match.doc)) : undefined
   const counts = request.facets ? new FacetCounter() : undefined
-  for (const match of matches) {
-    counts?.count(match.doc)
-    const hit = {
-      resourceId: match.doc.resourceId,
-      score: match.score,
-      date: request.sort === 'date' ? dateOf(match.doc) : '',
-    }
-    if (after === undefined || compare(hit, after) > 0) hits.push(hit)
+  if (counts !== undefined) for (const match of list) counts.count(match.doc)
+  const ranked: Matches = {
+    keys: list.map((_, position) => position),
+    count: list.length,
+    score: (key) => list[key]!.score,
+    resourceId: (key) => list[key]!.doc.resourceId,
+    date: (key) => dates![key]!,
   }
-  const best = firstOf(hits, limit, compare)
-  const page: SearchPage = { hits: best.map(({ resourceId, score }) => ({ resourceId, score })) }
+  return rankedPage(request, ranked, counts?.facets())
+}
+
+/**
+ * The page after `request.after` of `matches` (in any order), with a cursor when more follow, and
+ * `facets` (counted over every match) when the request asks for them.
+ */
+export function rankedPage(
+  request: SearchRequest,
+  matches: Matches,
+  facets: SearchFacets | undefined,
+): SearchPage {
+  const { after, limit } = request
+  const byDate = request.sort === 'date'
+  const { score, resourceId, date } = matches
+  // Score descending (or date descending, none last), then resource id ascending: a total order.
+  const compare = byDate
+    ? (a: number, b: number): number => {
+        const left = date(a)
+        const right = date(b)
+        if (left !== right) return left < right ? 1 : -1
+        return compareIds(resourceId(a), resourceId(b))
+      }
+    : (a: number, b: number): number => {
+        const left = score(a)
+        const right = score(b)
+        if (left !== right) return right - left
+        return compareIds(resourceId(a), resourceId(b))
+      }
+  const afterCursor =
+    after === undefined
+      ? undefined
+      : byDate
+        ? (key: number): boolean => {
+            const own = date(key)
+            if (own !== after.date) return own < after.date
+            return resourceId(key) > after.resourceId
+          }
+        : (key: number): boolean => {
+            const own = score(key)
+            if (own !== after.score) return own < after.score
+            return resourceId(key) > after.resourceId
+          }
+  const { keys, count } = matches
+  let following: number[]
+  if (afterCursor === undefined) {
+    following = Array.from({ length: count })
+    for (let at = 0; at < count; at += 1) following[at] = keys[at]!
+  } else {
+    following = []
+    for (let at = 0; at < count; at += 1) if (afterCursor(keys[at]!)) following.push(keys[at]!)
+  }
+  const more = following.length > limit
+  const best = firstOf(following, limit, compare)
+  const page: SearchPage = { hits: best.map((key) => ({ resourceId: resourceId(key), score: score(key) })) }
   const last = best.at(-1)
-  if (hits.length > limit && last !== undefined) {
-    page.nextCursor =
-      request.sort === 'date'
-        ? encodeCursor({
-            kind: DATE_CURSOR,
-            query: request.fingerprint,
-            date: last.date,
-            after: last.resourceId,
-          })
-        : encodeCursor({
-            kind: RELEVANCE_CURSOR,
-            query: request.fingerprint,
-            score: last.score,
-            after: last.resourceId,
-          })
+  if (more && last !== undefined) {
+    page.nextCursor = byDate
+      ? encodeCursor({
+          kind: DATE_CURSOR,
+          query: request.fingerprint,
+          date: date(last),
+          after: resourceId(last),
+        })
+      : encodeCursor({
+          kind: RELEVANCE_CURSOR,
+          query: request.fingerprint,
+          score: score(last),
+          after: resourceId(last),
+        })
   }
-  if (counts !== undefined) page.facets = counts.facets()
+  if (facets !== undefined) page.facets = facets
   return page
 }
 
@@ -157,37 +240,41 @@ export function firstOf<T>(items: T[], count: number, compare: (a: T, b: T) => n
   return heap.sort(compare)
 }
 
-/** Score descending, then resource id ascending: a total order, so pages neither overlap nor skip. */
-export function compareHits(a: SearchHit, b: SearchHit): number {
-  if (a.score !== b.score) return b.score - a.score
-  return compareIds(a.resourceId, b.resourceId)
-}
-
-const compareByScore = compareHits
-
-/** The newest date first, no date (`''`) last, then resource id ascending. */
-function compareByDate(a: RankedHit, b: RankedHit): number {
-  if (a.date !== b.date) return a.date < b.date ? 1 : -1
-  return compareIds(a.resourceId, b.resourceId)
-}
-
 function compareIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0
 }
 
-/** The values of the document's field `name` (matched in any case), as text. */
-function valuesOf(doc: SearchDocument, name: string): string[] {
-  const found: string[] = []
-  for (const [field, value] of Object.entries(doc.fields)) {
-    if (field.toLowerCase() !== name) continue
-    for (const item of Array.isArray(value) ? value : [value]) found.push(String(item))
+/** What one document adds to the facets: its distinct types and licenses, and its date (`''`: none). */
+export interface FacetValues {
+  type: string[]
+  license: string[]
+  /** The first date-like `datePublished` (also what sorting by date reads); its year is the facet. */
+  date: string
+}
+
+export function facetValuesOf(doc: SearchDocument): FacetValues {
+  // One pass over the document's fields for all three facets (field names match in any case).
+  const type: string[] = []
+  const license: string[] = []
+  const dates: string[] = []
+  for (const field in doc.fields) {
+    const lower = field.toLowerCase()
+    const into =
+      lower === 'type' ? type : lower === 'license' ? license : lower === 'datepublished' ? dates : undefined
+    if (into === undefined) continue
+    const value = doc.fields[field] as SearchDocument['fields'][string]
+    for (const item of Array.isArray(value) ? value : [value]) into.push(String(item))
   }
-  return found
+  return { type: distinct(type), license: distinct(license), date: dates.find(looksLikeDate) ?? '' }
+}
+
+function distinct(values: string[]): string[] {
+  return values.length < 2 ? values : [...new Set(values)]
 }
 
 /** The first date-like `datePublished`, or `''`. */
 function dateOf(doc: SearchDocument): string {
-  return valuesOf(doc, 'datepublished').find(looksLikeDate) ?? ''
+  return facetValuesOf(doc).date
 }
 
 class FacetCounter {
@@ -196,45 +283,23 @@ class FacetCounter {
   private readonly year = new Map<string, number>()
 
   count(doc: SearchDocument): void {
-    // One pass over the document's fields for all three facets (field names match in any case).
-    const type: string[] = []
-    const license: string[] = []
-    const dates: string[] = []
-    for (const field in doc.fields) {
-      const lower = field.toLowerCase()
-      const into =
-        lower === 'type'
-          ? type
-          : lower === 'license'
-            ? license
-            : lower === 'datepublished'
-              ? dates
-              : undefined
-      if (into === undefined) continue
-      const value = doc.fields[field] as SearchDocument['fields'][string]
-      for (const item of Array.isArray(value) ? value : [value]) into.push(String(item))
-    }
+    const { type, license, date } = facetValuesOf(doc)
     add(this.type, type)
     add(this.license, license)
-    const date = dates.find(looksLikeDate) ?? ''
-    add(this.year, date === '' ? [] : [date.slice(0, 4)])
+    if (date !== '') add(this.year, [date.slice(0, 4)])
   }
 
   facets(): SearchFacets {
-    return { type: sorted(this.type), license: sorted(this.license), year: sorted(this.year) }
+    return { type: facetList(this.type), license: facetList(this.license), year: facetList(this.year) }
   }
 }
 
 function add(counts: Map<string, number>, values: string[]): void {
-  if (values.length === 1) {
-    const value = values[0] as string
-    counts.set(value, (counts.get(value) ?? 0) + 1)
-    return
-  }
-  for (const value of new Set(values)) counts.set(value, (counts.get(value) ?? 0) + 1)
+  for (const value of values) counts.set(value, (counts.get(value) ?? 0) + 1)
 }
 
-function sorted(counts: Map<string, number>): FacetCount[] {
+/** Facet counts in the order a page gives them: most first, then by value. */
+export function facetList(counts: Iterable<[value: string, count: number]>): FacetCount[] {
   return [...counts]
     .map(([value, count]) => ({ value, count }))
     .sort((a, b) => b.count - a.count || compareIds(a.value, b.value))
