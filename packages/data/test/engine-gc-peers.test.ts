@@ -147,6 +147,34 @@ describe('ObjectEngine.referencedChunks', () => {
     expect(await engine.referencedChunks([cid(5)])).toEqual([false])
   })
 
+  it('sees a write that pins and records its chunks while the pass reads the index', async () => {
+    const index = new MemoryObjectIndex()
+    const reading = deferred()
+    const gate = deferred()
+    // The pass waits at bucket `late` while a PUT to `early`, already read, pins, records and releases.
+    const slowIndex = new Proxy(index, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver)
+        if (name !== 'listVersions') return typeof value === 'function' ? value.bind(target) : value
+        return async function* (...args: Parameters<ObjectIndex['listVersions']>) {
+          if (args[0] === 'late') {
+            reading.resolve()
+            await gate.promise
+          }
+          yield* target.listVersions(...args)
+        }
+      },
+    })
+    const { engine } = engineOver(new MemoryBlobStore(), undefined, slowIndex)
+    await engine.createBucket('early', G1)
+    await engine.createBucket('late', G1)
+    const asking = engine.referencedChunks([chunkCidOf(distinct(7))])
+    await reading.promise
+    await engine.putObject({ bucket: 'early', key: 'k', body: body(distinct(7)) })
+    gate.resolve()
+    expect(await asking).toEqual([true])
+  })
+
   it('stops on a signal', async () => {
     const { engine } = await withGarbage(1)
     const stop = new AbortController()
