@@ -154,11 +154,6 @@ export const ConfigSchema = z
       .prefault({}),
     data: z
       .object({
-        /**
-         * How many nodes hold each chunk of object data (fewer while the realm has fewer live nodes).
-         * Every node serves every object either way, fetching from a holder when it holds none.
-         */
-        replicationFactor: boundedInteger(1, 1000, 'nodes').default(3),
         /** Holders that must have a write durable before it is acknowledged: `majority` of the factor, or a number. */
         writeQuorum: z
           .preprocess(
@@ -249,7 +244,6 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   ARUNA_SHUTDOWN_TIMEOUT_MS: 'shutdownTimeoutMs',
   ARUNA_GC_INTERVAL_MINUTES: 'gc.intervalMinutes',
   ARUNA_METADATA_REPLICATION_FACTOR: 'metadata.replicationFactor',
-  ARUNA_DATA_REPLICATION_FACTOR: 'data.replicationFactor',
   ARUNA_DATA_WRITE_QUORUM: 'data.writeQuorum',
   ARUNA_DATA_DOWN_AFTER_SECONDS: 'data.downAfterSeconds',
 }

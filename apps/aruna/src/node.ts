@@ -332,7 +332,7 @@ export class ArunaNode {
       federation: {
         network,
         listNodes: async () => (await store.listNodes()).map((node) => node.peerId),
-        replicationFactor: this.config.data.replicationFactor,
+        dataFactor: async () => (await store.getRealm()).config.replication.default.data,
         writeQuorum: this.config.data.writeQuorum,
         downAfterMs: this.config.data.downAfterSeconds * 1000,
         repairIntervalMs: this.config.data.repairIntervalSeconds * 1000,

@@ -235,4 +235,22 @@ describe('the administration REST routes (groups, members, roles, tokens, config
     expect(Array.isArray(config.body.warnings)).toBe(true)
     expectProblem(await call('GET', '/v1/config', alice), 403)
   })
+
+  it('lets administrators set the default replication factors, with warnings above the node count', async () => {
+    const set = await call('PATCH', '/v1/config', admin, { replication: { default: { data: 5 } } })
+    expect(set.status).toBe(200)
+    expect(set.body.config.replication.default.data).toBe(5)
+    // One node: a factor of 5 cannot be met yet, and the answer says so.
+    expect(set.body.warnings.map((w: { factor: number }) => w.factor)).toContain(5)
+    expect((await call('GET', '/v1/config', admin)).body.config.replication.default.data).toBe(5)
+    expectProblem(await call('PATCH', '/v1/config', admin, { replication: { default: { data: 0 } } }), 400)
+    expectProblem(
+      await call('PATCH', '/v1/config', admin, { replication: { default: { data: 3, size: 1 } } }),
+      400,
+    )
+    expectProblem(await call('PATCH', '/v1/config', alice, { replication: { default: { data: 2 } } }), 403)
+    const back = await call('PATCH', '/v1/config', admin, { replication: { default: { data: 3 } } })
+    expect(back.body.config.replication.default.data).toBe(3)
+    expect(back.body.warnings.map((w: { factor: number }) => w.factor)).not.toContain(5)
+  })
 })

@@ -63,6 +63,12 @@ describe('authorization on every protected route: allowed, then a DENY rule wins
     ['list users', () => call('GET', '/v1/users', ops), 200, 403],
     ['show another user', () => call('GET', `/v1/users/${bobId}`, ops), 200, 404],
     ['read the realm config', () => call('GET', '/v1/config', ops), 200, 403],
+    [
+      'set the replication factors',
+      () => call('PATCH', '/v1/config', ops, { replication: { default: { metadata: 'all' } } }),
+      200,
+      403,
+    ],
     ['revoke a token', () => call('POST', '/v1/tokens/revoke', ops, { jti: 'x' }), 204, 403],
     ['create a group', () => call('POST', '/v1/groups', ops, { name: 'more' }), 201, 403],
     ['show a group one is not in', () => call('GET', `/v1/groups/${group}`, ops), 200, 404],

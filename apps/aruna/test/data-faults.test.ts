@@ -68,7 +68,6 @@ describe('data federation under faults (five nodes, RF 3, W 2)', () => {
     cluster = await createCluster({
       nodes: 5,
       config: {
-        'data.replicationFactor': 3,
         'data.downAfterSeconds': 4,
         'data.repairIntervalSeconds': 1,
         'data.antiEntropySeconds': 1,

@@ -61,7 +61,6 @@ describe('data replication across five nodes (RF 3, W 2)', () => {
     cluster = await createCluster({
       nodes: 5,
       config: {
-        'data.replicationFactor': 3,
         'data.downAfterSeconds': 4,
         'data.repairIntervalSeconds': 1,
         'data.antiEntropySeconds': 2,
@@ -168,6 +167,37 @@ describe('data replication across five nodes (RF 3, W 2)', () => {
       true,
     )
   }, 60_000)
+
+  it('moves copies when an administrator changes the realm’s data factor', async () => {
+    const cids = await chunksOf('runs/one.bin')
+    const setFactor = async (data: number) => {
+      const answer = await cluster
+        .node(0)
+        .rest<{ config: { replication: { default: { data: number } } } }>('PATCH', '/v1/config', {
+          replication: { default: { data } },
+        })
+      expect(answer.status).toBe(200)
+      expect(answer.body.config.replication.default.data).toBe(data)
+    }
+    await setFactor(2)
+    for (const cid of cids)
+      await waitFor(
+        `chunk ${cid} is on exactly two nodes`,
+        async () => (await holdersOnDisk(cid)).length === 2,
+      )
+    expect(
+      Buffer.from(await read(cluster.node(4), 'runs/one.bin')).equals(
+        objects.get('runs/one.bin') as Uint8Array,
+      ),
+    ).toBe(true)
+    await setFactor(3)
+    for (const cid of cids)
+      await waitFor(
+        `chunk ${cid} is on three nodes again`,
+        async () => (await holdersOnDisk(cid)).length === 3,
+      )
+    expect(cluster.node(3).node.status().data?.replicationFactor).toBe(3)
+  }, 120_000)
 
   it('keeps serving with a holder killed and restores three copies after the grace period', async () => {
     const body = await put(cluster.node(0), 'heal/x.bin', 200 * 1024)

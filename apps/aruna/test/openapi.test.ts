@@ -115,6 +115,7 @@ describe('the OpenAPI document of the REST API', () => {
       'DELETE /v1/roles/{id}/members/{user}',
       'POST /v1/tokens/revoke',
       'GET /v1/config',
+      'PATCH /v1/config',
       'GET /v1/users',
       'GET /v1/users/{id}',
       'POST /v1/validate',
@@ -213,6 +214,7 @@ describe('the OpenAPI document of the REST API', () => {
       'PATCH /v1/roles/{id}': () => ({ name: 'driven-renamed' }),
       'POST /v1/roles/{id}/members': () => ({ user: operator }),
       'POST /v1/tokens/revoke': () => ({ jti: 'driven-jti' }),
+      'PATCH /v1/config': () => ({ replication: { default: { metadata: 'all' } } }),
       'POST /v1/buckets': () => ({ name: 'driven-bucket', group: ids.group }),
       'POST /v1/resources': () => ({ group: ids.group, name: 'driven', resourceId: 'driven' }),
       'PATCH /v1/resources/{id}': () => ({

@@ -34,6 +34,7 @@ async function realm(
     const nodes = new RealmNodes({
       network,
       listNodes: async () => ids,
+      dataFactor: async () => 3,
       downAfterMs: options.downAfterMs ?? 60_000,
       logger,
       ...(options.now === undefined ? {} : { now: options.now }),
@@ -43,7 +44,6 @@ async function realm(
       network,
       protocols,
       nodes,
-      factor: 3,
       writeQuorum: 'majority',
       logger,
     })

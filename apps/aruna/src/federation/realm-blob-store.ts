@@ -53,8 +53,6 @@ export interface RealmBlobStoreInit {
   readonly network: Network
   readonly protocols: ReplicationProtocols
   readonly nodes: RealmNodes
-  /** Holders per chunk; fewer when the realm has fewer live nodes. */
-  readonly factor: number
   readonly writeQuorum: WriteQuorum
   readonly logger: Logger
 }
@@ -76,8 +74,6 @@ export class RealmBlobStore implements BlobStore {
   readonly #late = new Set<Promise<unknown>>()
 
   constructor(init: RealmBlobStoreInit) {
-    if (!Number.isInteger(init.factor) || init.factor < 1)
-      throw new DataError('InvalidArgument', `replication factor ${init.factor} is not a positive integer`)
     this.#init = init
   }
 
@@ -91,13 +87,19 @@ export class RealmBlobStore implements BlobStore {
 
   /** The chunk's holders now, best first. */
   holders(cid: string): string[] {
-    return chosenHolders(this.#init.nodes.members(), { key: cid, factor: this.#init.factor, holders: [] })
+    return chosenHolders(this.#init.nodes.members(), {
+      key: cid,
+      factor: this.#init.nodes.factor(),
+      holders: [],
+    })
   }
 
   /** Holders that must have a chunk durable before its write is acknowledged. */
   quorum(holders: number): number {
     const wanted =
-      this.#init.writeQuorum === 'majority' ? Math.floor(this.#init.factor / 2) + 1 : this.#init.writeQuorum
+      this.#init.writeQuorum === 'majority'
+        ? Math.floor(this.#init.nodes.factor() / 2) + 1
+        : this.#init.writeQuorum
     return Math.max(1, Math.min(wanted, holders))
   }
 
@@ -120,7 +122,7 @@ export class RealmBlobStore implements BlobStore {
   targets(cid: string): { targets: string[]; holders: number } {
     const nodes = this.#init.nodes
     const members = nodes.members()
-    const holders = chosenHolders(members, { key: cid, factor: this.#init.factor, holders: [] })
+    const holders = chosenHolders(members, { key: cid, factor: this.#init.nodes.factor(), holders: [] })
     const inReach = holders.filter((id) => nodes.isConnected(id))
     const missing = holders.length - inReach.length
     if (missing === 0) return { targets: holders, holders: holders.length }

@@ -17,6 +17,8 @@ export interface RealmNodesInit {
   readonly network: Network
   /** The realm's node list (peer ids), this node included or not. */
   listNodes(): Promise<readonly string[]>
+  /** The realm's replication factor for data (orga's realm default): a number of nodes, or every node. */
+  dataFactor(): Promise<number | 'all'>
   /** How long a node may be out of reach before placement treats it as gone. */
   readonly downAfterMs: number
   readonly logger: Logger
@@ -29,6 +31,7 @@ export class RealmNodes {
   readonly #now: () => number
   readonly #startedAt: number
   #listed: readonly string[] = []
+  #factor: number | 'all' = 1
   /** When each node was last seen connected (or this tracker started, for nodes never seen). */
   readonly #lastSeen = new Map<string, number>()
   readonly #listeners = new Set<() => void>()
@@ -80,6 +83,7 @@ export class RealmNodes {
 
   /** Reads the node list again and tells listeners when a node went down or came back. */
   async refresh(): Promise<void> {
+    this.#factor = await this.#init.dataFactor()
     const listed = new Set(await this.#init.listNodes())
     listed.add(this.self)
     for (const peer of this.#init.network.peers()) listed.add(peer)
@@ -92,6 +96,15 @@ export class RealmNodes {
   onChange(listener: () => void): () => void {
     this.#listeners.add(listener)
     return () => this.#listeners.delete(listener)
+  }
+
+  /**
+   * How many nodes hold each chunk: the realm's data factor as last read (every 5 s at most), `all`
+   * counted as every node placement counts as live.
+   */
+  factor(): number {
+    if (this.#factor !== 'all') return this.#factor
+    return Math.max(1, this.members().filter((member) => member.state !== 'down').length)
   }
 
   /** The connected nodes (live members): the ones worth asking now. */

@@ -521,7 +521,9 @@ export class RealmObjectIndex implements ObjectIndex {
       ...(after === undefined ? {} : { keyMarker: after.key, versionIdMarker: after.versionId }),
     }
     const source: AsyncIterable<ObjectVersion | PurgeRecord> =
-      kind === 'versions' ? this.#local.listVersions(bucket, options) : this.#local.listPurges(bucket, options)
+      kind === 'versions'
+        ? this.#local.listVersions(bucket, options)
+        : this.#local.listPurges(bucket, options)
     const records: Array<ObjectVersion | PurgeRecord> = []
     let more = false
     for await (const record of source) {

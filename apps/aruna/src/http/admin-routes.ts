@@ -89,6 +89,13 @@ const ConfigSchema = z
   .openapi('RealmConfig')
 type Replication = z.infer<typeof ConfigSchema>['config']['replication']
 const RevokeBody = z.strictObject({ jti: z.string().min(1).max(256) }).openapi('TokenRevocation')
+const ConfigPatch = z
+  .strictObject({
+    replication: z.strictObject({
+      default: z.strictObject({ data: Factor.optional(), metadata: Factor.optional() }),
+    }),
+  })
+  .openapi('RealmConfigPatch')
 
 const GroupParam = z.object({ id: pathParam('group', 'id') })
 const MemberParam = z.object({ id: pathParam('group', 'id'), user: pathParam('user', 'user') })
@@ -186,6 +193,15 @@ const configRoute = route('realm', {
   path: '/v1/config',
   summary: 'The realm config (replication factors) and its warnings',
   responses: { 200: json(ConfigSchema, 'The config'), ...problemResponses(401, 403) },
+})
+
+const patchConfigRoute = route('realm', {
+  method: 'patch',
+  path: '/v1/config',
+  summary:
+    'Set the realm’s default replication factors (realm administrators): data is placed on that many nodes from then on, and the repair sweep moves existing copies',
+  request: { body: jsonBody(ConfigPatch) },
+  responses: { 200: json(ConfigSchema, 'The config as it is now'), ...problemResponses(400, 415, 401, 403) },
 })
 
 function groupView(group: Group) {
@@ -294,20 +310,28 @@ export function createAdminRoutes(init: AdminRoutesInit): OpenAPIHono<RealmEnv> 
     return c.body(null, 204)
   })
 
+  const configView = async (caller: Principal) => {
+    const view = await init.orga.getConfig(caller)
+    return {
+      config: { replication: structuredClone(view.config.replication) as Replication },
+      warnings: view.warnings.map((w) => ({
+        code: w.code,
+        factor: w.factor,
+        nodes: w.nodes,
+        message: w.message,
+      })),
+    }
+  }
+
+  app.openapi(patchConfigRoute, async (c) => {
+    const caller = c.get('caller')
+    const update = c.req.valid('json').replication.default
+    await init.orga.setReplication(caller, { scope: 'realm' }, update)
+    return c.json(await configView(caller), 200)
+  })
+
   app.openapi(configRoute, async (c) => {
-    const view = await init.orga.getConfig(c.get('caller'))
-    return c.json(
-      {
-        config: { replication: structuredClone(view.config.replication) as Replication },
-        warnings: view.warnings.map((w) => ({
-          code: w.code,
-          factor: w.factor,
-          nodes: w.nodes,
-          message: w.message,
-        })),
-      },
-      200,
-    )
+    return c.json(await configView(c.get('caller')), 200)
   })
 
   return app

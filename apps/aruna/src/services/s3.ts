@@ -71,7 +71,8 @@ export interface DataFederationInit {
   readonly network: Network
   /** The realm's node list (peer ids). */
   listNodes(): Promise<readonly string[]>
-  readonly replicationFactor: number
+  /** The realm's replication factor for data (orga's realm default). */
+  dataFactor(): Promise<number | 'all'>
   readonly writeQuorum: WriteQuorum
   readonly downAfterMs: number
   readonly repairIntervalMs: number
@@ -220,8 +221,7 @@ export async function startS3Service(init: S3ServiceInit): Promise<S3Service> {
       buckets: engine,
       collectGarbage,
       gcTotals: () => engine.gcTotals(),
-      dataStatus: () =>
-        data === undefined ? undefined : dataStatusOf(data, init.federation as DataFederationInit),
+      dataStatus: () => (data === undefined ? undefined : dataStatusOf(data)),
       ...(data === undefined ? {} : { realm: data }),
       async close(timeoutMs) {
         clearInterval(schedule)
@@ -253,6 +253,7 @@ async function startRealmData(federation: DataFederationInit, local: LocalStores
   const nodes = new RealmNodes({
     network,
     listNodes: () => federation.listNodes(),
+    dataFactor: () => federation.dataFactor(),
     downAfterMs: federation.downAfterMs,
     logger: local.logger,
   })
@@ -262,7 +263,6 @@ async function startRealmData(federation: DataFederationInit, local: LocalStores
     network,
     protocols,
     nodes,
-    factor: federation.replicationFactor,
     writeQuorum: federation.writeQuorum,
     logger: local.logger,
   })
@@ -275,7 +275,8 @@ async function startRealmData(federation: DataFederationInit, local: LocalStores
     clock: local.clock,
     createBucketAt: local.createBucketAt,
     writeQuorum: federation.writeQuorum,
-    factor: federation.replicationFactor,
+    // The record quorum follows the data factor as it was at start.
+    factor: nodes.factor(),
     antiEntropyMs: federation.antiEntropyMs,
     logger: local.logger,
   })
@@ -338,11 +339,11 @@ function confirmUnreferencedBy(
   }
 }
 
-function dataStatusOf(data: RealmData, federation: DataFederationInit): DataStatus {
+function dataStatusOf(data: RealmData): DataStatus {
   const members = data.nodes.members()
   return {
     ...data.upkeep.health,
-    replicationFactor: federation.replicationFactor,
+    replicationFactor: data.nodes.factor(),
     nodesLive: members.filter((member) => member.state !== 'down').length,
     nodesDown: members.filter((member) => member.state === 'down').length,
     remoteReads: data.blobs.counters.remoteReads,
