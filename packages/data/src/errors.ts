@@ -57,6 +57,8 @@ export type DataErrorCode =
    * chunk reachable): nothing is wrong with the request, and it may succeed when retried (S3: 503).
    */
   | 'ServiceUnavailable'
+  /** A write would take its bucket's group past its storage quota (S3: 403). */
+  | 'QuotaExceeded'
 
 export class DataError extends Error {
   override readonly name = 'DataError'

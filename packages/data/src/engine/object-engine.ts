@@ -74,6 +74,18 @@ export interface ObjectEngineInit {
   uploadTimeoutMs?: number
   /** Wall clock for `createdAt` and upload times; default the system clock. */
   now?: () => Date
+  /** Decides whether a write may add its bytes (storage quotas); absent: every write may. */
+  admission?: WriteAdmission
+}
+
+/**
+ * Whether a write may add `size` bytes to a bucket, e.g. within its group's storage quota. The engine
+ * asks before it stores anything when the size is announced (a PUT with a length), and again with the
+ * real size right before the version is recorded (every PUT, copy and multipart completion). To refuse,
+ * `admit` throws, e.g. a `QuotaExceeded` `DataError`.
+ */
+export interface WriteAdmission {
+  admit(write: { readonly bucket: string; readonly key: string; readonly size: number }): Promise<void>
 }
 
 /** A body to store and what the client says about it. */
@@ -166,6 +178,7 @@ export class ObjectEngine {
   readonly #parts: EngineParts
   readonly #maxPutSize: number
   readonly #uploadTimeoutMs: number
+  readonly #admission: WriteAdmission | undefined
   readonly #guard = new ChunkGuard()
   /** Writes of each key in progress: a conditional write's check and record run alone. */
   readonly #keyWrites = new KeyWrites()
@@ -180,6 +193,7 @@ export class ObjectEngine {
     this.#now = init.now ?? (() => new Date())
     this.#maxPutSize = init.maxPutSize ?? MAX_PUT_SIZE
     this.#uploadTimeoutMs = init.uploadTimeoutMs ?? DEFAULT_UPLOAD_TIMEOUT_MS
+    this.#admission = init.admission
     this.#parts = {
       index: init.index,
       blobs: init.blobs,
@@ -252,6 +266,9 @@ export class ObjectEngine {
     await this.index.getBucket(input.bucket)
     if (input.condition !== undefined)
       await this.checkWriteCondition(input.bucket, input.key, input.condition)
+    // Refused before a byte is stored when the size is announced.
+    if (input.size !== undefined)
+      await this.#admission?.admit({ bucket: input.bucket, key: input.key, size: input.size })
     const lease = this.#guard.lease()
     try {
       const blobs = this.#guard.pinningStore(this.blobs, lease)
@@ -720,6 +737,7 @@ export class ObjectEngine {
   }
 
   async #recordNow(bucket: string, key: string, manifest: Manifest): Promise<ContentVersion> {
+    await this.#admission?.admit({ bucket, key, size: manifest.size })
     const versioning = await this.getBucketVersioning(bucket)
     const version: ContentVersion = {
       bucket,

@@ -81,6 +81,7 @@ const STATUS: Partial<Record<DataErrorCode, number>> = {
   AuthorizationHeaderMalformed: 400,
   Aborted: 400,
   ServiceUnavailable: 503,
+  QuotaExceeded: 403,
 }
 
 const RENAMED: Partial<Record<DataErrorCode, string>> = {
