@@ -8,12 +8,17 @@ import {
   MAX_BUCKET_RECORDS,
   MAX_CHUNK_IDS,
   MAX_RECORDS,
+  MAX_UPLOAD_RECORDS,
+  MemoryMultipartStore,
   MemoryObjectIndex,
+  type MultipartUpload,
   type ObjectVersion,
+  type PartRecord,
   type ProtocolToolkit,
   type PurgeRecord,
   REPLICATION_PROTOCOL_SPECS,
   replicationProtocols,
+  type UploadTombstone,
   type WireCodec,
   type WireProtocol,
 } from '../src/index.js'
@@ -446,6 +451,163 @@ describe('replication protocols', () => {
       { kind: 'records', buckets: [] },
       { kind: 'records', buckets: [{ ...plainBucket, name: 'a' }], tombstones: [] },
       { kind: 'records', buckets: [], tombstones: [{}] },
+    ])
+  })
+
+  const UPLOAD_ID = '0193a1b2c3d4Zm9vYmFyYmF6cXV4LWZvbw'
+  const upload: MultipartUpload = {
+    uploadId: UPLOAD_ID,
+    bucket: 'photos',
+    key: 'big/video.mp4',
+    initiated: '2026-12-06T22:00:00.000Z',
+    initiator: 'alice',
+    contentType: 'video/mp4',
+    userMetadata: JSON.parse('{"camera":"x","__proto__":"stays a plain key"}'),
+    headers: { 'cache-control': 'no-cache' },
+    checksumAlgorithm: 'CRC32C',
+  }
+  const plainUpload: MultipartUpload = {
+    uploadId: 'x_-9',
+    bucket: 'photos',
+    key: 'a',
+    initiated: '2026-12-06T22:00:00.000Z',
+    initiator: '',
+    contentType: '',
+    userMetadata: {},
+  }
+  const partRecord: PartRecord = {
+    partNumber: 2,
+    etag: '"5d41402abc4b2a76b9719d911017c592"',
+    size: 14,
+    chunks: [
+      { cid: CID_A, size: 7 },
+      { cid: CID_B, size: 7 },
+    ],
+    checksums: { md5: '5d41402abc4b2a76b9719d911017c592', crc32c: 'AAAAAA==' },
+    lastModified: '2026-12-06T22:00:01.000Z',
+  }
+  const emptyPart: PartRecord = {
+    ...partRecord,
+    partNumber: 10_000,
+    size: 0,
+    chunks: [],
+    checksums: { md5: '' },
+  }
+  const uploadTombstone: UploadTombstone = {
+    uploadId: 'older-upload',
+    initiated: '2026-12-01T00:00:00.000Z',
+    deletedAt: '2026-12-06T00:00:00.000Z',
+  }
+
+  it('upload records: pushes of uploads, parts and tombstones, and pulled pages round trip', () => {
+    const { request, response } = protocols.uploads
+    const records = {
+      uploads: [upload, plainUpload],
+      parts: [
+        { uploadId: UPLOAD_ID, part: partRecord },
+        { uploadId: UPLOAD_ID, part: emptyPart },
+      ],
+      tombstones: [uploadTombstone],
+    }
+    roundTrip(request, { kind: 'push', ...records })
+    roundTrip(request, { kind: 'push', uploads: [], parts: [], tombstones: [uploadTombstone] })
+    roundTrip(request, { kind: 'pull', limit: 1 })
+    roundTrip(request, {
+      kind: 'pull',
+      uploadId: UPLOAD_ID,
+      after: { uploadId: UPLOAD_ID, partNumber: 0 },
+      limit: MAX_UPLOAD_RECORDS,
+    })
+    roundTrip(response, { kind: 'stored' })
+    roundTrip(response, { kind: 'records', ...records, next: { uploadId: UPLOAD_ID, partNumber: 10_000 } })
+    roundTrip(response, { kind: 'records', uploads: [], parts: [], tombstones: [] })
+    roundTrip(response, { kind: 'refused', code: 'Unavailable', message: 'busy' })
+    const decoded = request.decode(request.encode({ kind: 'push', ...records }))
+    const metadata = decoded.kind === 'push' ? decoded.uploads[0]!.userMetadata : {}
+    expect(Object.getPrototypeOf(metadata)).toBe(Object.prototype)
+    expect(Object.hasOwn(metadata, '__proto__')).toBe(true)
+  })
+
+  it('upload records: carries every upload and part record a multipart store holds', async () => {
+    const store = new MemoryMultipartStore()
+    await store.createUpload(upload)
+    await store.putPart(UPLOAD_ID, partRecord)
+    const uploads: MultipartUpload[] = []
+    for await (const u of store.allUploads()) uploads.push(u)
+    const parts: PartRecord[] = []
+    for await (const p of store.listParts(UPLOAD_ID)) parts.push(p)
+    roundTrip(protocols.uploads.response, {
+      kind: 'records',
+      uploads,
+      parts: parts.map((part) => ({ uploadId: UPLOAD_ID, part })),
+      tombstones: [],
+    })
+  })
+
+  it('upload records: refuses bad ids, keys, part numbers, times, unknown fields and oversized batches', () => {
+    const { request, response } = protocols.uploads
+    const push = (uploads: unknown[], parts: unknown[] = [], tombstones: unknown[] = []) => ({
+      kind: 'push',
+      uploads,
+      parts,
+      tombstones,
+    })
+    const part = (changes: object, uploadId: unknown = UPLOAD_ID) =>
+      push([], [{ uploadId, part: { ...partRecord, ...changes } }])
+    expectRefused(request, [
+      ...NOT_MESSAGES,
+      { kind: 'push', uploads: [upload], parts: [] },
+      { kind: 'pull' },
+      { kind: 'pull', limit: 0 },
+      { kind: 'pull', limit: MAX_UPLOAD_RECORDS + 1 },
+      { kind: 'pull', limit: 1, uploadId: '../etc' },
+      { kind: 'pull', limit: 1, after: { uploadId: UPLOAD_ID } },
+      { kind: 'pull', limit: 1, after: { uploadId: UPLOAD_ID, partNumber: 10_001 } },
+      { kind: 'pull', limit: 1, after: { uploadId: 'a/b', partNumber: 0 } },
+      { kind: 'pull', limit: 1, bucket: 'photos' },
+      push(Array(MAX_UPLOAD_RECORDS + 1).fill(plainUpload)),
+      push([], Array(MAX_UPLOAD_RECORDS + 1).fill({ uploadId: UPLOAD_ID, part: partRecord })),
+      push([], [], Array(MAX_UPLOAD_RECORDS + 1).fill(uploadTombstone)),
+      push([{ ...upload, uploadId: '' }]),
+      push([{ ...upload, uploadId: 'x'.repeat(129) }]),
+      push([{ ...upload, uploadId: 'a.b' }]),
+      push([{ ...upload, bucket: 'Not A Bucket' }]),
+      push([{ ...upload, key: '../etc/passwd' }]),
+      push([{ ...upload, key: 'a\u0000b' }]),
+      push([{ ...upload, key: '' }]),
+      push([{ ...upload, initiated: 'yesterday' }]),
+      push([{ ...upload, initiated: '2026-12-06T22:00:00Z' }]),
+      push([{ ...upload, initiator: 7 }]),
+      push([{ ...upload, userMetadata: { a: 1 } }]),
+      push([{ ...upload, headers: 'no-cache' }]),
+      push([{ ...upload, checksumAlgorithm: 'crc32c' }]),
+      push([{ ...upload, checksumAlgorithm: 'MD5' }]),
+      push([{ ...upload, owner: 'someone' }]),
+      part({}, 'a/b'),
+      part({ partNumber: 0 }),
+      part({ partNumber: 10_001 }),
+      part({ partNumber: 1.5 }),
+      part({ etag: '' }),
+      part({ size: -1 }),
+      part({ chunks: [{ cid: 'nope', size: 1 }] }),
+      part({ chunks: CID_A }),
+      part({ checksums: {} }),
+      part({ lastModified: 'now' }),
+      part({ evil: true }),
+      push([], [{ uploadId: UPLOAD_ID }]),
+      push([], [{ uploadId: UPLOAD_ID, part: partRecord, bucket: 'photos' }]),
+      push([], [], [{ ...uploadTombstone, uploadId: 'a b' }]),
+      push([], [], [{ ...uploadTombstone, deletedAt: 'never' }]),
+      push([], [], [{ uploadId: UPLOAD_ID, deletedAt: uploadTombstone.deletedAt }]),
+      push([], [], [{ ...uploadTombstone, key: 'a' }]),
+    ])
+    expectRefused(response, [
+      ...NOT_MESSAGES,
+      { kind: 'stored', stored: 1 },
+      { kind: 'records', uploads: [], parts: [] },
+      { kind: 'records', uploads: [{}], parts: [], tombstones: [] },
+      { kind: 'records', uploads: [], parts: [], tombstones: [], next: { uploadId: UPLOAD_ID } },
+      { kind: 'records', uploads: [], parts: [], tombstones: [], more: true },
     ])
   })
 })

@@ -3,6 +3,8 @@
  * parsed from hostile bytes and returns a typed message or throws (the codec reports that as
  * `MalformedMessage`): every field is shape-checked and bounded, records pass the index's own checks.
  */
+import type { MultipartUpload, PartRecord } from '../engine/port.js'
+import { isUploadId, MAX_PART_NUMBER } from '../engine/upload-records.js'
 import { validateBucketName } from '../keys.js'
 import type { Bucket, KeyRange, ObjectVersion, PurgeRecord, RangeDigest } from '../port.js'
 import { boolean, bytes, exact, integer, list, optional, record, text } from './decode.js'
@@ -11,9 +13,12 @@ import {
   bucketTombstone,
   chunkId,
   keyRange,
+  multipartUpload,
   objectVersion,
   purgeRecord,
   rangeDigest,
+  uploadPart,
+  uploadTombstone,
 } from './records.js'
 
 /** The largest chunk a message carries (chunks are 4 MiB by default; the chunk size is configurable). */
@@ -26,6 +31,8 @@ export const MAX_RECORDS = 1000
 export const MAX_RANGES = 256
 /** Bucket records, and bucket tombstones, per bucket records message. */
 export const MAX_BUCKET_RECORDS = 10_000
+/** Upload records, part records and upload tombstones, each, per upload records message. */
+export const MAX_UPLOAD_RECORDS = 1000
 const MAX_MESSAGE = 1000
 
 /** Why a node did not answer a request with what was asked. */
@@ -171,6 +178,54 @@ export type BucketRecordsResponse =
       readonly kind: 'records'
       readonly buckets: readonly Bucket[]
       readonly tombstones: readonly BucketTombstone[]
+    }
+  | ReplicationRefusal
+
+// multipart upload records: every node holds every upload in progress (an upload started through one
+// node goes on through any other); pushed when they change, or pulled a page at a time.
+/** A completed or aborted upload: its records must not come back (`initiated` bounds how long it is kept). */
+export interface UploadTombstone {
+  readonly uploadId: string
+  readonly initiated: string
+  readonly deletedAt: string
+}
+/** One part record of an upload. */
+export interface UploadPart {
+  readonly uploadId: string
+  readonly part: PartRecord
+}
+/**
+ * Where a paged pull of upload records goes on: after this upload's part `partNumber` (0: after the
+ * upload record itself, before its parts). Records come in upload id order, each upload's record
+ * before its parts in part number order; a tombstone stands where its upload would.
+ */
+export interface UploadCursor {
+  readonly uploadId: string
+  readonly partNumber: number
+}
+export type UploadRecordsRequest =
+  | {
+      readonly kind: 'push'
+      readonly uploads: readonly MultipartUpload[]
+      readonly parts: readonly UploadPart[]
+      readonly tombstones: readonly UploadTombstone[]
+    }
+  | {
+      readonly kind: 'pull'
+      /** Only this upload's records (or its tombstone). */
+      readonly uploadId?: string
+      readonly after?: UploadCursor
+      /** Records (uploads, parts and tombstones together) per page, 1..MAX_UPLOAD_RECORDS. */
+      readonly limit: number
+    }
+export type UploadRecordsResponse =
+  | { readonly kind: 'stored' }
+  | {
+      readonly kind: 'records'
+      readonly uploads: readonly MultipartUpload[]
+      readonly parts: readonly UploadPart[]
+      readonly tombstones: readonly UploadTombstone[]
+      readonly next?: UploadCursor
     }
   | ReplicationRefusal
 
@@ -378,4 +433,55 @@ export function decodeBucketRecordsResponse(value: unknown): BucketRecordsRespon
   const w = exact(v, 'buckets', ['kind', 'buckets', 'tombstones'])
   if (w.kind !== 'records') throw new Error('not a buckets response')
   return { kind: 'records', ...bucketRecords(w) }
+}
+
+function uploadCursor(value: unknown): UploadCursor {
+  const v = exact(value, 'upload cursor', ['uploadId', 'partNumber'])
+  const uploadId = text(v.uploadId, 'cursor upload id', 128)
+  if (!isUploadId(uploadId)) throw new Error('bad cursor upload id')
+  return { uploadId, partNumber: integer(v.partNumber, 'cursor part number', 0, MAX_PART_NUMBER) }
+}
+
+function uploadRecords(v: Record<string, unknown>): {
+  uploads: MultipartUpload[]
+  parts: UploadPart[]
+  tombstones: UploadTombstone[]
+} {
+  return {
+    uploads: list(v.uploads, 'uploads', 0, MAX_UPLOAD_RECORDS, multipartUpload),
+    parts: list(v.parts, 'parts', 0, MAX_UPLOAD_RECORDS, uploadPart),
+    tombstones: list(v.tombstones, 'upload tombstones', 0, MAX_UPLOAD_RECORDS, uploadTombstone),
+  }
+}
+
+export function decodeUploadRecordsRequest(value: unknown): UploadRecordsRequest {
+  const v = record(value, 'uploads request')
+  if (v.kind === 'pull') {
+    const w = exact(v, 'uploads pull', ['kind', 'uploadId', 'after', 'limit'])
+    return {
+      kind: 'pull',
+      ...optional('uploadId', w.uploadId, (id) => {
+        const uploadId = text(id, 'upload id', 128)
+        if (!isUploadId(uploadId)) throw new Error('bad upload id')
+        return uploadId
+      }),
+      ...optional('after', w.after, uploadCursor),
+      limit: integer(w.limit, 'limit', 1, MAX_UPLOAD_RECORDS),
+    }
+  }
+  const w = exact(v, 'uploads push', ['kind', 'uploads', 'parts', 'tombstones'])
+  if (w.kind !== 'push') throw new Error('not an uploads request')
+  return { kind: 'push', ...uploadRecords(w) }
+}
+
+export function decodeUploadRecordsResponse(value: unknown): UploadRecordsResponse {
+  const v = record(value, 'uploads response')
+  if (v.kind === 'refused') return refusal(v)
+  if (v.kind === 'stored') {
+    exact(v, 'uploads stored', ['kind'])
+    return { kind: 'stored' }
+  }
+  const w = exact(v, 'uploads', ['kind', 'uploads', 'parts', 'tombstones', 'next'])
+  if (w.kind !== 'records') throw new Error('not an uploads response')
+  return { kind: 'records', ...uploadRecords(w), ...optional('next', w.next, uploadCursor) }
 }

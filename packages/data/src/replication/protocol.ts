@@ -2,7 +2,8 @@
  * The request/response protocols of data replication, versioned `/aruna/<domain>/1.0.0` like every
  * Aruna protocol: fetch and push a chunk, ask which chunks a node holds, push or pull a bucket's
  * version and purge records, compare key-range digests for anti-entropy, ask whether a chunk is
- * still referenced before collecting it, and push or pull bucket records and bucket tombstones.
+ * still referenced before collecting it, push or pull bucket records and bucket tombstones, and push
+ * or pull multipart upload records, part records and upload tombstones.
  *
  * `replicationProtocols(network)` builds them with the network package's `defineProtocol` and
  * `messageCodec` (structured JSON header, binary fields raw after it, never base64), which the node
@@ -28,6 +29,8 @@ import {
   decodePushChunkResponse,
   decodeRangeDigestsRequest,
   decodeRangeDigestsResponse,
+  decodeUploadRecordsRequest,
+  decodeUploadRecordsResponse,
   decodeVersionRecordsRequest,
   decodeVersionRecordsResponse,
   type FetchChunkRequest,
@@ -41,6 +44,8 @@ import {
   type PushChunkResponse,
   type RangeDigestsRequest,
   type RangeDigestsResponse,
+  type UploadRecordsRequest,
+  type UploadRecordsResponse,
   type VersionRecordsRequest,
   type VersionRecordsResponse,
 } from './messages.js'
@@ -140,6 +145,13 @@ export const REPLICATION_PROTOCOL_SPECS = Object.freeze({
     decodeBucketRecordsRequest,
     decodeBucketRecordsResponse,
   ),
+  // New protocols go last: the fuzz target picks codecs by their position here.
+  uploads: spec<UploadRecordsRequest, UploadRecordsResponse>(
+    '/aruna/data-uploads/1.0.0',
+    16 * MIB,
+    decodeUploadRecordsRequest,
+    decodeUploadRecordsResponse,
+  ),
 })
 
 type Specs = typeof REPLICATION_PROTOCOL_SPECS
@@ -167,5 +179,6 @@ export function replicationProtocols(network: ProtocolToolkit): ReplicationProto
     rangeDigests: build(specs.rangeDigests),
     chunkReferences: build(specs.chunkReferences),
     buckets: build(specs.buckets),
+    uploads: build(specs.uploads),
   })
 }

@@ -1,12 +1,17 @@
 /**
  * Decoders of the records replication carries (version records, purge records, key ranges, range
- * digests, bucket records and their tombstones) from hostile input: every field is shape-checked and
- * bounded, then the record passes the same checks an `ObjectIndex` applies before storing one
- * (`validateVersion`, `validatePurge`, `validateBucketName`, `validateGroupId`, the S3 CORS rules).
+ * digests, bucket records and their tombstones, multipart upload and part records and their
+ * tombstones) from hostile input: every field is shape-checked and bounded, then the record passes the
+ * same checks an `ObjectIndex` or a `MultipartStore` applies before storing one (`validateVersion`,
+ * `validatePurge`, `validateBucketName`, `validateGroupId`, `validateKey`, the S3 CORS rules, upload id
+ * and part number rules).
  */
 import { parseChunkCid } from '../chunk-id.js'
+import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm } from '../engine/checksums.js'
+import type { MultipartUpload, PartRecord } from '../engine/port.js'
+import { isUploadId, MAX_PART_NUMBER, MIN_PART_NUMBER } from '../engine/upload-records.js'
 import { parseVersionId } from '../hlc.js'
-import { MAX_KEY_BYTES, validateBucketName, validateGroupId } from '../keys.js'
+import { MAX_KEY_BYTES, validateBucketName, validateGroupId, validateKey } from '../keys.js'
 import type {
   Bucket,
   BucketVersioning,
@@ -32,7 +37,7 @@ import {
 } from '../s3/cors-configuration.js'
 import { validatePurge, validateVersion } from '../version-record.js'
 import { boolean, exact, integer, list, optional, text, textMap } from './decode.js'
-import type { BucketTombstone } from './messages.js'
+import type { BucketTombstone, UploadPart, UploadTombstone } from './messages.js'
 
 /** Chunks one manifest may list in a message: 100 000 chunks are 400 GiB at the default 4 MiB. */
 export const MAX_MANIFEST_CHUNKS = 100_000
@@ -275,4 +280,67 @@ function corsRule(value: unknown): CorsRule {
   }
   validateCorsRuleValues(rule)
   return rule
+}
+
+function uploadId(value: unknown): string {
+  const id = text(value, 'upload id', 128)
+  if (!isUploadId(id)) throw new Error('bad upload id')
+  return id
+}
+
+const UPLOAD_FIELDS = [
+  'uploadId',
+  'bucket',
+  'key',
+  'initiated',
+  'initiator',
+  'contentType',
+  'userMetadata',
+  'headers',
+  'checksumAlgorithm',
+]
+
+/** A multipart upload record as a `MultipartStore` holds one: a valid id, bucket name and key. */
+export function multipartUpload(value: unknown): MultipartUpload {
+  const v = exact(value, 'upload', UPLOAD_FIELDS)
+  return {
+    uploadId: uploadId(v.uploadId),
+    bucket: validateBucketName(text(v.bucket, 'bucket name', 63)),
+    key: validateKey(text(v.key, 'key', MAX_KEY_BYTES)),
+    initiated: isoTime(v.initiated, 'initiated'),
+    initiator: text(v.initiator, 'initiator', MAX_TEXT, 0),
+    contentType: text(v.contentType, 'content type', MAX_TEXT, 0),
+    userMetadata: textMap(v.userMetadata, 'user metadata', MAX_MAP_ENTRIES, MAX_TEXT),
+    ...optional('headers', v.headers, (h) => textMap(h, 'headers', MAX_MAP_ENTRIES, MAX_TEXT)),
+    ...optional('checksumAlgorithm', v.checksumAlgorithm, (a) => {
+      if (typeof a !== 'string' || !(CHECKSUM_ALGORITHMS as readonly string[]).includes(a))
+        throw new Error('bad checksum algorithm')
+      return a as ChecksumAlgorithm
+    }),
+  }
+}
+
+/** One part record of an upload (the part's chunks already lie in the realm's blob store). */
+export function uploadPart(value: unknown): UploadPart {
+  const v = exact(value, 'upload part', ['uploadId', 'part'])
+  const p = exact(v.part, 'part', ['partNumber', 'etag', 'size', 'chunks', 'checksums', 'lastModified'])
+  const part: PartRecord = {
+    partNumber: integer(p.partNumber, 'part number', MIN_PART_NUMBER, MAX_PART_NUMBER),
+    etag: text(p.etag, 'etag', 128),
+    size: integer(p.size, 'part size', 0, MAX_SIZE),
+    chunks: list(p.chunks, 'chunks', 0, MAX_MANIFEST_CHUNKS, chunkRef),
+    checksums: checksums(p.checksums),
+    lastModified: isoTime(p.lastModified, 'lastModified'),
+  }
+  return { uploadId: uploadId(v.uploadId), part }
+}
+
+/** A completed or aborted upload: its records must not come back. */
+export function uploadTombstone(value: unknown): UploadTombstone {
+  const v = exact(value, 'upload tombstone', ['uploadId', 'initiated', 'deletedAt'])
+  return {
+    uploadId: uploadId(v.uploadId),
+    initiated: isoTime(v.initiated, 'initiated'),
+    deletedAt: isoTime(v.deletedAt, 'deletedAt'),
+  }
 }
