@@ -245,6 +245,8 @@ export interface CliOptions {
   readonly timeoutMs?: number
   /** Added to the minimal environment (`PATH`, `HOME`). */
   readonly env?: NodeJS.ProcessEnv
+  /** Called with each piece of stdout as it arrives (e.g. to act on a prompt while the command waits). */
+  readonly onStdout?: (chunk: string) => void
 }
 
 /**
@@ -268,6 +270,7 @@ export async function runCli(args: readonly string[], options: CliOptions = {}):
   child.stderr.setEncoding('utf8')
   child.stdout.on('data', (d: string) => {
     stdout += d
+    options.onStdout?.(d)
   })
   child.stderr.on('data', (d: string) => {
     stderr += d
