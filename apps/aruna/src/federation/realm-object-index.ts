@@ -26,7 +26,6 @@ import {
   type ContentVersion,
   type CorsConfiguration,
   type CreateBucketOptions,
-  DataError,
   type HybridLogicalClock,
   isDataError,
   type KeyRange,
@@ -50,6 +49,7 @@ import {
 import { isNetworkError, type Network } from '@aruna/network'
 import type { Logger } from '../logger.js'
 import type { BucketTombstones } from './bucket-tombstones.js'
+import { awaitConfirmations, othersNeeded } from './quorum.js'
 import type { WriteQuorum } from './realm-blob-store.js'
 import type { RealmNodes } from './realm-nodes.js'
 
@@ -185,49 +185,10 @@ export class RealmObjectIndex implements ObjectIndex {
    * stays here and reaches the others by anti-entropy).
    */
   async #replicate(kind: RecordKind, bucket: string, record: ObjectVersion | PurgeRecord): Promise<void> {
-    const nodes = this.#init.nodes
-    const realm = nodes.members().filter((member) => member.state !== 'down').length
-    const wanted =
-      this.#init.writeQuorum === 'majority' ? Math.floor(this.#init.factor / 2) + 1 : this.#init.writeQuorum
-    const needed = Math.max(1, Math.min(wanted, realm)) - 1
-    const peers = nodes.connected()
-    const pushes = peers.map((peer) => this.#enqueue(peer, kind, bucket, record))
-    if (needed === 0) {
-      for (const push of pushes) push.catch(() => undefined)
-      return
-    }
-    await new Promise<void>((resolve, reject) => {
-      let stored = 0
-      let failed = 0
-      let settled = false
-      const check = (): void => {
-        if (settled) return
-        if (stored >= needed) {
-          settled = true
-          resolve()
-        } else if (peers.length - failed < needed) {
-          settled = true
-          reject(
-            new DataError(
-              'ServiceUnavailable',
-              `only ${stored + 1} of the ${needed + 1} nodes a write needs stored the record of ${record.key}`,
-            ),
-          )
-        }
-      }
-      for (const push of pushes)
-        push.then(
-          () => {
-            stored++
-            check()
-          },
-          () => {
-            failed++
-            check()
-          },
-        )
-      check()
-    })
+    const { nodes, writeQuorum, factor } = this.#init
+    const needed = othersNeeded(nodes, writeQuorum, factor)
+    const pushes = nodes.connected().map((peer) => this.#enqueue(peer, kind, bucket, record))
+    await awaitConfirmations(pushes, needed, `the record of ${record.key}`)
   }
 
   #enqueue(
