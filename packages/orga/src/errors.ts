@@ -13,6 +13,8 @@
  * - `PatternOutsideGroup` / `PatternOutsideRealm`: a group role's rule reaches outside
  *   `/{realm}/g/{group}/**`, or a realm role's rule outside `/{realm}/**`.
  * - `NotMember`: a group role assigned to a user who is not a member of the group.
+ * - `LimitExceeded`: a realm limit refuses the change (a user joining more groups than
+ *   `maxGroupsPerUser` allows).
  */
 export type OrgaErrorCode =
   | 'NotFound'
@@ -25,6 +27,7 @@ export type OrgaErrorCode =
   | 'PatternOutsideGroup'
   | 'PatternOutsideRealm'
   | 'NotMember'
+  | 'LimitExceeded'
 
 /** The one error type of `@aruna/orga`. */
 export class OrgaError extends Error {

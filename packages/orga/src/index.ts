@@ -1,7 +1,8 @@
 /**
  * @aruna/orga: a realm's organisation — the realm itself and its config, its nodes and the invites
  * that admit new ones, groups with their members, users with their OIDC identities, roles with their
- * path rules, revoked realm tokens, and the sealed S3 access keys every node verifies. The `OrgaStore`
+ * path rules, revoked realm tokens, the sealed S3 access keys every node verifies, and the replication
+ * and storage quota settings. The `OrgaStore`
  * port is what the network layer asks about membership, the authorizer about roles, and the REST edge
  * about everything else. `AutomergeOrgaStore` is the real store: Automerge documents (automerge-repo)
  * replicated to every node, kept on disk by `@aruna/platform`'s crash-safe `FsyncStorageAdapter`. `MemoryOrgaStore` is
@@ -29,6 +30,7 @@ export type {
   StoredInvite,
   StoredNode,
   StoredOverrides,
+  StoredQuota,
   StoredRole,
   StoredRule,
   StoredSealedSecret,
@@ -51,6 +53,13 @@ export {
 export { createMemoryReplicas, type MemoryReplicas, syncReplicas } from './memory/replicas.js'
 export { MemoryOrgaStore, type MemoryOrgaStoreInit } from './memory/store.js'
 export type { OrgaStore } from './port.js'
+export {
+  DEFAULT_GRACE_PERCENT,
+  DEFAULT_WARN_PERCENT,
+  defaultQuotaConfig,
+  groupQuota,
+  isQuotaLimit,
+} from './quota.js'
 export {
   DelegationRealmCredentials,
   type DelegationRealmCredentialsInit,

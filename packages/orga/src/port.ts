@@ -30,6 +30,8 @@ import type {
   NodeRecord,
   OidcSubject,
   OrgaChangeListener,
+  QuotaConfig,
+  QuotaUpdate,
   RealmInfo,
   Registration,
   ReplicationKind,
@@ -123,7 +125,11 @@ export interface OrgaStore {
   /** Deletes the group with its roles (and their assignments) and its replication override. */
   deleteGroup(groupId: string): Promise<void>
 
-  /** Adds a member. Idempotent. `NotFound` for an unknown group or user. */
+  /**
+   * Adds a member. Idempotent. `NotFound` for an unknown group or user; `LimitExceeded` when the user
+   * is already a member of `maxGroupsPerUser` groups (the quota config's cap, checked on this replica:
+   * members added concurrently on two replicas may exceed it once merged).
+   */
   addMember(groupId: string, userId: string): Promise<Group>
 
   /**
@@ -262,6 +268,19 @@ export interface OrgaStore {
 
   /** Every configured factor above the current node count (e.g. after nodes were removed). */
   replicationWarnings(): Promise<ReplicationWarning[]>
+
+  /**
+   * Changes the storage quota config (`getRealm().config.quota`): a value sets, `null` removes (a
+   * group's whole override with `groups: { [id]: null }`); fields not named stay. Limits are
+   * non-negative safe integers (bytes, objects; 0 allows nothing), `gracePercent` an integer 0–100,
+   * `warnPercent` 1–100, `maxGroupsPerUser` an integer ≥ 1. A group override left with no kind
+   * disappears, and deleting a group deletes its override. Concurrent updates merge per field (last
+   * writer wins), the same on every replica.
+   * @returns the quota config after the update.
+   * @throws `InvalidInput` (a value out of range, a group id that is not a ULID, an unknown field, an
+   *   update that changes nothing), `NotFound` (a group that does not exist) — checked in that order.
+   */
+  setQuota(update: QuotaUpdate): Promise<QuotaConfig>
 
   // -------------------------------------------------------------------------------------------------
   // Changes

@@ -35,8 +35,28 @@ export interface ReplicationConfig {
   readonly paths: Readonly<Record<string, ReplicationOverride>>
 }
 
+/** Storage limits of one group; an absent kind is no limit. */
+export interface GroupQuota {
+  readonly bytes?: number
+  readonly objects?: number
+}
+
+export interface QuotaConfig {
+  /** Bytes / objects every group may store unless overridden; absent: no limit. */
+  readonly defaultGroup: GroupQuota
+  /** Per group id; a kind set here replaces the default's, absent kinds fall through to the default. */
+  readonly groups: Readonly<Record<string, GroupQuota>>
+  /** Percent above a quota still accepted (0..100, default 0). */
+  readonly gracePercent: number
+  /** Percent of a quota at which usage is reported as a warning (1..100, default 90). */
+  readonly warnPercent: number
+  /** Groups one user may be a member of at most; absent: no cap. */
+  readonly maxGroupsPerUser?: number
+}
+
 export interface RealmConfig {
   readonly replication: ReplicationConfig
+  readonly quota: QuotaConfig
 }
 
 export interface RealmInfo {
@@ -71,6 +91,29 @@ export interface ReplicationWarning {
 
 export interface ReplicationResult {
   readonly warnings: readonly ReplicationWarning[]
+}
+
+/** A limit to set, or `null` to remove it. */
+export interface GroupQuotaUpdate {
+  readonly bytes?: number | null
+  readonly objects?: number | null
+}
+
+/** A change: a value sets, `null` removes (a group's whole entry with `groups: { id: null }`). */
+export interface QuotaUpdate {
+  readonly defaultGroup?: GroupQuotaUpdate
+  readonly groups?: Readonly<Record<string, GroupQuotaUpdate | null>>
+  readonly gracePercent?: number
+  readonly warnPercent?: number
+  readonly maxGroupsPerUser?: number | null
+}
+
+/** The limits that apply to one group: its override's kinds, else the default's, and the percents. */
+export interface EffectiveGroupQuota {
+  bytes?: number
+  objects?: number
+  gracePercent: number
+  warnPercent: number
 }
 
 // ---------------------------------------------------------------------------------------------------

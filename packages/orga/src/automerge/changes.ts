@@ -65,6 +65,10 @@ function configChanges(before: OrgaView, after: OrgaView): ChangeTarget[] {
   const map = (record: Readonly<Record<string, unknown>>) => new Map(Object.entries(record))
   for (const change of changed('config', map(a.groups), map(b.groups))) out.push(change)
   for (const change of changed('config', map(a.paths), map(b.paths))) out.push(change)
+  const realmNoticed = out.some((change) => change.id === after.realm.id)
+  if (!realmNoticed && !same(before.realm.config.quota, after.realm.config.quota)) {
+    out.push({ kind: 'config', id: after.realm.id })
+  }
   return out
 }
 

@@ -15,11 +15,13 @@ import type {
   NodeRecord,
   OidcSubject,
   PermissionRule,
+  QuotaConfig,
   ReplicationFactor,
   ReplicationFactors,
   ReplicationOverride,
 } from '../types.js'
 import * as input from '../validation.js'
+import { decodeQuota } from './quota-document.js'
 import { GROUP_DOC_KIND, REALM_DOC_KIND, USER_DOC_KIND } from './schema.js'
 
 export interface DecodedRole {
@@ -52,6 +54,8 @@ export interface DecodedRealm {
   readonly replicationDefault: ReplicationFactors
   readonly groupOverrides: ReadonlyMap<string, ReplicationOverride>
   readonly pathOverrides: ReadonlyMap<string, ReplicationOverride>
+  /** Group overrides of every well-formed group id, listed or not (the view keeps the listed ones). */
+  readonly quota: QuotaConfig
   readonly nodes: ReadonlyMap<string, DecodedNode>
   readonly invites: ReadonlyMap<string, DecodedInvite>
   readonly revoked: ReadonlySet<string>
@@ -250,8 +254,8 @@ function decodeInvite(id: string, stored: unknown): DecodedInvite | undefined {
 }
 
 /**
- * The values of a realm document's field. Usually one; a field created lazily (the access key maps of
- * a realm document older than them) may have been created on two replicas at once, and then Automerge
+ * The values of a realm document's field. Usually one; a field created lazily (the access key maps
+ * and the quota map of a realm document older than them) may have been created on two replicas at once, and then Automerge
  * keeps every copy as a conflict: all of them count, in an order every replica shares.
  */
 function copies(doc: unknown, fields: Loose, prop: string): unknown[] {
@@ -340,6 +344,7 @@ export function decodeRealm(
     pathOverrides: cache.get('path-overrides', replication.paths, () =>
       overrides(replication.paths, (key) => (valid(() => checkPrefix(key, id)) === key ? key : undefined)),
     ),
+    quota: quotaOf(doc, fields, cache),
     nodes: cache.get('nodes', fields.nodes, () => decodeNodes(fields.nodes, cache)),
     invites: cache.get('invites', fields.invites, () => decodeInvites(fields.invites, cache)),
     revoked: cache.get('revoked', fields.revokedTokens, () =>
@@ -350,6 +355,11 @@ export function decodeRealm(
     roles: cache.get('roles', fields.roles, () => decodeRoles(fields.roles, id, undefined, cache)),
     ...decodeAccessKeyMaps(doc, fields, cache),
   }
+}
+
+function quotaOf(doc: unknown, fields: Loose, cache: DecodeCache): QuotaConfig {
+  const maps = copies(doc, fields, 'quota')
+  return maps.length === 1 ? cache.get('quota', maps[0], () => decodeQuota(maps)) : decodeQuota(maps)
 }
 
 const EMPTY = Object.freeze({})

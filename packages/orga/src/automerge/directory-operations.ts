@@ -4,6 +4,7 @@
  */
 
 import { OrgaError } from '../errors.js'
+import { groupCapError } from '../quota.js'
 import { REPLICATION_KINDS } from '../replication.js'
 import type {
   Group,
@@ -16,6 +17,7 @@ import type {
 } from '../types.js'
 import * as input from '../validation.js'
 import { groupRecord, is, type OrgaEditContext, userRecord } from './context.js'
+import { deleteGroupQuota } from './quota-document.js'
 import { GROUP_DOC_KIND, type GroupDoc, SCHEMA_VERSION, USER_DOC_KIND, type UserDoc } from './schema.js'
 import { byName, copy, identityKey } from './view.js'
 
@@ -73,6 +75,7 @@ export async function deleteGroup(ctx: OrgaEditContext, groupId: string): Promis
     for (const kind of REPLICATION_KINDS) {
       if (id in doc.replication.groups[kind]) delete doc.replication.groups[kind][id]
     }
+    deleteGroupQuota(doc, id)
   })
   await ctx.persist(handle)
 }
@@ -83,6 +86,12 @@ export async function addMember(ctx: OrgaEditContext, groupId: string, userId: s
   const group = groupRecord(ctx, id)
   userRecord(ctx, user)
   if (group.members.includes(user)) return group
+  const cap = ctx.view.realm.config.quota.maxGroupsPerUser
+  if (cap !== undefined) {
+    let joined = 0
+    for (const candidate of ctx.view.groups.values()) if (candidate.members.includes(user)) joined++
+    if (joined >= cap) throw groupCapError(user, cap)
+  }
   const handle = ctx.changeGroup(id, (doc) => {
     doc.members[user] = true
     // A concurrent assignment may have outlived an earlier departure: joining starts without roles.

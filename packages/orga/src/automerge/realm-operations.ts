@@ -1,11 +1,12 @@
 /**
  * The realm document's operations: the realm's name, its nodes and the invites that admit them,
- * revoked token ids and the replication config. Each checks its input and the current view first, so a
+ * revoked token ids, the replication config and the quota config. Each checks its input and the current view first, so a
  * refused call changes nothing.
  */
 
 import { createHash, randomBytes } from 'node:crypto'
 import { OrgaError } from '../errors.js'
+import { applyQuotaUpdate, checkQuotaUpdate, quotaUpdateGroups } from '../quota.js'
 import {
   checkResolution,
   checkTarget,
@@ -23,6 +24,8 @@ import type {
   JoiningNode,
   NodeInit,
   NodeRecord,
+  QuotaConfig,
+  QuotaUpdate,
   RealmInfo,
   ReplicationFactor,
   ReplicationKind,
@@ -33,6 +36,7 @@ import type {
 } from '../types.js'
 import * as input from '../validation.js'
 import { groupRecord, is, nodeRecord, type OrgaEditContext, stored } from './context.js'
+import { writeQuota } from './quota-document.js'
 import type { RealmDoc } from './schema.js'
 import { copy } from './view.js'
 
@@ -210,6 +214,16 @@ export async function replicationFactor(
 
 export async function replicationWarnings(ctx: OrgaEditContext): Promise<ReplicationWarning[]> {
   return configWarnings(ctx.view.realm.config.replication, ctx.view.nodes.size)
+}
+
+export async function setQuota(ctx: OrgaEditContext, update: QuotaUpdate): Promise<QuotaConfig> {
+  const checked = checkQuotaUpdate(update)
+  for (const groupId of quotaUpdateGroups(checked)) groupRecord(ctx, groupId)
+  const current = ctx.view.realm.config.quota
+  if (JSON.stringify(applyQuotaUpdate(current, checked)) !== JSON.stringify(current)) {
+    await ctx.persist(ctx.changeRealm((doc) => writeQuota(doc, checked)))
+  }
+  return copy(ctx.view.realm.config.quota)
 }
 
 function writeFactor(

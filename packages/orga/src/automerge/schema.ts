@@ -5,10 +5,12 @@
  * text. Sets are maps to `true`, so concurrent additions both survive.
  *
  * Every nested map is created with its document: Automerge resolves two concurrent creations of one
- * key by keeping only one of the two objects, so nothing here is created lazily. The one exception:
+ * key by keeping only one of the two objects, so nothing here is created lazily. The exceptions:
  * `accessKeys` and `revokedAccessKeys` came later, so a realm document made before them gets them in
  * the first change that needs them; readers take the union of every concurrently created copy
- * (`Automerge.getConflicts`), so nothing written into a losing copy is lost.
+ * (`Automerge.getConflicts`), so nothing written into a losing copy is lost. `quota` came later too
+ * and is created the same way; writers write every copy and readers take each field from the first
+ * copy (in op id order) that has it, so replicas agree.
  */
 
 import type { ImmutableString } from '@automerge/automerge-repo'
@@ -75,6 +77,19 @@ export interface StoredAccessKey {
   sealed: StoredSealedSecret
 }
 
+/**
+ * The storage quota config. Absent values are the defaults (no limit; grace 0 %, warning at 90 %).
+ * Group overrides are one map per kind, so setting bytes and objects of one group concurrently keeps
+ * both; deleting a group deletes its entries.
+ */
+export interface StoredQuota {
+  defaultGroup: { bytes?: number; objects?: number }
+  groups: { bytes: Record<string, number>; objects: Record<string, number> }
+  gracePercent?: number
+  warnPercent?: number
+  maxGroupsPerUser?: number
+}
+
 export interface RealmDoc {
   kind: ImmutableString
   schema: number
@@ -102,6 +117,8 @@ export interface RealmDoc {
   accessKeys?: Record<string, StoredAccessKey>
   /** Revoked access key ids: a set that only grows, so a revocation survives every merge. Optional too. */
   revokedAccessKeys?: Record<string, true>
+  /** Storage quotas. Optional: absent from realm documents made before quotas (read as the defaults). */
+  quota?: StoredQuota
 }
 
 export interface GroupDoc {

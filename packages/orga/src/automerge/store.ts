@@ -27,6 +27,8 @@ import type {
   OidcSubject,
   OrgaChange,
   OrgaChangeListener,
+  QuotaConfig,
+  QuotaUpdate,
   RealmInfo,
   Registration,
   ReplicationFactor,
@@ -50,6 +52,7 @@ import { is, type OrgaEditContext, stored } from './context.js'
 import { type DecodedRealm, decodeRealm } from './decode.js'
 import * as directory from './directory-operations.js'
 import { OrgaDocuments, type SyncStatus } from './documents.js'
+import { emptyStoredQuota } from './quota-document.js'
 import * as realm from './realm-operations.js'
 import * as roles from './role-operations.js'
 import { type GroupDoc, REALM_DOC_KIND, type RealmDoc, SCHEMA_VERSION, type UserDoc } from './schema.js'
@@ -145,6 +148,7 @@ export class AutomergeOrgaStore implements OrgaStore {
       roles: {},
       accessKeys: {},
       revokedAccessKeys: {},
+      quota: emptyStoredQuota(),
     }
     const handle = options.repo.create<RealmDoc>(doc)
     await options.repo.flush([handle.documentId])
@@ -457,6 +461,10 @@ export class AutomergeOrgaStore implements OrgaStore {
 
   replicationWarnings(): Promise<ReplicationWarning[]> {
     return realm.replicationWarnings(this.#ctx)
+  }
+
+  setQuota(update: QuotaUpdate): Promise<QuotaConfig> {
+    return realm.setQuota(this.#ctx, update)
   }
 
   // Changes ------------------------------------------------------------------------------------------

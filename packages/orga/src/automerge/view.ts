@@ -11,8 +11,8 @@
  * - Two roles of one name in one scope (ignoring case): the role with the smallest id wins, the
  *   others are hidden.
  * - A group deleted while another replica edited it: the realm document no longer lists it, so its
- *   document, edits and roles are out of every answer; a replication override set for it meanwhile
- *   is ignored.
+ *   document, edits and roles are out of every answer; a replication or quota override set for it
+ *   meanwhile is ignored.
  * - A group role counts for its group's members only; members and role holders are visible users.
  * - An access key counts while its id is not in the revoked set (which only grows, so a revocation
  *   outlives any merge) and its user is a visible user.
@@ -23,8 +23,10 @@
 import type {
   AccessKeyRecord,
   Group,
+  GroupQuota,
   InviteRecord,
   NodeRecord,
+  QuotaConfig,
   RealmInfo,
   ReplicationOverride,
   RoleRecord,
@@ -296,8 +298,18 @@ function realmInfo(realm: DecodedRealm, groups: ReadonlyMap<string, Group>): Rea
         groups: sorted([...realm.groupOverrides].filter(([groupId]) => groups.has(groupId))),
         paths: sorted(realm.pathOverrides),
       },
+      quota: listedQuota(realm.quota, groups),
     },
   }
+}
+
+/** The quota config without overrides of groups the realm no longer lists (deleted meanwhile). */
+function listedQuota(quota: QuotaConfig, groups: ReadonlyMap<string, Group>): QuotaConfig {
+  const ids = Object.keys(quota.groups)
+  if (ids.every((groupId) => groups.has(groupId))) return quota
+  const kept: Record<string, GroupQuota> = {}
+  for (const groupId of ids) if (groups.has(groupId)) kept[groupId] = quota.groups[groupId] as GroupQuota
+  return { ...quota, groups: kept }
 }
 
 /** Listing orders: by name ignoring case, then id. */

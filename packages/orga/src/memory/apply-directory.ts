@@ -4,6 +4,7 @@
  */
 
 import { OrgaError } from '../errors.js'
+import { applyQuotaUpdate } from '../quota.js'
 import { nameKey } from '../validation.js'
 import type { ChangeTarget } from './apply-realm.js'
 import type { OrgaOp } from './ops.js'
@@ -52,6 +53,10 @@ export function deleteGroup(state: OrgaState, op: Op<'delete-group'>): ChangeTar
     changes.push({ kind: 'role', id: roleId })
   }
   if (state.groupReplication.delete(op.groupId)) changes.push({ kind: 'config', id: op.groupId })
+  if (Object.hasOwn(state.quota.groups, op.groupId)) {
+    state.quota = applyQuotaUpdate(state.quota, { groups: { [op.groupId]: null } })
+    changes.push({ kind: 'config', id: state.realmId })
+  }
   return changes
 }
 

@@ -6,6 +6,7 @@
  */
 
 import { OrgaError } from '../errors.js'
+import { applyQuotaUpdate } from '../quota.js'
 import { applyOverride, REPLICATION_KINDS } from '../replication.js'
 import type { OrgaChange, ReplicationFactors, ReplicationOverride } from '../types.js'
 import type { OrgaOp } from './ops.js'
@@ -42,6 +43,14 @@ export function setReplication(state: OrgaState, op: Op<'set-replication'>): Cha
   if (next === undefined) map.delete(key)
   else map.set(key, next)
   return [{ kind: 'config', id: key }]
+}
+
+/** Group overrides for groups that are gone (deleted by an operation ordered first) are left out. */
+export function setQuota(state: OrgaState, op: Op<'set-quota'>): ChangeTarget[] {
+  const next = applyQuotaUpdate(state.quota, op.update, (groupId) => state.groups.has(groupId))
+  if (JSON.stringify(next) === JSON.stringify(state.quota)) return []
+  state.quota = next
+  return [{ kind: 'config', id: state.realmId }]
 }
 
 function sameFactors(a: ReplicationOverride | undefined, b: ReplicationOverride | undefined): boolean {

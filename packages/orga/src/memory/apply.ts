@@ -18,6 +18,8 @@ export function applyOp(state: OrgaState, op: OrgaOp, at: number): ChangeTarget[
       return realm.renameRealm(state, op)
     case 'set-replication':
       return realm.setReplication(state, op)
+    case 'set-quota':
+      return realm.setQuota(state, op)
     case 'add-node':
       return realm.addNode(state, op, at)
     case 'set-node-addresses':

@@ -11,6 +11,7 @@ import type {
   NodeInit,
   OidcSubject,
   PermissionRule,
+  QuotaUpdate,
   ReplicationTarget,
   ReplicationUpdate,
   UserPatch,
@@ -23,6 +24,7 @@ export type OrgaOp =
       readonly target: ReplicationTarget
       readonly update: ReplicationUpdate
     }
+  | { readonly type: 'set-quota'; readonly update: QuotaUpdate }
   | { readonly type: 'add-node'; readonly node: NodeInit }
   | { readonly type: 'set-node-addresses'; readonly peerId: string; readonly addresses: readonly string[] }
   | { readonly type: 'remove-node'; readonly peerId: string }

@@ -3,6 +3,7 @@
  * users), and the snapshots the port returns. Reads copy out of it, so callers never hold live state.
  */
 
+import { defaultQuotaConfig } from '../quota.js'
 import type {
   AccessKeyRecord,
   Group,
@@ -10,6 +11,7 @@ import type {
   NodeRecord,
   OidcSubject,
   PermissionRule,
+  QuotaConfig,
   RealmInfo,
   ReplicationFactors,
   ReplicationOverride,
@@ -66,6 +68,8 @@ export interface OrgaState {
   replicationDefault: ReplicationFactors
   readonly groupReplication: Map<string, ReplicationOverride>
   readonly pathReplication: Map<string, ReplicationOverride>
+  /** Replaced whole by each change (normalised: see `normalizeQuota`). */
+  quota: QuotaConfig
   readonly nodes: Map<string, NodeRecord>
   readonly invites: Map<string, InviteState>
   readonly groups: Map<string, GroupState>
@@ -88,6 +92,7 @@ export function initialState(genesis: Genesis): OrgaState {
     replicationDefault: { ...genesis.replication },
     groupReplication: new Map(),
     pathReplication: new Map(),
+    quota: defaultQuotaConfig(),
     nodes: new Map(),
     invites: new Map(),
     groups: new Map(),
@@ -118,6 +123,7 @@ export function realmSnapshot(state: OrgaState): RealmInfo {
         groups: Object.fromEntries([...state.groupReplication].map(([k, v]) => [k, { ...v }])),
         paths: Object.fromEntries([...state.pathReplication].map(([k, v]) => [k, { ...v }])),
       },
+      quota: structuredClone(state.quota),
     },
   }
 }

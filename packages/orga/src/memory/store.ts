@@ -9,6 +9,7 @@ import { type UlidFactory, ulidFactory } from '@aruna/platform'
 import { OrgaError } from '../errors.js'
 import { checkRules } from '../path-pattern.js'
 import type { OrgaStore } from '../port.js'
+import { checkQuotaUpdate, groupCapError, quotaUpdateGroups } from '../quota.js'
 import {
   checkFactor,
   checkResolution,
@@ -32,6 +33,8 @@ import type {
   OidcSubject,
   OrgaChange,
   OrgaChangeListener,
+  QuotaConfig,
+  QuotaUpdate,
   RealmInfo,
   Registration,
   ReplicationFactors,
@@ -223,6 +226,7 @@ export class MemoryOrgaStore implements OrgaStore {
       groupId: input.requireUlid(groupId, 'group id'),
       userId: input.requireUlid(userId, 'user id'),
     }
+    this.checkGroupCap(ids.groupId, ids.userId)
     this.commit({ type: 'add-member', ...ids })
     return this.getGroup(ids.groupId)
   }
@@ -234,6 +238,17 @@ export class MemoryOrgaStore implements OrgaStore {
     }
     this.commit({ type: 'remove-member', ...ids })
     return this.getGroup(ids.groupId)
+  }
+
+  /** `LimitExceeded` when the user would join one group more than `maxGroupsPerUser` allows. */
+  private checkGroupCap(groupId: string, userId: string): void {
+    const cap = this.state.quota.maxGroupsPerUser
+    const group = this.state.groups.get(groupId)
+    // Unknown groups and users are the operation's NotFound; a member already in is a no-op.
+    if (cap === undefined || group === undefined || !this.state.users.has(userId)) return
+    if (group.members.has(userId)) return
+    const joined = [...this.state.groups.values()].filter((candidate) => candidate.members.has(userId))
+    if (joined.length >= cap) throw groupCapError(userId, cap)
   }
 
   private group(groupId: string): view.GroupState {
@@ -414,6 +429,15 @@ export class MemoryOrgaStore implements OrgaStore {
 
   async replicationWarnings(): Promise<ReplicationWarning[]> {
     return configWarnings(view.realmSnapshot(this.state).config.replication, this.state.nodes.size)
+  }
+
+  async setQuota(update: QuotaUpdate): Promise<QuotaConfig> {
+    const checked = checkQuotaUpdate(update)
+    for (const groupId of quotaUpdateGroups(checked)) {
+      if (!this.state.groups.has(groupId)) throw new OrgaError('NotFound', `no group ${groupId}`)
+    }
+    this.commit({ type: 'set-quota', update: checked })
+    return view.realmSnapshot(this.state).config.quota
   }
 
   // Changes ------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import { configTests } from './config-suite.js'
 import { groupTests, userTests } from './directory-suite.js'
 import type { TestSetup } from './helpers.js'
 import { nodeTests } from './node-suite.js'
+import { quotaTests } from './quota-suite.js'
 import { realmTests } from './realm-suite.js'
 import { roleTests } from './role-suite.js'
 
@@ -34,6 +35,7 @@ export function runOrgaStoreTests(common: TestSetup<OrgaStore>): void {
     userTests(common)
     roleTests(common)
     configTests(common)
+    quotaTests(common)
     accessKeyTests(common)
     changeTests(common)
   })

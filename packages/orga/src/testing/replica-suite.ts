@@ -168,6 +168,65 @@ export function runOrgaReplicaTests(common: TestSetup<OrgaReplicas>): void {
       await expectConverged()
     })
 
+    it('merges quota settings made on two replicas at once into one config on both', async () => {
+      const [a, b] = pair()
+      const lab = await a.createGroup({ name: 'Lab' })
+      await setup().settle()
+      setup().partition?.()
+      await Promise.all([
+        a.setQuota({ defaultGroup: { bytes: 100 }, warnPercent: 80, groups: { [lab.id]: { bytes: 1 } } }),
+        b.setQuota({ defaultGroup: { bytes: 200 }, gracePercent: 10, groups: { [lab.id]: { objects: 2 } } }),
+      ])
+      await setup().settle()
+      const quota = (await a.getRealm()).config.quota
+      for (const store of setup().replicas) expect((await store.getRealm()).config.quota).toEqual(quota)
+      expect([100, 200]).toContain(quota.defaultGroup.bytes)
+      // Different fields set on each side all stay.
+      expect(quota).toMatchObject({
+        warnPercent: 80,
+        gracePercent: 10,
+        groups: { [lab.id]: { bytes: 1, objects: 2 } },
+      })
+      await expectConverged()
+    })
+
+    it('agrees on the cap and on removals made on two replicas at once', async () => {
+      const [a, b] = pair()
+      await a.setQuota({ defaultGroup: { bytes: 5, objects: 5 }, maxGroupsPerUser: 4 })
+      await setup().settle()
+      setup().partition?.()
+      await Promise.all([
+        a.setQuota({ maxGroupsPerUser: 2, defaultGroup: { bytes: null } }),
+        b.setQuota({ maxGroupsPerUser: null, defaultGroup: { objects: 9 } }),
+      ])
+      await setup().settle()
+      const quota = (await b.getRealm()).config.quota
+      for (const store of setup().replicas) expect((await store.getRealm()).config.quota).toEqual(quota)
+      expect(quota.defaultGroup).toEqual({ objects: 9 })
+      expect([2, undefined]).toContain(quota.maxGroupsPerUser)
+      await expectConverged()
+    })
+
+    it('drops a quota override set for a group deleted on another replica meanwhile', async () => {
+      const [a, b] = pair()
+      const lab = await a.createGroup({ name: 'Lab' })
+      const other = await a.createGroup({ name: 'Other' })
+      await setup().settle()
+      setup().partition?.()
+      await a.deleteGroup(lab.id)
+      await b.setQuota({ groups: { [lab.id]: { bytes: 1 }, [other.id]: { bytes: 2 } }, warnPercent: 75 })
+      await setup().settle()
+      for (const store of setup().replicas) {
+        expect((await store.getRealm()).config.quota).toEqual({
+          defaultGroup: {},
+          groups: { [other.id]: { bytes: 2 } },
+          gracePercent: 0,
+          warnPercent: 75,
+        })
+      }
+      await expectConverged()
+    })
+
     it('agrees on the revoked tokens revoked anywhere', async () => {
       const [a, b] = pair()
       await Promise.all([a.revokeToken('from-a'), b.revokeToken('from-b')])
