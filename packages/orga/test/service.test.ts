@@ -245,6 +245,14 @@ const cases: Case[] = [
     run: ({ service }, caller) => service.setReplication(caller, { scope: 'realm' }, { data: 2 }),
     after: async ({ store }) => expect((await store.getRealm()).config.replication.default.data).toBe(2),
   },
+  {
+    op: 'setQuota',
+    access: 'WRITE',
+    path: ({ r }) => `/${r}/admin/config`,
+    run: ({ service }, caller) => service.setQuota(caller, { defaultGroup: { bytes: 1024 } }),
+    after: async ({ store }) =>
+      expect((await store.getRealm()).config.quota.defaultGroup).toEqual({ bytes: 1024 }),
+  },
 ]
 
 describe('OrgaService: every operation checks one access on one path', () => {
@@ -318,6 +326,11 @@ describe('OrgaService: input is checked at the boundary', () => {
       code('InvalidInput'),
     )
     await expect(service.setReplication(admin, { scope: 'realm' }, null as never)).rejects.toEqual(
+      code('InvalidInput'),
+    )
+    await expect(service.setQuota(admin, null as never)).rejects.toEqual(code('InvalidInput'))
+    await expect(service.setQuota(admin, { warnPercent: 0 })).rejects.toEqual(code('InvalidInput'))
+    await expect(service.setQuota(admin, { groups: { lab: { bytes: 1 } } })).rejects.toEqual(
       code('InvalidInput'),
     )
     expect(authorizer.calls).toEqual([])
@@ -580,8 +593,11 @@ describe('OrgaService over PathAuthorizer with orga roles', () => {
         target: { scope: 'group', groupId: lab.id },
       }),
     )
+    const quota = await service.setQuota(root, { groups: { [lab.id]: { objects: 10 } }, maxGroupsPerUser: 5 })
+    expect(quota.groups[lab.id]).toEqual({ objects: 10 })
     const view = await service.getConfig(root)
     expect(view.config.replication.groups[lab.id]).toEqual({ data: 5 })
+    expect(view.config.quota).toEqual(quota)
     for (const warning of warnings) expect(view.warnings).toContainEqual(warning)
 
     // a token restriction narrows the realm admin

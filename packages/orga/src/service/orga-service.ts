@@ -15,7 +15,7 @@
  * | `listNodes`                  | `/{realm}/admin/nodes`               | READ   |
  * | `revokeToken`                | `/{realm}/admin/tokens`              | WRITE  |
  * | `getConfig`                  | `/{realm}/admin/config`              | READ   |
- * | `setReplication`             | `/{realm}/admin/config`              | WRITE  |
+ * | `setReplication`, `setQuota` | `/{realm}/admin/config`              | WRITE  |
  * | `redeemInvite`               | none: the invite secret is the right | —      |
  * | `registerLogin`              | none: called by the login flow       | —      |
  * | `OrgaService.initRealm`      | none: local, before the realm exists | —      |
@@ -37,12 +37,15 @@ import {
 } from '@aruna/auth'
 import { isOrgaError, OrgaError } from '../errors.js'
 import type { OrgaStore } from '../port.js'
+import { checkQuotaUpdate } from '../quota.js'
 import { delegatePeer, ed25519KeyOfPeerId } from '../realm-credentials.js'
 import type {
   CreatedInvite,
   Group,
   NodeRecord,
   PermissionRule,
+  QuotaConfig,
+  QuotaUpdate,
   RealmConfig,
   Registration,
   ReplicationResult,
@@ -95,6 +98,7 @@ export type OrgaOperation =
   | 'revokeToken'
   | 'getConfig'
   | 'setReplication'
+  | 'setQuota'
 
 export interface CreateRoleInput {
   readonly name: string
@@ -131,6 +135,7 @@ export interface LoginInput {
 }
 
 export interface ConfigView {
+  /** Replication and quota settings. */
   readonly config: RealmConfig
   /** Configured factors above the current node count. */
   readonly warnings: readonly ReplicationWarning[]
@@ -349,6 +354,17 @@ export class OrgaService {
     if (typeof update !== 'object' || update === null) throw invalid('update must be an object')
     await this.#check(caller, 'setReplication', 'WRITE', this.#realmPath('config'))
     return this.#store.setReplication(target, update)
+  }
+
+  /**
+   * Changes the storage quota config (see the store's `setQuota`) and returns it as it is now.
+   * `InvalidInput` for a malformed update, checked before the permission; `NotFound` for a group that
+   * does not exist, after it.
+   */
+  async setQuota(caller: Principal, update: QuotaUpdate): Promise<QuotaConfig> {
+    const checked = checkQuotaUpdate(update)
+    await this.#check(caller, 'setQuota', 'WRITE', this.#realmPath('config'))
+    return this.#store.setQuota(checked)
   }
 
   // -------------------------------------------------------------------------------------------------
