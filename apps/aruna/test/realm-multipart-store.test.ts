@@ -1,7 +1,8 @@
 /**
  * The realm's multipart upload records on the in-memory network (with its faults): a part that
- * arrives before its upload, a deletion a partitioned node missed (it does not come back), the last
- * write of a part number winning everywhere, and the write quorum.
+ * arrives before its upload, a write waiting for a node a little behind, a deletion a partitioned
+ * node missed (it does not come back), the last write of a part number winning everywhere, and the
+ * write quorum.
  */
 import { isDataError, MemoryMultipartStore, type PartRecord, replicationProtocols } from '@aruna/data'
 import { createMemoryNetwork, defineProtocol, type MemoryNetworkHub, messageCodec } from '@aruna/network'
@@ -173,6 +174,19 @@ describe('RealmMultipartStore', () => {
     await a.local.createUpload(upload('up-3'))
     expect((await c.store.getUpload('up-3')).key).toBe('big.bin')
     expect(await known(c.local, 'up-3')).toBe(true)
+  })
+
+  it('acknowledges a write once the quorum has it and a node a little behind has it too', async () => {
+    hub = createMemoryNetwork({ livenessTimeoutMs: 2000, pingIntervalMs: 100 })
+    members = await realm(hub, 3)
+    const [a, , c] = members as [Member, Member, Member]
+    await a.store.createUpload(upload('up-1'))
+    await waitFor('node 2 has the upload', () => known(c.local, 'up-1'))
+    hub.delay(a.id, c.id, 300)
+    const started = Date.now()
+    await a.store.putPart('up-1', part(1, 'aa', '2026-12-07T00:00:00.000Z'))
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250)
+    expect(await parts(c.local, 'up-1')).toEqual(['1:"aa"'])
   })
 
   it('keeps a deleted upload deleted when a node that missed the deletion comes back', async () => {

@@ -19,18 +19,31 @@ export function othersNeeded(nodes: RealmNodes, writeQuorum: WriteQuorum, factor
 
 /**
  * Resolves once `needed` of `pushes` have resolved; fails with `ServiceUnavailable` as soon as too
- * many have failed for that (`what` names the record in the message). No push is left with an
- * unhandled rejection.
+ * many have failed for that (`what` names the record in the message). With `settleMs`, a write that
+ * has its quorum still waits, at most that long, for the other pushes to answer, so a node that is
+ * merely a little behind has the record too. No push is left with an unhandled rejection.
  */
-export function awaitConfirmations(
+export async function awaitConfirmations(
   pushes: readonly Promise<unknown>[],
   needed: number,
   what: string,
+  options: { settleMs?: number } = {},
 ): Promise<void> {
-  if (needed === 0) {
-    for (const push of pushes) push.catch(() => undefined)
-    return Promise.resolve()
-  }
+  for (const push of pushes) push.catch(() => undefined)
+  await quorumOf(pushes, needed, what)
+  if (options.settleMs === undefined || options.settleMs <= 0) return
+  let timer: ReturnType<typeof setTimeout> | undefined
+  await Promise.race([
+    Promise.allSettled(pushes),
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, options.settleMs)
+    }),
+  ])
+  clearTimeout(timer)
+}
+
+function quorumOf(pushes: readonly Promise<unknown>[], needed: number, what: string): Promise<void> {
+  if (needed === 0) return Promise.resolve()
   return new Promise<void>((resolve, reject) => {
     let stored = 0
     let failed = 0

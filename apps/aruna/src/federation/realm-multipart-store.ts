@@ -5,9 +5,11 @@
  * other. The parts' chunks are already realm-wide (`RealmBlobStore`): only the records travel.
  *
  * - A write is stored here, pushed to every connected node (batched per node) and acknowledged once
- *   the write quorum has it, as key-index records are (`quorum.ts`); `ServiceUnavailable` when too few
- *   could take it (the record stays here and reaches the others by anti-entropy). A deletion does not
- *   fail for want of a quorum: it has happened here (a completion has recorded its object).
+ *   the write quorum has it, as key-index records are (`quorum.ts`), and every connected node has
+ *   answered or `SETTLE_MS` have passed, so the next call of the upload finds it on any node in step
+ *   with the realm; `ServiceUnavailable` when too few could take it (the record stays here and reaches
+ *   the others by anti-entropy). A deletion does not fail for want of a quorum: it has happened here
+ *   (a completion has recorded its object).
  * - Upload records are immutable and merge by union; a part record replaces one of the same number
  *   when it was written later (`lastModified`, ties broken by content), so nodes agree on the last write.
  * - A completed or aborted upload leaves a tombstone (`UploadTombstones`), so a node that missed the
@@ -41,6 +43,11 @@ import { UploadTombstones } from './upload-tombstones.js'
 
 const PUSH_TIMEOUT_MS = 10_000
 const PULL_TIMEOUT_MS = 30_000
+/**
+ * How long a write that has its quorum still waits for the other connected nodes: a client may send
+ * the next call of an upload (a part, the completion) to any node, which then has every part.
+ */
+const SETTLE_MS = 2000
 /** How long a read of an upload not known here waits for the other nodes' answers. */
 const LOOKUP_TIMEOUT_MS = 5000
 /** The shape of an upload id (`MultipartStore`): anything else is not looked up elsewhere. */
@@ -171,7 +178,7 @@ export class RealmMultipartStore implements MultipartStore {
     const { nodes, writeQuorum, factor } = this.#init
     const needed = othersNeeded(nodes, writeQuorum, factor)
     const pushes = nodes.connected().map((peer) => this.#enqueue(peer, records))
-    await awaitConfirmations(pushes, needed, what)
+    await awaitConfirmations(pushes, needed, what, { settleMs: SETTLE_MS })
   }
 
   #enqueue(peer: string, records: Partial<Omit<Push, 'kind'>>): Promise<void> {
