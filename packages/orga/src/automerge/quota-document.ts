@@ -43,7 +43,7 @@ function record(value: unknown): Loose {
   return isObject(value) ? value : {}
 }
 
-/** Automerge hands large integers (from 2^53 − 1 up) back as `bigint`: numbers again, for the checks. */
+/** Automerge hands some large integers (2^53 − 1 among them) back as `bigint`: numbers again. */
 function numeric(value: unknown): unknown {
   return typeof value === 'bigint' ? Number(value) : value
 }
