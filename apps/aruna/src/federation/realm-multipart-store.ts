@@ -16,8 +16,8 @@
  *   deletion cannot bring it back; records of uploads older than the retention are not taken at all.
  * - A part pushed for an upload not known here yet, and a read of an upload not known here, first pull
  *   that upload's records from the other nodes (the create may still be on its way).
- * - Anti-entropy: when a node connects and every `antiEntropyMs`, this node pulls every record of the
- *   other node, a page at a time; each node pulls, so both sides converge.
+ * - Anti-entropy: soon after a node connects and every `antiEntropyMs`, this node pulls every record
+ *   of the other node, a page at a time; each node pulls, so both sides converge.
  */
 import {
   isDataError,
@@ -48,6 +48,11 @@ const PULL_TIMEOUT_MS = 30_000
  * the next call of an upload (a part, the completion) to any node, which then has every part.
  */
 const SETTLE_MS = 2000
+/**
+ * How long after a node connects this node pulls its records: the node that just connected may still
+ * be starting its services, and the key index runs its own round at that moment.
+ */
+const JOIN_ROUND_DELAY_MS = 1000
 /** How long a read of an upload not known here waits for the other nodes' answers. */
 const LOOKUP_TIMEOUT_MS = 5000
 /** The shape of an upload id (`MultipartStore`): anything else is not looked up elsewhere. */
@@ -100,6 +105,7 @@ export class RealmMultipartStore implements MultipartStore {
   readonly #rounds = new Map<string, Promise<void>>()
   readonly #cleanups: Array<() => void> = []
   #timer: ReturnType<typeof setInterval> | undefined
+  readonly #joinTimers = new Set<ReturnType<typeof setTimeout>>()
   #stopped = false
 
   constructor(init: RealmMultipartStoreInit) {
@@ -325,7 +331,16 @@ export class RealmMultipartStore implements MultipartStore {
         return { kind: 'refused', code: 'Unavailable', message: 'the upload records failed' }
       }
     })
-    this.#cleanups.push(network.on('peer:join', ({ peer }) => this.#round(peer)))
+    this.#cleanups.push(
+      network.on('peer:join', ({ peer }) => {
+        const timer = setTimeout(() => {
+          this.#joinTimers.delete(timer)
+          this.#round(peer)
+        }, JOIN_ROUND_DELAY_MS)
+        timer.unref()
+        this.#joinTimers.add(timer)
+      }),
+    )
     this.#timer = setInterval(() => {
       for (const peer of nodes.connected()) this.#round(peer)
     }, this.#init.antiEntropyMs)
@@ -333,6 +348,8 @@ export class RealmMultipartStore implements MultipartStore {
     return () => {
       this.#stopped = true
       clearInterval(this.#timer)
+      for (const timer of this.#joinTimers) clearTimeout(timer)
+      this.#joinTimers.clear()
       for (const cleanup of this.#cleanups.splice(0)) cleanup()
       network.unhandle(protocols.uploads.id)
     }
