@@ -129,6 +129,46 @@ describe('FlexSearchIndex and MemorySearchIndex', () => {
     expect(flex.size).toBe(800)
     await expectSameHits(mock, flex)
   })
+
+  it('agree after so many removals that the index drops their entries and takes their slots again', async () => {
+    const documents = corpus(3000, 13)
+    const [mock, flex] = await both(documents)
+    for (const doc of documents.slice(0, 2600)) {
+      await mock.remove(doc.resourceId)
+      await flex.remove(doc.resourceId)
+    }
+    await expectSameHits(mock, flex)
+    for (const doc of [
+      ...corpus(1200, 17, 5000),
+      ...corpus(200, 19, 2600).map((d, i) => ({ ...d, resourceId: documents[2600 + i]!.resourceId })),
+    ]) {
+      await mock.index(doc)
+      await flex.index(doc)
+    }
+    expect(flex.size).toBe(1600)
+    await expectSameHits(mock, flex)
+  })
+
+  it('count a word that occurs hundreds of times in one document exactly', async () => {
+    const many = (word: string, times: number) => Array.from({ length: times }, () => word).join(' ')
+    const documents: SearchDocument[] = [
+      ...corpus(50, 23),
+      {
+        ordinal: 1000,
+        resourceId: 'r-many',
+        group: 'g1',
+        path: '/realm/g/g1/meta/r-many',
+        fields: { name: many('ice', 300), keywords: [many('sea ice', 260), 'ice'] },
+        text: `${many('ice', 257)} ${many('sea ice', 3)}`,
+      },
+    ]
+    const [mock, flex] = await both(documents)
+    for (const query of ['ice', 'name:ice', 'keywords:ice', '"sea ice"', 'keywords:"sea ice"', 'ice sea']) {
+      const expected = await searchAll(mock, query, EVERYTHING, 10)
+      expect(expected.find((hit) => hit.resourceId === 'r-many')?.score, query).toBeGreaterThan(255)
+      expect(await searchAll(flex, query, EVERYTHING, 10), query).toEqual(expected)
+    }
+  })
 })
 
 describe('firstOf', () => {

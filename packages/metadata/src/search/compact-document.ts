@@ -1,18 +1,12 @@
 /**
- * How `FlexSearchIndex` keeps a document for checking and scoring its candidates: every word as a
- * number (one `Uint32Array` per document: the text, then each field's values, a 0 between values so no
- * phrase runs across two), the field ranges in it, numbers, the texts a range can compare, and only the
- * fields facets and sorting read. A fraction of the memory of word strings, and faster to scan.
- *
- * `compileQuery` turns a query into one function per node, worked out once per search (the query's words
- * looked up once), giving exactly the mock's scores (`src/mock/query-evaluation.ts`): a word or phrase
- * scores its occurrences, a field value its occurrences in the field plus equal numbers, a range one per
- * value in it; AND and OR add, NOT matches with 0.
+ * How `FlexSearchIndex` keeps a document: every word as a number (one `Uint32Array` per document: the
+ * text, then each field's values, a 0 between values so no phrase runs across two), the field ranges in
+ * it, numbers, the texts a range can compare, and only the fields facets and sorting read. A fraction of
+ * the memory of word strings; read to index the document, to count a phrase in it, and to save it.
  */
-import { inRange, words } from '../mock/query-evaluation.js'
+import { words } from '../mock/query-evaluation.js'
 import type { SearchDocument } from '../port.js'
-import { looksLikeDate, numberInText, readBound } from '../query/bound.js'
-import type { Query } from '../query/types.js'
+import { looksLikeDate, numberInText } from '../query/bound.js'
 
 /** Word ↔ number. 0 separates values and is no word. Words stay once seen (the vocabulary only grows). */
 export class Vocabulary {
@@ -95,24 +89,45 @@ export function compactDocument(
   const ids: number[] = words(doc.text).map((word) => vocabulary.idOf(word))
   const fields: CompactField[] = []
   for (const [name, values] of grouped) {
-    const field: CompactField = { name, start: ids.length, end: 0, numbers: [], rangeTexts: [] }
+    const start = ids.length
+    const numbers: number[] = []
+    const rangeTexts: string[] = []
     for (const value of values) {
       if (typeof value === 'number') {
-        field.numbers.push(value)
+        numbers.push(value)
         continue
       }
       ids.push(0)
       for (const word of words(value)) ids.push(vocabulary.idOf(word))
-      if (numberInText(value) !== undefined || looksLikeDate(value)) field.rangeTexts.push(value)
+      if (numberInText(value) !== undefined || looksLikeDate(value)) rangeTexts.push(value)
     }
-    field.end = ids.length
-    fields.push(field)
+    fields.push(compactField(name, start, ids.length, numbers, rangeTexts))
   }
   const { ordinal, resourceId, group, path } = doc
   return {
     summary: { ordinal, resourceId, group, path, fields: summaryFields, text: '' },
     words: Uint32Array.from(ids),
     fields,
+  }
+}
+
+/** Most fields have no numbers and no range texts: they share one empty list (an empty array each is
+ * most of the memory of 100 000 documents' fields). */
+const NONE: never[] = []
+
+export function compactField(
+  name: string,
+  start: number,
+  end: number,
+  numbers: number[],
+  rangeTexts: string[],
+): CompactField {
+  return {
+    name,
+    start,
+    end,
+    numbers: numbers.length === 0 ? NONE : numbers,
+    rangeTexts: rangeTexts.length === 0 ? NONE : rangeTexts,
   }
 }
 
@@ -142,94 +157,13 @@ export function rangeDates(field: CompactField): string[] {
   return field.rangeTexts.filter(looksLikeDate)
 }
 
-type Scorer = (doc: CompactDocument) => number | undefined
-
-const NEVER: Scorer = () => undefined
-
-/** The query as a function from a document to its score, or `undefined` when it does not match. */
-export function compileQuery(query: Query, vocabulary: Vocabulary): Scorer {
-  switch (query.kind) {
-    case 'all':
-      return () => 0
-    case 'term':
-    case 'phrase': {
-      const sequence = idsOf(words(query.text), vocabulary)
-      if (query.field === undefined) {
-        if (sequence === undefined) return NEVER
-        return (doc) => positive(occurrences(doc.words, 0, doc.words.length, sequence))
-      }
-      const name = query.field.toLowerCase()
-      const wanted = readBound(query.text).number
-      return (doc) => {
-        const field = fieldOf(doc, name)
-        if (field === undefined) return undefined
-        let count = sequence === undefined ? 0 : occurrences(doc.words, field.start, field.end, sequence)
-        if (wanted !== undefined) for (const number of field.numbers) if (number === wanted) count += 1
-        return positive(count)
-      }
-    }
-    case 'range': {
-      const name = query.field.toLowerCase()
-      const { lower, upper } = query
-      return (doc) => {
-        const field = fieldOf(doc, name)
-        return field === undefined
-          ? undefined
-          : positive(inRange(field.numbers, field.rangeTexts, lower, upper))
-      }
-    }
-    case 'not': {
-      const clause = compileQuery(query.clause, vocabulary)
-      return (doc) => (clause(doc) === undefined ? 0 : undefined)
-    }
-    case 'and': {
-      const clauses = query.clauses.map((clause) => compileQuery(clause, vocabulary))
-      return (doc) => {
-        let total = 0
-        for (const clause of clauses) {
-          const score = clause(doc)
-          if (score === undefined) return undefined
-          total += score
-        }
-        return total
-      }
-    }
-    case 'or': {
-      const clauses = query.clauses.map((clause) => compileQuery(clause, vocabulary))
-      return (doc) => {
-        let total: number | undefined
-        for (const clause of clauses) {
-          const score = clause(doc)
-          if (score !== undefined) total = (total ?? 0) + score
-        }
-        return total
-      }
-    }
-  }
-}
-
-/** The words' ids; `undefined` when there are none or one was never indexed (nothing can match). */
-function idsOf(sequence: string[], vocabulary: Vocabulary): number[] | undefined {
-  const ids: number[] = []
-  for (const word of sequence) {
-    const id = vocabulary.find(word)
-    if (id === undefined) return undefined
-    ids.push(id)
-  }
-  return ids.length === 0 ? undefined : ids
-}
-
-function fieldOf(doc: CompactDocument, name: string): CompactField | undefined {
-  for (const field of doc.fields) if (field.name === name) return field
-  return undefined
-}
-
-function positive(count: number): number | undefined {
-  return count > 0 ? count : undefined
-}
-
 /** How often `sequence` occurs in `haystack[start, end)` as consecutive words. */
-function occurrences(haystack: Uint32Array, start: number, end: number, sequence: number[]): number {
+export function occurrences(
+  haystack: Uint32Array,
+  start: number,
+  end: number,
+  sequence: readonly number[],
+): number {
   const first = sequence[0]!
   const length = sequence.length
   let count = 0

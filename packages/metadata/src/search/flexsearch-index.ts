@@ -1,24 +1,26 @@
 /**
- * The per-node `SearchIndex`: flexsearch for the free text, structured indexes for the fields (the words
- * of each field, and sorted numbers and dates for ranges). The indexes name the candidates of a query
- * (`candidatesOf`); only candidates in the caller's universe are then checked against their document
- * and scored (`compileQuery`, the mock's scoring over a compact form of the document), so this index and
- * `MemorySearchIndex` give the same hits, scores, order and cursors.
+ * The per-node `SearchIndex`: every word of every document indexed by field (and the free text), with
+ * how often it occurs (`Postings`), sorted numbers and dates for ranges (`SortedEntries`), and what
+ * facets and sorting read as columns (`FacetColumns`). The same hits, scores, order and cursors as
+ * `MemorySearchIndex`.
  *
- * Each document sits at a slot, a dense number of this index's own (freed slots are taken again), and
- * every structure keys on slots: candidates are bitmaps over them (`SlotSet`), the words of each field
- * map to lists of slots, facets and dates are columns by slot (`FacetColumns`). A search walks the
- * candidates in slot order, asks the caller's universe about each one's ordinal, scores those it may
- * see, counts their facets in one pass and keeps only the page's best in a bounded heap
- * (`rankedPage`): no object per match.
+ * Each document sits at a slot, a dense number of this index's own, and every structure keys on slots.
+ * A search runs in three steps:
  *
- * flexsearch has no id-set filter and its own ranking depends on the whole corpus; here it only answers
- * "which documents hold this word", with the slot as its id. Scores are term frequencies within one
- * document, so documents hidden from a caller never move its scores.
+ * 1. the indexes name the candidates of the query (`candidatesOf`), a bitmap over slots (`SlotSet`);
+ * 2. the caller's universe is asked about each candidate's ordinal, once: what it may not see is dropped
+ *    before anything is scored or counted;
+ * 3. the query is matched and scored exactly over what is left, a set at a time (`match`): term
+ *    frequencies from the postings, ranges from their entries, phrases counted in their documents.
+ *
+ * The facets are then counted from the columns in one pass, and only the page's best are ranked, in a
+ * bounded heap (`rankedPage`): no object per match. Scores are term frequencies within one document,
+ * so documents hidden from a caller never move its scores.
  *
  * Everything is in memory. `save(directory)` writes it to a file (durably: temp file, fsync, rename) and
  * `FlexSearchIndex.load(directory)` reads it back, so a node can search right after a start while
- * `SearchIndexer.rebuild` catches up with its store.
+ * `SearchIndexer.rebuild` catches up with its store. (The name is from when flexsearch indexed the
+ * free text; the postings now do, with the frequencies a score needs.)
  */
 
 /** The file `save` writes in its directory. */
@@ -27,63 +29,55 @@ export const SEARCH_SNAPSHOT_FILE = 'search-index.json'
 import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { writeFileDurably } from '@aruna/platform'
-import { Index } from 'flexsearch'
 import { MetadataError } from '../errors.js'
 import type { SearchDocument, SearchIndex, SearchOptions, SearchPage } from '../port.js'
+import { looksLikeDate, numberInText } from '../query/bound.js'
 import type { Query } from '../query/types.js'
 import { ALL, type CandidateLookups, candidatesOf } from './candidates.js'
-import {
-  type CompactDocument,
-  compactDocument,
-  compileQuery,
-  distinctWords,
-  rangeDates,
-  rangeNumbers,
-  Vocabulary,
-} from './compact-document.js'
+import { type CompactDocument, compactDocument, occurrences, Vocabulary } from './compact-document.js'
 import { FacetColumns, grown } from './facet-columns.js'
-import { facetValuesOf, type Matches, rankedPage, searchRequest } from './results.js'
+import { IdOrder } from './id-order.js'
+import { DATE, DATE_NUMBER, type MatchSources, match, NUMBER, NUMBER_TEXT } from './matching.js'
+import { Postings } from './postings.js'
+import { facetValuesOf, rankedPage, searchRequest } from './results.js'
+import { Scratch } from './scratch.js'
 import { checkSearchDocument } from './search-document.js'
 import { SlotSet } from './slot-set.js'
 import { readSnapshot, snapshotOf } from './snapshot.js'
 import { SortedEntries } from './sorted-entries.js'
 
-/** More than any index holds: flexsearch caps results at its `limit` (100 by default). */
-const NO_LIMIT = 2 ** 32
+/** Removed documents' entries are dropped from the indexes once this many (or a quarter) wait. */
+const PURGE_AT_LEAST = 1024
 
 const compareNumbers = (a: number, b: number): number => a - b
 const compareTexts = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 
 export class FlexSearchIndex implements SearchIndex {
-  /** Each document's distinct words (text and every field), already split: flexsearch splits on spaces. */
-  private readonly text = new Index({
-    tokenize: 'strict',
-    resolution: 1,
-    fastupdate: true,
-    encode: (content: string) => (content === '' ? [] : content.split(' ')),
-  })
-  /** The documents by slot (`undefined`: a free slot), and their ordinals. */
+  /** The documents by slot (`undefined`: a free slot), and their ordinals and resource ids. */
   private readonly docs: (CompactDocument | undefined)[] = []
   private ordinals = new Uint32Array(0)
+  private readonly resourceIds: string[] = []
+  /** By slot: where the text's words end, and each field's id and range of words (phrases read these). */
+  private textEnds = new Uint32Array(0)
+  private readonly layouts: (Int32Array | undefined)[] = []
+  private readonly live = SlotSet.empty(0)
+  /** Slots of removed documents whose entries are still in the indexes: not taken again before a purge. */
+  private dying: number[] = []
   private readonly free: number[] = []
   private readonly slotOfResource = new Map<string, number>()
   private readonly slotOfOrdinal = new Map<number, number>()
   private readonly columns = new FacetColumns()
   private vocabulary = new Vocabulary()
-  private readonly fieldNames = new Map<string, string>()
-  /** Field (lower case) → word id → slots (arrays, in no order: cheaper than sets by the million). */
-  private readonly fieldWords = new Map<string, Map<number, number[]>>()
+  /** Field names (lower case) and their ids from 1 (0 is the free text). */
+  private readonly fieldNames = new Vocabulary()
+  private readonly postings = new Postings()
   private readonly numbers = new Map<string, SortedEntries<number>>()
   private readonly dates = new Map<string, SortedEntries<string>>()
-  /** A search's matched slots and their scores (by slot), reused from one search to the next. */
-  private matched = new Int32Array(0)
-  private scores = new Float64Array(0)
-  private readonly fieldName = (name: string): string => {
-    const known = this.fieldNames.get(name)
-    if (known !== undefined) return known
-    this.fieldNames.set(name, name)
-    return name
-  }
+  /** Word id → occurrences, while one range of a document is indexed. */
+  private readonly counting = new Map<number, number>()
+  private readonly scratch = new Scratch()
+  private readonly order = new IdOrder()
+  private readonly fieldName = (name: string): string => this.fieldNames.wordOf(this.fieldNames.idOf(name))
 
   /** How many documents the index holds. */
   get size(): number {
@@ -154,45 +148,38 @@ export class FlexSearchIndex implements SearchIndex {
   async search(query: string | Query, options: SearchOptions): Promise<SearchPage> {
     const request = searchRequest(query, options)
     const { universe } = options
-    const score = compileQuery(request.tree, this.vocabulary)
+    const { ordinals, resourceIds, columns, scratch } = this
+    scratch.begin(this.docs.length)
     const candidates = candidatesOf(request.tree, this.lookups)
-    const { docs, ordinals } = this
-    if (this.scores.length < docs.length) {
-      this.matched = new Int32Array(docs.length)
-      this.scores = new Float64Array(docs.length)
-    }
-    const { matched, scores } = this
-    let count = 0
-    const check = (slot: number): void => {
-      const doc = docs[slot]
-      if (doc === undefined || !universe.has(ordinals[slot]!)) return
-      const found = score(doc)
-      if (found === undefined) return
-      matched[count] = slot
-      scores[slot] = found
-      count += 1
-    }
-    if (candidates === ALL) {
-      for (let slot = 0; slot < docs.length; slot += 1) check(slot)
-    } else {
-      const words = candidates.words
-      for (let at = 0; at < words.length; at += 1) {
-        let word = words[at]!
-        while (word !== 0) {
-          const lowest = word & -word
-          check((at << 5) + 31 - Math.clz32(lowest))
-          word ^= lowest
-        }
+    const domain = candidates === ALL ? scratch.copyOf(this.live) : candidates
+    if (candidates !== ALL) domain.and(this.live)
+    // The caller's universe, asked once per candidate: what it may not see goes before any scoring.
+    const words = domain.words
+    for (let at = 0; at < words.length; at += 1) {
+      let word = words[at]!
+      let visible = word
+      while (word !== 0) {
+        const lowest = word & -word
+        if (!universe.has(ordinals[(at << 5) + 31 - Math.clz32(lowest)]!)) visible ^= lowest
+        word ^= lowest
       }
+      words[at] = visible
     }
-    const matches: Matches = {
-      keys: matched,
-      count,
-      score: (slot) => scores[slot]!,
-      resourceId: (slot) => docs[slot]!.summary.resourceId,
-      date: (slot) => this.columns.dateOf(slot),
-    }
-    return rankedPage(request, matches, request.facets ? this.columns.facets(matched, count) : undefined)
+    const { set, scores } = match(request.tree, domain, this.sources)
+    const ranks = this.order.ranks
+    const { slots: matched, count } = scratch.slotsOf(set)
+    return rankedPage(
+      request,
+      {
+        keys: matched,
+        count,
+        score: (slot) => scores[slot]!,
+        resourceId: (slot) => resourceIds[slot]!,
+        date: (slot) => columns.dateOf(slot),
+        rank: (slot) => ranks[slot]!,
+      },
+      request.facets ? columns.facets(matched, count) : undefined,
+    )
   }
 
   /** The documents, in the order they came. */
@@ -200,35 +187,56 @@ export class FlexSearchIndex implements SearchIndex {
     for (const slot of this.slotOfResource.values()) yield this.docs[slot]!
   }
 
-  private readonly lookups: CandidateLookups = {
-    none: () => new SlotSet(this.docs.length),
-    anywhere: (terms) => {
-      let found: SlotSet | undefined
-      for (const term of terms) {
-        const set = new SlotSet(this.docs.length)
-        if (this.vocabulary.find(term) === undefined) return set
-        for (const slot of this.text.search(term, { limit: NO_LIMIT }) as number[]) set.add(slot)
-        if (found === undefined) found = set
-        else found.and(set)
-      }
-      return found ?? new SlotSet(this.docs.length)
+  private readonly sources: MatchSources = ((index: FlexSearchIndex): MatchSources => ({
+    scratch: index.scratch,
+    get vocabulary() {
+      return index.vocabulary
     },
+    postings: index.postings,
+    fieldId: (name) => index.fieldNames.find(name),
+    numbers: (field) => index.numbers.get(field),
+    dates: (field) => index.dates.get(field),
+    occurrences: (slot, field, sequence) => index.occurrences(slot, field, sequence),
+  }))(this)
+
+  private readonly lookups: CandidateLookups = {
+    none: () => this.scratch.emptySet(),
+    anywhere: (terms) => this.holding(terms, undefined),
     inField: (field, terms) => {
-      const postings = this.fieldWords.get(field)
-      let found: SlotSet | undefined
-      for (const term of terms) {
-        const id = this.vocabulary.find(term)
-        const slots = id === undefined ? undefined : postings?.get(id)
-        const set = new SlotSet(this.docs.length)
-        if (slots === undefined) return set
-        for (const slot of slots) set.add(slot)
-        if (found === undefined) found = set
-        else found.and(set)
-      }
-      return found ?? new SlotSet(this.docs.length)
+      const id = this.fieldNames.find(field)
+      return id === undefined ? this.scratch.emptySet() : this.holding(terms, id)
     },
     numbers: (field, lower, upper, into) => this.numbers.get(field)?.collect(lower, upper, into),
     dates: (field, lower, upper, into) => this.dates.get(field)?.collect(lower, upper, into),
+  }
+
+  /** The documents holding every one of `terms` in the field (anywhere without one). */
+  private holding(terms: string[], field: number | undefined): SlotSet {
+    let found: SlotSet | undefined
+    for (const term of terms) {
+      const set = this.scratch.emptySet()
+      const id = this.vocabulary.find(term)
+      if (id === undefined) return set
+      for (const posting of this.postings.of(id)) {
+        if (field !== undefined && posting.field !== field) continue
+        for (let at = 0; at < posting.length; at += 1) set.add(posting.slots[at]!)
+      }
+      if (found === undefined) found = set
+      else found.and(set)
+    }
+    return found ?? this.scratch.emptySet()
+  }
+
+  /** How often `sequence` occurs in the document at `slot`: in one field (0: the text) or anywhere. */
+  private occurrences(slot: number, field: number | undefined, sequence: readonly number[]): number {
+    const { words } = this.docs[slot]!
+    if (field === undefined) return occurrences(words, 0, words.length, sequence)
+    if (field === 0) return occurrences(words, 0, this.textEnds[slot]!, sequence)
+    const layout = this.layouts[slot]!
+    for (let at = 0; at < layout.length; at += 3) {
+      if (layout[at] === field) return occurrences(words, layout[at + 1]!, layout[at + 2]!, sequence)
+    }
+    return 0
   }
 
   /** Takes `doc` in at a free slot. */
@@ -238,25 +246,50 @@ export class FlexSearchIndex implements SearchIndex {
     this.docs[slot] = doc
     if (slot >= this.ordinals.length) this.ordinals = grown(this.ordinals, slot)
     this.ordinals[slot] = ordinal
+    this.resourceIds[slot] = resourceId
+    this.order.added(slot, this.resourceIds)
+    this.live.reserve(slot + 1)
+    this.live.add(slot)
     this.slotOfResource.set(resourceId, slot)
     this.slotOfOrdinal.set(ordinal, slot)
     this.columns.set(slot, facetValuesOf(doc.summary))
-    for (const field of doc.fields) {
-      let postings = this.fieldWords.get(field.name)
-      if (postings === undefined) {
-        postings = new Map()
-        this.fieldWords.set(field.name, postings)
+    const textEnd = doc.fields[0]?.start ?? doc.words.length
+    if (slot >= this.textEnds.length) this.textEnds = grown(this.textEnds, slot)
+    this.textEnds[slot] = textEnd
+    this.post(doc.words, 0, textEnd, 0, slot)
+    const layout = new Int32Array(3 * doc.fields.length)
+    this.layouts[slot] = layout
+    for (const [position, field] of doc.fields.entries()) {
+      const id = this.fieldNames.idOf(field.name)
+      layout.set([id, field.start, field.end], 3 * position)
+      this.post(doc.words, field.start, field.end, id, slot)
+      for (const number of field.numbers) {
+        entries(this.numbers, field.name, compareNumbers).add(number, slot, NUMBER)
       }
-      for (const id of distinctWords(doc, field)) {
-        const slots = postings.get(id)
-        if (slots === undefined) postings.set(id, [slot])
-        else slots.push(slot)
+      for (const text of field.rangeTexts) {
+        const number = numberInText(text)
+        if (number !== undefined)
+          entries(this.numbers, field.name, compareNumbers).add(number, slot, NUMBER_TEXT)
+        if (looksLikeDate(text)) {
+          entries(this.dates, field.name, compareTexts).add(
+            text,
+            slot,
+            number === undefined ? DATE : DATE_NUMBER,
+          )
+        }
       }
-      for (const key of rangeNumbers(field)) entries(this.numbers, field.name, compareNumbers).add(key, slot)
-      for (const key of rangeDates(field)) entries(this.dates, field.name, compareTexts).add(key, slot)
     }
-    const content = [...distinctWords(doc)].map((id) => this.vocabulary.wordOf(id))
-    this.text.add(slot, content.join(' '))
+  }
+
+  /** Indexes the words of `words[start, end)` as the field's (0: the text) in `slot`. */
+  private post(words: Uint32Array, start: number, end: number, field: number, slot: number): void {
+    const counting = this.counting
+    for (let at = start; at < end; at += 1) {
+      const id = words[at]!
+      if (id !== 0) counting.set(id, (counting.get(id) ?? 0) + 1)
+    }
+    for (const [id, count] of counting) this.postings.add(id, field, slot, count)
+    counting.clear()
   }
 
   private drop(resourceId: string): void {
@@ -266,36 +299,23 @@ export class FlexSearchIndex implements SearchIndex {
     this.slotOfResource.delete(resourceId)
     this.slotOfOrdinal.delete(doc.summary.ordinal)
     this.docs[slot] = undefined
+    this.layouts[slot] = undefined
+    this.resourceIds[slot] = ''
+    this.live.delete(slot)
     this.columns.clear(slot)
-    this.text.remove(slot)
-    for (const field of doc.fields) {
-      const postings = this.fieldWords.get(field.name)
-      for (const id of distinctWords(doc, field)) {
-        const slots = postings?.get(id)
-        if (slots === undefined) continue
-        const at = slots.indexOf(slot)
-        if (at !== -1) {
-          slots[at] = slots[slots.length - 1]!
-          slots.pop()
-        }
-        if (slots.length === 0) postings?.delete(id)
-      }
-      // An entry still stands when the document now at its slot has that key in that field.
-      const current = (at: number) => this.docs[at]?.fields.find((other) => other.name === field.name)
-      for (const _ of rangeNumbers(field)) {
-        this.numbers.get(field.name)?.remove((key, at) => {
-          const now = current(at)
-          return now !== undefined && rangeNumbers(now).includes(key)
-        })
-      }
-      for (const _ of rangeDates(field)) {
-        this.dates.get(field.name)?.remove((key, at) => {
-          const now = current(at)
-          return now !== undefined && rangeDates(now).includes(key)
-        })
-      }
-    }
-    this.free.push(slot)
+    this.dying.push(slot)
+    if (this.dying.length >= Math.max(PURGE_AT_LEAST, this.slotOfResource.size >>> 2)) this.purge()
+  }
+
+  /** Drops the entries of removed documents from the indexes; their slots can be taken again. */
+  private purge(): void {
+    const dead = SlotSet.empty(this.docs.length)
+    for (const slot of this.dying) dead.add(slot)
+    this.postings.purge(dead)
+    for (const sorted of this.numbers.values()) sorted.purge(dead)
+    for (const sorted of this.dates.values()) sorted.purge(dead)
+    this.free.push(...this.dying)
+    this.dying = []
   }
 }
 

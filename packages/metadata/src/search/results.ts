@@ -93,6 +93,8 @@ export interface Matches {
   score(key: number): number
   resourceId(key: number): string
   date(key: number): string
+  /** A number that orders keys as their resource ids do, or 0 when there is none for the key. */
+  rank?(key: number): number
 }
 
 /** The most recently parsed query texts: a node is asked the same few queries again and again. */
@@ -143,20 +145,28 @@ export function rankedPage(
 ): SearchPage {
   const { after, limit } = request
   const byDate = request.sort === 'date'
-  const { score, resourceId, date } = matches
+  const { score, resourceId, date, rank } = matches
+  const byId =
+    rank === undefined
+      ? (a: number, b: number): number => compareIds(resourceId(a), resourceId(b))
+      : (a: number, b: number): number => {
+          const left = rank(a)
+          const right = rank(b)
+          return left !== 0 && right !== 0 ? left - right : compareIds(resourceId(a), resourceId(b))
+        }
   // Score descending (or date descending, none last), then resource id ascending: a total order.
   const compare = byDate
     ? (a: number, b: number): number => {
         const left = date(a)
         const right = date(b)
         if (left !== right) return left < right ? 1 : -1
-        return compareIds(resourceId(a), resourceId(b))
+        return byId(a, b)
       }
     : (a: number, b: number): number => {
         const left = score(a)
         const right = score(b)
         if (left !== right) return right - left
-        return compareIds(resourceId(a), resourceId(b))
+        return byId(a, b)
       }
   const afterCursor =
     after === undefined
@@ -173,16 +183,17 @@ export function rankedPage(
             return resourceId(key) > after.resourceId
           }
   const { keys, count } = matches
-  let following: number[]
+  let best: number[]
+  let more: boolean
   if (afterCursor === undefined) {
-    following = Array.from({ length: count })
-    for (let at = 0; at < count; at += 1) following[at] = keys[at]!
+    best = firstOf(keys, limit, compare, count)
+    more = count > limit
   } else {
-    following = []
+    const following: number[] = []
     for (let at = 0; at < count; at += 1) if (afterCursor(keys[at]!)) following.push(keys[at]!)
+    best = firstOf(following, limit, compare)
+    more = following.length > limit
   }
-  const more = following.length > limit
-  const best = firstOf(following, limit, compare)
   const page: SearchPage = { hits: best.map((key) => ({ resourceId: resourceId(key), score: score(key) })) }
   const last = best.at(-1)
   if (more && last !== undefined) {
@@ -205,11 +216,16 @@ export function rankedPage(
 }
 
 /**
- * The first `count` items in `compare` order, sorted: a bounded heap holding the `count` best so far
+ * The first `count` of `items[0 … length)` in `compare` order, sorted: a bounded heap holding the `count` best so far
  * (the worst of them on top), so a page of 20 out of 100 000 matches sorts 20, not 100 000.
  */
-export function firstOf<T>(items: T[], count: number, compare: (a: T, b: T) => number): T[] {
-  if (items.length <= count) return items.sort(compare)
+export function firstOf<T>(
+  items: ArrayLike<T>,
+  count: number,
+  compare: (a: T, b: T) => number,
+  length = items.length,
+): T[] {
+  if (length <= count) return Array.from({ length }, (_, at) => items[at]!).sort(compare)
   const heap: T[] = []
   const worse = (a: number, b: number) => compare(heap[a]!, heap[b]!) > 0
   const swap = (a: number, b: number) => {
@@ -217,7 +233,8 @@ export function firstOf<T>(items: T[], count: number, compare: (a: T, b: T) => n
     heap[a] = heap[b]!
     heap[b] = item
   }
-  for (const item of items) {
+  for (let at = 0; at < length; at += 1) {
+    const item = items[at]!
     if (heap.length < count) {
       heap.push(item)
       for (let at = heap.length - 1; at > 0 && worse(at, (at - 1) >> 1); at = (at - 1) >> 1) {

@@ -10,7 +10,7 @@
  */
 import { MetadataError } from '../errors.js'
 import type { SearchDocument } from '../port.js'
-import type { CompactDocument, CompactField } from './compact-document.js'
+import { type CompactDocument, type CompactField, compactField } from './compact-document.js'
 import { checkSearchDocument } from './search-document.js'
 
 export const SNAPSHOT_VERSION = 1
@@ -112,7 +112,7 @@ function readField(input: unknown, length: number, position: number): CompactFie
   ) {
     damaged(`document ${position} has a malformed field`)
   }
-  return { name, start, end, numbers, rangeTexts }
+  return compactField(name, start, end, numbers, rangeTexts)
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
