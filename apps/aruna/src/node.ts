@@ -314,6 +314,7 @@ export class ArunaNode {
       gcTotals: () => this.s3?.gcTotals() ?? { runs: 0, chunksFreed: 0, bytesFreed: 0 },
       searchDocuments: () => this.searchNode?.size,
       dataHealth: () => this.s3?.dataStatus(),
+      groupUsage: () => this.s3?.quotas?.status(),
     })
     this.#measureMetadata(metrics, log)
     this.s3 = await startS3Service({
@@ -333,6 +334,14 @@ export class ArunaNode {
         network,
         listNodes: async () => (await store.listNodes()).map((node) => node.peerId),
         dataFactor: async () => (await store.getRealm()).config.replication.default.data,
+        quotaConfig: async () => (await store.getRealm()).config.quota,
+        groupName: async (id) => {
+          try {
+            return (await store.getGroup(id)).name
+          } catch {
+            return id
+          }
+        },
         writeQuorum: this.config.data.writeQuorum,
         downAfterMs: this.config.data.downAfterSeconds * 1000,
         repairIntervalMs: this.config.data.repairIntervalSeconds * 1000,
@@ -359,6 +368,7 @@ export class ArunaNode {
       liveNodes: () => member.membership.liveNodes(),
       storage,
       buckets: () => this.s3?.buckets,
+      quotas: () => this.s3?.quotas,
       search: () => this.searchNode,
       metadata: () => this.metadataService,
       metrics,

@@ -9,6 +9,7 @@ import { CliError } from './cli/client.js'
 import type { CliIo } from './cli/io.js'
 import { addLoginCommand } from './cli/login-command.js'
 import { addMetaCommands } from './cli/meta-commands.js'
+import { addQuotaCommands } from './cli/quota-commands.js'
 import { addRealmCommands } from './cli/realm-commands.js'
 import { addSearchCommand } from './cli/search-command.js'
 import { addValidateCommand } from './cli/validate-command.js'
@@ -194,6 +195,7 @@ export function createProgram(io: CliIo, setExit: (code: number) => void): Comma
   addRealmCommands(program, io, setExit)
   addAdminCommands(program, io, setExit)
   addMetaCommands(program, io, setExit)
+  addQuotaCommands(program, io, setExit)
   addSearchCommand(program, io, setExit)
   addValidateCommand(program, io, setExit)
 

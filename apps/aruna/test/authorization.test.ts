@@ -63,6 +63,7 @@ describe('authorization on every protected route: allowed, then a DENY rule wins
     ['list users', () => call('GET', '/v1/users', ops), 200, 403],
     ['show another user', () => call('GET', `/v1/users/${bobId}`, ops), 200, 404],
     ['read the realm config', () => call('GET', '/v1/config', ops), 200, 403],
+    ['read a group’s storage usage', () => call('GET', `/v1/usage?group=${group}`, ops), 200, 404],
     [
       'set the replication factors',
       () => call('PATCH', '/v1/config', ops, { replication: { default: { metadata: 'all' } } }),

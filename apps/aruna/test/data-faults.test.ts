@@ -154,6 +154,9 @@ describe('data federation under faults (five nodes, RF 3, W 2)', () => {
       expect((await read(cluster.node(2), 'split', key)).equals(acknowledged.get(key) as Buffer)).toBe(true)
 
     cluster.heal()
+    await waitFor('all five nodes are connected again', () =>
+      cluster.nodes.every((node) => node.node.status().peers === 4),
+    )
     await waitFor(
       'every key index is identical after healing',
       async () => new Set(await digestsOf('split')).size === 1,

@@ -35,10 +35,16 @@ describe('data replication across five nodes (RF 3, W 2)', () => {
   const running = (): ClusterNode[] => cluster.nodes.filter((node) => node.running)
 
   /** The chunk ids of an object, from a node's key index. */
+  /** The chunk ids of an object, from node 0's key index once the object's record reached it. */
   const chunksOf = async (key: string): Promise<string[]> => {
     const data = cluster.node(0).node.data
     if (data === undefined) throw new Error('node 0 has no realm data')
-    return (await data.index.getCurrent(BUCKET, key)).manifest.chunks.map((chunk) => chunk.cid)
+    let cids: string[] = []
+    await waitFor(`node 0 knows ${key}`, async () => {
+      cids = (await data.index.getCurrent(BUCKET, key)).manifest.chunks.map((chunk) => chunk.cid)
+      return true
+    })
+    return cids
   }
   /** The running nodes that hold `cid` in their own store. */
   const holdersOnDisk = async (cid: string): Promise<ClusterNode[]> => {

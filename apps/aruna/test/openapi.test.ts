@@ -116,6 +116,7 @@ describe('the OpenAPI document of the REST API', () => {
       'POST /v1/tokens/revoke',
       'GET /v1/config',
       'PATCH /v1/config',
+      'GET /v1/usage',
       'GET /v1/users',
       'GET /v1/users/{id}',
       'POST /v1/validate',

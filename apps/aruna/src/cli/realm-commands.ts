@@ -3,10 +3,12 @@
  * `keys create|list|revoke`, `status` and `gc`. Each takes `--url`, `--data-dir` (whose operator credential
  * is used), `--token` and `--json`; failures are `CliError`s, one line each.
  */
+
 import type { Command } from 'commander'
 import { CliError, connect } from './client.js'
 import type { CliIo } from './io.js'
 import { DEFAULT_NODE_URL } from './login-command.js'
+import { type GroupUsage, usageLine } from './usage-text.js'
 
 interface Health {
   status?: string
@@ -80,6 +82,15 @@ async function commandStatus(opts: ClientFlags, io: CliIo): Promise<number> {
     } catch (err) {
       io.stderr.write(
         `aruna: cannot list the realm's nodes: ${err instanceof Error ? err.message : String(err)}\n`,
+      )
+    }
+    try {
+      const { groups } = await client.call<{ groups: GroupUsage[] }>('GET', '/v1/usage')
+      if (groups.length > 0)
+        io.stdout.write(`storage per group:\n${groups.map((g) => `  ${usageLine(g)}`).join('\n')}\n`)
+    } catch (err) {
+      io.stderr.write(
+        `aruna: cannot read storage usage: ${err instanceof Error ? err.message : String(err)}\n`,
       )
     }
   } else {

@@ -41,6 +41,8 @@ import type { RealmNodes } from './realm-nodes.js'
 
 /** How long one chunk transfer to or from another node may take. */
 const TRANSFER_TIMEOUT_MS = 30_000
+/** How long a read waits for a node out of reach to answer (the network dials it). */
+const DIAL_TIMEOUT_MS = 5000
 /** How long a have-chunks question may take. */
 const QUESTION_TIMEOUT_MS = 10_000
 
@@ -232,23 +234,25 @@ export class RealmBlobStore implements BlobStore {
    * had a good copy.
    */
   async fetch(cid: string, options: AbortOptions = {}): Promise<Uint8Array> {
-    const self = this.#init.nodes.self
+    const nodes = this.#init.nodes
+    const self = nodes.self
     const holders = this.holders(cid).filter((id) => id !== self)
-    const rest = this.#init.nodes.connected().filter((id) => !holders.includes(id))
+    const others = nodes.others().filter((id) => !holders.includes(id))
+    // Nodes in reach first (holders best first, then the rest); then those out of reach, which the
+    // network dials (a connection that is coming back after a partition or a restart).
+    const order = [...holders, ...others]
+    const inReach = order.filter((id) => nodes.isConnected(id))
+    const outOfReach = order.filter((id) => !nodes.isConnected(id))
     const tried: string[] = []
-    for (const peer of [...holders, ...rest]) {
+    for (const peer of [...inReach, ...outOfReach]) {
       if (options.signal?.aborted === true) throw new DataError('Aborted', 'the read was aborted')
-      if (!this.#init.nodes.isConnected(peer)) {
-        tried.push(`${peer}: not connected`)
-        continue
-      }
       try {
         const answer = await this.#init.network.request(
           peer,
           this.#init.protocols.fetchChunk,
           { kind: 'fetch', cid },
           {
-            timeoutMs: TRANSFER_TIMEOUT_MS,
+            timeoutMs: nodes.isConnected(peer) ? TRANSFER_TIMEOUT_MS : DIAL_TIMEOUT_MS,
             ...(options.signal === undefined ? {} : { signal: options.signal }),
           },
         )

@@ -32,7 +32,6 @@ import {
   type ListOptions,
   type ListResult,
   type ListVersionsOptions,
-  type LmdbObjectIndex,
   MAX_RECORDS,
   type ObjectIndex,
   type ObjectVersion,
@@ -57,7 +56,8 @@ const PUSH_TIMEOUT_MS = 10_000
 const PULL_TIMEOUT_MS = 30_000
 
 export interface RealmObjectIndexInit {
-  readonly local: LmdbObjectIndex
+  /** This node's own index (LMDB), whole: every bucket's records. */
+  readonly local: ObjectIndex
   readonly network: Network
   readonly protocols: ReplicationProtocols
   readonly nodes: RealmNodes
@@ -95,7 +95,7 @@ interface PendingBatch {
 
 export class RealmObjectIndex implements ObjectIndex {
   readonly #init: RealmObjectIndexInit
-  readonly #local: LmdbObjectIndex
+  readonly #local: ObjectIndex
   readonly counters: RealmIndexCounters = { recordsReceived: 0, antiEntropyRounds: 0, antiEntropyRepairs: 0 }
   readonly #pending = new Map<string, PendingBatch>()
   #flushScheduled = false

@@ -73,6 +73,14 @@ const RoleQuery = z.object({
 
 const Factor = z.union([z.number().int().min(1), z.literal('all')])
 const Override = z.object({ data: Factor.optional(), metadata: Factor.optional() })
+const GroupQuota = z.object({ bytes: z.number().int().optional(), objects: z.number().int().optional() })
+const Quota = z.object({
+  defaultGroup: GroupQuota,
+  groups: z.record(z.string(), GroupQuota),
+  gracePercent: z.number().int(),
+  warnPercent: z.number().int(),
+  maxGroupsPerUser: z.number().int().optional(),
+})
 const ConfigSchema = z
   .object({
     config: z.object({
@@ -81,6 +89,7 @@ const ConfigSchema = z
         groups: z.record(z.string(), Override),
         paths: z.record(z.string(), Override),
       }),
+      quota: Quota,
     }),
     warnings: z.array(
       z.object({ code: z.string(), factor: z.number(), nodes: z.number(), message: z.string() }),
@@ -89,11 +98,30 @@ const ConfigSchema = z
   .openapi('RealmConfig')
 type Replication = z.infer<typeof ConfigSchema>['config']['replication']
 const RevokeBody = z.strictObject({ jti: z.string().min(1).max(256) }).openapi('TokenRevocation')
+const Amount = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
+const QuotaChange = z.strictObject({
+  bytes: Amount.nullable().optional(),
+  objects: Amount.nullable().optional(),
+})
 const ConfigPatch = z
   .strictObject({
-    replication: z.strictObject({
-      default: z.strictObject({ data: Factor.optional(), metadata: Factor.optional() }),
-    }),
+    replication: z
+      .strictObject({
+        default: z.strictObject({ data: Factor.optional(), metadata: Factor.optional() }),
+      })
+      .optional(),
+    quota: z
+      .strictObject({
+        defaultGroup: QuotaChange.optional(),
+        groups: z.record(z.string(), QuotaChange.nullable()).optional(),
+        gracePercent: z.number().int().min(0).max(100).optional(),
+        warnPercent: z.number().int().min(1).max(100).optional(),
+        maxGroupsPerUser: z.number().int().min(1).nullable().optional(),
+      })
+      .optional()
+      .openapi({
+        description: 'Storage quotas: a value sets, null removes (a group’s whole entry with null)',
+      }),
   })
   .openapi('RealmConfigPatch')
 
@@ -199,7 +227,7 @@ const patchConfigRoute = route('realm', {
   method: 'patch',
   path: '/v1/config',
   summary:
-    'Set the realm’s default replication factors (realm administrators): data is placed on that many nodes from then on, and the repair sweep moves existing copies',
+    'Set the realm’s default replication factors and storage quotas (realm administrators): data is placed on that many nodes from then on (the repair sweep moves existing copies); writes past a group’s quota plus grace are refused',
   request: { body: jsonBody(ConfigPatch) },
   responses: { 200: json(ConfigSchema, 'The config as it is now'), ...problemResponses(400, 415, 401, 403) },
 })
@@ -313,7 +341,10 @@ export function createAdminRoutes(init: AdminRoutesInit): OpenAPIHono<RealmEnv> 
   const configView = async (caller: Principal) => {
     const view = await init.orga.getConfig(caller)
     return {
-      config: { replication: structuredClone(view.config.replication) as Replication },
+      config: {
+        replication: structuredClone(view.config.replication) as Replication,
+        quota: structuredClone(view.config.quota),
+      },
       warnings: view.warnings.map((w) => ({
         code: w.code,
         factor: w.factor,
@@ -325,8 +356,10 @@ export function createAdminRoutes(init: AdminRoutesInit): OpenAPIHono<RealmEnv> 
 
   app.openapi(patchConfigRoute, async (c) => {
     const caller = c.get('caller')
-    const update = c.req.valid('json').replication.default
-    await init.orga.setReplication(caller, { scope: 'realm' }, update)
+    const patch = c.req.valid('json')
+    if (patch.replication !== undefined)
+      await init.orga.setReplication(caller, { scope: 'realm' }, patch.replication.default)
+    if (patch.quota !== undefined) await init.orga.setQuota(caller, patch.quota)
     return c.json(await configView(caller), 200)
   })
 

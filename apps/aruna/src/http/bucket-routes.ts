@@ -1,9 +1,9 @@
 /**
- * This node's buckets over REST (the S3 API's, with the group that owns each): `GET /v1/buckets` lists
+ * The realm's buckets over REST (the S3 API's, with the group that owns each): `GET /v1/buckets` lists
  * the buckets the caller may READ, `POST /v1/buckets` creates one in a group (WRITE on its path
  * `/{realm}/g/{group}/data/{bucket}`), `GET /v1/buckets/{name}` shows one, `DELETE` removes an empty one.
- * A bucket the caller may not READ is a 404 worded as for one that does not exist. Buckets are still kept
- * per node (replicating them is the data replication work): each node lists the buckets it holds.
+ * A bucket the caller may not READ is a 404 worded as for one that does not exist. Bucket records are
+ * replicated to every node (`RealmObjectIndex`), so every node lists the same buckets once synced.
  */
 import type { Authorizer, Principal, TokenVerifier } from '@aruna/auth'
 import { type Bucket, isDataError, versioningOf } from '@aruna/data'
@@ -50,7 +50,7 @@ const listRoute = createRoute({
   method: 'get',
   path: '/v1/buckets',
   tags,
-  summary: 'The buckets on this node the caller may read',
+  summary: 'The realm’s buckets the caller may read',
   security: secured,
   responses: { 200: json(BucketList, 'The buckets'), ...problemResponses(401, 503) },
 })
@@ -135,11 +135,7 @@ export function createBucketRoutes(init: BucketRoutesInit): OpenAPIHono<RealmEnv
       return c.json(view(await catalog().createBucket(name, group)), 201)
     } catch (err) {
       if (isDataError(err, 'BucketAlreadyExists'))
-        throw new HttpProblem(
-          409,
-          'Conflict',
-          `a bucket ${name} exists already (bucket names are per node for now)`,
-        )
+        throw new HttpProblem(409, 'Conflict', `a bucket ${name} exists already in the realm`)
       if (isDataError(err, 'InvalidBucketName')) throw new HttpProblem(400, 'Bad Request', err.message)
       throw err
     }

@@ -32,6 +32,17 @@ export interface RestMetricsInit {
   searchDocuments?(): number | undefined
   /** How this node's data fares in the realm (absent, or undefined: not reported). */
   dataHealth?(): DataHealthFigures | undefined
+  /** Storage used per group with its quota (absent, or undefined: not reported). */
+  groupUsage?(): Promise<readonly GroupUsageFigures[]> | undefined
+}
+
+/** One group's usage as `/metrics` reports it. */
+export interface GroupUsageFigures {
+  readonly group: string
+  readonly bytes: number
+  readonly objects: number
+  readonly quotaBytes?: number
+  readonly warning: boolean
 }
 
 /** The replication figures `/metrics` reports (a node's `DataStatus`). */
@@ -156,6 +167,42 @@ export class RestMetrics {
           collect() {
             this.reset()
             this.inc(health()?.[field] ?? 0)
+          },
+        })
+    }
+    if (init.groupUsage !== undefined) {
+      const usage = init.groupUsage
+      const read = async (): Promise<readonly GroupUsageFigures[]> => (await usage()) ?? []
+      const perGroup = [
+        [
+          'aruna_group_usage_bytes',
+          'Bytes a group stores (every version once, however many copies).',
+          (g: GroupUsageFigures) => g.bytes,
+        ],
+        ['aruna_group_usage_objects', 'Object versions a group stores.', (g: GroupUsageFigures) => g.objects],
+        [
+          'aruna_group_quota_bytes',
+          'A group’s storage quota in bytes (groups with one).',
+          (g: GroupUsageFigures) => g.quotaBytes,
+        ],
+        [
+          'aruna_group_quota_warning',
+          'Whether a group is at its quota’s warning threshold (1) or not (0).',
+          (g: GroupUsageFigures) => (g.warning ? 1 : 0),
+        ],
+      ] as const
+      for (const [name, help, value] of perGroup)
+        new Gauge({
+          name,
+          help,
+          labelNames: ['group'],
+          registers,
+          async collect() {
+            this.reset()
+            for (const group of await read()) {
+              const figure = value(group)
+              if (figure !== undefined) this.set({ group: group.group }, figure)
+            }
           },
         })
     }

@@ -3,6 +3,7 @@
  * auth, storage, metadata, search), one rate limiter for all of them, the shared metrics and CORS. The
  * node (`node.ts`) builds the parts; this module only decides which routes see which part.
  */
+
 import type {
   Authorizer,
   EncryptedAccessKeyStore,
@@ -13,6 +14,7 @@ import type {
 import type { MetadataService } from '@aruna/metadata'
 import type { AutomergeOrgaStore, OrgaService } from '@aruna/orga'
 import type { OpenAPIHono } from '@hono/zod-openapi'
+import type { QuotaAdmission } from '../federation/quota-admission.js'
 import type { SearchNode } from '../federation/search-node.js'
 import type { Logger } from '../logger.js'
 import type { RealmFile } from '../realm/realm-file.js'
@@ -27,6 +29,7 @@ import { createRealmRoutes } from './realm-routes.js'
 import { createRestApp, type NodeStatus } from './rest.js'
 import { createSearchRoutes } from './search-routes.js'
 import { createStorageRoutes } from './storage-routes.js'
+import { createUsageRoutes } from './usage-routes.js'
 import { createUserRoutes } from './user-routes.js'
 import { createValidateRoutes } from './validate-routes.js'
 
@@ -58,6 +61,8 @@ export interface NodeApiParts {
   readonly corsOrigins: readonly string[]
   /** Aborted when the node stops: open event streams end. */
   readonly signal: AbortSignal
+  /** Storage usage and quotas per group (absent while the storage is not running). */
+  readonly quotas: () => QuotaAdmission | undefined
 }
 
 export function createNodeApi(parts: NodeApiParts): OpenAPIHono {
@@ -92,6 +97,14 @@ export function createNodeApi(parts: NodeApiParts): OpenAPIHono {
       createUserRoutes({ realmId, tokens, authorizer, store, rateLimiter }) as never,
       createStorageRoutes({ realmId, tokens, authorizer, storage: parts.storage, rateLimiter }) as never,
       createBucketRoutes({ realmId, tokens, authorizer, buckets: parts.buckets, rateLimiter }) as never,
+      createUsageRoutes({
+        realmId,
+        tokens,
+        authorizer,
+        quotas: parts.quotas,
+        groups: async () => (await store.listGroups()).map((group) => group.id),
+        rateLimiter,
+      }) as never,
       createValidateRoutes({ tokens, rateLimiter }) as never,
       createSearchRoutes({ tokens, search: parts.search, rateLimiter }) as never,
       createMetadataRoutes({ tokens, metadata: parts.metadata, rateLimiter, signal: parts.signal }) as never,

@@ -176,6 +176,8 @@ export function problemOf(err: unknown): Problem | undefined {
       case 'NotFound':
         return problem(404, 'Not Found', err.message)
       case 'AlreadyExists':
+      // A limit of the realm (groups per user) the change would pass: it conflicts with the state.
+      case 'LimitExceeded':
         return problem(409, 'Conflict', err.message)
       case 'InviteUsed':
       case 'InviteExpired':

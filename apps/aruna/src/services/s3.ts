@@ -33,14 +33,20 @@ import {
   SigV4S3Authenticator,
 } from '@aruna/data'
 import { defineProtocol, messageCodec, type Network } from '@aruna/network'
+import type { QuotaConfig } from '@aruna/orga'
 import { BucketTombstones } from '../federation/bucket-tombstones.js'
 import { type DataHealth, DataUpkeep } from '../federation/data-upkeep.js'
+import { CountingObjectIndex, GroupUsage } from '../federation/group-usage.js'
+import { QuotaAdmission } from '../federation/quota-admission.js'
 import { RealmBlobStore, type WriteQuorum } from '../federation/realm-blob-store.js'
 import { RealmNodes } from '../federation/realm-nodes.js'
 import { RealmObjectIndex } from '../federation/realm-object-index.js'
 import type { HttpEndpoint } from '../http/listen.js'
 import { listen } from '../http/listen.js'
 import type { Logger } from '../logger.js'
+
+/** Usage per group is counted again from the key index this often. */
+const USAGE_RECOUNT_MS = 10 * 60_000
 
 /** Progress lines of a garbage collection run, at most this often. */
 const GC_PROGRESS_LOG_MS = 5000
@@ -73,6 +79,10 @@ export interface DataFederationInit {
   listNodes(): Promise<readonly string[]>
   /** The realm's replication factor for data (orga's realm default). */
   dataFactor(): Promise<number | 'all'>
+  /** The realm's storage quota configuration (orga). */
+  quotaConfig(): Promise<QuotaConfig>
+  /** A group's name, for messages (its id when unknown). */
+  groupName(groupId: string): Promise<string>
   readonly writeQuorum: WriteQuorum
   readonly downAfterMs: number
   readonly repairIntervalMs: number
@@ -110,6 +120,8 @@ export interface S3Service extends StorageUpkeep {
   dataStatus(): DataStatus | undefined
   /** The realm's stores and upkeep (tests and tools); absent for a node on its own. */
   readonly realm?: RealmData
+  /** Storage quotas and usage per group; absent for a node on its own. */
+  readonly quotas?: QuotaAdmission
   close(timeoutMs: number): Promise<void>
 }
 
@@ -131,10 +143,13 @@ export async function startS3Service(init: S3ServiceInit): Promise<S3Service> {
   const localIndex = await LmdbObjectIndex.open(join(dataDir, 'index'), {
     now: () => (bucketTime === undefined ? new Date() : new Date(bucketTime)),
   })
+  // Usage per group, kept in step with every record the node's own index takes.
+  const usage = new GroupUsage()
+  const countedIndex = new CountingObjectIndex(localIndex, usage)
   const createBucketAt = (name: string, options: CreateBucketOptions, createdAt: string): Promise<Bucket> => {
     bucketTime = createdAt
     try {
-      return localIndex.createBucket(name, options)
+      return countedIndex.createBucket(name, options)
     } finally {
       bucketTime = undefined
     }
@@ -146,19 +161,40 @@ export async function startS3Service(init: S3ServiceInit): Promise<S3Service> {
     const uploads = await FsMultipartStore.open({ directory: join(dataDir, 'uploads') })
     let blobs: BlobStore = localBlobs
     let index: ObjectIndex = localIndex
+    let quotas: QuotaAdmission | undefined
     if (init.federation !== undefined) {
+      const started = Date.now()
+      await usage.recount(localIndex)
+      logger.info(
+        { groups: usage.byGroup().size, durationMs: Date.now() - started },
+        'counted the storage each group uses',
+      )
       realmData = await startRealmData(init.federation, {
         dataDir,
         localBlobs,
-        localIndex,
+        localIndex: countedIndex,
         clock,
         createBucketAt,
         logger,
       })
       blobs = realmData.blobs
       index = realmData.index
+      const federation = init.federation
+      quotas = new QuotaAdmission({
+        usage,
+        index: () => index,
+        quotaConfig: () => federation.quotaConfig(),
+        groupName: (id) => federation.groupName(id),
+        logger,
+      })
     }
-    const engine = new ObjectEngine({ index, blobs, uploads, clock })
+    const engine = new ObjectEngine({
+      index,
+      blobs,
+      uploads,
+      clock,
+      ...(quotas === undefined ? {} : { admission: quotas }),
+    })
     if (realmData !== undefined) {
       const { network } = init.federation as DataFederationInit
       const { protocols } = realmData
@@ -172,6 +208,12 @@ export async function startS3Service(init: S3ServiceInit): Promise<S3Service> {
       )
       stopServing.push(() => network.unhandle(protocols.chunkReferences.id))
       realmData.upkeep.start()
+      // A recount now and then, so usage cannot drift from the index.
+      const recount = setInterval(() => {
+        usage.recount(localIndex).catch((err) => logger.warn({ err }, 'recounting storage usage failed'))
+      }, USAGE_RECOUNT_MS)
+      recount.unref()
+      stopServing.push(() => clearInterval(recount))
     }
     const app = createS3App({
       engine,
@@ -223,6 +265,7 @@ export async function startS3Service(init: S3ServiceInit): Promise<S3Service> {
       gcTotals: () => engine.gcTotals(),
       dataStatus: () => (data === undefined ? undefined : dataStatusOf(data)),
       ...(data === undefined ? {} : { realm: data }),
+      ...(quotas === undefined ? {} : { quotas }),
       async close(timeoutMs) {
         clearInterval(schedule)
         stopping.abort()
@@ -241,7 +284,7 @@ export async function startS3Service(init: S3ServiceInit): Promise<S3Service> {
 interface LocalStores {
   readonly dataDir: string
   readonly localBlobs: BlobStore
-  readonly localIndex: LmdbObjectIndex
+  readonly localIndex: ObjectIndex
   readonly clock: HybridLogicalClock
   readonly createBucketAt: (name: string, options: CreateBucketOptions, createdAt: string) => Promise<Bucket>
   readonly logger: Logger
