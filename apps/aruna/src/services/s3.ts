@@ -23,6 +23,7 @@ import {
   type GcTotals,
   HybridLogicalClock,
   LmdbObjectIndex,
+  type MultipartStore,
   ObjectEngine,
   type ObjectIndex,
   type ReplicationProtocols,
@@ -39,6 +40,7 @@ import { type DataHealth, DataUpkeep } from '../federation/data-upkeep.js'
 import { CountingObjectIndex, GroupUsage } from '../federation/group-usage.js'
 import { QuotaAdmission } from '../federation/quota-admission.js'
 import { RealmBlobStore, type WriteQuorum } from '../federation/realm-blob-store.js'
+import { RealmMultipartStore } from '../federation/realm-multipart-store.js'
 import { RealmNodes } from '../federation/realm-nodes.js'
 import { RealmObjectIndex } from '../federation/realm-object-index.js'
 import type { HttpEndpoint } from '../http/listen.js'
@@ -130,6 +132,7 @@ export interface RealmData {
   readonly nodes: RealmNodes
   readonly blobs: RealmBlobStore
   readonly index: RealmObjectIndex
+  readonly uploads: RealmMultipartStore
   readonly upkeep: DataUpkeep
   readonly protocols: ReplicationProtocols
 }
@@ -158,7 +161,8 @@ export async function startS3Service(init: S3ServiceInit): Promise<S3Service> {
   let realmData: RealmData | undefined
   const stopServing: Array<() => void> = []
   try {
-    const uploads = await FsMultipartStore.open({ directory: join(dataDir, 'uploads') })
+    const localUploads = await FsMultipartStore.open({ directory: join(dataDir, 'uploads') })
+    let uploads: MultipartStore = localUploads
     let blobs: BlobStore = localBlobs
     let index: ObjectIndex = localIndex
     let quotas: QuotaAdmission | undefined
@@ -173,12 +177,14 @@ export async function startS3Service(init: S3ServiceInit): Promise<S3Service> {
         dataDir,
         localBlobs,
         localIndex: countedIndex,
+        localUploads,
         clock,
         createBucketAt,
         logger,
       })
       blobs = realmData.blobs
       index = realmData.index
+      uploads = realmData.uploads
       const federation = init.federation
       quotas = new QuotaAdmission({
         usage,
@@ -198,7 +204,7 @@ export async function startS3Service(init: S3ServiceInit): Promise<S3Service> {
     if (realmData !== undefined) {
       const { network } = init.federation as DataFederationInit
       const { protocols } = realmData
-      stopServing.push(realmData.blobs.serve(), realmData.index.serve())
+      stopServing.push(realmData.blobs.serve(), realmData.index.serve(), realmData.uploads.serve())
       network.handle(
         protocols.chunkReferences,
         async (request, context): Promise<ChunkReferencesResponse> => ({
@@ -285,6 +291,7 @@ interface LocalStores {
   readonly dataDir: string
   readonly localBlobs: BlobStore
   readonly localIndex: ObjectIndex
+  readonly localUploads: MultipartStore
   readonly clock: HybridLogicalClock
   readonly createBucketAt: (name: string, options: CreateBucketOptions, createdAt: string) => Promise<Bucket>
   readonly logger: Logger
@@ -323,6 +330,17 @@ async function startRealmData(federation: DataFederationInit, local: LocalStores
     antiEntropyMs: federation.antiEntropyMs,
     logger: local.logger,
   })
+  const uploads = await RealmMultipartStore.open({
+    local: local.localUploads,
+    network,
+    protocols,
+    nodes,
+    tombstonesPath: join(local.dataDir, 'upload-tombstones.json'),
+    writeQuorum: federation.writeQuorum,
+    factor: nodes.factor(),
+    antiEntropyMs: federation.antiEntropyMs,
+    logger: local.logger,
+  })
   const upkeep = new DataUpkeep({
     store: blobs,
     nodes,
@@ -331,7 +349,7 @@ async function startRealmData(federation: DataFederationInit, local: LocalStores
     scrubIntervalMs: federation.scrubIntervalMs,
     scrubBytesPerSecond: federation.scrubBytesPerSecond,
   })
-  return { nodes, blobs, index, upkeep, protocols }
+  return { nodes, blobs, index, uploads, upkeep, protocols }
 }
 
 async function stopRealmData(
@@ -344,6 +362,7 @@ async function stopRealmData(
   await data.blobs.drain(timeoutMs)
   for (const stop of stopServing.splice(0)) stop()
   await data.index.quiesce()
+  await data.uploads.quiesce()
   data.nodes.stop()
 }
 
