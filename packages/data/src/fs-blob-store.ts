@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto'
 import type { Stats } from 'node:fs'
 import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
-import { openTempDirectory, placeFileDurably, syncDirectory } from '@aruna/platform'
+import { openTempDirectory, syncDirectory } from '@aruna/platform'
 import { ChunkHasher, chunkCidOf, corruptChunk, parseChunkCid } from './chunk-id.js'
 import { DataError, throwIfAborted } from './errors.js'
+import { GroupCommit } from './group-commit.js'
 import type { AbortOptions, BlobStore, ChunkRef, ChunkSource, ChunkStat } from './port.js'
 
 /** Pieces read per step by `stream`. */
@@ -16,6 +17,25 @@ export interface FsBlobStoreInit {
   directory: string
 }
 
+/** What the store's writes cost in syncs, since it was opened. */
+export interface FsBlobStoreCounters {
+  /** Chunk files moved into place. */
+  placed: number
+  /** Batches of placements (group commits). */
+  batches: number
+  /** fsyncs of shard directories after renames: at most one per shard per batch. */
+  directorySyncs: number
+  /** fsyncs of `chunks/` after new shard directories were made: at most one per batch of them. */
+  shardSyncs: number
+}
+
+/** A chunk written to its temp file (not yet synced; `handle` still open) and where it goes. */
+interface Placement {
+  readonly handle: FileHandle
+  readonly temp: string
+  readonly target: string
+}
+
 /**
  * A `BlobStore` on the local filesystem.
  *
@@ -24,10 +44,12 @@ export interface FsBlobStoreInit {
  * (as IPFS's flatfs does): the leading `bafkrei` is the same for every chunk, the last character
  * carries only 3 bits, and the two before it spread chunks evenly over 1024 directories.
  *
- * A write goes to a fresh temp file in `tmp/` (same filesystem), is fsynced, verified, renamed into
- * place and the shard directory fsynced (`placeFileDurably`; the write loop is this store's own, as it
- * hashes a stream on the way): after a crash a chunk is either whole or absent, and
- * whatever was left in `tmp/` is removed by the next `open`. Concurrent writers of one chunk each
+ * A write goes to a fresh temp file in `tmp/` (same filesystem), is verified, fdatasynced, renamed into
+ * place and the shard directory fsynced, and only then resolves: after a crash a chunk is either whole
+ * or absent, and whatever was left in `tmp/` is removed by the next `open`. Concurrent writes share
+ * that work in a group commit: the chunks written while a batch is being placed go together in the
+ * next one (each file synced, then all renamed, then each shard directory synced once for all its new
+ * entries), and each write is answered with its own outcome. Concurrent writers of one chunk each
  * write their own temp file; the rename is atomic and the contents are identical, so either wins.
  */
 export class FsBlobStore implements BlobStore {
@@ -36,12 +58,24 @@ export class FsBlobStore implements BlobStore {
   readonly #tmp: string
   readonly #quarantine: string
   readonly #shards = new Set<string>()
+  readonly #placements = new GroupCommit<Placement, void>({ commit: (batch) => this.#place(batch) })
+  /** Chunk files being placed, by path: their placement, to wait for before counting them as stored. */
+  readonly #placing = new Map<string, Promise<void>>()
+  readonly #newShards = new GroupCommit<string, void>({ commit: (batch) => this.#makeShards(batch) })
+  /** Temp names: a prefix of this instance and a counter (no random bytes per write). */
+  readonly #tempPrefix = randomBytes(6).toString('hex')
+  #tempCount = 0
+  readonly #counters = { placed: 0, directorySyncs: 0, shardSyncs: 0 }
 
   private constructor(directory: string) {
     this.directory = directory
     this.#chunks = join(directory, 'chunks')
     this.#tmp = join(directory, 'tmp')
     this.#quarantine = join(directory, 'quarantine')
+  }
+
+  get counters(): FsBlobStoreCounters {
+    return { ...this.#counters, batches: this.#placements.batches }
   }
 
   /** Opens (or creates) the store at `init.directory` and removes temp files an earlier crash left. */
@@ -157,33 +191,123 @@ export class FsBlobStore implements BlobStore {
       // Whole bytes can be named before touching the disk, which makes re-putting a chunk cheap.
       known = { cid: chunkCidOf(source), size: source.byteLength }
       if (expected !== undefined && known.cid !== expected) throw corruptChunk(expected, known.cid)
-      if (await this.has(known.cid)) return known
+      if (await this.#placedDurably(this.chunkPath(known.cid))) return known
     }
-    const temp = join(this.#tmp, `${randomBytes(12).toString('hex')}.tmp`)
-    let placed = false
+    const temp = join(this.#tmp, `${this.#tempPrefix}-${this.#tempCount++}.tmp`)
+    const handle = await open(temp, 'wx', 0o444)
+    let submitted = false
     try {
       const hasher = known === undefined ? new ChunkHasher() : undefined
-      await writeTemp(temp, source, hasher, signal)
+      for await (const piece of source instanceof Uint8Array ? [source] : source) {
+        throwIfAborted(signal)
+        hasher?.update(piece)
+        await writeAll(handle, piece)
+      }
       const ref = known ?? { cid: hasher!.cid(), size: hasher!.size }
       if (expected !== undefined && ref.cid !== expected) throw corruptChunk(expected, ref.cid)
       const target = this.chunkPath(ref.cid)
-      if ((await statIfExists(target)) === undefined) {
+      // A streamed chunk is named only now: one already in place needs no second copy.
+      if (known !== undefined || !(await this.#placedDurably(target))) {
         await this.#ensureShard(dirname(target))
         throwIfAborted(signal)
-        await placeFileDurably(temp, target)
-        placed = true
+        submitted = true
+        const placing = this.#placements.submit({ handle, temp, target })
+        this.#placing.set(target, placing)
+        try {
+          await placing
+        } finally {
+          if (this.#placing.get(target) === placing) this.#placing.delete(target)
+        }
       }
       return ref
     } finally {
-      if (!placed) await rm(temp, { force: true })
+      if (!submitted) {
+        try {
+          await handle.close()
+        } finally {
+          await rm(temp, { force: true })
+        }
+      }
     }
+  }
+
+  /**
+   * Places a batch of written chunks durably: every temp file fdatasynced (side by side), then each
+   * synced one renamed into place, then each shard directory that got a new entry fsynced once. A
+   * chunk's outcome is its own: a failed sync or rename fails that chunk only (and removes its temp
+   * file), a failed directory sync the chunks renamed into that directory.
+   */
+  async #place(batch: readonly Placement[]): Promise<PromiseSettledResult<void>[]> {
+    const renamed = await Promise.allSettled(
+      batch.map(async ({ handle, temp, target }) => {
+        try {
+          try {
+            await handle.datasync()
+          } finally {
+            await handle.close()
+          }
+          await rename(temp, target)
+        } catch (err) {
+          await rm(temp, { force: true })
+          throw err
+        }
+      }),
+    )
+    const directories = new Map<string, Promise<void>>()
+    batch.forEach(({ target }, i) => {
+      if (renamed[i]?.status !== 'fulfilled') return
+      const directory = dirname(target)
+      if (!directories.has(directory)) directories.set(directory, syncDirectory(directory))
+    })
+    this.#counters.directorySyncs += directories.size
+    return Promise.allSettled(
+      batch.map(async ({ target }, i) => {
+        const outcome = renamed[i] as PromiseSettledResult<void>
+        if (outcome.status === 'rejected') throw outcome.reason
+        await directories.get(dirname(target))
+        this.#counters.placed++
+      }),
+    )
+  }
+
+  /**
+   * Whether the chunk file at `target` is in place and durable. A file another write of the same chunk
+   * has renamed into place is not durable until that write's batch has synced its directory: wait for
+   * it (and if it failed, say no, so that this write places its own copy).
+   */
+  async #placedDurably(target: string): Promise<boolean> {
+    const placing = this.#placing.get(target)
+    if (placing !== undefined)
+      return placing.then(
+        () => true,
+        () => false,
+      )
+    return (await statIfExists(target)) !== undefined
   }
 
   async #ensureShard(dir: string): Promise<void> {
     if (this.#shards.has(dir)) return
-    // A new shard directory's own entry must reach the disk too, or a crash could lose it.
-    if ((await mkdir(dir, { recursive: true })) !== undefined) await syncDirectory(this.#chunks)
+    await this.#newShards.submit(dir)
     this.#shards.add(dir)
+  }
+
+  /**
+   * Creates a batch of shard directories. A new shard directory's own entry must reach the disk too, or
+   * a crash could lose it with the chunks in it: one fsync of `chunks/` covers every shard made here.
+   */
+  async #makeShards(batch: readonly string[]): Promise<PromiseSettledResult<void>[]> {
+    const made = await Promise.allSettled(batch.map((dir) => mkdir(dir, { recursive: true })))
+    if (made.some((outcome) => outcome.status === 'fulfilled' && outcome.value !== undefined)) {
+      this.#counters.shardSyncs++
+      const synced = await Promise.allSettled([syncDirectory(this.#chunks)])
+      if (synced[0]?.status === 'rejected')
+        return made.map((outcome) =>
+          outcome.status === 'rejected' ? outcome : (synced[0] as PromiseRejectedResult),
+        )
+    }
+    return made.map((outcome) =>
+      outcome.status === 'rejected' ? outcome : { status: 'fulfilled', value: undefined },
+    )
   }
 
   async #openChunk(cid: string, signal: AbortSignal | undefined): Promise<FileHandle> {
@@ -210,26 +334,6 @@ export class FsBlobStore implements BlobStore {
     } catch (err) {
       if (!isMissing(err)) throw err
     }
-  }
-}
-
-/** Writes `source` to a new file at `path` and fsyncs it, feeding `hasher` on the way if given. */
-async function writeTemp(
-  path: string,
-  source: ChunkSource,
-  hasher: ChunkHasher | undefined,
-  signal: AbortSignal | undefined,
-): Promise<void> {
-  const handle = await open(path, 'wx', 0o444)
-  try {
-    for await (const piece of source instanceof Uint8Array ? [source] : source) {
-      throwIfAborted(signal)
-      hasher?.update(piece)
-      await writeAll(handle, piece)
-    }
-    await handle.sync()
-  } finally {
-    await handle.close()
   }
 }
 

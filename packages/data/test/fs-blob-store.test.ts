@@ -137,3 +137,85 @@ describe('FsBlobStore on disk', () => {
     await expect(reading).rejects.toMatchObject({ code: 'Aborted' })
   })
 })
+
+/** `count` distinct small chunks whose files all go to one shard directory. */
+function chunksInOneShard(count: number): Uint8Array[] {
+  const byShard = new Map<string, Uint8Array[]>()
+  for (;;) {
+    const bytes = new Uint8Array(randomBytes(16))
+    const shard = chunkCidOf(bytes).slice(-3, -1)
+    const found = byShard.get(shard) ?? []
+    found.push(bytes)
+    byShard.set(shard, found)
+    if (found.length === count) return found
+  }
+}
+
+describe('FsBlobStore group commit', () => {
+  let root: string
+  let store: FsBlobStore
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'aruna-fs-blobs-'))
+    store = await FsBlobStore.open({ directory: root })
+  })
+
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true })
+  })
+
+  it('syncs a shard directory once per batch for the concurrent puts that land in it', async () => {
+    const chunks = chunksInOneShard(16)
+    const refs = await Promise.all(chunks.map((bytes) => store.put(bytes)))
+    const { placed, batches, directorySyncs } = store.counters
+    expect(placed).toBe(16)
+    expect(directorySyncs).toBeLessThanOrEqual(batches)
+    expect(directorySyncs).toBeLessThan(16)
+    for (const [i, ref] of refs.entries()) expect(await store.get(ref.cid)).toEqual(chunks[i])
+  })
+
+  it('makes concurrent new shard directories durable with one sync of chunks/ per batch', async () => {
+    const chunks = Array.from({ length: 32 }, () => new Uint8Array(randomBytes(16)))
+    await Promise.all(chunks.map((bytes) => store.put(bytes)))
+    const shards = new Set(chunks.map((bytes) => chunkCidOf(bytes).slice(-3, -1)))
+    expect(store.counters.shardSyncs).toBeGreaterThan(0)
+    expect(store.counters.shardSyncs).toBeLessThan(shards.size)
+    expect((await readdir(join(root, 'chunks'))).sort()).toEqual([...shards].sort())
+  })
+
+  it('resolves each of many concurrent puts only when its chunk is in place, leaving no temp file', async () => {
+    const chunks = Array.from({ length: 50 }, (_v, i) => new Uint8Array(randomBytes(100 + i)))
+    await Promise.all(
+      chunks.map(async (bytes, i) => {
+        const { cid } = i % 2 === 0 ? await store.put(bytes) : await store.put(inPieces(bytes, 7), {})
+        expect((await stat(store.chunkPath(cid))).size).toBe(bytes.byteLength)
+      }),
+    )
+    expect(await readdir(join(root, 'tmp'))).toEqual([])
+    expect(await listAll(store)).toHaveLength(50)
+  })
+
+  it('fails only the put whose placement fails, not the others of its batch', async () => {
+    const [first, doomed] = chunksInOneShard(2) as [Uint8Array, Uint8Array]
+    const { cid } = await store.put(first)
+    // The shard directory the store knows is replaced by a file: renaming into it fails.
+    const shard = join(root, 'chunks', cid.slice(-3, -1))
+    await rm(shard, { recursive: true })
+    await writeFile(shard, 'not a directory')
+    const others = Array.from({ length: 20 }, () => new Uint8Array(randomBytes(32)))
+    const outcomes = await Promise.allSettled([doomed, ...others].map((bytes) => store.put(bytes)))
+    expect(outcomes[0]?.status).toBe('rejected')
+    expect(outcomes.slice(1).every((outcome) => outcome.status === 'fulfilled')).toBe(true)
+    for (const bytes of others) expect(await store.has(chunkCidOf(bytes))).toBe(true)
+    expect(await readdir(join(root, 'tmp'))).toEqual([])
+  })
+
+  it('answers concurrent puts of one chunk with one copy on disk', async () => {
+    const bytes = new Uint8Array(randomBytes(4096))
+    const refs = await Promise.all(Array.from({ length: 10 }, () => store.put(bytes)))
+    expect(new Set(refs.map((ref) => ref.cid)).size).toBe(1)
+    expect(await listAll(store)).toEqual([refs[0]?.cid])
+    expect(await store.get(refs[0]!.cid)).toEqual(bytes)
+    expect(await readdir(join(root, 'tmp'))).toEqual([])
+  })
+})
