@@ -2,11 +2,15 @@
 // its own process: an Aruna node (`aruna start`, built dist), the ceiling (a bare Node HTTP server that
 // streams each PUT to a fsynced file and each GET back: bench/s3/ceiling-server.mjs), and s3rver (the
 // most used Node S3 server). Workloads in the manner of MinIO's warp: random data, one prefix per
-// worker, keep-alive connections, bounded runs. The client is light (node:http over presigned URLs,
+// worker, keep-alive connections, bounded runs, each workload cut into slices that run on the servers in
+// turn (so they share the machine's other load alike). The client is light (node:http over presigned URLs,
 // signed before the clock starts), and its CPU share is reported so it can be seen not to be the
 // bottleneck. Writes BENCHMARKS.md and bench-s3.json at the repository root, and prints the report.
 //
-// BENCH_S3_SCALE (default 1) multiplies the operation counts.
+// BENCH_S3_SCALE (default 1) multiplies the operation counts. For profiling one workload:
+// BENCH_S3_ONLY (workload names, comma-separated, e.g. `PUT 1 KiB c=20`) runs only those and writes no
+// report files; BENCH_S3_SERVERS (e.g. `aruna,ceiling`) starts only those servers; BENCH_S3_NODE_ARGS
+// (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) is passed to the Aruna node's Node process.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createHash, createHmac, randomBytes } from 'node:crypto'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
@@ -19,7 +23,18 @@ import { quantile } from '../../../scripts/bench-timing.mjs'
 const here = dirname(fileURLToPath(import.meta.url))
 const ROOT = join(here, '../../..')
 const SCALE = Number(process.env.BENCH_S3_SCALE ?? 1)
+const ONLY = process.env.BENCH_S3_ONLY?.split(',').map((w) => w.trim())
+const SERVERS = process.env.BENCH_S3_SERVERS?.split(',').map((s) => s.trim()) ?? [
+  'aruna',
+  'ceiling',
+  's3rver',
+]
+const NODE_ARGS = process.env.BENCH_S3_NODE_ARGS?.split(' ').filter((a) => a !== '') ?? []
 const KiB = 1024
+/** USER_HZ, the unit of /proc's CPU times: 100 on Linux. */
+const CLOCK_TICKS = 100
+/** Slices per workload, run on the servers in turn (see `run`). */
+const ROUNDS = Number(process.env.BENCH_S3_ROUNDS ?? 5)
 const MiB = 1024 * KiB
 
 interface Server {
@@ -37,9 +52,10 @@ async function launch<T>(
   args: string[],
   ready: (line: string, state: Partial<T>) => boolean,
   timeoutMs = 60_000,
+  nodeArgs: string[] = [],
 ): Promise<{ child: ChildProcess; state: Partial<T>; ms: number }> {
   const started = performance.now()
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [...nodeArgs, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
   const state: Partial<T> = {}
   let output = ''
   return new Promise((resolve, reject) => {
@@ -100,6 +116,8 @@ async function startAruna(): Promise<Server> {
       if (typeof entry?.s3 === 'string') s.s3 = entry.s3
       return s.key !== undefined && s.s3 !== undefined
     },
+    60_000,
+    NODE_ARGS,
   )
   return {
     name: 'aruna',
@@ -226,28 +244,40 @@ interface Result {
   p99: number
   ttfbP50?: number
   clientCpu: number
+  /** The server process's CPU time (user + system) per operation, from /proc (Linux). */
+  serverCpuMsPerOp: number
 }
 
-async function run(
+/** What one server did in one slice of a workload (operations `from` to `to`). */
+interface Slice {
+  samples: Sample[]
+  ms: number
+  clientCpuMs: number
+  serverCpuMs: number
+}
+
+async function runSlice(
   server: Server,
   op: 'PUT' | 'GET',
   size: number,
   concurrency: number,
-  ops: number,
-): Promise<Result> {
+  from: number,
+  to: number,
+): Promise<Slice> {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency })
-  const body = op === 'PUT' ? Array.from({ length: Math.min(ops, 64) }, () => randomBytes(size)) : []
+  const body = op === 'PUT' ? Array.from({ length: Math.min(to - from, 64) }, () => randomBytes(size)) : []
   const key = (i: number) => `w${i % concurrency}/${size}-${i}`
-  const urls = Array.from({ length: ops }, (_v, i) => presign(server, op, key(i)))
+  const urls = Array.from({ length: to - from }, (_v, i) => presign(server, op, key(from + i)))
   const samples: Sample[] = []
   let next = 0
   const cpu = process.cpuUsage()
+  const serverCpu = await cpuMs(server.process.pid)
   const start = performance.now()
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       for (;;) {
         const i = next++
-        if (i >= ops) return
+        if (i >= urls.length) return
         // Random data per object (a fresh 8 bytes in front, so nothing deduplicates).
         const payload =
           op === 'PUT'
@@ -257,24 +287,70 @@ async function run(
       }
     }),
   )
-  const seconds = (performance.now() - start) / 1000
+  const ms = performance.now() - start
   const used = process.cpuUsage(cpu)
+  const serverCpuMs = (await cpuMs(server.process.pid)) - serverCpu
   agent.destroy()
-  const ms = samples.map((s) => s.ms).sort((a, b) => a - b)
-  const ttfb = samples.map((s) => s.ttfbMs).sort((a, b) => a - b)
-  return {
-    server: server.name,
-    workload: `${op} ${size >= MiB ? `${size / MiB} MiB` : `${size / KiB} KiB`} c=${concurrency}`,
-    ops,
-    seconds,
-    objPerS: ops / seconds,
-    mibPerS: (ops * size) / MiB / seconds,
-    p50: quantile(ms, 0.5),
-    p90: quantile(ms, 0.9),
-    p99: quantile(ms, 0.99),
-    ...(op === 'GET' ? { ttfbP50: quantile(ttfb, 0.5) } : {}),
-    clientCpu: (used.user + used.system) / 1000 / (seconds * 1000),
+  return { samples, ms, clientCpuMs: (used.user + used.system) / 1000, serverCpuMs }
+}
+
+/**
+ * Runs one workload against every server, interleaved: the operations are cut into `ROUNDS` slices
+ * and each round runs a slice on each server in turn (the order reversed every other round), so that
+ * the servers share whatever else the machine is doing at the time and their ratios stay meaningful
+ * on a busy machine.
+ */
+async function run(
+  targets: Server[],
+  op: 'PUT' | 'GET',
+  size: number,
+  concurrency: number,
+  ops: number,
+): Promise<Result[]> {
+  const rounds = Math.max(1, Math.min(ROUNDS, Math.floor(ops / concurrency)))
+  const slices = new Map<string, Slice[]>(targets.map((server) => [server.name, []]))
+  for (let round = 0; round < rounds; round++) {
+    const from = Math.round((ops * round) / rounds)
+    const to = Math.round((ops * (round + 1)) / rounds)
+    for (const server of round % 2 === 0 ? targets : [...targets].reverse())
+      slices.get(server.name)?.push(await runSlice(server, op, size, concurrency, from, to))
   }
+  return targets.map((server) => {
+    const done = slices.get(server.name) ?? []
+    const seconds = done.reduce((sum, slice) => sum + slice.ms, 0) / 1000
+    const all = done.flatMap((slice) => slice.samples)
+    const ms = all.map((s) => s.ms).sort((a, b) => a - b)
+    const ttfb = all.map((s) => s.ttfbMs).sort((a, b) => a - b)
+    return {
+      server: server.name,
+      workload: workloadName(op, size, concurrency),
+      ops,
+      seconds,
+      objPerS: ops / seconds,
+      mibPerS: (ops * size) / MiB / seconds,
+      p50: quantile(ms, 0.5),
+      p90: quantile(ms, 0.9),
+      p99: quantile(ms, 0.99),
+      ...(op === 'GET' ? { ttfbP50: quantile(ttfb, 0.5) } : {}),
+      clientCpu: done.reduce((sum, slice) => sum + slice.clientCpuMs, 0) / (seconds * 1000),
+      serverCpuMsPerOp: done.reduce((sum, slice) => sum + slice.serverCpuMs, 0) / ops,
+    }
+  })
+}
+
+function workloadName(op: 'PUT' | 'GET', size: number, concurrency: number): string {
+  return `${op} ${size >= MiB ? `${size / MiB} MiB` : `${size / KiB} KiB`} c=${concurrency}`
+}
+
+/** A process's CPU time so far (user + system, ms), from /proc/<pid>/stat; 0 where there is none. */
+function cpuMs(pid: number | undefined): Promise<number> {
+  return readFile(`/proc/${pid}/stat`, 'utf8')
+    .then((text) => {
+      // Fields after the command name (which may hold spaces), from field 3 on: utime and stime are 14, 15.
+      const fields = text.slice(text.lastIndexOf(')') + 2).split(' ')
+      return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS
+    })
+    .catch(() => 0)
 }
 
 function rssMiB(pid: number | undefined): Promise<number> {
@@ -287,18 +363,19 @@ function rssMiB(pid: number | undefined): Promise<number> {
 
 const servers: Server[] = []
 try {
-  servers.push(await startAruna())
-  servers.push(await startPlain('ceiling', 'ceiling-server.mjs', 'bench'))
-  servers.push(
-    await startPlain('s3rver', 's3rver-server.mjs', 'bench', {
-      accessKeyId: 'S3RVER',
-      secretAccessKey: 'S3RVER',
-    }),
-  )
-  const aruna = servers[0] as Server
-  const idleRss = await rssMiB(aruna.process.pid)
+  if (SERVERS.includes('aruna')) servers.push(await startAruna())
+  if (SERVERS.includes('ceiling')) servers.push(await startPlain('ceiling', 'ceiling-server.mjs', 'bench'))
+  if (SERVERS.includes('s3rver'))
+    servers.push(
+      await startPlain('s3rver', 's3rver-server.mjs', 'bench', {
+        accessKeyId: 'S3RVER',
+        secretAccessKey: 'S3RVER',
+      }),
+    )
+  const aruna = servers.find((s) => s.name === 'aruna')
+  const idleRss = await rssMiB(aruna?.process.pid)
   // Aruna's bucket (the development user's default group); s3rver made its own, the ceiling needs none.
-  await send(new Agent(), 'PUT', presign(aruna, 'PUT', ''))
+  if (aruna !== undefined) await send(new Agent(), 'PUT', presign(aruna, 'PUT', ''))
 
   const plan: ['PUT' | 'GET', number, number, number][] = []
   for (const concurrency of [1, 8, 20]) {
@@ -315,12 +392,20 @@ try {
 
   const results: Result[] = []
   for (const [op, size, concurrency, ops] of plan) {
-    for (const server of servers) {
-      console.error(`[s3 bench] ${server.name}: ${op} ${size} B × ${ops} at ${concurrency}`)
-      results.push(await run(server, op, size, concurrency, ops))
-    }
+    if (ONLY !== undefined && !ONLY.includes(workloadName(op, size, concurrency))) continue
+    console.error(`[s3 bench] ${op} ${size} B × ${ops} at ${concurrency}`)
+    results.push(...(await run(servers, op, size, concurrency, ops)))
   }
-  const endRss = await rssMiB(aruna.process.pid)
+  const endRss = await rssMiB(aruna?.process.pid)
+  if (ONLY !== undefined || servers.length !== 3 || aruna === undefined) {
+    for (const r of results)
+      console.log(
+        `${r.server} ${r.workload}: ${r.objPerS.toFixed(0)} obj/s, p50/p90/p99 ${r.p50.toFixed(1)} / ${r.p90.toFixed(1)} / ${r.p99.toFixed(1)} ms, client CPU ${(r.clientCpu * 100).toFixed(0)}%, server CPU ${r.serverCpuMsPerOp.toFixed(2)} ms/op`,
+      )
+    // A partial run writes no report; it stops Aruna gently, so that a --cpu-prof profile gets written.
+    await stop(servers, 20_000)
+    process.exit(0)
+  }
 
   const by = (server: string, workload: string) =>
     results.find((r) => r.server === server && r.workload === workload)
@@ -330,18 +415,20 @@ try {
     const a = by('aruna', workload) as Result
     const c = by('ceiling', workload) as Result
     const s = by('s3rver', workload) as Result
-    return `| ${workload} | ${fmt(a.objPerS, 0)} | ${fmt(a.mibPerS)} | ${fmt(a.p50)} / ${fmt(a.p90)} / ${fmt(a.p99)} | ${fmt(a.ttfbP50)} | ${fmt(c.objPerS, 0)} | ${fmt(s.objPerS, 0)} | ${fmt(a.objPerS / c.objPerS, 2)} | ${fmt(a.objPerS / s.objPerS, 2)} | ${fmt(Math.max(a.clientCpu, c.clientCpu, s.clientCpu) * 100, 0)}% |`
+    return `| ${workload} | ${fmt(a.objPerS, 0)} | ${fmt(a.mibPerS)} | ${fmt(a.p50)} / ${fmt(a.p90)} / ${fmt(a.p99)} | ${fmt(a.ttfbP50)} | ${fmt(c.objPerS, 0)} | ${fmt(s.objPerS, 0)} | ${fmt(a.objPerS / c.objPerS, 2)} | ${fmt(a.objPerS / s.objPerS, 2)} | ${fmt(Math.max(a.clientCpu, c.clientCpu, s.clientCpu) * 100, 0)}% | ${fmt(a.serverCpuMsPerOp, 2)} / ${fmt(c.serverCpuMsPerOp, 2)} / ${fmt(s.serverCpuMsPerOp, 2)} |`
   })
   const report = `## The S3 API against a ceiling and s3rver (single node, 2-core machine)
 
 Each server in its own process on loopback; the client (node:http, keep-alive, presigned URLs signed
-before the clock starts) runs the same bounded workloads against each in turn: random data, one prefix
-per worker. The ceiling is a bare Node HTTP server that streams each PUT to a file, fdatasyncs and
+before the clock starts) runs the same bounded workloads against each: random data, one prefix per
+worker, each workload cut into ${ROUNDS} slices that run on the servers in turn (order reversed every
+other round), so that the servers share whatever else the machine does alike. Server CPU is the
+process's user + system time per operation (from /proc). The ceiling is a bare Node HTTP server that streams each PUT to a file, fdatasyncs and
 renames it, and streams GETs back (what any durable Node server must at least do); s3rver ${'3.7.1'}
 writes files without fsync. Ratios are ops/s of Aruna over the baseline in the same run.
 
-| workload | Aruna obj/s | Aruna MiB/s | Aruna p50 / p90 / p99 ms | GET TTFB p50 ms | ceiling obj/s | s3rver obj/s | × ceiling | × s3rver | client CPU (max) |
-| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| workload | Aruna obj/s | Aruna MiB/s | Aruna p50 / p90 / p99 ms | GET TTFB p50 ms | ceiling obj/s | s3rver obj/s | × ceiling | × s3rver | client CPU (max) | server CPU ms/op (Aruna / ceiling / s3rver) |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 ${rows.join('\n')}
 
 | node | value |
@@ -349,7 +436,7 @@ ${rows.join('\n')}
 | Aruna start (process spawn to S3 ready, new realm) | ${fmt(aruna.startMs / 1000, 2)} s |
 | Aruna RSS idle / after the workloads | ${fmt(idleRss, 0)} / ${fmt(endRss, 0)} MiB |
 
-Not measured yet (issue 18): three nodes with RF=3 (data replication is not in the node yet), the 64 MiB
+Not measured yet (issue 18): three nodes with RF=3 (not in this harness yet), the 64 MiB
 object as a multipart upload, ListObjectsV2 at 10 k vs 1 M keys, time from a node kill to reads served
 again, GC throughput.`
   console.log(report)
@@ -362,9 +449,21 @@ again, GC throughput.`
     `${JSON.stringify({ node: process.version, at: new Date().toISOString(), idleRss, endRss, startMs: aruna.startMs, results }, null, 2)}\n`,
   )
 } finally {
-  for (const server of servers) server.process.kill('SIGTERM')
-  await new Promise((resolve) => setTimeout(resolve, 500))
-  for (const server of servers) server.process.kill('SIGKILL')
+  await stop(servers, 500)
   await rm(work, { recursive: true, force: true })
 }
 process.exit(0)
+
+/** SIGTERM, then SIGKILL for whichever has not exited after `graceMs`. */
+async function stop(running: Server[], graceMs: number): Promise<void> {
+  const exited = running.map(
+    (server) =>
+      new Promise<void>((resolve) => {
+        if (server.process.exitCode !== null || server.process.signalCode !== null) resolve()
+        else server.process.once('exit', () => resolve())
+      }),
+  )
+  for (const server of running) server.process.kill('SIGTERM')
+  await Promise.race([Promise.all(exited), new Promise((resolve) => setTimeout(resolve, graceMs))])
+  for (const server of running) server.process.kill('SIGKILL')
+}
