@@ -173,6 +173,8 @@ export const ConfigSchema = z
         scrubIntervalMinutes: boundedInteger(0, 525600, 'minutes').default(1440),
         /** The most a scrub reads per second, in MiB. */
         scrubMiBPerSecond: boundedInteger(1, 100000, 'MiB per second').default(64),
+        /** The most the repair sweep sends per second (copies to holders), in MiB. */
+        repairMiBPerSecond: boundedInteger(1, 100000, 'MiB per second').default(64),
       })
       .strict()
       .prefault({}),

@@ -348,6 +348,7 @@ export class ArunaNode {
         antiEntropyMs: this.config.data.antiEntropySeconds * 1000,
         scrubIntervalMs: this.config.data.scrubIntervalMinutes * 60_000,
         scrubBytesPerSecond: this.config.data.scrubMiBPerSecond * 1024 * 1024,
+        repairBytesPerSecond: this.config.data.repairMiBPerSecond * 1024 * 1024,
       },
     })
     const storage = this.s3

@@ -19,6 +19,38 @@ import type { RealmNodes } from './realm-nodes.js'
 
 /** Chunks asked about per question to a node. */
 const BATCH = 256
+/** A long sweep or scrub logs its progress at most this often. */
+const PROGRESS_MS = 5000
+
+/** Keeps a stream of work under `bytesPerSecond`: `take(n)` waits until `n` more bytes are due. */
+export class Throttle {
+  readonly #bytesPerSecond: number
+  #started = Date.now()
+  #bytes = 0
+
+  constructor(bytesPerSecond: number) {
+    this.#bytesPerSecond = bytesPerSecond
+  }
+
+  /** Starts counting afresh (a new run). */
+  reset(): void {
+    this.#started = Date.now()
+    this.#bytes = 0
+  }
+
+  async take(bytes: number, signal?: AbortSignal): Promise<void> {
+    this.#bytes += bytes
+    const due = (this.#bytes / this.#bytesPerSecond) * 1000 - (Date.now() - this.#started)
+    if (due <= 5 || signal?.aborted === true) return
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, due)
+      signal?.addEventListener('abort', () => {
+        clearTimeout(timer)
+        resolve()
+      })
+    })
+  }
+}
 /** Wait after a membership change before sweeping, so a burst of changes makes one sweep. */
 const SETTLE_MS = 500
 
@@ -32,6 +64,8 @@ export interface DataUpkeepInit {
   readonly scrubIntervalMs: number
   /** The most a scrub reads per second. */
   readonly scrubBytesPerSecond: number
+  /** The most the repair sweep sends per second (copies to holders). */
+  readonly repairBytesPerSecond: number
 }
 
 /** What the upkeep found and did (metrics, `aruna status`, REST). */
@@ -71,9 +105,13 @@ export class DataUpkeep {
   #scrub: Promise<void> | undefined
   #settle: ReturnType<typeof setTimeout> | undefined
   #unsubscribe: (() => void) | undefined
+  readonly #copyThrottle: Throttle
+  readonly #scrubThrottle: Throttle
 
   constructor(init: DataUpkeepInit) {
     this.#init = init
+    this.#copyThrottle = new Throttle(init.repairBytesPerSecond)
+    this.#scrubThrottle = new Throttle(init.scrubBytesPerSecond)
   }
 
   start(): void {
@@ -131,10 +169,19 @@ export class DataUpkeep {
     const started = Date.now()
     const copiesBefore = this.health.copiesMade
     const dropsBefore = this.health.copiesDropped
+    this.#copyThrottle.reset()
+    let logged = started
     const flush = async (): Promise<void> => {
       const result = await this.#repairBatch(batch)
       under += result.under
       batch = []
+      if (Date.now() - logged >= PROGRESS_MS) {
+        logged = Date.now()
+        this.#init.logger.info(
+          { chunks, underReplicated: under, copies: this.health.copiesMade - copiesBefore },
+          `repair sweep: ${chunks} chunks looked at so far`,
+        )
+      }
       // Leave room for requests between batches.
       await new Promise((resolve) => setImmediate(resolve))
     }
@@ -217,6 +264,7 @@ export class DataUpkeep {
       return
     }
     for (const peer of to) {
+      await this.#copyThrottle.take(bytes.length, this.#stopping.signal)
       try {
         await store.copyTo(peer, cid, bytes)
         this.health.copiesMade++
@@ -244,18 +292,23 @@ export class DataUpkeep {
     const started = Date.now()
     let bytes = 0
     let checked = 0
+    let logged = started
     const corruptBefore = this.health.corruptFound
+    this.#scrubThrottle.reset()
     for await (const cid of store.local.list({ signal })) {
       try {
-        bytes += (await store.local.get(cid, { signal })).length
+        const read = (await store.local.get(cid, { signal })).length
+        bytes += read
+        await this.#scrubThrottle.take(read, signal)
       } catch (err) {
         if (isDataError(err, 'CorruptChunk')) await this.#replaceCorrupt(cid)
         else if (!isDataError(err, 'NoSuchChunk')) throw err
       }
       checked++
-      // Throttle: never read faster than the configured rate.
-      const due = (bytes / this.#init.scrubBytesPerSecond) * 1000 - (Date.now() - started)
-      if (due > 5) await new Promise((resolve) => setTimeout(resolve, due))
+      if (Date.now() - logged >= PROGRESS_MS) {
+        logged = Date.now()
+        logger.info({ checked, bytes }, `scrub: ${checked} chunks checked so far`)
+      }
     }
     this.health.scrubs++
     this.health.lastScrubAt = new Date().toISOString()

@@ -91,6 +91,7 @@ export interface DataFederationInit {
   readonly antiEntropyMs: number
   readonly scrubIntervalMs: number
   readonly scrubBytesPerSecond: number
+  readonly repairBytesPerSecond: number
 }
 
 /** How the node's data fares in the realm (`aruna status`, metrics). */
@@ -348,6 +349,7 @@ async function startRealmData(federation: DataFederationInit, local: LocalStores
     repairIntervalMs: federation.repairIntervalMs,
     scrubIntervalMs: federation.scrubIntervalMs,
     scrubBytesPerSecond: federation.scrubBytesPerSecond,
+    repairBytesPerSecond: federation.repairBytesPerSecond,
   })
   return { nodes, blobs, index, uploads, upkeep, protocols }
 }
