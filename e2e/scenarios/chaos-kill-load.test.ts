@@ -1,6 +1,6 @@
 /**
- * Chaos: SIGKILL of a node during a PUT load. Three real nodes (RF 3, W 2); 1200 small objects PUT with
- * the AWS SDK (retries off) through all three S3 endpoints, 12 at a time; node 3 is killed once 400 have
+ * Chaos: SIGKILL of a node during a PUT load. Three real nodes (RF 3, W 2); 1000 small objects PUT with
+ * the AWS SDK (retries off) through all three S3 endpoints, 12 at a time; node 3 is killed once 350 have
  * finished. Every acknowledged object is then read from both surviving nodes and compared byte for byte
  * (goal: 0 lost, 0 wrong), and again from node 3 after it restarts on its data directory. Counts go to the
  * report (e2e/report/latest.*); logs on a failure: test-results/chaos-kill-load/.
@@ -13,8 +13,8 @@ import { type Realm, ScenarioRecorder, startRealm } from '../src/realm.js'
 import { sdkClient } from '../src/s3-clients/aws-sdk.js'
 
 const REGION = 'us-east-1'
-const OBJECTS = 1200
-const KILL_AFTER = 400
+const OBJECTS = 1000
+const KILL_AFTER = 350
 const BUCKET = 'chaos-load'
 
 const rec = new ScenarioRecorder('chaos-kill-load')
@@ -29,7 +29,7 @@ afterAll(async () => {
 
 describe('chaos: a node killed during a PUT load', { timeout: 240_000 }, () => {
   it('loses no acknowledged object (read from every surviving node, then from the restarted one)', async () => {
-    await rec.run('chaos: SIGKILL during 1200 PUTs (RF 3, W 2)', async (f) => {
+    await rec.run('chaos: SIGKILL during 1000 PUTs (RF 3, W 2)', async (f) => {
       const r = await f.timed('three nodes live', () =>
         startRealm({
           name: 'chaos-kill',

@@ -10,7 +10,8 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const here = dirname(fileURLToPath(import.meta.url))
-export const ARUNA_CLI = resolve(here, '../../apps/aruna/dist/cli.js')
+/** The node under test: this checkout's build, or `E2E_ARUNA_CLI` (e.g. a build of a clean worktree). */
+export const ARUNA_CLI = process.env.E2E_ARUNA_CLI ?? resolve(here, '../../apps/aruna/dist/cli.js')
 
 /** Where the runner collects pid files; a fresh folder when tests run without the runner. */
 const pidDir = process.env.E2E_PID_DIR ?? join(tmpdir(), `aruna-e2e-pids-${process.pid}`)
