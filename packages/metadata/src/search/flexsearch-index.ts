@@ -34,7 +34,7 @@ import type { SearchDocument, SearchIndex, SearchOptions, SearchPage } from '../
 import { looksLikeDate, numberInText } from '../query/bound.js'
 import type { Query } from '../query/types.js'
 import { ALL, type CandidateLookups, candidatesOf } from './candidates.js'
-import { type CompactDocument, compactDocument, occurrences, Vocabulary } from './compact-document.js'
+import { type CompactDocument, compactDocument, Vocabulary } from './compact-document.js'
 import { FacetColumns, grown } from './facet-columns.js'
 import { IdOrder } from './id-order.js'
 import { DATE, DATE_NUMBER, type MatchSources, match, NUMBER, NUMBER_TEXT } from './matching.js'
@@ -45,6 +45,7 @@ import { checkSearchDocument } from './search-document.js'
 import { SlotSet } from './slot-set.js'
 import { readSnapshot, snapshotOf } from './snapshot.js'
 import { SortedEntries } from './sorted-entries.js'
+import { WordStore } from './word-store.js'
 
 /** Removed documents' entries are dropped from the indexes once this many (or a quarter) wait. */
 const PURGE_AT_LEAST = 1024
@@ -53,13 +54,11 @@ const compareNumbers = (a: number, b: number): number => a - b
 const compareTexts = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 
 export class FlexSearchIndex implements SearchIndex {
-  /** The documents by slot (`undefined`: a free slot), and their ordinals and resource ids. */
-  private readonly docs: (CompactDocument | undefined)[] = []
+  /** The documents by slot (`undefined`: a free slot; their words are in `words`), ordinals, resource ids. */
+  private readonly docs: (Omit<CompactDocument, 'words'> | undefined)[] = []
   private ordinals = new Uint32Array(0)
   private readonly resourceIds: string[] = []
-  /** By slot: where the text's words end, and each field's id and range of words (phrases read these). */
-  private textEnds = new Uint32Array(0)
-  private readonly layouts: (Int32Array | undefined)[] = []
+  private readonly words = new WordStore()
   private readonly live = SlotSet.empty(0)
   /** Slots of removed documents whose entries are still in the indexes: not taken again before a purge. */
   private dying: number[] = []
@@ -73,8 +72,6 @@ export class FlexSearchIndex implements SearchIndex {
   private readonly postings = new Postings()
   private readonly numbers = new Map<string, SortedEntries<number>>()
   private readonly dates = new Map<string, SortedEntries<string>>()
-  /** Word id → occurrences, while one range of a document is indexed. */
-  private readonly counting = new Map<number, number>()
   private readonly scratch = new Scratch()
   private readonly order = new IdOrder()
   private readonly fieldName = (name: string): string => this.fieldNames.wordOf(this.fieldNames.idOf(name))
@@ -122,7 +119,8 @@ export class FlexSearchIndex implements SearchIndex {
 
   /** Every document's ordinal, resource, group and path: what `SearchIndexer.restore` takes. */
   *entries(): IterableIterator<{ ordinal: number; resourceId: string; group: string; path: string }> {
-    for (const { summary } of this.documents()) {
+    for (const slot of this.slotOfResource.values()) {
+      const { summary } = this.docs[slot]!
       const { ordinal, resourceId, group, path } = summary
       yield { ordinal, resourceId, group, path }
     }
@@ -184,7 +182,8 @@ export class FlexSearchIndex implements SearchIndex {
 
   /** The documents, in the order they came. */
   private *documents(): IterableIterator<CompactDocument> {
-    for (const slot of this.slotOfResource.values()) yield this.docs[slot]!
+    for (const slot of this.slotOfResource.values())
+      yield { ...this.docs[slot]!, words: this.words.words(slot) }
   }
 
   private readonly sources: MatchSources = ((index: FlexSearchIndex): MatchSources => ({
@@ -196,7 +195,7 @@ export class FlexSearchIndex implements SearchIndex {
     fieldId: (name) => index.fieldNames.find(name),
     numbers: (field) => index.numbers.get(field),
     dates: (field) => index.dates.get(field),
-    occurrences: (slot, field, sequence) => index.occurrences(slot, field, sequence),
+    occurrences: (slot, field, sequence) => index.words.occurrences(slot, field, sequence),
   }))(this)
 
   private readonly lookups: CandidateLookups = {
@@ -227,23 +226,11 @@ export class FlexSearchIndex implements SearchIndex {
     return found ?? this.scratch.emptySet()
   }
 
-  /** How often `sequence` occurs in the document at `slot`: in one field (0: the text) or anywhere. */
-  private occurrences(slot: number, field: number | undefined, sequence: readonly number[]): number {
-    const { words } = this.docs[slot]!
-    if (field === undefined) return occurrences(words, 0, words.length, sequence)
-    if (field === 0) return occurrences(words, 0, this.textEnds[slot]!, sequence)
-    const layout = this.layouts[slot]!
-    for (let at = 0; at < layout.length; at += 3) {
-      if (layout[at] === field) return occurrences(words, layout[at + 1]!, layout[at + 2]!, sequence)
-    }
-    return 0
-  }
-
   /** Takes `doc` in at a free slot. */
   private add(doc: CompactDocument): void {
     const slot = this.free.pop() ?? this.docs.length
     const { ordinal, resourceId } = doc.summary
-    this.docs[slot] = doc
+    this.docs[slot] = { summary: doc.summary, fields: doc.fields }
     if (slot >= this.ordinals.length) this.ordinals = grown(this.ordinals, slot)
     this.ordinals[slot] = ordinal
     this.resourceIds[slot] = resourceId
@@ -253,16 +240,11 @@ export class FlexSearchIndex implements SearchIndex {
     this.slotOfResource.set(resourceId, slot)
     this.slotOfOrdinal.set(ordinal, slot)
     this.columns.set(slot, facetValuesOf(doc.summary))
-    const textEnd = doc.fields[0]?.start ?? doc.words.length
-    if (slot >= this.textEnds.length) this.textEnds = grown(this.textEnds, slot)
-    this.textEnds[slot] = textEnd
-    this.post(doc.words, 0, textEnd, 0, slot)
-    const layout = new Int32Array(3 * doc.fields.length)
-    this.layouts[slot] = layout
+    this.post(doc.words, 0, doc.fields[0]?.start ?? doc.words.length, 0, slot)
+    const ranges = doc.fields.map(({ name, start, end }) => ({ id: this.fieldNames.idOf(name), start, end }))
+    this.words.put(slot, doc.words, ranges)
     for (const [position, field] of doc.fields.entries()) {
-      const id = this.fieldNames.idOf(field.name)
-      layout.set([id, field.start, field.end], 3 * position)
-      this.post(doc.words, field.start, field.end, id, slot)
+      this.post(doc.words, field.start, field.end, ranges[position]!.id, slot)
       for (const number of field.numbers) {
         entries(this.numbers, field.name, compareNumbers).add(number, slot, NUMBER)
       }
@@ -283,13 +265,15 @@ export class FlexSearchIndex implements SearchIndex {
 
   /** Indexes the words of `words[start, end)` as the field's (0: the text) in `slot`. */
   private post(words: Uint32Array, start: number, end: number, field: number, slot: number): void {
-    const counting = this.counting
-    for (let at = start; at < end; at += 1) {
-      const id = words[at]!
-      if (id !== 0) counting.set(id, (counting.get(id) ?? 0) + 1)
+    // Sorted, each word's occurrences are one run.
+    const sorted = words.slice(start, end).sort()
+    for (let at = 0; at < sorted.length; ) {
+      const id = sorted[at]!
+      let next = at + 1
+      while (next < sorted.length && sorted[next] === id) next += 1
+      if (id !== 0) this.postings.add(id, field, slot, next - at)
+      at = next
     }
-    for (const [id, count] of counting) this.postings.add(id, field, slot, count)
-    counting.clear()
   }
 
   private drop(resourceId: string): void {
@@ -299,7 +283,7 @@ export class FlexSearchIndex implements SearchIndex {
     this.slotOfResource.delete(resourceId)
     this.slotOfOrdinal.delete(doc.summary.ordinal)
     this.docs[slot] = undefined
-    this.layouts[slot] = undefined
+    this.words.remove(slot)
     this.resourceIds[slot] = ''
     this.live.delete(slot)
     this.columns.clear(slot)
@@ -314,6 +298,7 @@ export class FlexSearchIndex implements SearchIndex {
     this.postings.purge(dead)
     for (const sorted of this.numbers.values()) sorted.purge(dead)
     for (const sorted of this.dates.values()) sorted.purge(dead)
+    this.words.compact(this.slotOfResource.values())
     this.free.push(...this.dying)
     this.dying = []
   }

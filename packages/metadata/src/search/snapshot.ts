@@ -1,9 +1,9 @@
 /**
  * A `FlexSearchIndex` as a file, so a node can answer searches right after a start while it rebuilds
  * from its store (from an AutomergeMetadataStore a rebuild reads every document: minutes for 100 000).
- * The file holds the compact documents and the vocabulary (not flexsearch's own structures, which are
- * rebuilt on load: cheap, and no dependence on flexsearch's export format). It is node-local, like the
- * ordinals in it, and is read back on the same machine (word ids are stored in its byte order).
+ * The file holds the compact documents and the vocabulary (not the word and range indexes, which are
+ * rebuilt from the documents on load). It is node-local, like the ordinals in it, and is read back on
+ * the same machine (word ids are stored in its byte order).
  *
  * A file that is not exactly what `save` writes is refused as a whole with `InvalidInput`; the node
  * then starts from an empty index and rebuilds.
