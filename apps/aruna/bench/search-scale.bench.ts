@@ -137,9 +137,20 @@ const alone = new SearchNode({
   tokens,
   logger,
 })
+/** JS heap and array buffers after full collections (the bench runs with --expose-gc). */
+const settled = (): number => {
+  for (let round = 0; round < 3; round++) (globalThis as { gc?: () => void }).gc?.()
+  const { heapUsed, arrayBuffers } = process.memoryUsage()
+  return heapUsed + arrayBuffers
+}
+const beforeAlone = settled()
 const aloneStart = performance.now()
 await alone.start({ wait: true })
 const aloneBuildMs = performance.now() - aloneStart
+const aloneBytes = settled() - beforeAlone
+// The one node is warmed up like the others: its first searches fill its caches (which node holds what).
+for (const query of QUERIES)
+  await alone.search(caller, 't', { query, limit: 20, sort: 'relevance', facets: true })
 for (let round = 0; round < ROUNDS; round++) {
   for (const query of QUERIES) {
     const options = { query, limit: 20, sort: 'relevance' as const, facets: true }
@@ -180,5 +191,6 @@ ${DOCS} (no fan-out, no merge). Goals (issue 15): one node p50 < 5 ms, p99 < 25 
 | ${DOCS} crates into the memory store | ${(loadMs / 1000).toFixed(1)} s |
 | index build per node (a third each) | ${buildMs.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(' / ')} |
 | index build, one node with all | ${(aloneBuildMs / 1000).toFixed(1)} s |
+| memory of that one node's search part (JS heap + buffers, after full collections) | ${(aloneBytes / 1024 / 1024).toFixed(0)} MiB |
 | RSS growth (store, four indexes) | ${((rss - rssStart) / 1024 / 1024).toFixed(0)} MiB |`)
 process.exit(0)
