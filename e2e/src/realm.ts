@@ -318,7 +318,7 @@ export class ScenarioRecorder {
         this.transcript.map((run) => `${describeRun(run)}\n`).join('\n'),
       )
       console.error(`${this.file}: failed; node logs and CLI runs in ${this.resultsDir}`)
-    }
+    } else await rm(this.resultsDir, { recursive: true, force: true }) // an earlier failure's logs
     await recordScenarios(this.file, this.#reports)
   }
 }
