@@ -423,8 +423,9 @@ Each server in its own process on loopback; the client (node:http, keep-alive, p
 before the clock starts) runs the same bounded workloads against each: random data, one prefix per
 worker, each workload cut into ${ROUNDS} slices that run on the servers in turn (order reversed every
 other round), so that the servers share whatever else the machine does alike. Server CPU is the
-process's user + system time per operation (from /proc). The ceiling is a bare Node HTTP server that streams each PUT to a file, fdatasyncs and
-renames it, and streams GETs back (what any durable Node server must at least do); s3rver ${'3.7.1'}
+process's user + system time per operation (from /proc).
+The ceiling is a bare Node HTTP server that streams each PUT to a file, fdatasyncs and renames it
+(without syncing the directory after), and streams GETs back: less than a durable server must do; s3rver ${'3.7.1'}
 writes files without fsync. Ratios are ops/s of Aruna over the baseline in the same run.
 
 | workload | Aruna obj/s | Aruna MiB/s | Aruna p50 / p90 / p99 ms | GET TTFB p50 ms | ceiling obj/s | s3rver obj/s | × ceiling | × s3rver | client CPU (max) | server CPU ms/op (Aruna / ceiling / s3rver) |
@@ -438,7 +439,14 @@ ${rows.join('\n')}
 
 Not measured yet (issue 18): three nodes with RF=3 (not in this harness yet), the 64 MiB
 object as a multipart upload, ListObjectsV2 at 10 k vs 1 M keys, time from a node kill to reads served
-again, GC throughput.`
+again, GC throughput.
+
+### Goals (issue 18)
+
+| goal | measured | met |
+| --- | ---: | :---: |
+${goals(by, idleRss, endRss, aruna.startMs).join('\n')}
+${await notes()}`
   console.log(report)
   await writeFile(
     join(ROOT, 'BENCHMARKS.md'),
@@ -453,6 +461,49 @@ again, GC throughput.`
   await rm(work, { recursive: true, force: true })
 }
 process.exit(0)
+
+/** Issue 18's goals that this run measures, as table rows: goal, measured value, met or not. */
+function goals(
+  by: (server: string, workload: string) => Result | undefined,
+  idleRss: number,
+  endRss: number,
+  startMs: number,
+): string[] {
+  const ratio = (workload: string, baseline: string) => {
+    const a = by('aruna', workload)
+    const b = by(baseline, workload)
+    return a === undefined || b === undefined ? Number.NaN : a.objPerS / b.objPerS
+  }
+  const row = (goal: string, value: number, shown: string, met: boolean) =>
+    `| ${goal} | ${Number.isNaN(value) ? '—' : shown} | ${Number.isNaN(value) ? '—' : met ? 'yes' : 'no'} |`
+  const x = (value: number) => `${value.toFixed(2)}×`
+  const smallPut = ratio('PUT 1 KiB c=20', 'ceiling')
+  const smallPutS3rver = ratio('PUT 1 KiB c=20', 's3rver')
+  const smallGet = ratio('GET 1 KiB c=20', 'ceiling')
+  const smallGetP99 = by('aruna', 'GET 1 KiB c=20')?.p99 ?? Number.NaN
+  const largePut = ratio('PUT 64 MiB c=1', 'ceiling')
+  const largeGet = ratio('GET 64 MiB c=1', 'ceiling')
+  return [
+    row('small PUT (1 KiB, c=20) ≥ 1.0× the ceiling', smallPut, x(smallPut), smallPut >= 1),
+    row('small PUT (1 KiB, c=20) ≥ 3× s3rver', smallPutS3rver, x(smallPutS3rver), smallPutS3rver >= 3),
+    row('small GET (1 KiB, c=20) ≥ 0.8× the ceiling', smallGet, x(smallGet), smallGet >= 0.8),
+    row('small GET (1 KiB, c=20) p99 < 10 ms', smallGetP99, `${smallGetP99.toFixed(1)} ms`, smallGetP99 < 10),
+    row('large PUT (64 MiB) ≥ 0.9× the ceiling', largePut, x(largePut), largePut >= 0.9),
+    row('large GET (64 MiB) ≥ 1.0× the ceiling', largeGet, x(largeGet), largeGet >= 1),
+    row('idle RSS < 150 MB', idleRss, `${idleRss.toFixed(0)} MiB`, idleRss < 150),
+    row('RSS at the end of the bench < 300 MB', endRss, `${endRss.toFixed(0)} MiB`, endRss < 300),
+    row('start < 2 s', startMs, `${(startMs / 1000).toFixed(2)} s`, startMs < 2000),
+  ]
+}
+
+/**
+ * bench/s3/NOTES.md, appended to the report when present: what the numbers cannot say themselves
+ * (why a goal is not reached, what would reach it, measurements of changes not in this run).
+ */
+async function notes(): Promise<string> {
+  const text = await readFile(join(here, 's3', 'NOTES.md'), 'utf8').catch(() => '')
+  return text === '' ? '' : `\n${text.trim()}\n`
+}
 
 /** SIGTERM, then SIGKILL for whichever has not exited after `graceMs`. */
 async function stop(running: Server[], graceMs: number): Promise<void> {
