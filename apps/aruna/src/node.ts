@@ -169,6 +169,7 @@ export class ArunaNode {
         underReplicated: data.underReplicated,
         corruptFound: data.corruptFound,
         corruptRepaired: data.corruptRepaired,
+        catchingUp: data.catchingUp,
         ...(data.lastSweepAt === undefined ? {} : { lastSweepAt: data.lastSweepAt }),
         ...(data.lastScrubAt === undefined ? {} : { lastScrubAt: data.lastScrubAt }),
       },

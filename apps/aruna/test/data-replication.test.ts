@@ -88,6 +88,10 @@ describe('data replication across five nodes (RF 3, W 2)', () => {
           })
         return true
       })
+    // Placement is computed by every node over the nodes it sees: wait until each sees all.
+    await waitFor('every node is connected to every other', () =>
+      cluster.nodes.every((node) => node.node.status().peers === 4),
+    )
     await client(cluster.node(0)).send(new CreateBucketCommand({ Bucket: BUCKET }))
   }, 240_000)
 
@@ -102,9 +106,12 @@ describe('data replication across five nodes (RF 3, W 2)', () => {
     const cids = await chunksOf('runs/one.bin')
     expect(cids).toHaveLength(3)
     for (const cid of cids) {
-      await waitFor(`chunk ${cid} is on three nodes`, async () => (await holdersOnDisk(cid)).length === 3)
-      const onDisk = (await holdersOnDisk(cid)).map((node) => node.nodeId).sort()
-      expect(onDisk).toEqual([...(cluster.node(0).node.data?.blobs.holders(cid) ?? [])].sort())
+      const holders = [...(cluster.node(0).node.data?.blobs.holders(cid) ?? [])].sort()
+      expect(holders).toHaveLength(3)
+      await waitFor(`chunk ${cid} is on exactly its three holders`, async () => {
+        const onDisk = (await holdersOnDisk(cid)).map((node) => node.nodeId).sort()
+        return onDisk.join() === holders.join()
+      })
     }
     for (const node of cluster.nodes) {
       await waitFor(`node ${node.index} lists the object`, async () => {
@@ -125,7 +132,11 @@ describe('data replication across five nodes (RF 3, W 2)', () => {
     const body = await put(cluster.node(2), 'small/one.txt', 1000)
     const [cid] = await chunksOf('small/one.txt')
     if (cid === undefined) throw new Error('no chunk')
-    await waitFor('the small object is on three nodes', async () => (await holdersOnDisk(cid)).length === 3)
+    const placed = [...(cluster.node(0).node.data?.blobs.holders(cid) ?? [])].sort().join()
+    await waitFor('the small object is on exactly its three holders', async () => {
+      const onDisk = (await holdersOnDisk(cid)).map((node) => node.nodeId).sort()
+      return onDisk.join() === placed
+    })
     const holders = new Set((await holdersOnDisk(cid)).map((node) => node.index))
     const outsiders = cluster.nodes.filter((node) => !holders.has(node.index))
     expect(outsiders).toHaveLength(2)

@@ -67,11 +67,20 @@ export interface RealmBlobCounters {
   readRepairs: number
   /** Copies to holders that failed after the write had its quorum (the repair sweep makes them). */
   lateCopyFailures: number
+  /** Corrupt local copies a read found (and took out of service), and of those the ones read-repair replaced. */
+  corruptFound: number
+  corruptRepaired: number
 }
 
 export class RealmBlobStore implements BlobStore {
   readonly #init: RealmBlobStoreInit
-  readonly counters: RealmBlobCounters = { remoteReads: 0, readRepairs: 0, lateCopyFailures: 0 }
+  readonly counters: RealmBlobCounters = {
+    remoteReads: 0,
+    readRepairs: 0,
+    lateCopyFailures: 0,
+    corruptFound: 0,
+    corruptRepaired: 0,
+  }
   /** Copies still going after their write was acknowledged. */
   readonly #late = new Set<Promise<unknown>>()
 
@@ -206,22 +215,28 @@ export class RealmBlobStore implements BlobStore {
 
   async get(cid: string, options: AbortOptions = {}): Promise<Uint8Array> {
     const local = this.#init.local
+    let corrupt = false
     if (await local.has(cid, options)) {
       try {
         return await local.get(cid, options)
       } catch (err) {
         // A corrupt copy is out of service now (the store quarantined it): fetch a good one.
         if (!isDataError(err, 'CorruptChunk') && !isDataError(err, 'NoSuchChunk')) throw err
-        this.#init.logger.warn({ cid }, 'a local chunk copy is corrupt; reading it from another node')
+        if (isDataError(err, 'CorruptChunk')) {
+          corrupt = true
+          this.counters.corruptFound++
+          this.#init.logger.warn({ cid }, 'a local chunk copy is corrupt; reading it from another node')
+        }
       }
     }
     const bytes = await this.fetch(cid, options)
     this.counters.remoteReads++
-    if (this.holders(cid).includes(this.#init.nodes.self)) {
+    if (this.holders(cid).includes(this.#init.nodes.self) || corrupt) {
       local
         .putVerified(cid, bytes)
         .then(() => {
           this.counters.readRepairs++
+          if (corrupt) this.counters.corruptRepaired++
         })
         .catch((err) => this.#init.logger.warn({ cid, err }, 'read-repair of a chunk failed'))
     }

@@ -42,6 +42,7 @@ import {
   type RangeDigest,
   type RangeDigestsResponse,
   type RecordCursor,
+  type RecordRangeOptions,
   type ReplicationProtocols,
   type VersionRecordsResponse,
 } from '@aruna/data'
@@ -54,6 +55,13 @@ import type { RealmNodes } from './realm-nodes.js'
 
 const PUSH_TIMEOUT_MS = 10_000
 const PULL_TIMEOUT_MS = 30_000
+/** The longest a read waits for the nodes it is catching up with. */
+const READ_THROUGH_TIMEOUT_MS = 5000
+/**
+ * How long a write that has its quorum still waits for the other connected nodes, so a read through
+ * any node in step with the realm finds it.
+ */
+const RECORD_SETTLE_MS = 1000
 
 export interface RealmObjectIndexInit {
   /** This node's own index (LMDB), whole: every bucket's records. */
@@ -78,6 +86,8 @@ export interface RealmObjectIndexInit {
 export interface RealmIndexCounters {
   /** Records (versions and purges) taken from other nodes' pushes and pulls. */
   recordsReceived: number
+  /** Reads that pulled from other nodes first, while catching up with them. */
+  readThroughs: number
   /** Anti-entropy rounds finished, and how many found a bucket that differed. */
   antiEntropyRounds: number
   antiEntropyRepairs: number
@@ -96,12 +106,19 @@ interface PendingBatch {
 export class RealmObjectIndex implements ObjectIndex {
   readonly #init: RealmObjectIndexInit
   readonly #local: ObjectIndex
-  readonly counters: RealmIndexCounters = { recordsReceived: 0, antiEntropyRounds: 0, antiEntropyRepairs: 0 }
+  readonly counters: RealmIndexCounters = {
+    recordsReceived: 0,
+    readThroughs: 0,
+    antiEntropyRounds: 0,
+    antiEntropyRepairs: 0,
+  }
   readonly #pending = new Map<string, PendingBatch>()
   #flushScheduled = false
   readonly #cleanups: Array<() => void> = []
   #timer: ReturnType<typeof setInterval> | undefined
   readonly #rounds = new Map<string, Promise<void>>()
+  /** Connected nodes no anti-entropy round has finished with since they connected. */
+  readonly #unsynced = new Set<string>()
   #stopped = false
 
   constructor(init: RealmObjectIndexInit) {
@@ -109,27 +126,104 @@ export class RealmObjectIndex implements ObjectIndex {
     this.#local = init.local
   }
 
-  // Reads: this node's index holds every bucket.
-  getCurrent(bucket: string, key: string): Promise<ContentVersion> {
-    return this.#local.getCurrent(bucket, key)
+  // Reads: this node's index holds every bucket. While it is catching up with nodes it has not
+  // finished an anti-entropy round with since they connected (after a start, a restart, a freeze or a
+  // partition), a miss or a listing first pulls what those nodes have of it (read-through).
+  async getCurrent(bucket: string, key: string): Promise<ContentVersion> {
+    try {
+      return await this.#local.getCurrent(bucket, key)
+    } catch (err) {
+      if (!(await this.#readThroughOnMiss(err, bucket, key))) throw err
+      return this.#local.getCurrent(bucket, key)
+    }
   }
-  getVersion(bucket: string, key: string, versionId: string): Promise<ObjectVersion> {
-    return this.#local.getVersion(bucket, key, versionId)
+  async getVersion(bucket: string, key: string, versionId: string): Promise<ObjectVersion> {
+    try {
+      return await this.#local.getVersion(bucket, key, versionId)
+    } catch (err) {
+      if (!(await this.#readThroughOnMiss(err, bucket, key))) throw err
+      return this.#local.getVersion(bucket, key, versionId)
+    }
   }
-  listVersions(bucket: string, options?: ListVersionsOptions): AsyncIterable<ObjectVersion> {
-    return this.#local.listVersions(bucket, options)
+  async *listVersions(bucket: string, options?: ListVersionsOptions): AsyncGenerator<ObjectVersion> {
+    await this.#catchUp(bucket)
+    yield* this.#local.listVersions(bucket, options)
   }
-  list(bucket: string, options?: ListOptions): Promise<ListResult> {
+  async list(bucket: string, options?: ListOptions): Promise<ListResult> {
+    await this.#catchUp(bucket)
     return this.#local.list(bucket, options)
   }
-  getBucket(name: string): Promise<Bucket> {
-    return this.#local.getBucket(name)
+  async getBucket(name: string): Promise<Bucket> {
+    try {
+      return await this.#local.getBucket(name)
+    } catch (err) {
+      if (!(await this.#readThroughOnMiss(err, name))) throw err
+      return this.#local.getBucket(name)
+    }
   }
-  listBuckets(options?: { group?: string }): Promise<Bucket[]> {
+  async listBuckets(options?: { group?: string }): Promise<Bucket[]> {
+    await this.#catchUp()
     return this.#local.listBuckets(options)
   }
-  listPurges(bucket: string): AsyncIterable<PurgeRecord> {
-    return this.#local.listPurges(bucket)
+  listPurges(bucket: string, options?: RecordRangeOptions): AsyncIterable<PurgeRecord> {
+    return this.#local.listPurges(bucket, options)
+  }
+
+  /** Whether this node is still catching up with some connected node (no round finished with it yet). */
+  get catchingUp(): boolean {
+    return this.#catchingUpWith().length > 0
+  }
+
+  #catchingUpWith(): string[] {
+    return [...this.#unsynced].filter((peer) => this.#init.nodes.isConnected(peer))
+  }
+
+  /**
+   * After a miss (`NoSuchKey`, `NoSuchVersion`, `NoSuchBucket`) while catching up: pulls the bucket's
+   * records (the key's alone when given) from the nodes not yet caught up with; true when it asked.
+   */
+  async #readThroughOnMiss(err: unknown, bucket: string, key?: string): Promise<boolean> {
+    if (
+      !isDataError(err, 'NoSuchKey') &&
+      !isDataError(err, 'NoSuchVersion') &&
+      !isDataError(err, 'NoSuchBucket')
+    )
+      return false
+    const peers = this.#catchingUpWith()
+    if (peers.length === 0) return false
+    await this.#pullFrom(peers, bucket, key === undefined ? undefined : { start: key, end: `${key}\u0000` })
+    return true
+  }
+
+  /** Before a listing while catching up: the bucket (or the bucket list) as the other nodes have it. */
+  async #catchUp(bucket?: string): Promise<void> {
+    const peers = this.#catchingUpWith()
+    if (peers.length === 0) return
+    await this.#pullFrom(peers, bucket, {})
+  }
+
+  /** Pulls bucket records, then (for a bucket) the records in `range` from each of `peers`, bounded in time. */
+  async #pullFrom(
+    peers: readonly string[],
+    bucket: string | undefined,
+    range: KeyRange | undefined,
+  ): Promise<void> {
+    this.counters.readThroughs++
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const pulls = Promise.allSettled(
+      peers.map(async (peer) => {
+        await this.#pullBuckets(peer)
+        if (bucket === undefined || range === undefined || (await this.#find(bucket)) === undefined) return
+        await this.#pullRange(peer, bucket, range)
+      }),
+    )
+    await Promise.race([
+      pulls,
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, READ_THROUGH_TIMEOUT_MS)
+      }),
+    ])
+    clearTimeout(timer)
   }
   digestRange(bucket: string, range?: KeyRange): Promise<RangeDigest> {
     return this.#local.digestRange(bucket, range)
@@ -188,7 +282,7 @@ export class RealmObjectIndex implements ObjectIndex {
     const { nodes, writeQuorum, factor } = this.#init
     const needed = othersNeeded(nodes, writeQuorum, factor)
     const pushes = nodes.connected().map((peer) => this.#enqueue(peer, kind, bucket, record))
-    await awaitConfirmations(pushes, needed, `the record of ${record.key}`)
+    await awaitConfirmations(pushes, needed, `the record of ${record.key}`, { settleMs: RECORD_SETTLE_MS })
   }
 
   #enqueue(
@@ -431,10 +525,17 @@ export class RealmObjectIndex implements ObjectIndex {
         return refusal(err)
       }
     })
+    for (const peer of nodes.connected()) this.#unsynced.add(peer)
+    const gone = ({ peer }: { peer: string }): void => {
+      this.#unsynced.delete(peer)
+    }
     this.#cleanups.push(
       network.on('peer:join', ({ peer }) => {
+        this.#unsynced.add(peer)
         this.#round(peer)
       }),
+      network.on('peer:leave', gone),
+      network.on('peer:unreachable', gone),
     )
     this.#timer = setInterval(() => {
       for (const peer of nodes.connected()) this.#round(peer)
@@ -507,6 +608,9 @@ export class RealmObjectIndex implements ObjectIndex {
   #round(peer: string): void {
     if (this.#stopped || this.#rounds.has(peer)) return
     const round = this.antiEntropy(peer)
+      .then(() => {
+        this.#unsynced.delete(peer)
+      })
       .catch((err) => {
         if (!this.#stopped) this.#init.logger.debug({ peer, err }, 'an anti-entropy round failed')
       })
@@ -531,7 +635,7 @@ export class RealmObjectIndex implements ObjectIndex {
       const theirs = answer.digests[0]
       if (theirs === undefined || (theirs.digest === mine.digest && theirs.count === mine.count)) continue
       this.counters.antiEntropyRepairs++
-      await this.#pullAll(peer, bucket.name)
+      await this.#pullRange(peer, bucket.name, {})
     }
     this.counters.antiEntropyRounds++
   }
@@ -546,14 +650,15 @@ export class RealmObjectIndex implements ObjectIndex {
     if (answer.kind === 'records') await this.#applyBuckets(answer.buckets, answer.tombstones)
   }
 
-  async #pullAll(peer: string, bucket: string): Promise<void> {
+  /** Pulls `peer`'s version and purge records of `bucket` in `range`, page by page. */
+  async #pullRange(peer: string, bucket: string, range: KeyRange): Promise<void> {
     const { network, protocols } = this.#init
     let after: RecordCursor | undefined
     for (;;) {
       const answer: VersionRecordsResponse = await network.request(
         peer,
         protocols.versionRecords,
-        { kind: 'pull', bucket, range: {}, limit: MAX_RECORDS, ...(after === undefined ? {} : { after }) },
+        { kind: 'pull', bucket, range, limit: MAX_RECORDS, ...(after === undefined ? {} : { after }) },
         { timeoutMs: PULL_TIMEOUT_MS },
       )
       if (answer.kind !== 'records') break
@@ -566,7 +671,7 @@ export class RealmObjectIndex implements ObjectIndex {
       const answer: PurgeRecordsResponse = await network.request(
         peer,
         protocols.purgeRecords,
-        { kind: 'pull', bucket, range: {}, limit: MAX_RECORDS, ...(after === undefined ? {} : { after }) },
+        { kind: 'pull', bucket, range, limit: MAX_RECORDS, ...(after === undefined ? {} : { after }) },
         { timeoutMs: PULL_TIMEOUT_MS },
       )
       if (answer.kind !== 'records') break

@@ -41,6 +41,8 @@ export interface NodeStatus {
     /** Corrupt local copies found and replaced since start. */
     readonly corruptFound: number
     readonly corruptRepaired: number
+    /** Still pulling what other nodes wrote while it was away (reads ask them meanwhile). */
+    readonly catchingUp: boolean
     readonly lastSweepAt?: string
     readonly lastScrubAt?: string
   }
@@ -88,6 +90,7 @@ const NodeStatusSchema = z
         underReplicated: z.number().int(),
         corruptFound: z.number().int(),
         corruptRepaired: z.number().int(),
+        catchingUp: z.boolean(),
         lastSweepAt: z.string().optional(),
         lastScrubAt: z.string().optional(),
       })

@@ -103,6 +103,8 @@ export interface DataStatus extends DataHealth {
   readonly remoteReads: number
   readonly readRepairs: number
   readonly recordsReceived: number
+  /** Still pulling what other nodes wrote while it was away (reads ask them meanwhile). */
+  readonly catchingUp: boolean
 }
 
 /** The storage upkeep the REST API and metrics reach. */
@@ -407,11 +409,15 @@ function dataStatusOf(data: RealmData): DataStatus {
   const members = data.nodes.members()
   return {
     ...data.upkeep.health,
+    // Corrupt copies are found by reads as well as by the scrub.
+    corruptFound: data.upkeep.health.corruptFound + data.blobs.counters.corruptFound,
+    corruptRepaired: data.upkeep.health.corruptRepaired + data.blobs.counters.corruptRepaired,
     replicationFactor: data.nodes.factor(),
     nodesLive: members.filter((member) => member.state !== 'down').length,
     nodesDown: members.filter((member) => member.state === 'down').length,
     remoteReads: data.blobs.counters.remoteReads,
     readRepairs: data.blobs.counters.readRepairs,
     recordsReceived: data.index.counters.recordsReceived,
+    catchingUp: data.index.catchingUp,
   }
 }
