@@ -76,6 +76,8 @@ export interface StartOptions {
   readonly dataDir?: string
   /** Wait for the development login line and parse its credentials (default true). */
   readonly devLogin?: boolean
+  /** A command the node runs under, e.g. `['ip', 'netns', 'exec', 'ns1']` (it must exec the node in place). */
+  readonly prefix?: readonly string[]
 }
 
 export interface JoinOptions extends Omit<StartOptions, 'devLogin'> {
@@ -142,7 +144,8 @@ async function launch(
 ): Promise<NodeProcess> {
   await mkdir(pidDir, { recursive: true })
   const args = [...command, '--port', '0', '--s3-port', '0', '--data-dir', dataDir, '--log-format', 'json']
-  const child = spawn(process.execPath, [ARUNA_CLI, ...args, ...(options.args ?? [])], {
+  const [command0, ...prefixArgs] = [...(options.prefix ?? []), process.execPath]
+  const child = spawn(command0 as string, [...prefixArgs, ARUNA_CLI, ...args, ...(options.args ?? [])], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -248,6 +251,8 @@ export interface CliOptions {
   readonly env?: NodeJS.ProcessEnv
   /** Called with each piece of stdout as it arrives (e.g. to act on a prompt while the command waits). */
   readonly onStdout?: (chunk: string) => void
+  /** A command the CLI runs under, e.g. `['ip', 'netns', 'exec', 'ns1']`. */
+  readonly prefix?: readonly string[]
 }
 
 /**
@@ -258,7 +263,8 @@ export async function runCli(args: readonly string[], options: CliOptions = {}):
   await mkdir(pidDir, { recursive: true })
   const command = ['aruna', ...args].map((a) => (a.length > 80 ? `${a.slice(0, 40)}…` : a)).join(' ')
   const t0 = Date.now()
-  const child = spawn(process.execPath, [ARUNA_CLI, ...args], {
+  const [command0, ...prefixArgs] = [...(options.prefix ?? []), process.execPath]
+  const child = spawn(command0 as string, [...prefixArgs, ARUNA_CLI, ...args], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
