@@ -11,9 +11,11 @@ export interface ChunkerInit {
 /**
  * Cuts a byte stream whose pieces have arbitrary sizes into fixed-size chunks (the last one shorter).
  *
- * It holds at most one chunk being filled plus the input piece it is reading. Where an input piece
- * already covers a whole chunk, the chunk is a view into that piece rather than a copy, so a producer
- * must not reuse a piece's memory after handing it over (Node streams never do).
+ * It holds at most one chunk's worth of input pieces plus the piece it is reading. Where an input
+ * piece already covers a whole chunk, the chunk is a view into that piece rather than a copy, so a
+ * producer must not reuse a piece's memory after handing it over (Node streams never do). Pieces
+ * shorter than a chunk are gathered and copied once, into a buffer of exactly the chunk's size, when
+ * the chunk is complete: a small object never costs a whole chunk-sized allocation.
  */
 export class Chunker {
   readonly chunkSize: number
@@ -29,7 +31,7 @@ export class Chunker {
   /** Yields the chunks of `source` in order; an empty source yields none. */
   async *split(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): AsyncGenerator<Uint8Array> {
     const size = this.chunkSize
-    let pending: Uint8Array | undefined
+    let gathered: Uint8Array[] = []
     let filled = 0
     for await (const piece of source) {
       let offset = 0
@@ -39,19 +41,29 @@ export class Chunker {
           offset += size
           continue
         }
-        pending ??= new Uint8Array(size)
         const take = Math.min(size - filled, piece.byteLength - offset)
-        pending.set(piece.subarray(offset, offset + take), filled)
+        gathered.push(piece.subarray(offset, offset + take))
         filled += take
         offset += take
         if (filled === size) {
-          yield pending
-          // The consumer owns the yielded buffer now; the next chunk needs fresh memory.
-          pending = undefined
+          yield join(gathered, filled)
+          gathered = []
           filled = 0
         }
       }
     }
-    if (pending !== undefined && filled > 0) yield pending.slice(0, filled)
+    if (filled > 0) yield join(gathered, filled)
   }
+}
+
+/** The pieces copied into one fresh buffer of `size` bytes (the consumer owns it). */
+function join(pieces: readonly Uint8Array[], size: number): Uint8Array {
+  if (pieces.length === 1) return (pieces[0] as Uint8Array).slice()
+  const chunk = new Uint8Array(size)
+  let at = 0
+  for (const piece of pieces) {
+    chunk.set(piece, at)
+    at += piece.byteLength
+  }
+  return chunk
 }

@@ -77,6 +77,16 @@ describe('Chunker', () => {
     expect(new Set(chunks.map((c) => c.buffer)).size).toBe(chunks.length)
   })
 
+  it('makes a short last chunk a copy in a buffer of its own size', async () => {
+    const bytes = new Uint8Array(randomBytes(1000))
+    for (const cuts of [[1000], [300], [10, 20, 30]]) {
+      const chunks = await split(new Chunker({ chunkSize: 4 * 1024 * 1024 }), cut(bytes, cuts))
+      expect(chunks).toHaveLength(1)
+      expect(Buffer.from(chunks[0] as Uint8Array)).toEqual(Buffer.from(bytes))
+      expect(chunks[0]?.buffer.byteLength).toBe(1000)
+    }
+  })
+
   it('refuses a chunk size that is not a positive integer', () => {
     for (const chunkSize of [0, -1, 1.5, Number.NaN]) {
       expect(() => new Chunker({ chunkSize })).toThrow(expect.objectContaining({ code: 'InvalidArgument' }))
