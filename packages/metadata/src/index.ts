@@ -6,7 +6,7 @@
  * `datePublished:2020..2024`, AND/OR/NOT, parentheses) over the documents the caller may see. This
  * package has the ports, RO-Crate validation (`validateCrate`), the Automerge store
  * (`AutomergeMetadataStore`), import and export as JSON and RO-Crate zip, the query parser, the search
- * index (`FlexSearchIndex`: flexsearch plus field indexes), crate → search document extraction
+ * index (`FlexSearchIndex`: Aruna's own inverted index with per-field postings and structured field indexes; the name is from when flexsearch did the text part), crate → search document extraction
  * (`searchDocumentOf`), the indexer that follows a store and hands out ordinals (`SearchIndexer`),
  * in-memory mocks, and the compliance suites (`@aruna/metadata/testing`). The search universe is
  * `@aruna/auth`'s `OrdinalSet`, read for membership (`has(ordinal)`).

@@ -1,7 +1,7 @@
 /**
  * The ports of @aruna/metadata: `MetadataStore` (RO-Crate documents, one per resource) and `SearchIndex`
  * (one per node). Implementations: the in-memory mocks in `./mock/`, and later Automerge + automerge-repo
- * for the store and flexsearch for the index. Both kinds pass the compliance suites in `./testing/`.
+ * for the store and `FlexSearchIndex` (an inverted index of its own) for the index. Both kinds pass the compliance suites in `./testing/`.
  *
  * Authorization is not part of these ports: a service layer above checks the caller's permissions
  * before it calls the store, and hands the index the caller's universe of visible ordinals.

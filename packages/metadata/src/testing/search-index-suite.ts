@@ -8,7 +8,7 @@ import { EVERYTHING, indexAll, only, searchDocument } from './search-corpus.js'
 import { describeFacetsAndSort } from './search-index-facets.js'
 import { describeVisibilityAndPaging } from './search-index-paging.js'
 
-/** The compliance suite of `SearchIndex`: every implementation (mock, flexsearch) must pass it. */
+/** The compliance suite of `SearchIndex`: every implementation (mock, `FlexSearchIndex`) must pass it. */
 export function runSearchIndexTests(common: TestSetup<SearchIndex>): void {
   describe('SearchIndex', () => {
     let index: SearchIndex
