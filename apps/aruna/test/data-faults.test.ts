@@ -130,7 +130,7 @@ describe('data federation under faults (five nodes, RF 3, W 2)', () => {
     // The killed node comes back having missed half the writes: the moment it is connected again it
     // serves every acknowledged object (reads pull what it lacks while it catches up).
     await victim.restart()
-    await waitFor('the restarted node is connected', () => victim.node.status().peers > 0)
+    await waitFor('the restarted node is connected', () => (victim.node.status().peers ?? 0) > 0)
     for (const [key, body] of acknowledged)
       expect((await read(victim, 'load', key)).equals(body), `${key} on the restarted node`).toBe(true)
   }, 240_000)

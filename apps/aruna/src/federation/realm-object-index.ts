@@ -36,6 +36,7 @@ import {
   type ObjectIndex,
   type ObjectVersion,
   type PurgeRecord,
+  type PurgeRecordsRequest,
   type PurgeRecordsResponse,
   type PurgeResult,
   type PutVersionResult,
@@ -44,6 +45,7 @@ import {
   type RecordCursor,
   type RecordRangeOptions,
   type ReplicationProtocols,
+  type VersionRecordsRequest,
   type VersionRecordsResponse,
 } from '@aruna/data'
 import { isNetworkError, type Network } from '@aruna/network'
@@ -451,56 +453,16 @@ export class RealmObjectIndex implements ObjectIndex {
   /** Answers other nodes' record pushes, pulls and digests, and starts anti-entropy. */
   serve(): () => void {
     const { network, protocols, nodes } = this.#init
-    network.handle(protocols.versionRecords, async (request, context): Promise<VersionRecordsResponse> => {
-      try {
-        if (request.kind === 'pull') {
-          const page = await this.#pullPage(
-            request.bucket,
-            request.range,
-            request.after,
-            request.limit,
-            'versions',
-          )
-          return {
-            kind: 'records',
-            bucket: request.bucket,
-            versions: page.records as ObjectVersion[],
-            ...page.next,
-          }
-        }
-        const stored = await this.#withBucket(context.peer, request.bucket, () =>
-          this.#applyVersions(request.versions),
-        )
-        return { kind: 'stored', stored }
-      } catch (err) {
-        return refusal(err)
-      }
-    })
-    network.handle(protocols.purgeRecords, async (request, context): Promise<PurgeRecordsResponse> => {
-      try {
-        if (request.kind === 'pull') {
-          const page = await this.#pullPage(
-            request.bucket,
-            request.range,
-            request.after,
-            request.limit,
-            'purges',
-          )
-          return {
-            kind: 'records',
-            bucket: request.bucket,
-            purges: page.records as PurgeRecord[],
-            ...page.next,
-          }
-        }
-        const stored = await this.#withBucket(context.peer, request.bucket, () =>
-          this.#applyPurges(request.purges),
-        )
-        return { kind: 'stored', stored }
-      } catch (err) {
-        return refusal(err)
-      }
-    })
+    network.handle(
+      protocols.versionRecords,
+      (request, context) =>
+        this.#answerRecords('versions', request, context.peer) as Promise<VersionRecordsResponse>,
+    )
+    network.handle(
+      protocols.purgeRecords,
+      (request, context) =>
+        this.#answerRecords('purges', request, context.peer) as Promise<PurgeRecordsResponse>,
+    )
     network.handle(protocols.rangeDigests, async (request): Promise<RangeDigestsResponse> => {
       try {
         const digests = await Promise.all(
@@ -552,6 +514,36 @@ export class RealmObjectIndex implements ObjectIndex {
         protocols.buckets,
       ])
         network.unhandle(protocol.id)
+    }
+  }
+
+  /**
+   * Answers a request of one kind of record: a pull with a page, a push by applying it (pulling the
+   * sender's bucket records first when the bucket is new here).
+   */
+  async #answerRecords(
+    kind: RecordKind,
+    request: VersionRecordsRequest | PurgeRecordsRequest,
+    peer: string,
+  ): Promise<VersionRecordsResponse | PurgeRecordsResponse> {
+    try {
+      if (request.kind === 'pull') {
+        const page = await this.#pullPage(request.bucket, request.range, request.after, request.limit, kind)
+        return kind === 'versions'
+          ? {
+              kind: 'records',
+              bucket: request.bucket,
+              versions: page.records as ObjectVersion[],
+              ...page.next,
+            }
+          : { kind: 'records', bucket: request.bucket, purges: page.records as PurgeRecord[], ...page.next }
+      }
+      const stored = await this.#withBucket(peer, request.bucket, () =>
+        'versions' in request ? this.#applyVersions(request.versions) : this.#applyPurges(request.purges),
+      )
+      return { kind: 'stored', stored }
+    } catch (err) {
+      return refusal(err)
     }
   }
 
@@ -652,32 +644,23 @@ export class RealmObjectIndex implements ObjectIndex {
 
   /** Pulls `peer`'s version and purge records of `bucket` in `range`, page by page. */
   async #pullRange(peer: string, bucket: string, range: KeyRange): Promise<void> {
-    const { network, protocols } = this.#init
-    let after: RecordCursor | undefined
-    for (;;) {
-      const answer: VersionRecordsResponse = await network.request(
-        peer,
-        protocols.versionRecords,
-        { kind: 'pull', bucket, range, limit: MAX_RECORDS, ...(after === undefined ? {} : { after }) },
-        { timeoutMs: PULL_TIMEOUT_MS },
-      )
-      if (answer.kind !== 'records') break
-      await this.#applyVersions(answer.versions)
-      if (answer.next === undefined || this.#stopped) break
-      after = answer.next
-    }
-    after = undefined
-    for (;;) {
-      const answer: PurgeRecordsResponse = await network.request(
-        peer,
-        protocols.purgeRecords,
-        { kind: 'pull', bucket, range, limit: MAX_RECORDS, ...(after === undefined ? {} : { after }) },
-        { timeoutMs: PULL_TIMEOUT_MS },
-      )
-      if (answer.kind !== 'records') break
-      await this.#applyPurges(answer.purges)
-      if (answer.next === undefined || this.#stopped) break
-      after = answer.next
+    for (const kind of ['versions', 'purges'] as const) {
+      const protocol =
+        kind === 'versions' ? this.#init.protocols.versionRecords : this.#init.protocols.purgeRecords
+      let after: RecordCursor | undefined
+      for (;;) {
+        const answer = (await this.#init.network.request(
+          peer,
+          protocol as ReplicationProtocols['versionRecords'],
+          { kind: 'pull', bucket, range, limit: MAX_RECORDS, ...(after === undefined ? {} : { after }) },
+          { timeoutMs: PULL_TIMEOUT_MS },
+        )) as VersionRecordsResponse | PurgeRecordsResponse
+        if (answer.kind !== 'records') break
+        if ('versions' in answer) await this.#applyVersions(answer.versions)
+        else await this.#applyPurges(answer.purges)
+        if (answer.next === undefined || this.#stopped) break
+        after = answer.next
+      }
     }
   }
 
