@@ -9,9 +9,15 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
   CreateBucketCommand,
+  DeleteBucketCommand,
+  GetBucketCorsCommand,
+  GetBucketVersioningCommand,
   GetObjectCommand,
+  HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  PutBucketCorsCommand,
+  PutBucketVersioningCommand,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3'
@@ -213,7 +219,62 @@ describe('data replication across five nodes (RF 3, W 2)', () => {
         `chunk ${cid} is on three nodes again`,
         async () => (await holdersOnDisk(cid)).length === 3,
       )
-    expect(cluster.node(3).node.status().data?.replicationFactor).toBe(3)
+    await waitFor('every node reports factor 3 again', () =>
+      cluster.nodes.every((node) => node.node.status().data?.replicationFactor === 3),
+    )
+  }, 120_000)
+
+  it('replicates bucket settings and deletions to every node, and a deleted bucket does not come back', async () => {
+    const [a, b, c] = [cluster.node(0), cluster.node(1), cluster.node(2)]
+    await client(a).send(new CreateBucketCommand({ Bucket: 'settings' }))
+    await client(b).send(
+      new PutBucketVersioningCommand({ Bucket: 'settings', VersioningConfiguration: { Status: 'Enabled' } }),
+    )
+    await client(c).send(
+      new PutBucketCorsCommand({
+        Bucket: 'settings',
+        CORSConfiguration: {
+          CORSRules: [{ AllowedOrigins: ['https://portal.example.org'], AllowedMethods: ['GET'] }],
+        },
+      }),
+    )
+    for (const node of cluster.nodes) {
+      await waitFor(`node ${node.index} has the bucket's versioning and CORS`, async () => {
+        const versioning = await client(node).send(new GetBucketVersioningCommand({ Bucket: 'settings' }))
+        const cors = await client(node).send(new GetBucketCorsCommand({ Bucket: 'settings' }))
+        return (
+          versioning.Status === 'Enabled' &&
+          cors.CORSRules?.[0]?.AllowedOrigins?.[0] === 'https://portal.example.org'
+        )
+      })
+    }
+    await client(cluster.node(3)).send(new DeleteBucketCommand({ Bucket: 'settings' }))
+    for (const node of cluster.nodes)
+      await waitFor(`node ${node.index} no longer has the bucket`, async () => {
+        try {
+          await client(node).send(new HeadBucketCommand({ Bucket: 'settings' }))
+          return false
+        } catch (err) {
+          return (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404
+        }
+      })
+    // Anti-entropy rounds run every 2 s: two more rounds must not bring it back anywhere.
+    const rounds = cluster.nodes.map((node) => node.node.data?.index.counters.antiEntropyRounds ?? 0)
+    await waitFor('two more anti-entropy rounds on every node', () =>
+      cluster.nodes.every(
+        (node, i) => (node.node.data?.index.counters.antiEntropyRounds ?? 0) >= (rounds[i] ?? 0) + 2,
+      ),
+    )
+    for (const node of cluster.nodes)
+      expect(await node.node.data?.index.listBuckets()).not.toContainEqual(
+        expect.objectContaining({ name: 'settings' }),
+      )
+    // The name can be used again: a new bucket.
+    await client(b).send(new CreateBucketCommand({ Bucket: 'settings' }))
+    await waitFor('node 4 has the new bucket', async () => {
+      await client(cluster.node(4)).send(new HeadBucketCommand({ Bucket: 'settings' }))
+      return true
+    })
   }, 120_000)
 
   it('keeps serving with a holder killed and restores three copies after the grace period', async () => {

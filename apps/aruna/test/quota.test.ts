@@ -199,6 +199,40 @@ describe('storage quotas on three nodes', () => {
     expect((await aruna(['quota', 'set', '--group', group, '--bytes', 'lots', ...flags])).err).toContain(
       '"lots" is not a size',
     )
+    expect((await aruna(['quota', 'set', ...flags])).err).toContain('nothing to set')
+    expect((await aruna(['quota', 'unset', ...flags])).err).toContain('nothing to remove')
+    expect((await aruna(['quota', 'set', '--group', group, ...flags])).err).toContain(
+      '--group needs --bytes or --objects',
+    )
+    expect((await aruna(['quota', 'set', '--grace', '101', ...flags])).err).toContain(
+      '--grace must be a whole number from 0 to 100',
+    )
+    const defaults = await aruna([
+      'quota',
+      'set',
+      '--default-bytes',
+      '1TiB',
+      '--default-objects',
+      '1000000',
+      '--max-groups-per-user',
+      '20',
+      ...flags,
+    ])
+    expect(defaults.code).toBe(0)
+    expect(defaults.out).toContain(
+      'default per group: 1 TiB, 1000000 objects; grace 10%, warning at 80%; at most 20 groups per user',
+    )
+    const cleared = await aruna([
+      'quota',
+      'unset',
+      '--default-bytes',
+      '--default-objects',
+      '--max-groups-per-user',
+      '--json',
+      ...flags,
+    ])
+    expect(JSON.parse(cleared.out).quota).toMatchObject({ defaultGroup: {} })
+    expect(JSON.parse(cleared.out).quota.maxGroupsPerUser).toBeUndefined()
     const unset = await aruna(['quota', 'unset', '--group', group, '--json', ...flags])
     expect(unset.code).toBe(0)
     expect(JSON.parse(unset.out).quota.groups[group]).toBeUndefined()

@@ -4,10 +4,11 @@
  * SigV4 against the realm's access keys (replicated through orga, so a key made on any node works on
  * this one) and the caller's roles from the organisation documents.
  *
- * In a realm (`federation`), the engine runs on the realm's stores instead of the local ones: chunks
- * on their rendezvous holders (`RealmBlobStore`), the key index replicated to every node
- * (`RealmObjectIndex`), kept whole by the repair sweep and the scrub (`DataUpkeep`); garbage
- * collection frees a chunk only when no other node still needs it.
+ * The engine runs on the realm's stores, wrapped around the local ones (a node on its own is a realm of
+ * one): chunks on their rendezvous holders (`RealmBlobStore`), the key index and multipart uploads
+ * replicated to every node (`RealmObjectIndex`, `RealmMultipartStore`), kept whole by the repair sweep
+ * and the scrub (`DataUpkeep`), writes admitted within the groups' storage quotas (`QuotaAdmission`);
+ * garbage collection frees a chunk only when no other node still needs it.
  */
 import { join } from 'node:path'
 import { type Authorizer, type EncryptedAccessKeyStore, type RoleSource, SigV4Verifier } from '@aruna/auth'
@@ -70,8 +71,8 @@ export interface S3ServiceInit {
   readonly logger: Logger
   /** Told of every request after its access-log line (metrics). */
   readonly onRequest?: (record: S3RequestRecord) => void
-  /** The realm this node's data is part of; absent: a node on its own. */
-  readonly federation?: DataFederationInit
+  /** The realm this node's data is part of (a node on its own is a realm of one). */
+  readonly federation: DataFederationInit
 }
 
 /** How this node shares data with the realm (the `data` section of the configuration, in milliseconds). */
@@ -121,12 +122,12 @@ export type BucketCatalog = Pick<ObjectEngine, 'createBucket' | 'getBucket' | 'l
 export interface S3Service extends StorageUpkeep {
   readonly endpoint: HttpEndpoint
   readonly buckets: BucketCatalog
-  /** Replication state; absent for a node on its own. */
-  dataStatus(): DataStatus | undefined
-  /** The realm's stores and upkeep (tests and tools); absent for a node on its own. */
-  readonly realm?: RealmData
-  /** Storage quotas and usage per group; absent for a node on its own. */
-  readonly quotas?: QuotaAdmission
+  /** Replication state. */
+  dataStatus(): DataStatus
+  /** The realm's stores and upkeep (tests and tools). */
+  readonly realm: RealmData
+  /** Storage quotas and usage per group. */
+  readonly quotas: QuotaAdmission
   close(timeoutMs: number): Promise<void>
 }
 
@@ -165,65 +166,55 @@ export async function startS3Service(init: S3ServiceInit): Promise<S3Service> {
   const stopServing: Array<() => void> = []
   try {
     const localUploads = await FsMultipartStore.open({ directory: join(dataDir, 'uploads') })
-    let uploads: MultipartStore = localUploads
-    let blobs: BlobStore = localBlobs
-    let index: ObjectIndex = localIndex
-    let quotas: QuotaAdmission | undefined
-    if (init.federation !== undefined) {
-      const started = Date.now()
-      await usage.recount(localIndex)
-      logger.info(
-        { groups: usage.byGroup().size, durationMs: Date.now() - started },
-        'counted the storage each group uses',
-      )
-      realmData = await startRealmData(init.federation, {
-        dataDir,
-        localBlobs,
-        localIndex: countedIndex,
-        localUploads,
-        clock,
-        createBucketAt,
-        logger,
-      })
-      blobs = realmData.blobs
-      index = realmData.index
-      uploads = realmData.uploads
-      const federation = init.federation
-      quotas = new QuotaAdmission({
-        usage,
-        index: () => index,
-        quotaConfig: () => federation.quotaConfig(),
-        groupName: (id) => federation.groupName(id),
-        logger,
-      })
-    }
-    const engine = new ObjectEngine({
-      index,
-      blobs,
-      uploads,
+    const federation = init.federation
+    const started = Date.now()
+    await usage.recount(localIndex)
+    logger.info(
+      { groups: usage.byGroup().size, durationMs: Date.now() - started },
+      'counted the storage each group uses',
+    )
+    const data = await startRealmData(federation, {
+      dataDir,
+      localBlobs,
+      localIndex: countedIndex,
+      localUploads,
       clock,
-      ...(quotas === undefined ? {} : { admission: quotas }),
+      createBucketAt,
+      logger,
     })
-    if (realmData !== undefined) {
-      const { network } = init.federation as DataFederationInit
-      const { protocols } = realmData
-      stopServing.push(realmData.blobs.serve(), realmData.index.serve(), realmData.uploads.serve())
-      network.handle(
-        protocols.chunkReferences,
-        async (request, context): Promise<ChunkReferencesResponse> => ({
-          kind: 'referenced',
-          referenced: await engine.referencedChunks(request.cids, { signal: context.signal }),
-        }),
-      )
-      stopServing.push(() => network.unhandle(protocols.chunkReferences.id))
-      realmData.upkeep.start()
-      // A recount now and then, so usage cannot drift from the index.
-      const recount = setInterval(() => {
-        usage.recount(localIndex).catch((err) => logger.warn({ err }, 'recounting storage usage failed'))
-      }, USAGE_RECOUNT_MS)
-      recount.unref()
-      stopServing.push(() => clearInterval(recount))
-    }
+    realmData = data
+    const quotas = new QuotaAdmission({
+      usage,
+      index: () => data.index,
+      quotaConfig: () => federation.quotaConfig(),
+      groupName: (id) => federation.groupName(id),
+      logger,
+    })
+    const engine = new ObjectEngine({
+      index: data.index,
+      blobs: data.blobs,
+      uploads: data.uploads,
+      clock,
+      admission: quotas,
+    })
+    const { network } = federation
+    const { protocols } = data
+    stopServing.push(data.blobs.serve(), data.index.serve(), data.uploads.serve())
+    network.handle(
+      protocols.chunkReferences,
+      async (request, context): Promise<ChunkReferencesResponse> => ({
+        kind: 'referenced',
+        referenced: await engine.referencedChunks(request.cids, { signal: context.signal }),
+      }),
+    )
+    stopServing.push(() => network.unhandle(protocols.chunkReferences.id))
+    data.upkeep.start()
+    // A recount now and then, so usage cannot drift from the index.
+    const recount = setInterval(() => {
+      usage.recount(localIndex).catch((err) => logger.warn({ err }, 'recounting storage usage failed'))
+    }, USAGE_RECOUNT_MS)
+    recount.unref()
+    stopServing.push(() => clearInterval(recount))
     const app = createS3App({
       engine,
       authenticator: new SigV4S3Authenticator(new SigV4Verifier({ keys: init.accessKeys })),
@@ -244,7 +235,7 @@ export async function startS3Service(init: S3ServiceInit): Promise<S3Service> {
       let logged = 0
       const result = await engine.collectGarbage({
         signal: stopping.signal,
-        ...(realmData === undefined ? {} : { confirmUnreferenced: confirmUnreferencedBy(realmData) }),
+        confirmUnreferenced: confirmUnreferencedBy(data),
         onProgress: (progress) => {
           if (Date.now() - logged < GC_PROGRESS_LOG_MS) return
           logged = Date.now()
@@ -266,15 +257,14 @@ export async function startS3Service(init: S3ServiceInit): Promise<S3Service> {
           }, init.gcIntervalMinutes * 60_000)
         : undefined
     schedule?.unref()
-    const data = realmData
     return {
       endpoint,
       buckets: engine,
       collectGarbage,
       gcTotals: () => engine.gcTotals(),
-      dataStatus: () => (data === undefined ? undefined : dataStatusOf(data)),
-      ...(data === undefined ? {} : { realm: data }),
-      ...(quotas === undefined ? {} : { quotas }),
+      dataStatus: () => dataStatusOf(data),
+      realm: data,
+      quotas,
       async close(timeoutMs) {
         clearInterval(schedule)
         stopping.abort()
