@@ -1,4 +1,4 @@
-import { CreateBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3'
+import { CreateBucketCommand, ListBucketsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ArunaNode } from '../src/node.js'
 import { readOperatorFile } from '../src/services/operator-file.js'
@@ -85,5 +85,25 @@ describe('buckets over REST', () => {
     expect(listed).toContain('shared-1')
     expect(listed).not.toContain('hidden-1')
     expect((await call('POST', '/v1/buckets', admin, { name: 'Bad_Name', group })).status).toBe(400)
+  })
+
+  it('refuses to delete a bucket that holds objects, and says so', async () => {
+    expect((await call('POST', '/v1/buckets', admin, { name: 'full-1', group })).status).toBe(201)
+    const key = (await call('POST', '/v1/keys', admin, {})).body
+    const s3 = new S3Client({
+      endpoint: node.s3Url as string,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey },
+    })
+    await s3.send(new PutObjectCommand({ Bucket: 'full-1', Key: 'a.txt', Body: 'x' }))
+    s3.destroy()
+    const refused = await call('DELETE', '/v1/buckets/full-1', admin)
+    expect(refused.status).toBe(409)
+    expect(refused.body.detail).toBe('bucket full-1 is not empty: delete its objects first')
+    const again = await call('POST', '/v1/buckets', admin, { name: 'full-1', group })
+    expect(again.status).toBe(409)
+    expect(again.body.detail).toBe('a bucket full-1 exists already in the realm')
+    expect((await call('DELETE', '/v1/buckets/never-was', admin)).status).toBe(404)
   })
 })
