@@ -13,7 +13,9 @@ describe('toS3Error', () => {
   })
 
   it('answers a write past a storage quota with 403 QuotaExceeded and the reason', () => {
-    const error = toS3Error(new DataError('QuotaExceeded', 'group lab would store 11 MiB of its 10 MiB quota'))
+    const error = toS3Error(
+      new DataError('QuotaExceeded', 'group lab would store 11 MiB of its 10 MiB quota'),
+    )
     expect(error).toMatchObject({ code: 'QuotaExceeded', status: 403, internal: false })
     expect(error.message).toBe('Group lab would store 11 MiB of its 10 MiB quota')
   })
