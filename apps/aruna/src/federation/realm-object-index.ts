@@ -59,6 +59,8 @@ const PUSH_TIMEOUT_MS = 10_000
 const PULL_TIMEOUT_MS = 30_000
 /** The longest a read waits for the nodes it is catching up with. */
 const READ_THROUGH_TIMEOUT_MS = 5000
+/** Nodes a miss asks when this node is not catching up with any. */
+const MISS_PEERS = 2
 /**
  * How long a write that has its quorum still waits for the other connected nodes, so a read through
  * any node in step with the realm finds it.
@@ -181,8 +183,9 @@ export class RealmObjectIndex implements ObjectIndex {
   }
 
   /**
-   * After a miss (`NoSuchKey`, `NoSuchVersion`, `NoSuchBucket`) while catching up: pulls the bucket's
-   * records (the key's alone when given) from the nodes not yet caught up with; true when it asked.
+   * After a miss (`NoSuchKey`, `NoSuchVersion`, `NoSuchBucket`): pulls the bucket's records (the key's
+   * alone when given) from the nodes not yet caught up with, or else from two connected nodes (a record
+   * may still be on its way here, or have missed this node), one hop; true when it asked anyone.
    */
   async #readThroughOnMiss(err: unknown, bucket: string, key?: string): Promise<boolean> {
     if (
@@ -191,7 +194,8 @@ export class RealmObjectIndex implements ObjectIndex {
       !isDataError(err, 'NoSuchBucket')
     )
       return false
-    const peers = this.#catchingUpWith()
+    const catchingUp = this.#catchingUpWith()
+    const peers = catchingUp.length > 0 ? catchingUp : this.#init.nodes.connected().slice(0, MISS_PEERS)
     if (peers.length === 0) return false
     await this.#pullFrom(peers, bucket, key === undefined ? undefined : { start: key, end: `${key}\u0000` })
     return true
@@ -214,7 +218,8 @@ export class RealmObjectIndex implements ObjectIndex {
     let timer: ReturnType<typeof setTimeout> | undefined
     const pulls = Promise.allSettled(
       peers.map(async (peer) => {
-        await this.#pullBuckets(peer)
+        // The bucket list only when the bucket is not known here (or for a listing of buckets).
+        if (bucket === undefined || (await this.#find(bucket)) === undefined) await this.#pullBuckets(peer)
         if (bucket === undefined || range === undefined || (await this.#find(bucket)) === undefined) return
         await this.#pullRange(peer, bucket, range)
       }),
