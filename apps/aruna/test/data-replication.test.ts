@@ -23,6 +23,7 @@ import {
 } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Cluster, type ClusterNode, createCluster } from '../src/testing/cluster.js'
+import { operatorClients } from './cluster-s3.js'
 import { waitFor } from './wait-for.js'
 
 const BUCKET = 'replicated'
@@ -79,21 +80,7 @@ describe('data replication across five nodes (RF 3, W 2)', () => {
         'gc.intervalMinutes': 0,
       },
     })
-    const key = await cluster
-      .node(0)
-      .rest<{ accessKeyId: string; secretAccessKey: string }>('POST', '/v1/keys', {})
-    expect(key.status).toBe(201)
-    for (const node of cluster.nodes) clients.set(node.index, await node.s3Client(key.body))
-    // The key reaches every node through the realm document.
-    for (const node of cluster.nodes)
-      await waitFor(`node ${node.index} knows the access key`, async () => {
-        await client(node)
-          .send(new ListObjectsV2Command({ Bucket: 'no-such-bucket-here' }))
-          .catch((err) => {
-            if (err.name !== 'NoSuchBucket') throw err
-          })
-        return true
-      })
+    for (const [index, s3] of await operatorClients(cluster)) clients.set(index, s3)
     // Placement is computed by every node over the nodes it sees: wait until each sees all.
     await waitFor('every node is connected to every other', () =>
       cluster.nodes.every((node) => node.node.status().peers === 4),

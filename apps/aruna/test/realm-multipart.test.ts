@@ -13,13 +13,13 @@ import {
   GetObjectCommand,
   HeadBucketCommand,
   ListMultipartUploadsCommand,
-  ListObjectsV2Command,
   ListPartsCommand,
   type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Cluster, type ClusterNode, createCluster } from '../src/testing/cluster.js'
+import { operatorClients } from './cluster-s3.js'
 import { waitFor } from './wait-for.js'
 
 const BUCKET = 'multipart-realm'
@@ -56,20 +56,7 @@ describe('multipart uploads across three nodes', () => {
       nodes: 3,
       config: { 'data.antiEntropySeconds': 2, 'gc.intervalMinutes': 0 },
     })
-    const key = await cluster
-      .node(0)
-      .rest<{ accessKeyId: string; secretAccessKey: string }>('POST', '/v1/keys', {})
-    expect(key.status).toBe(201)
-    for (const node of cluster.nodes) clients.set(node.index, await node.s3Client(key.body))
-    for (const node of cluster.nodes)
-      await waitFor(`node ${node.index} knows the access key`, async () => {
-        await client(node)
-          .send(new ListObjectsV2Command({ Bucket: 'no-such-bucket-here' }))
-          .catch((err) => {
-            if (err.name !== 'NoSuchBucket') throw err
-          })
-        return true
-      })
+    for (const [index, s3] of await operatorClients(cluster)) clients.set(index, s3)
     await client(0).send(new CreateBucketCommand({ Bucket: BUCKET }))
     for (const node of cluster.nodes)
       await waitFor(`node ${node.index} knows the bucket`, async () => {
