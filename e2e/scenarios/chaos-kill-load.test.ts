@@ -5,11 +5,10 @@
  * (goal: 0 lost, 0 wrong), and again from node 3 after it restarts on its data directory. Counts go to the
  * report (e2e/report/latest.*); logs on a failure: test-results/chaos-kill-load/.
  */
-import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3'
+import type { S3Client } from '@aws-sdk/client-s3'
 import { afterAll, describe, expect, it } from 'vitest'
-import { waitUntil } from '../src/cluster.js'
 import { checkObjects, putLoad } from '../src/load.js'
-import { type Realm, ScenarioRecorder, startRealm } from '../src/realm.js'
+import { bucketOnEveryNode, type Realm, ScenarioRecorder, startRealm } from '../src/realm.js'
 import { sdkClient } from '../src/s3-clients/aws-sdk.js'
 
 const REGION = 'us-east-1'
@@ -47,20 +46,8 @@ describe('chaos: a node killed during a PUT load', { timeout: 240_000 }, () => {
         }),
       )
       realm = r
-      const s3 = r.nodes.map((n) => {
-        const c = sdkClient({ s3Url: n.s3Url, credentials: r.admin, region: REGION }, 'WHEN_REQUIRED')
-        clients.push(c)
-        return c
-      })
-      await (s3[0] as S3Client).send(new CreateBucketCommand({ Bucket: BUCKET }))
-      await waitUntil(
-        'the bucket and the key on every node',
-        async () => {
-          for (const c of s3) await c.send(new HeadBucketCommand({ Bucket: BUCKET }))
-          return true
-        },
-        { timeoutMs: 30_000 },
-      )
+      const s3 = await bucketOnEveryNode(r, BUCKET, REGION)
+      clients.push(...s3)
 
       const victim = r.nodes[2]
       if (!victim) throw new Error('no node 3')

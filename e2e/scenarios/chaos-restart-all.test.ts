@@ -9,11 +9,11 @@
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3'
+import type { S3Client } from '@aws-sdk/client-s3'
 import { afterAll, describe, expect, it } from 'vitest'
-import { type NodeProcess, waitUntil } from '../src/cluster.js'
+import type { NodeProcess } from '../src/cluster.js'
 import { checkObjects, errorName, putLoad } from '../src/load.js'
-import { type Realm, ScenarioRecorder, startRealm } from '../src/realm.js'
+import { bucketOnEveryNode, type Realm, ScenarioRecorder, startRealm } from '../src/realm.js'
 import { sdkClient } from '../src/s3-clients/aws-sdk.js'
 
 const REGION = 'us-east-1'
@@ -70,20 +70,8 @@ describe('chaos: every node killed at once, then restarted', { timeout: 300_000 
         }),
       )
       realm = r
-      const s3 = r.nodes.map((n) => {
-        const c = sdkClient({ s3Url: n.s3Url, credentials: r.admin, region: REGION }, 'WHEN_REQUIRED')
-        clients.push(c)
-        return c
-      })
-      await (s3[0] as S3Client).send(new CreateBucketCommand({ Bucket: BUCKET }))
-      await waitUntil(
-        'the bucket and the key on every node',
-        async () => {
-          for (const c of s3) await c.send(new HeadBucketCommand({ Bucket: BUCKET }))
-          return true
-        },
-        { timeoutMs: 30_000 },
-      )
+      const s3 = await bucketOnEveryNode(r, BUCKET, REGION)
+      clients.push(...s3)
       const token = await operatorToken(r.nodes[0] as NodeProcess)
       const groups = await rest<{ groups: { id: string; name: string }[] }>(
         r.nodes[0] as NodeProcess,

@@ -5,12 +5,11 @@
  * live again: every object (before, during, after) is read from every node including node 3, and new PUTs
  * go through every node. Goal: no error after it returns. Logs on a failure: test-results/chaos-sigstop/.
  */
-import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3'
+import type { S3Client } from '@aws-sdk/client-s3'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type NodeProcess, waitUntil } from '../src/cluster.js'
 import { checkObjects, type LoadResult, putLoad } from '../src/load.js'
-import { health, type Realm, ScenarioRecorder, startRealm } from '../src/realm.js'
-import { sdkClient } from '../src/s3-clients/aws-sdk.js'
+import { bucketOnEveryNode, health, type Realm, ScenarioRecorder, startRealm } from '../src/realm.js'
 
 const REGION = 'us-east-1'
 const BUCKET = 'chaos-stop'
@@ -47,21 +46,9 @@ describe('chaos: SIGSTOP past the liveness timeout, then SIGCONT', { timeout: 24
         }),
       )
       realm = r
-      const s3 = r.nodes.map((n) => {
-        const c = sdkClient({ s3Url: n.s3Url, credentials: r.admin, region: REGION }, 'WHEN_REQUIRED')
-        clients.push(c)
-        return c
-      })
+      const s3 = await bucketOnEveryNode(r, BUCKET, REGION)
+      clients.push(...s3)
       const [c1, c2, c3] = s3 as [S3Client, S3Client, S3Client]
-      await c1.send(new CreateBucketCommand({ Bucket: BUCKET }))
-      await waitUntil(
-        'the bucket and the key on every node',
-        async () => {
-          for (const c of s3) await c.send(new HeadBucketCommand({ Bucket: BUCKET }))
-          return true
-        },
-        { timeoutMs: 30_000 },
-      )
       const before = await putLoad({
         bucket: BUCKET,
         clients: s3,

@@ -10,6 +10,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3'
 import {
   type CliOptions,
   type CliRun,
@@ -22,6 +23,7 @@ import {
   waitUntil,
 } from './cluster.js'
 import { recordScenarios, type ScenarioReport } from './report.js'
+import { sdkClient } from './s3-clients/aws-sdk.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 export const RESULTS_DIR = join(here, '../test-results')
@@ -175,6 +177,26 @@ export async function startRealm(options: RealmOptions): Promise<Realm> {
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567'
 
 /** The CIDv1 (raw, sha2-256, base32) of bytes: the id of an object's only chunk when it is under 4 MiB. */
+/**
+ * The administrator's AWS SDK client for every node of `realm` (in node order), once `bucket` is made
+ * through the first and every node serves it (the key and the bucket reach each node by replication).
+ */
+export async function bucketOnEveryNode(realm: Realm, bucket: string, region: string): Promise<S3Client[]> {
+  const s3 = realm.nodes.map((n) =>
+    sdkClient({ s3Url: n.s3Url, credentials: realm.admin, region }, 'WHEN_REQUIRED'),
+  )
+  await (s3[0] as S3Client).send(new CreateBucketCommand({ Bucket: bucket }))
+  await waitUntil(
+    'the bucket and the key on every node',
+    async () => {
+      for (const c of s3) await c.send(new HeadBucketCommand({ Bucket: bucket }))
+      return true
+    },
+    { timeoutMs: 30_000 },
+  )
+  return s3
+}
+
 export function rawCid(bytes: Uint8Array): string {
   const digest = createHash('sha256').update(bytes).digest()
   const cid = Buffer.concat([Buffer.from([0x01, 0x55, 0x12, 0x20]), digest])
