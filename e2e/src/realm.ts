@@ -6,10 +6,11 @@
  * recorder that keeps logs on a failure and writes the scenario's counts to the report.
  */
 import { createHash } from 'node:crypto'
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { chunksOnDisk as storedChunks } from '@aruna/data'
 import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3'
 import {
   type CliOptions,
@@ -215,26 +216,14 @@ export function rawCid(bytes: Uint8Array): string {
   return out
 }
 
-/** Where a node keeps a chunk: `{dataDir}/chunks/chunks/<cid.slice(-3,-1)>/<cid>`. */
+/** Where a node keeps a chunk larger than `data.smallChunkBytes`: `{dataDir}/chunks/chunks/<cid.slice(-3,-1)>/<cid>`. */
 export function chunkPath(dataDir: string, cid: string): string {
   return join(dataDir, 'chunks', 'chunks', cid.slice(-3, -1), cid)
 }
 
-/** Every chunk id on a node's disk. */
-export async function chunksOnDisk(dataDir: string): Promise<Set<string>> {
-  const found = new Set<string>()
-  const base = join(dataDir, 'chunks', 'chunks')
-  let shards: string[]
-  try {
-    shards = await readdir(base)
-  } catch {
-    return found
-  }
-  for (const shard of shards) {
-    for (const name of await readdir(join(base, shard)).catch(() => [] as string[]))
-      if (name.startsWith('b')) found.add(name)
-  }
-  return found
+/** Every chunk on a node's disk (small chunks in its database and chunk files) with its size. */
+export async function chunksOnDisk(dataDir: string): Promise<Map<string, number>> {
+  return storedChunks(join(dataDir, 'chunks'))
 }
 
 // ---------------------------------------------------------------------------------------------------

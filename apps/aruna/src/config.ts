@@ -175,6 +175,11 @@ export const ConfigSchema = z
         scrubMiBPerSecond: boundedInteger(1, 100000, 'MiB per second').default(64),
         /** The most the repair sweep sends per second (copies to holders), in MiB. */
         repairMiBPerSecond: boundedInteger(1, 100000, 'MiB per second').default(64),
+        /**
+         * Chunks of at most this many bytes are kept in the node's small-chunk database (LMDB: concurrent
+         * writes share one synced commit) rather than a file each; 0 keeps every chunk in a file.
+         */
+        smallChunkBytes: boundedInteger(0, 1048576, 'bytes').default(16384),
       })
       .strict()
       .prefault({}),
@@ -248,6 +253,7 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   ARUNA_METADATA_REPLICATION_FACTOR: 'metadata.replicationFactor',
   ARUNA_DATA_WRITE_QUORUM: 'data.writeQuorum',
   ARUNA_DATA_DOWN_AFTER_SECONDS: 'data.downAfterSeconds',
+  ARUNA_DATA_SMALL_CHUNK_BYTES: 'data.smallChunkBytes',
 }
 
 const LIST_KEYS = new Set(['p2p.listen', 'p2p.bootstrap', 'rest.corsOrigins'])

@@ -351,6 +351,7 @@ export class ArunaNode {
         scrubBytesPerSecond: this.config.data.scrubMiBPerSecond * 1024 * 1024,
         repairBytesPerSecond: this.config.data.repairMiBPerSecond * 1024 * 1024,
       },
+      smallChunkBytes: this.config.data.smallChunkBytes,
     })
     const storage = this.s3
     const app = createNodeApi({

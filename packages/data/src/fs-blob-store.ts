@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import type { Stats } from 'node:fs'
-import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises'
+import { type FileHandle, mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { openTempDirectory, syncDirectory } from '@aruna/platform'
+import { type Database, open as openLmdb, type RootDatabase } from 'lmdb'
 import { ChunkHasher, chunkCidOf, corruptChunk, parseChunkCid } from './chunk-id.js'
 import { DataError, throwIfAborted } from './errors.js'
 import { GroupCommit } from './group-commit.js'
@@ -11,10 +12,21 @@ import type { AbortOptions, BlobStore, ChunkRef, ChunkSource, ChunkStat } from '
 /** Pieces read per step by `stream`. */
 const STREAM_PIECE = 256 * 1024
 const SHARD = /^[a-z2-7]{2}$/
+/** Chunks up to this size are kept in the small-chunk database by default (`FsBlobStoreInit.inlineMaxBytes`). */
+export const DEFAULT_INLINE_MAX_BYTES = 16 * 1024
+/** The small-chunk database's directory under the store's root. */
+const SMALL = 'small'
 
 export interface FsBlobStoreInit {
   /** The store's root; created if missing. One open store per directory at a time. */
   directory: string
+  /**
+   * Chunks of at most this many bytes are kept in the store's small-chunk database (LMDB, one
+   * synced commit shared by the chunks written together) instead of a file each; 0 keeps every chunk
+   * in a file. Default `DEFAULT_INLINE_MAX_BYTES` (16 KiB). Chunks already stored either way stay
+   * readable when this changes.
+   */
+  inlineMaxBytes?: number
 }
 
 /** What the store's writes cost in syncs, since it was opened. */
@@ -27,6 +39,8 @@ export interface FsBlobStoreCounters {
   directorySyncs: number
   /** fsyncs of `chunks/` after new shard directories were made: at most one per batch of them. */
   shardSyncs: number
+  /** Chunks written to the small-chunk database. */
+  inlined: number
 }
 
 /** A chunk written to its temp file (not yet synced; `handle` still open) and where it goes. */
@@ -39,8 +53,9 @@ interface Placement {
 /**
  * A `BlobStore` on the local filesystem.
  *
- * Layout under the root: `chunks/<shard>/<cid>` holds the chunks, `tmp/` the writes in flight and
- * `quarantine/` the copies found corrupt. The shard is the next-to-last two characters of the CID
+ * Layout under the root: `chunks/<shard>/<cid>` holds the chunks, `small/` (an LMDB environment) the
+ * chunks of at most `inlineMaxBytes`, `tmp/` the writes in flight and `quarantine/` the copies found
+ * corrupt. The shard is the next-to-last two characters of the CID
  * (as IPFS's flatfs does): the leading `bafkrei` is the same for every chunk, the last character
  * carries only 3 bits, and the two before it spread chunks evenly over 1024 directories.
  *
@@ -51,6 +66,13 @@ interface Placement {
  * next one (each file synced, then all renamed, then each shard directory synced once for all its new
  * entries), and each write is answered with its own outcome. Concurrent writers of one chunk each
  * write their own temp file; the rename is atomic and the contents are identical, so either wins.
+ *
+ * A small chunk costs a file, a file sync and a directory sync that way: it goes to the small-chunk
+ * database instead, where the chunks written in one event turn share one LMDB commit (fdatasynced
+ * before any of their writes resolves: `overlappingSync` off), and a read is a lookup in a memory map.
+ * Reads, `has`, `stat`, `delete` and `list` look in both places, so a store keeps working when
+ * `inlineMaxBytes` changes between opens. A corrupt small chunk is quarantined as a file like any
+ * other. `close()` closes the database.
  */
 export class FsBlobStore implements BlobStore {
   readonly directory: string
@@ -65,13 +87,21 @@ export class FsBlobStore implements BlobStore {
   /** Temp names: a prefix of this instance and a counter (no random bytes per write). */
   readonly #tempPrefix = randomBytes(6).toString('hex')
   #tempCount = 0
-  readonly #counters = { placed: 0, directorySyncs: 0, shardSyncs: 0 }
+  readonly #counters = { placed: 0, directorySyncs: 0, shardSyncs: 0, inlined: 0 }
+  readonly #inlineMax: number
+  readonly #smallRoot: RootDatabase<Buffer, string>
+  readonly #small: Database<Buffer, string>
+  /** Small chunks whose commit is under way, by id: a second write of one waits for it. */
+  readonly #inlining = new Map<string, Promise<boolean>>()
 
-  private constructor(directory: string) {
+  private constructor(directory: string, inlineMax: number, smallRoot: RootDatabase<Buffer, string>) {
     this.directory = directory
     this.#chunks = join(directory, 'chunks')
     this.#tmp = join(directory, 'tmp')
     this.#quarantine = join(directory, 'quarantine')
+    this.#inlineMax = inlineMax
+    this.#smallRoot = smallRoot
+    this.#small = smallRoot
   }
 
   get counters(): FsBlobStoreCounters {
@@ -80,11 +110,32 @@ export class FsBlobStore implements BlobStore {
 
   /** Opens (or creates) the store at `init.directory` and removes temp files an earlier crash left. */
   static async open(init: FsBlobStoreInit): Promise<FsBlobStore> {
-    const store = new FsBlobStore(resolve(init.directory))
-    for (const dir of [store.#chunks, store.#quarantine]) await mkdir(dir, { recursive: true })
-    await openTempDirectory(store.#tmp)
-    await syncDirectory(store.directory)
-    return store
+    const inlineMax = init.inlineMaxBytes ?? DEFAULT_INLINE_MAX_BYTES
+    if (!Number.isSafeInteger(inlineMax) || inlineMax < 0) {
+      throw new DataError('InvalidArgument', `inlineMaxBytes must be a whole number ≥ 0, not ${inlineMax}`)
+    }
+    const directory = resolve(init.directory)
+    const chunks = join(directory, 'chunks')
+    const quarantine = join(directory, 'quarantine')
+    const small = join(directory, SMALL)
+    for (const dir of [chunks, quarantine, small]) await mkdir(dir, { recursive: true })
+    await openTempDirectory(join(directory, 'tmp'))
+    await syncDirectory(directory)
+    const smallRoot = openLmdb<Buffer, string>({
+      path: small,
+      noSubdir: false,
+      encoding: 'binary',
+      // Durable when a write resolves: lmdb-js resolves before the flush with overlappingSync on.
+      overlappingSync: false,
+      noSync: false,
+      noMetaSync: false,
+    })
+    return new FsBlobStore(directory, inlineMax, smallRoot)
+  }
+
+  /** Waits for the small-chunk database's pending commits and closes it. */
+  async close(): Promise<void> {
+    await this.#smallRoot.close()
   }
 
   /** Where the chunk's file is (or would be). `InvalidCid` for anything but a chunk id. */
@@ -103,6 +154,8 @@ export class FsBlobStore implements BlobStore {
   }
 
   async get(cid: string, options: AbortOptions = {}): Promise<Uint8Array> {
+    const small = await this.#smallChunk(cid, options.signal)
+    if (small !== undefined) return small
     const handle = await this.#openChunk(cid, options.signal)
     try {
       let bytes: Uint8Array
@@ -125,6 +178,11 @@ export class FsBlobStore implements BlobStore {
   }
 
   async *stream(cid: string, options: AbortOptions = {}): AsyncGenerator<Uint8Array> {
+    const small = await this.#smallChunk(cid, options.signal)
+    if (small !== undefined) {
+      yield small
+      return
+    }
     const handle = await this.#openChunk(cid, options.signal)
     try {
       const hasher = new ChunkHasher()
@@ -150,12 +208,15 @@ export class FsBlobStore implements BlobStore {
   async has(cid: string, options: AbortOptions = {}): Promise<boolean> {
     const path = this.chunkPath(cid)
     throwIfAborted(options.signal)
+    if (this.#small.doesExist(cid)) return true
     return (await statIfExists(path)) !== undefined
   }
 
   async stat(cid: string, options: AbortOptions = {}): Promise<ChunkStat> {
     const path = this.chunkPath(cid)
     throwIfAborted(options.signal)
+    const small = this.#small.getBinary(cid)
+    if (small !== undefined) return { size: small.byteLength }
     const stats = await statIfExists(path)
     if (stats === undefined) throw noSuchChunk(cid)
     return { size: stats.size }
@@ -164,10 +225,20 @@ export class FsBlobStore implements BlobStore {
   async delete(cid: string, options: AbortOptions = {}): Promise<void> {
     const path = this.chunkPath(cid)
     throwIfAborted(options.signal)
+    await this.#inlining.get(cid)
+    await this.#small.remove(cid)
     await rm(path, { force: true })
   }
 
   async *list(options: AbortOptions = {}): AsyncGenerator<string> {
+    // A snapshot of the small chunks' ids first: a file of the same chunk (stored before a change of
+    // `inlineMaxBytes`) is then not named twice.
+    const small = new Set<string>()
+    for (const cid of this.#small.getKeys()) if (typeof cid === 'string' && isChunkId(cid)) small.add(cid)
+    for (const cid of small) {
+      throwIfAborted(options.signal)
+      yield cid
+    }
     for (const shard of await readdir(this.#chunks)) {
       if (!SHARD.test(shard)) continue
       let names: string[]
@@ -179,7 +250,7 @@ export class FsBlobStore implements BlobStore {
       }
       for (const name of names) {
         throwIfAborted(options.signal)
-        if (name.slice(-3, -1) === shard && isChunkId(name)) yield name
+        if (name.slice(-3, -1) === shard && !small.has(name) && isChunkId(name)) yield name
       }
     }
   }
@@ -187,18 +258,43 @@ export class FsBlobStore implements BlobStore {
   async #write(source: ChunkSource, expected: string | undefined, signal?: AbortSignal): Promise<ChunkRef> {
     throwIfAborted(signal)
     let known: ChunkRef | undefined
+    /** A streamed source's first pieces, read to tell whether it is small. */
+    let head: Uint8Array[] = []
+    let rest: AsyncIterator<Uint8Array> | undefined
+    if (!(source instanceof Uint8Array)) {
+      rest = source[Symbol.asyncIterator]()
+      let size = 0
+      for (;;) {
+        const next = await rest.next()
+        throwIfAborted(signal)
+        if (next.done === true) {
+          rest = undefined
+          break
+        }
+        head.push(next.value)
+        size += next.value.byteLength
+        if (size > this.#inlineMax) break
+      }
+      if (rest === undefined) source = head.length === 1 ? (head[0] as Uint8Array) : concat(head, size)
+    }
     if (source instanceof Uint8Array) {
       // Whole bytes can be named before touching the disk, which makes re-putting a chunk cheap.
       known = { cid: chunkCidOf(source), size: source.byteLength }
       if (expected !== undefined && known.cid !== expected) throw corruptChunk(expected, known.cid)
+      if (this.#inlineMax > 0 && known.size <= this.#inlineMax) {
+        await this.#putSmall(known.cid, source)
+        return known
+      }
       if (await this.#placedDurably(this.chunkPath(known.cid))) return known
+      head = [source]
     }
     const temp = join(this.#tmp, `${this.#tempPrefix}-${this.#tempCount++}.tmp`)
     const handle = await open(temp, 'wx', 0o444)
     let submitted = false
     try {
       const hasher = known === undefined ? new ChunkHasher() : undefined
-      for await (const piece of source instanceof Uint8Array ? [source] : source) {
+      const pieces = rest === undefined ? head : chain(head, rest)
+      for await (const piece of pieces) {
         throwIfAborted(signal)
         hasher?.update(piece)
         await writeAll(handle, piece)
@@ -229,6 +325,56 @@ export class FsBlobStore implements BlobStore {
         }
       }
     }
+  }
+
+  /**
+   * Stores a small chunk in the small-chunk database, durably when it resolves. A chunk already there
+   * (or being committed by another write) is not written again.
+   */
+  async #putSmall(cid: string, bytes: Uint8Array): Promise<void> {
+    const pending = this.#inlining.get(cid)
+    if (pending !== undefined && (await pending)) return
+    if (this.#small.doesExist(cid)) return
+    const put = this.#small.put(cid, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
+    const committing = put.then(
+      () => true,
+      () => false,
+    )
+    this.#inlining.set(cid, committing)
+    try {
+      await put
+      this.#counters.inlined++
+    } finally {
+      if (this.#inlining.get(cid) === committing) this.#inlining.delete(cid)
+    }
+  }
+
+  /**
+   * The small chunk `cid`, verified; `undefined` when it is not in the small-chunk database. A copy
+   * that does not hash to its id is quarantined (moved to `quarantine/` as a file) and refused.
+   */
+  async #smallChunk(cid: string, signal: AbortSignal | undefined): Promise<Uint8Array | undefined> {
+    parseChunkCid(cid)
+    throwIfAborted(signal)
+    const stored = this.#small.getBinary(cid)
+    if (stored === undefined) return undefined
+    const bytes = new Uint8Array(stored.buffer, stored.byteOffset, stored.byteLength)
+    const actual = chunkCidOf(bytes)
+    if (actual === cid) return bytes
+    await this.#quarantineSmall(cid, stored)
+    throw corruptChunk(cid, actual)
+  }
+
+  /** Moves a corrupt small chunk out of service, unless repair replaced it since it was read. */
+  async #quarantineSmall(cid: string, read: Buffer): Promise<void> {
+    const kept = join(this.#quarantine, `${cid}.${Date.now()}.${randomBytes(4).toString('hex')}`)
+    const removed = await this.#small.transaction(() => {
+      const now = this.#small.getBinary(cid)
+      if (now === undefined || !now.equals(read)) return false
+      void this.#small.remove(cid)
+      return true
+    })
+    if (removed) await writeFile(kept, read)
   }
 
   /**
@@ -334,6 +480,59 @@ export class FsBlobStore implements BlobStore {
     } catch (err) {
       if (!isMissing(err)) throw err
     }
+  }
+}
+
+/**
+ * The chunks a store's directory holds, with their sizes, read without opening the store: its
+ * small-chunk database read-only (LMDB lets a reader in another process look while the store writes)
+ * and its chunk files listed. For tools and tests that look at a running node's disk.
+ */
+export async function chunksOnDisk(directory: string): Promise<Map<string, number>> {
+  const found = new Map<string, number>()
+  const small = join(resolve(directory), SMALL)
+  if ((await statIfExists(join(small, 'data.mdb'))) !== undefined) {
+    const db = openLmdb<Buffer, string>({ path: small, noSubdir: false, encoding: 'binary', readOnly: true })
+    try {
+      for (const { key, value } of db.getRange())
+        if (typeof key === 'string' && isChunkId(key)) found.set(key, value.byteLength)
+    } finally {
+      await db.close()
+    }
+  }
+  const chunks = join(resolve(directory), 'chunks')
+  for (const shard of await readdir(chunks).catch(() => [] as string[])) {
+    if (!SHARD.test(shard)) continue
+    for (const name of await readdir(join(chunks, shard)).catch(() => [] as string[])) {
+      if (name.slice(-3, -1) !== shard || found.has(name) || !isChunkId(name)) continue
+      const stats = await statIfExists(join(chunks, shard, name))
+      if (stats !== undefined) found.set(name, stats.size)
+    }
+  }
+  return found
+}
+
+/** `pieces` joined into one array of `size` bytes. */
+function concat(pieces: readonly Uint8Array[], size: number): Uint8Array {
+  const joined = new Uint8Array(size)
+  let offset = 0
+  for (const piece of pieces) {
+    joined.set(piece, offset)
+    offset += piece.byteLength
+  }
+  return joined
+}
+
+/** `head`'s pieces, then the rest of an iteration already begun. */
+async function* chain(
+  head: readonly Uint8Array[],
+  rest: AsyncIterator<Uint8Array>,
+): AsyncGenerator<Uint8Array> {
+  yield* head
+  for (;;) {
+    const next = await rest.next()
+    if (next.done === true) return
+    yield next.value
   }
 }
 

@@ -16,22 +16,30 @@ describe('MemoryBlobStore', () => {
   })
 })
 
-describe('FsBlobStore', () => {
-  const roots = new Map<object, string>()
-  runBlobStoreTests({
-    async setup() {
-      const root = await mkdtemp(join(tmpdir(), 'aruna-blobs-'))
-      const store = await FsBlobStore.open({ directory: root })
-      const fixture = {
-        store,
-        corrupt: (cid: string, bytes: Uint8Array) => overwriteChunkFile(store, cid, bytes),
-      }
-      roots.set(fixture, root)
-      return fixture
-    },
-    async teardown(fixture) {
-      await rm(roots.get(fixture)!, { recursive: true, force: true })
-      roots.delete(fixture)
-    },
+for (const [title, inlineMaxBytes] of [
+  ['FsBlobStore (small chunks in its database)', undefined],
+  ['FsBlobStore (every chunk in a file)', 0],
+] as const) {
+  describe(title, () => {
+    const roots = new Map<object, string>()
+    runBlobStoreTests({
+      async setup() {
+        const root = await mkdtemp(join(tmpdir(), 'aruna-blobs-'))
+        const store = await FsBlobStore.open({
+          directory: root,
+          ...(inlineMaxBytes === undefined ? {} : { inlineMaxBytes }),
+        })
+        const fixture = {
+          store,
+          corrupt: (cid: string, bytes: Uint8Array) => overwriteChunkFile(store, cid, bytes),
+        }
+        roots.set(fixture, root)
+        return fixture
+      },
+      async teardown(fixture) {
+        await rm(roots.get(fixture)!, { recursive: true, force: true })
+        roots.delete(fixture)
+      },
+    })
   })
-})
+}

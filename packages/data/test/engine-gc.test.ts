@@ -604,46 +604,62 @@ describe('space', () => {
     if (dir !== undefined) await rm(dir, { recursive: true, force: true })
   })
 
+  /** Bytes in files under `path`, but for the small-chunk database's (`small/`: LMDB keeps its size). */
   async function bytesUnder(path: string): Promise<number> {
     let total = 0
     for (const entry of await readdir(path, { withFileTypes: true, recursive: true })) {
+      if (entry.parentPath === join(path, 'small')) continue
       if (entry.isFile()) total += (await stat(join(entry.parentPath, entry.name))).size
     }
     return total
   }
 
-  it('write, purge every version, collect: the chunk store is back to empty', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'aruna-space-'))
-    const blobs = await FsBlobStore.open({ directory: join(dir, 'blobs') })
-    const uploads = await FsMultipartStore.open({ directory: join(dir, 'uploads') })
-    const lmdb = await LmdbObjectIndex.open(join(dir, 'index'))
-    const { engine } = engineOver(blobs, uploads, lmdb)
-    await engine.createBucket('ver', G1)
-    await engine.putBucketVersioning('ver', 'Enabled')
-    await engine.createBucket('unv', G1)
-    const before = await bytesUnder(join(dir, 'blobs'))
-    let written = 0
-    for (let i = 0; i < 30; i++) {
-      const bytes = createHash('sha512').update(`${i}`).digest()
-      written += bytes.length
-      await engine.putObject({ bucket: i % 2 === 0 ? 'ver' : 'unv', key: `k${i % 5}`, body: body(bytes) })
-    }
-    await engine.copyObject({ source: { bucket: 'ver', key: 'k0' }, bucket: 'unv', key: 'copy' })
-    const upload = await engine.createMultipartUpload({ bucket: 'ver', key: 'mp', initiator: 'a' })
-    await engine.uploadPart({
-      bucket: 'ver',
-      key: 'mp',
-      uploadId: upload.uploadId,
-      partNumber: 1,
-      body: body(Buffer.alloc(100, 'm')),
-    })
-    expect(await bytesUnder(join(dir, 'blobs'))).toBeGreaterThan(before + written / 2)
-    await purgeEverything(engine)
-    const result = await engine.collectGarbage()
-    expect(result.bytesFreed).toBeGreaterThan(written / 2)
-    expect(await stored(blobs)).toEqual([])
-    expect(await bytesUnder(join(dir, 'blobs'))).toBe(0)
-    expect(await bytesUnder(join(dir, 'uploads'))).toBe(0)
-    await lmdb.close()
-  })
+  // Every chunk in a file, or small chunks in the small-chunk database: the files are gone, and the
+  // database's entries (LMDB keeps its file's size and reuses the freed pages).
+  it.each([
+    ['every chunk in a file', 0],
+    ['small chunks in the database', undefined],
+  ] as const)(
+    'write, purge every version, collect: the chunk store is back to empty (%s)',
+    async (_, inlineMaxBytes) => {
+      dir = await mkdtemp(join(tmpdir(), 'aruna-space-'))
+      const blobs = await FsBlobStore.open({
+        directory: join(dir, 'blobs'),
+        ...(inlineMaxBytes === undefined ? {} : { inlineMaxBytes }),
+      })
+      const uploads = await FsMultipartStore.open({ directory: join(dir, 'uploads') })
+      const lmdb = await LmdbObjectIndex.open(join(dir, 'index'))
+      const { engine } = engineOver(blobs, uploads, lmdb)
+      await engine.createBucket('ver', G1)
+      await engine.putBucketVersioning('ver', 'Enabled')
+      await engine.createBucket('unv', G1)
+      const before = await bytesUnder(join(dir, 'blobs'))
+      let written = 0
+      for (let i = 0; i < 30; i++) {
+        const bytes = createHash('sha512').update(`${i}`).digest()
+        written += bytes.length
+        await engine.putObject({ bucket: i % 2 === 0 ? 'ver' : 'unv', key: `k${i % 5}`, body: body(bytes) })
+      }
+      await engine.copyObject({ source: { bucket: 'ver', key: 'k0' }, bucket: 'unv', key: 'copy' })
+      const upload = await engine.createMultipartUpload({ bucket: 'ver', key: 'mp', initiator: 'a' })
+      await engine.uploadPart({
+        bucket: 'ver',
+        key: 'mp',
+        uploadId: upload.uploadId,
+        partNumber: 1,
+        body: body(Buffer.alloc(100, 'm')),
+      })
+      // In files, the chunks take space on disk; in the database, they are its entries.
+      if (inlineMaxBytes === 0)
+        expect(await bytesUnder(join(dir, 'blobs'))).toBeGreaterThan(before + written / 2)
+      else expect((await stored(blobs)).length).toBeGreaterThanOrEqual(30)
+      await purgeEverything(engine)
+      const result = await engine.collectGarbage()
+      expect(result.bytesFreed).toBeGreaterThan(written / 2)
+      expect(await stored(blobs)).toEqual([])
+      expect(await bytesUnder(join(dir, 'blobs'))).toBe(0)
+      expect(await bytesUnder(join(dir, 'uploads'))).toBe(0)
+      await lmdb.close()
+    },
+  )
 })

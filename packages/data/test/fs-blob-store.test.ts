@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { chunkCidOf, FsBlobStore } from '../src/index.js'
+import { chunkCidOf, chunksOnDisk, FsBlobStore } from '../src/index.js'
 import { overwriteChunkFile } from './fs-fixture.js'
 
 async function listAll(store: FsBlobStore): Promise<string[]> {
@@ -16,13 +16,15 @@ async function* inPieces(bytes: Uint8Array, size: number): AsyncGenerator<Uint8A
   for (let offset = 0; offset < bytes.byteLength; offset += size) yield bytes.subarray(offset, offset + size)
 }
 
+// The file layout: these stores keep every chunk in a file (`inlineMaxBytes: 0`); small chunks in the
+// small-chunk database are tested below.
 describe('FsBlobStore on disk', () => {
   let root: string
   let store: FsBlobStore
 
   beforeEach(async () => {
     root = await mkdtemp(join(tmpdir(), 'aruna-fs-blobs-'))
-    store = await FsBlobStore.open({ directory: root })
+    store = await FsBlobStore.open({ directory: root, inlineMaxBytes: 0 })
   })
 
   afterEach(async () => {
@@ -49,13 +51,13 @@ describe('FsBlobStore on disk', () => {
   it('finds its chunks again after being reopened', async () => {
     const bytes = new Uint8Array(randomBytes(100_000))
     const { cid } = await store.put(bytes)
-    const reopened = await FsBlobStore.open({ directory: root })
+    const reopened = await FsBlobStore.open({ directory: root, inlineMaxBytes: 0 })
     expect(await reopened.get(cid)).toEqual(bytes)
     expect(await listAll(reopened)).toEqual([cid])
   })
 
   it('creates a missing root directory', async () => {
-    const nested = await FsBlobStore.open({ directory: join(root, 'a', 'b') })
+    const nested = await FsBlobStore.open({ directory: join(root, 'a', 'b'), inlineMaxBytes: 0 })
     const { cid } = await nested.put(new Uint8Array([1, 2, 3]))
     expect(await nested.has(cid)).toBe(true)
   })
@@ -65,7 +67,7 @@ describe('FsBlobStore on disk', () => {
     await writeFile(join(root, 'tmp', 'deadbeef.tmp'), new Uint8Array(1000))
     await mkdir(join(root, 'tmp', 'stray-dir'))
     await writeFile(join(root, 'tmp', 'stray-dir', 'x'), 'x')
-    const reopened = await FsBlobStore.open({ directory: root })
+    const reopened = await FsBlobStore.open({ directory: root, inlineMaxBytes: 0 })
     expect(await readdir(join(root, 'tmp'))).toEqual([])
     expect(await listAll(reopened)).toEqual([cid])
   })
@@ -157,7 +159,7 @@ describe('FsBlobStore group commit', () => {
 
   beforeEach(async () => {
     root = await mkdtemp(join(tmpdir(), 'aruna-fs-blobs-'))
-    store = await FsBlobStore.open({ directory: root })
+    store = await FsBlobStore.open({ directory: root, inlineMaxBytes: 0 })
   })
 
   afterEach(async () => {
@@ -217,5 +219,137 @@ describe('FsBlobStore group commit', () => {
     expect(await listAll(store)).toEqual([refs[0]?.cid])
     expect(await store.get(refs[0]!.cid)).toEqual(bytes)
     expect(await readdir(join(root, 'tmp'))).toEqual([])
+  })
+})
+
+describe('FsBlobStore small chunks (in the small-chunk database)', () => {
+  let root: string
+  let store: FsBlobStore
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'aruna-fs-small-'))
+    store = await FsBlobStore.open({ directory: root, inlineMaxBytes: 1024 })
+  })
+
+  afterEach(async () => {
+    await store.close()
+    await rm(root, { recursive: true, force: true })
+  })
+
+  it('keeps chunks up to inlineMaxBytes out of chunk files, and larger ones in files', async () => {
+    const small = new Uint8Array(randomBytes(1024))
+    const large = new Uint8Array(randomBytes(1025))
+    const a = await store.put(small)
+    const b = await store.put(inPieces(large, 100))
+    expect(store.counters.inlined).toBe(1)
+    await expect(stat(store.chunkPath(a.cid))).rejects.toMatchObject({ code: 'ENOENT' })
+    expect((await stat(store.chunkPath(b.cid))).size).toBe(1025)
+    expect(await store.get(a.cid)).toEqual(small)
+    expect(await store.stat(a.cid)).toEqual({ size: 1024 })
+    expect(await store.has(a.cid)).toBe(true)
+    expect(await listAll(store)).toEqual([a.cid, b.cid].sort())
+  })
+
+  it('takes a small chunk streamed in pieces, under its claimed id or refusing a wrong one', async () => {
+    const bytes = new Uint8Array(randomBytes(900))
+    const cid = chunkCidOf(bytes)
+    expect(await store.putVerified(cid, inPieces(bytes, 7))).toEqual({ cid, size: 900 })
+    expect(await store.get(cid)).toEqual(bytes)
+    const other = chunkCidOf(new Uint8Array([1]))
+    await expect(store.putVerified(other, inPieces(bytes, 7))).rejects.toMatchObject({ code: 'CorruptChunk' })
+    expect(await store.has(other)).toBe(false)
+    const pieces: Uint8Array[] = []
+    for await (const piece of store.stream(cid)) pieces.push(piece)
+    expect(Buffer.concat(pieces)).toEqual(Buffer.from(bytes))
+  })
+
+  it('shares commits between concurrent small puts, and each is durable across a reopen', async () => {
+    const chunks = Array.from({ length: 200 }, (_, i) => new Uint8Array(randomBytes(64 + i)))
+    const refs = await Promise.all(chunks.map((bytes) => store.put(bytes)))
+    expect(store.counters.inlined).toBe(200)
+    await store.close()
+    store = await FsBlobStore.open({ directory: root, inlineMaxBytes: 1024 })
+    for (const [i, ref] of refs.entries()) expect(await store.get(ref.cid)).toEqual(chunks[i])
+    expect(await listAll(store)).toHaveLength(200)
+    expect(await readdir(join(root, 'chunks'))).toEqual([])
+  })
+
+  it('writes a chunk put many times at once only once', async () => {
+    const bytes = new Uint8Array(randomBytes(512))
+    const refs = await Promise.all(Array.from({ length: 10 }, () => store.put(bytes)))
+    expect(new Set(refs.map((ref) => ref.cid)).size).toBe(1)
+    expect(store.counters.inlined).toBe(1)
+    await store.put(bytes)
+    expect(store.counters.inlined).toBe(1)
+  })
+
+  it('deletes a small chunk, and a file of the same chunk stored before inlining', async () => {
+    const bytes = new Uint8Array(randomBytes(300))
+    await store.close()
+    const files = await FsBlobStore.open({ directory: root, inlineMaxBytes: 0 })
+    const { cid } = await files.put(bytes)
+    await files.close()
+    store = await FsBlobStore.open({ directory: root, inlineMaxBytes: 1024 })
+    // Stored before as a file: still read, and not written again as a small chunk... until put again.
+    expect(await store.get(cid)).toEqual(bytes)
+    await store.put(bytes)
+    expect(await listAll(store)).toEqual([cid])
+    await store.delete(cid)
+    expect(await store.has(cid)).toBe(false)
+    await expect(store.get(cid)).rejects.toMatchObject({ code: 'NoSuchChunk' })
+    await expect(store.stat(cid)).rejects.toMatchObject({ code: 'NoSuchChunk' })
+    expect(await listAll(store)).toEqual([])
+  })
+
+  it('quarantines a corrupt small chunk as a file and refuses it; a good copy put again serves', async () => {
+    const bytes = new Uint8Array(randomBytes(700))
+    const { cid } = await store.put(bytes)
+    await overwriteChunkFile(store, cid, new Uint8Array(randomBytes(700)))
+    await expect(store.get(cid)).rejects.toMatchObject({ code: 'CorruptChunk' })
+    expect(await store.has(cid)).toBe(false)
+    const kept = await readdir(join(root, 'quarantine'))
+    expect(kept).toHaveLength(1)
+    expect(kept[0]?.startsWith(`${cid}.`)).toBe(true)
+    await store.putVerified(cid, bytes)
+    expect(await store.get(cid)).toEqual(bytes)
+    await overwriteChunkFile(store, cid, new Uint8Array(randomBytes(700)))
+    // A read transaction sees the database as it was when it began: read again in a fresh one.
+    await store.close()
+    store = await FsBlobStore.open({ directory: root, inlineMaxBytes: 1024 })
+    await expect(async () => {
+      for await (const _ of store.stream(cid)) {
+        // nothing: the damage shows before any piece
+      }
+    }).rejects.toMatchObject({ code: 'CorruptChunk' })
+  })
+
+  it('refuses an inlineMaxBytes that is not a whole number ≥ 0', async () => {
+    for (const inlineMaxBytes of [-1, 1.5, Number.NaN])
+      await expect(FsBlobStore.open({ directory: root, inlineMaxBytes })).rejects.toMatchObject({
+        code: 'InvalidArgument',
+      })
+  })
+})
+
+describe('chunksOnDisk', () => {
+  it('names the chunks of a store directory with their sizes, small and in files, while the store is open', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'aruna-fs-ondisk-'))
+    try {
+      expect(await chunksOnDisk(root)).toEqual(new Map())
+      const store = await FsBlobStore.open({ directory: root, inlineMaxBytes: 100 })
+      const small = await store.put(new Uint8Array(randomBytes(100)))
+      const large = await store.put(new Uint8Array(randomBytes(101)))
+      expect(await chunksOnDisk(root)).toEqual(
+        new Map([
+          [small.cid, 100],
+          [large.cid, 101],
+        ]),
+      )
+      await store.delete(small.cid)
+      expect([...(await chunksOnDisk(root)).keys()]).toEqual([large.cid])
+      await store.close()
+    } finally {
+      await rm(root, { recursive: true, force: true })
+    }
   })
 })

@@ -73,6 +73,8 @@ export interface S3ServiceInit {
   readonly onRequest?: (record: S3RequestRecord) => void
   /** The realm this node's data is part of (a node on its own is a realm of one). */
   readonly federation: DataFederationInit
+  /** Chunks of at most this many bytes go to the small-chunk database (`FsBlobStoreInit.inlineMaxBytes`). */
+  readonly smallChunkBytes?: number
 }
 
 /** How this node shares data with the realm (the `data` section of the configuration, in milliseconds). */
@@ -143,7 +145,10 @@ export interface RealmData {
 
 export async function startS3Service(init: S3ServiceInit): Promise<S3Service> {
   const { dataDir, realm, logger } = init
-  const localBlobs = await FsBlobStore.open({ directory: join(dataDir, 'chunks') })
+  const localBlobs = await FsBlobStore.open({
+    directory: join(dataDir, 'chunks'),
+    ...(init.smallChunkBytes === undefined ? {} : { inlineMaxBytes: init.smallChunkBytes }),
+  })
   // A bucket that arrives from another node keeps its creation time: `createBucketAt` sets the time
   // the index's clock gives for that one call (the index reads it before its first await).
   let bucketTime: string | undefined
@@ -271,11 +276,13 @@ export async function startS3Service(init: S3ServiceInit): Promise<S3Service> {
         await endpoint.close(timeoutMs)
         await stopRealmData(data, stopServing, timeoutMs)
         await localIndex.close()
+        await localBlobs.close()
       },
     }
   } catch (err) {
     await stopRealmData(realmData, stopServing, 1000)
     await localIndex.close()
+    await localBlobs.close()
     throw err
   }
 }
