@@ -933,3 +933,79 @@ describe('DataError mapping', () => {
     expect(await call('GET', '/shared/x')).toMatchObject({ status: 500, code: 'InternalError' })
   })
 })
+
+describe('S3 access log, served by @hono/node-server', () => {
+  let records: S3RequestRecord[]
+  let base: string
+  let server: import('node:http').Server
+
+  beforeEach(async () => {
+    records = []
+    const { createAdaptorServer } = await import('@hono/node-server')
+    // Chunks of a realistic size, so that large bodies are quick to store and stream.
+    const served = new ObjectEngine({
+      blobs: new MemoryBlobStore(),
+      index: new MemoryObjectIndex(),
+      uploads: new MemoryMultipartStore(),
+      clock: new HybridLogicalClock('node-a'),
+      chunkSize: 64 * 1024,
+    })
+    await served.createBucket('shared', GROUP_A)
+    server = createAdaptorServer({
+      fetch: createS3App({ ...init, engine: served, onRequest: (record) => records.push(record) })
+        .fetch as never,
+    }) as import('node:http').Server
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    base = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`
+    return async () => {
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+    }
+  })
+
+  const send = (method: string, path: string, body?: Uint8Array) =>
+    fetch(`${base}${path}`, { method, headers: { ...auth() }, ...(body === undefined ? {} : { body }) })
+  const logged = async (count: number): Promise<S3RequestRecord[]> => {
+    // The record is made when the Node response closes, just after the client has the answer.
+    for (let round = 0; round < 200 && records.length < count; round++)
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    return records
+  }
+
+  it('puts the request id on every answer and logs the bytes that went out, small or streamed', async () => {
+    const small = new Uint8Array(1000).fill(7)
+    const large = new Uint8Array(200_000).map((_, i) => i % 251)
+    expect((await send('PUT', '/shared/small', small)).status).toBe(200)
+    expect((await send('PUT', '/shared/large', large)).status).toBe(200)
+    const got = await send('GET', '/shared/small')
+    expect(new Uint8Array(await got.arrayBuffer())).toEqual(small)
+    const id = got.headers.get('x-amz-request-id')
+    expect(id).toMatch(/^[0-9A-F]{16}$/)
+    expect(got.headers.get('x-amz-id-2')).toBe(id)
+    const streamed = await send('GET', '/shared/large')
+    expect(new Uint8Array(await streamed.arrayBuffer())).toEqual(large)
+    const missing = await send('GET', '/shared/missing')
+    const text = await missing.text()
+    expect(missing.status).toBe(404)
+    expect(text).toContain(`<RequestId>${missing.headers.get('x-amz-request-id')}</RequestId>`)
+    const [, , getSmall, getLarge, notFound] = await logged(5)
+    expect(getSmall).toMatchObject({ requestId: id, status: 200, bytesOut: 1000 })
+    expect(getLarge).toMatchObject({ status: 200, bytesOut: 200_000 })
+    expect(notFound).toMatchObject({ status: 404, error: 'NoSuchKey', bytesOut: Buffer.byteLength(text) })
+  })
+
+  it('logs what left of a download the client gave up on', async () => {
+    // Larger than what the sockets between server and client can hold at once.
+    const large = new Uint8Array(32 * 1024 * 1024).fill(1)
+    expect((await send('PUT', '/shared/big', large)).status).toBe(200)
+    const abort = new AbortController()
+    const answer = await fetch(`${base}/shared/big`, { headers: { ...auth() }, signal: abort.signal })
+    const reader = answer.body?.getReader()
+    await reader?.read()
+    abort.abort()
+    const [, download] = await logged(2)
+    expect(download?.status).toBe(200)
+    expect(download?.bytesOut).toBeGreaterThan(0)
+    expect(download?.bytesOut).toBeLessThan(large.byteLength)
+  })
+})

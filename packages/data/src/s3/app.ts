@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { Authorizer } from '@aruna/auth'
 import { Hono, type MiddlewareHandler } from 'hono'
 import type { ObjectEngine } from '../engine/object-engine.js'
-import type { S3Context, S3Env, S3Services } from './context.js'
+import type { NodeResponse, S3Context, S3Env, S3Services } from './context.js'
 import { corsForActualRequests } from './cors.js'
 import { handlerOf, resolveOperation, type S3Operation } from './dispatch.js'
 import { errorDocument, toS3Error } from './errors.js'
@@ -124,13 +124,27 @@ function exchange(onRequest: S3AppInit['onRequest']): MiddlewareHandler<S3Env> {
     const start = performance.now()
     const id = randomBytes(8).toString('hex').toUpperCase()
     c.set('requestId', id)
+    // Served by @hono/node-server: the headers go on the Node response and its writes are counted, so
+    // the answer stays as the handler made it (a body in memory is written at once, with no stream).
+    const outgoing = c.env?.outgoing
+    let counter: (() => number) | undefined
+    if (outgoing !== undefined) {
+      outgoing.setHeader('x-amz-request-id', id)
+      outgoing.setHeader('x-amz-id-2', id)
+      if (onRequest !== undefined) counter = countWrites(outgoing)
+    }
     await next()
     const body = await settleBody(c.req.raw)
-    c.res.headers.set('x-amz-request-id', id)
-    c.res.headers.set('x-amz-id-2', id)
-    if (body.close) c.res.headers.set('connection', 'close')
+    if (outgoing !== undefined) {
+      if (body.close && !outgoing.headersSent) outgoing.setHeader('connection', 'close')
+    } else {
+      c.res.headers.set('x-amz-request-id', id)
+      c.res.headers.set('x-amz-id-2', id)
+      if (body.close) c.res.headers.set('connection', 'close')
+    }
     if (onRequest === undefined) return
     const response = c.res
+    const status = response.status
     const log = (bytesOut: number): void => {
       const target = c.get('target')
       const identity = c.get('identity')
@@ -142,7 +156,7 @@ function exchange(onRequest: S3AppInit['onRequest']): MiddlewareHandler<S3Env> {
         ...(target?.bucket !== undefined ? { bucket: target.bucket } : {}),
         ...(target?.key !== undefined ? { key: target.key } : {}),
         ...(identity !== undefined ? { userId: identity.userId } : {}),
-        status: response.status,
+        status,
         ...(error !== undefined ? { error } : {}),
         bytesIn: body.bytes,
         bytesOut,
@@ -155,9 +169,33 @@ function exchange(onRequest: S3AppInit['onRequest']): MiddlewareHandler<S3Env> {
         // The log must not change the answer.
       }
     }
-    if (response.body === null) log(0)
+    if (outgoing !== undefined && counter !== undefined) {
+      const written = counter
+      outgoing.once('close', () => log(written()))
+    } else if (response.body === null) log(0)
     else c.res = new Response(counted(response.body, log), response)
   }
+}
+
+/**
+ * Counts the body bytes written to a Node response (what `write` and `end` are given), for the access
+ * log once the response closes: whole or cut off, it is what left.
+ */
+function countWrites(outgoing: NodeResponse): () => number {
+  let bytes = 0
+  const sizeOf = (chunk: unknown): number =>
+    typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk instanceof Uint8Array ? chunk.byteLength : 0
+  const write = outgoing.write
+  const end = outgoing.end
+  outgoing.write = function (this: NodeResponse, chunk: unknown, ...rest: never[]): boolean {
+    bytes += sizeOf(chunk)
+    return write.call(this, chunk, ...rest)
+  }
+  outgoing.end = function (this: NodeResponse, ...args: never[]): unknown {
+    if (typeof args[0] !== 'function') bytes += sizeOf(args[0])
+    return end.apply(this, args)
+  }
+  return () => bytes
 }
 
 /** The answer's body as it is sent; `done` is told the bytes once it ends, fails or is cancelled. */

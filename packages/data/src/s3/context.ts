@@ -9,13 +9,25 @@ import { xmlDocument } from './xml.js'
 
 /** The hono environment of the S3 app. */
 export interface S3Env {
-  /** `@hono/node-server` passes the Node request as `incoming`: its `url` is the raw request target. */
-  Bindings: { incoming?: { url?: string } }
+  /**
+   * `@hono/node-server` passes the Node request as `incoming` (its `url` is the raw request target) and
+   * the Node response as `outgoing`.
+   */
+  Bindings: { incoming?: { url?: string }; outgoing?: NodeResponse }
   Variables: {
     requestId: string
     target: S3Target
     identity: S3Identity
   }
+}
+
+/** What the app uses of a Node `ServerResponse`: headers set before it answers, and its end. */
+export interface NodeResponse {
+  setHeader(name: string, value: string): unknown
+  readonly headersSent: boolean
+  write: (chunk: unknown, ...rest: never[]) => boolean
+  end: (...args: never[]) => unknown
+  once(event: 'close', listener: () => void): unknown
 }
 
 export type S3Context = Context<S3Env>

@@ -134,7 +134,28 @@ async function serveObject(c: S3Context, services: S3Services, withBody: boolean
     headers['content-length'] = String(read.range.end - read.range.start + 1)
     headers['content-range'] = `bytes ${read.range.start}-${read.range.end}/${manifest.size}`
   }
-  return new Response(withBody ? toStream(read.body) : null, { status, headers })
+  if (!withBody) return new Response(null, { status, headers })
+  const length = Number(headers['content-length'])
+  // A small body is read before answering: one write with the headers, no stream, and a failed read
+  // is still an S3 error rather than a cut connection.
+  if (length <= SMALL_BODY) return new Response(await bodyBytes(read.body, length), { status, headers })
+  return new Response(toStream(read.body), { status, headers })
+}
+
+/** Bodies up to this size are answered from memory (`bodyBytes`), larger ones streamed. */
+const SMALL_BODY = 64 * 1024
+
+/** The `length` bytes of `source` in one buffer. */
+async function bodyBytes(source: AsyncIterable<Uint8Array>, length: number): Promise<Uint8Array> {
+  const pieces: Uint8Array[] = []
+  let size = 0
+  for await (const piece of source) {
+    pieces.push(piece)
+    size += piece.byteLength
+  }
+  if (size !== length)
+    throw new Error(`an object body was ${size} bytes, not the ${length} its version names`)
+  return pieces.length === 1 ? (pieces[0] as Uint8Array) : Buffer.concat(pieces, size)
 }
 
 /** `If-*` headers, or with `prefix` `x-amz-copy-source-` their copy-source forms. */
