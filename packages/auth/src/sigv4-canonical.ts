@@ -1,4 +1,4 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
+import { createHash, createHmac, type KeyObject, timingSafeEqual } from 'node:crypto'
 import { AuthError } from './errors.js'
 import { quote } from './resource-path.js'
 
@@ -256,7 +256,7 @@ export function deriveSigningKey(secret: string, date: string, region: string, s
 }
 
 /** The hex signature of `text` with `signingKey`. */
-export function signHex(signingKey: Uint8Array, text: string): string {
+export function signHex(signingKey: Uint8Array | KeyObject, text: string): string {
   return createHmac('sha256', signingKey).update(text).digest('hex')
 }
 

@@ -1,3 +1,4 @@
+import { createSecretKey, type KeyObject } from 'node:crypto'
 import { AuthError } from './errors.js'
 import type { AccessKeyStore } from './port.js'
 import { quote } from './resource-path.js'
@@ -167,8 +168,14 @@ export class SigV4Verifier {
   readonly #regions: ReadonlySet<string> | undefined
   readonly #maxSkew: number
   readonly #clock: () => number
-  /** Signing keys by access key id and scope: four HMACs saved per request. Bounded, oldest out. */
-  readonly #signingKeys = new Map<string, { readonly secret: string; readonly key: Buffer }>()
+  /**
+   * Signing keys by access key id and scope: four HMACs saved per request, and the key as a `KeyObject`
+   * (Node then checks and copies no key per HMAC). Bounded, oldest out.
+   */
+  readonly #signingKeys = new Map<
+    string,
+    { readonly secret: string; readonly key: Buffer; readonly keyObject: KeyObject }
+  >()
 
   constructor(init: SigV4VerifierInit) {
     this.#keys = init.keys
@@ -223,7 +230,7 @@ export class SigV4Verifier {
     if (found === undefined) {
       throw new AuthError('InvalidAccessKeyId', `no access key ${quote(credential.accessKeyId)} on this node`)
     }
-    const signingKey = this.#signingKey(credential.accessKeyId, found.secret, scope)
+    const { key: signingKey, keyObject } = this.#signingKey(credential.accessKeyId, found.secret, scope)
     const scopeText = credentialScope(scope.date, scope.region, scope.service)
     const canonical = canonicalRequest({
       method: request.method,
@@ -234,7 +241,7 @@ export class SigV4Verifier {
       payloadHash: signed.payloadHash,
       presigned: kind === 'presigned',
     })
-    const expected = signHex(signingKey, stringToSign(signed.amzDate, scopeText, canonical))
+    const expected = signHex(keyObject, stringToSign(signed.amzDate, scopeText, canonical))
     if (!signaturesEqual(expected, signature)) {
       throw new AuthError('SignatureDoesNotMatch', 'the request signature does not match')
     }
@@ -313,17 +320,22 @@ export class SigV4Verifier {
     }
   }
 
-  #signingKey(accessKeyId: string, secret: string, scope: CredentialScope): Buffer {
+  #signingKey(
+    accessKeyId: string,
+    secret: string,
+    scope: CredentialScope,
+  ): { readonly key: Buffer; readonly keyObject: KeyObject } {
     const cacheKey = `${accessKeyId}\n${scope.date}\n${scope.region}\n${scope.service}`
     const cached = this.#signingKeys.get(cacheKey)
-    if (cached !== undefined && cached.secret === secret) return cached.key
+    if (cached !== undefined && cached.secret === secret) return cached
     const key = deriveSigningKey(secret, scope.date, scope.region, scope.service)
     if (this.#signingKeys.size >= SIGNING_KEY_CACHE_SIZE) {
       const oldest = this.#signingKeys.keys().next()
       if (oldest.done !== true) this.#signingKeys.delete(oldest.value)
     }
-    this.#signingKeys.set(cacheKey, { secret, key })
-    return key
+    const entry = { secret, key, keyObject: createSecretKey(key) }
+    this.#signingKeys.set(cacheKey, entry)
+    return entry
   }
 }
 
