@@ -48,7 +48,7 @@ export function objectContentOf(c: S3Context): ObjectContent {
   const headers = c.req.raw.headers
   const identity = c.get('identity')
   const payload = identity.payload
-  const raw: AsyncIterable<Uint8Array> = meteredBody(c.req.raw) ?? emptyBody()
+  const raw: AsyncIterable<Uint8Array> = meteredBody(c.req.raw, c.env?.incoming) ?? emptyBody()
   // No abort signal: a client that goes away breaks the body, which fails the upload by itself, and
   // an adapter's signal that fires once the body has been read must not fail the chunk writes.
   const content: ObjectContent = { body: raw, expected: {} }
@@ -153,20 +153,43 @@ interface BodyMeter {
 
 const meters = new WeakMap<Request, BodyMeter>()
 
-/** The request body, counted as it is read (for `settleBody` and the access log). */
-function meteredBody(request: Request): AsyncIterable<Uint8Array> | undefined {
-  const body = request.body
+/**
+ * The request body, counted as it is read (for `settleBody` and the access log). Served by
+ * @hono/node-server, it is read from the Node request itself (`incoming`): the web `Request` and its
+ * stream that `request.body` would build are not needed for a body read once, in order.
+ */
+function meteredBody(request: Request, incoming?: NodeRequest): AsyncIterable<Uint8Array> | undefined {
+  let body: AsyncIterable<Uint8Array> | null
+  if (isNodeReadable(incoming)) {
+    const method = request.method
+    if (method === 'GET' || method === 'HEAD') return undefined
+    body = incoming
+  } else body = request.body
   if (body === null) return undefined
+  const source = body
   return (async function* () {
     // Counted from the first read: a body the handler never started can still be drained.
     const meter: BodyMeter = { bytes: 0, ended: false }
     meters.set(request, meter)
-    for await (const chunk of body) {
+    for await (const chunk of source) {
       meter.bytes += chunk.byteLength
       yield chunk
     }
     meter.ended = true
   })()
+}
+
+/** The Node request as @hono/node-server passes it (`env.incoming`): what is read of it here. */
+type NodeRequest = { url?: string } & Partial<AsyncIterable<Uint8Array>> & { readableEnded?: boolean }
+
+function isNodeReadable(
+  incoming: NodeRequest | undefined,
+): incoming is NodeRequest & AsyncIterable<Uint8Array> {
+  return (
+    incoming !== undefined &&
+    typeof incoming[Symbol.asyncIterator] === 'function' &&
+    typeof incoming.readableEnded === 'boolean'
+  )
 }
 
 /** A body left unread after the answer is read and dropped up to this size, so the connection stays usable. */
@@ -185,11 +208,12 @@ const DRAIN_TIMEOUT_MS = 2000
 export async function settleBody(request: Request): Promise<{ bytes: number; close: boolean }> {
   const meter = meters.get(request)
   if (meter !== undefined) return { bytes: meter.bytes, close: !meter.ended }
+  const length = request.headers.get('content-length')
+  // HTTP/1.1: a request without Content-Length or Transfer-Encoding has no body (adapters still give it
+  // a stream). Asked first: an adapter may build the whole request to answer `body`.
+  if (length === null && !request.headers.has('transfer-encoding')) return { bytes: 0, close: false }
   const body = request.body
   if (body === null || request.bodyUsed) return { bytes: 0, close: false }
-  const length = request.headers.get('content-length')
-  // HTTP/1.1: a request without Content-Length or Transfer-Encoding has no body (adapters still give it a stream).
-  if (length === null && !request.headers.has('transfer-encoding')) return { bytes: 0, close: false }
   const announced = length !== null && /^\d{1,15}$/.test(length.trim()) ? Number(length.trim()) : undefined
   // Not cancelled: an adapter may answer a cancel by destroying the connection before the answer.
   if (length !== null && (announced === undefined || announced > DRAIN_LIMIT))
