@@ -22,8 +22,11 @@ export type Bitmap = NativeBitmap
 export interface OrdinalSet extends Iterable<number> {
   readonly size: number
   has(ordinal: number): boolean
-  /** The ordinals, ascending. */
-  toUint32Array(): Uint32Array
+  /**
+   * The ordinals, ascending. With `output` (at least `size` long) they are written into it and the
+   * filled part is returned, so a caller can reuse one buffer instead of allocating one each time.
+   */
+  toUint32Array(output?: Uint32Array): Uint32Array
 }
 
 export function emptyBitmap(): Bitmap {

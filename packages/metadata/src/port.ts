@@ -240,10 +240,15 @@ export interface SearchDocument {
 
 /**
  * The ordinals a caller may see: `@aruna/auth`'s universe (`OrdinalSet`, a roaring bitmap from
- * `SearchUniverses`) as the index reads it — membership only, so a caller may also narrow a universe
- * with a predicate of its own (a node keeps the resources it answers for).
+ * `SearchUniverses`) as the index reads it — membership, so a caller may also narrow a universe with a
+ * predicate of its own (a node keeps the resources it answers for).
+ *
+ * A universe may also list its ordinals (`toUint32Array`, the ones `has` holds, into the index's buffer
+ * of `size` when given one) and say how many it holds at most (`size`), as `OrdinalSet` does: an index
+ * may then read the list once instead of asking about each of many candidates. Both or neither; the
+ * result is the same either way.
  */
-export type SearchUniverse = Pick<OrdinalSet, 'has'>
+export type SearchUniverse = Pick<OrdinalSet, 'has'> & Partial<Pick<OrdinalSet, 'size' | 'toUint32Array'>>
 
 export interface SearchOptions {
   universe: SearchUniverse

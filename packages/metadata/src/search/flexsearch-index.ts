@@ -8,8 +8,9 @@
  * A search runs in three steps:
  *
  * 1. the indexes name the candidates of the query (`candidatesOf`), a bitmap over slots (`SlotSet`);
- * 2. the caller's universe is asked about each candidate's ordinal, once: what it may not see is dropped
- *    before anything is scored or counted;
+ * 2. what the caller's universe does not hold is dropped before anything is scored or counted: the
+ *    universe is asked about each candidate's ordinal, or, for many candidates, its ordinals are turned
+ *    into a mask of slots (`keepVisible`);
  * 3. the query is matched and scored exactly over what is left, a set at a time (`match`): term
  *    frequencies from the postings, ranges from their entries, phrases counted in their documents.
  *
@@ -30,7 +31,7 @@ import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { writeFileDurably } from '@aruna/platform'
 import { MetadataError } from '../errors.js'
-import type { SearchDocument, SearchIndex, SearchOptions, SearchPage } from '../port.js'
+import type { SearchDocument, SearchIndex, SearchOptions, SearchPage, SearchUniverse } from '../port.js'
 import { looksLikeDate, numberInText } from '../query/bound.js'
 import type { Query } from '../query/types.js'
 import { ALL, type CandidateLookups, candidatesOf } from './candidates.js'
@@ -38,6 +39,7 @@ import { type CompactDocument, compactDocument, Vocabulary } from './compact-doc
 import { FacetColumns, grown } from './facet-columns.js'
 import { IdOrder } from './id-order.js'
 import { DATE, DATE_NUMBER, type MatchSources, match, NUMBER, NUMBER_TEXT } from './matching.js'
+import { OrdinalSlots } from './ordinal-slots.js'
 import { Postings } from './postings.js'
 import { facetValuesOf, rankedPage, searchRequest } from './results.js'
 import { Scratch } from './scratch.js'
@@ -49,6 +51,9 @@ import { WordStore } from './word-store.js'
 
 /** Removed documents' entries are dropped from the indexes once this many (or a quarter) wait. */
 const PURGE_AT_LEAST = 1024
+
+/** A universe at most this many times the candidates' number is turned into a mask (see `keepVisible`). */
+const MASK_RATIO = 8
 
 const compareNumbers = (a: number, b: number): number => a - b
 const compareTexts = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
@@ -64,7 +69,7 @@ export class FlexSearchIndex implements SearchIndex {
   private dying: number[] = []
   private readonly free: number[] = []
   private readonly slotOfResource = new Map<string, number>()
-  private readonly slotOfOrdinal = new Map<number, number>()
+  private readonly slotOfOrdinal = new OrdinalSlots()
   private readonly columns = new FacetColumns()
   private vocabulary = new Vocabulary()
   /** Field names (lower case) and their ids from 1 (0 is the free text). */
@@ -146,23 +151,12 @@ export class FlexSearchIndex implements SearchIndex {
   async search(query: string | Query, options: SearchOptions): Promise<SearchPage> {
     const request = searchRequest(query, options)
     const { universe } = options
-    const { ordinals, resourceIds, columns, scratch } = this
+    const { resourceIds, columns, scratch } = this
     scratch.begin(this.docs.length)
     const candidates = candidatesOf(request.tree, this.lookups)
     const domain = candidates === ALL ? scratch.copyOf(this.live) : candidates
     if (candidates !== ALL) domain.and(this.live)
-    // The caller's universe, asked once per candidate: what it may not see goes before any scoring.
-    const words = domain.words
-    for (let at = 0; at < words.length; at += 1) {
-      let word = words[at]!
-      let visible = word
-      while (word !== 0) {
-        const lowest = word & -word
-        if (!universe.has(ordinals[(at << 5) + 31 - Math.clz32(lowest)]!)) visible ^= lowest
-        word ^= lowest
-      }
-      words[at] = visible
-    }
+    this.keepVisible(domain, universe)
     const { set, scores } = match(request.tree, domain, this.sources)
     const ranks = this.order.ranks
     const { slots: matched, count } = scratch.slotsOf(set)
@@ -178,6 +172,33 @@ export class FlexSearchIndex implements SearchIndex {
       },
       request.facets ? columns.facets(matched, count) : undefined,
     )
+  }
+
+  /**
+   * Drops from `domain` what the caller's universe does not hold, before anything is scored or counted.
+   * Few candidates: the universe is asked about each. Many (as many as an eighth of the universe): the
+   * universe's ordinals become a slot mask in one pass, ANDed in word by word. Both keep the same slots.
+   */
+  private keepVisible(domain: SlotSet, universe: SearchUniverse): void {
+    const { size } = universe
+    if (universe.toUint32Array !== undefined && size !== undefined && size <= MASK_RATIO * domain.count()) {
+      const mask = this.scratch.emptySet()
+      this.slotOfOrdinal.mark(universe.toUint32Array(this.scratch.ordinals(size)), mask)
+      domain.and(mask)
+      return
+    }
+    const { ordinals } = this
+    const words = domain.words
+    for (let at = 0; at < words.length; at += 1) {
+      let word = words[at]!
+      let visible = word
+      while (word !== 0) {
+        const lowest = word & -word
+        if (!universe.has(ordinals[(at << 5) + 31 - Math.clz32(lowest)]!)) visible ^= lowest
+        word ^= lowest
+      }
+      words[at] = visible
+    }
   }
 
   /** The documents, in the order they came. */

@@ -16,6 +16,7 @@ export class Scratch {
   private setsUsed = 0
   private arraysUsed = 0
   private slots = new Int32Array(0)
+  private ordinalBuffer = new Uint32Array(0)
 
   /** Starts a search over slots 0 … `capacity` - 1: what the last search was handed is taken back. */
   begin(capacity: number): void {
@@ -57,6 +58,13 @@ export class Scratch {
   /** The slots of `set`, ascending, in `slots[0 … count)`. */
   slotsOf(set: SlotSet): { slots: Int32Array; count: number } {
     return { slots: this.slots, count: set.into(this.slots) }
+  }
+
+  /** A buffer for at least `count` ordinals (a universe's, listed), kept for the next search. */
+  ordinals(count: number): Uint32Array {
+    if (this.ordinalBuffer.length < count)
+      this.ordinalBuffer = new Uint32Array(Math.ceil((count + 1) / STEP) * STEP)
+    return this.ordinalBuffer
   }
 
   private nextSet(): SlotSet {

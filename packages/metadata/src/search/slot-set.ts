@@ -32,6 +32,20 @@ export class SlotSet {
     return (this.words[slot >>> 5]! & (1 << (slot & 31))) !== 0
   }
 
+  /** How many slots the set holds. */
+  count(): number {
+    let count = 0
+    const words = this.words
+    for (let at = 0; at < words.length; at += 1) {
+      let word = words[at]!
+      if (word === 0) continue
+      word -= (word >>> 1) & 0x55555555
+      word = (word & 0x33333333) + ((word >>> 2) & 0x33333333)
+      count += (Math.imul((word + (word >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24) & 0xff
+    }
+    return count
+  }
+
   /** Keeps only the slots `other` holds too. */
   and(other: SlotSet): void {
     const words = this.words
