@@ -38,6 +38,7 @@ import {
   SearchIndexer,
   type SearchOptions,
   type SearchPage,
+  type SearchUniverse,
 } from '@aruna/metadata'
 import type { Network } from '@aruna/network'
 import { writeFileDurably } from '@aruna/platform'
@@ -149,6 +150,11 @@ class SummarisingIndex implements SearchIndex {
 }
 
 const REBUILD_DEBOUNCE_MS = 2_000
+/** What `#primary` keeps of an ordinal; ordinals from this one up are worked out each time (16 MiB). */
+const UNKNOWN = 0
+const PRIMARY = 1
+const SECONDARY = 2
+const PRIMARY_KNOWN_BELOW = 1 << 24
 const MAX_PAGE = 100
 
 export class SearchNode {
@@ -169,8 +175,12 @@ export class SearchNode {
   #rebuilding: Promise<void> | undefined
   readonly #unsubscribe: (() => void)[] = []
   #closed = false
-  /** Whether this node is the first live holder of an ordinal's document; cleared when nodes come or go. */
-  #primary = new Map<number, boolean>()
+  /**
+   * By ordinal: whether this node is the first live holder of its document (`PRIMARY`, `SECONDARY`, or
+   * `UNKNOWN` yet); cleared when nodes come or go. A typed array, so a search filtering a whole universe
+   * by it reads one byte per ordinal.
+   */
+  #primary = new Uint8Array(0)
 
   constructor(init: SearchNodeInit) {
     this.#init = init
@@ -265,7 +275,7 @@ export class SearchNode {
     this.#unfollow = this.#indexer.follow(this.#view)
     this.#init.network.handle(searchProtocol, (request) => this.#answerPeer(request))
     const changed = () => {
-      this.#primary = new Map()
+      this.#primary = new Uint8Array(0)
       this.#scheduleRebuild()
     }
     this.#unsubscribe.push(
@@ -397,7 +407,12 @@ export class SearchNode {
   async #answer(caller: Principal, request: SearchRequest): Promise<SearchResponse> {
     if (this.#closed) return { kind: 'refused', code: 'Unavailable', message: 'the node is stopping' }
     const visible = await this.#universes.universeFor(caller)
-    const universe = { has: (ordinal: number): boolean => visible.has(ordinal) && this.#isPrimary(ordinal) }
+    // What the caller may read and this node answers for; listed at once when the index asks for a mask.
+    const universe: SearchUniverse = {
+      has: (ordinal) => visible.has(ordinal) && this.#isPrimary(ordinal),
+      size: visible.size,
+      toUint32Array: (output) => this.#primaryOnly(visible.toUint32Array(output)),
+    }
     let page: SearchPage
     try {
       page = await this.#index.search(request.query, {
@@ -437,15 +452,35 @@ export class SearchNode {
     }
   }
 
+  /** The ones of `ordinals` (a list of our own: it is overwritten) this node is the first holder of. */
+  #primaryOnly(ordinals: Uint32Array): Uint32Array {
+    let kept = 0
+    for (let at = 0; at < ordinals.length; at += 1) {
+      const ordinal = ordinals[at]!
+      if (this.#isPrimary(ordinal)) {
+        ordinals[kept] = ordinal
+        kept += 1
+      }
+    }
+    return ordinals.subarray(0, kept)
+  }
+
   #isPrimary(ordinal: number): boolean {
-    const known = this.#primary.get(ordinal)
-    if (known !== undefined) return known
+    const known = ordinal < this.#primary.length ? this.#primary[ordinal]! : UNKNOWN
+    if (known !== UNKNOWN) return known === PRIMARY
     const resourceId = this.#indexer.resourceOf(ordinal)
     const documentId = resourceId === undefined ? undefined : this.#init.store.documentIdOf(resourceId)
     const primary =
       documentId !== undefined && this.#init.holders(documentId)[0] === this.#init.network.peerId
     // Only what is indexed is kept (an ordinal is never handed out again, so a removed one is never asked).
-    if (resourceId !== undefined) this.#primary.set(ordinal, primary)
+    if (resourceId !== undefined && ordinal < PRIMARY_KNOWN_BELOW) {
+      if (ordinal >= this.#primary.length) {
+        const grown = new Uint8Array(Math.min(PRIMARY_KNOWN_BELOW, Math.max(1024, 2 * ordinal + 2)))
+        grown.set(this.#primary)
+        this.#primary = grown
+      }
+      this.#primary[ordinal] = primary ? PRIMARY : SECONDARY
+    }
     return primary
   }
 
