@@ -28,13 +28,52 @@ export function parseChunkCid(value: string): CID {
   }
   if (cid.multihash.digest.byteLength !== 32)
     throw new DataError('InvalidCid', `bad sha2-256 digest: ${value}`)
-  if (cid.toString() !== value) throw new DataError('InvalidCid', `not the canonical base32 form: ${value}`)
+  // Written afresh: a parsed CID's toString() gives back the text it was parsed from (upper case too).
+  if (chunkCidFromDigest(cid.multihash.digest) !== value)
+    throw new DataError('InvalidCid', `not the canonical base32 form: ${value}`)
   return cid
 }
 
+/**
+ * A canonical chunk id, as text: `b` (base32), then the base32 of CIDv1 · raw · sha2-256 · 32 bytes
+ * (`afkrei`, always) and of the digest, 58 characters for 36 bytes. The first digest character carries 2
+ * bits of the header (always 0), the last only 3 bits of the digest (its low 2 bits are 0): any string
+ * of this form is exactly the canonical text of one chunk id.
+ */
+const CANONICAL = /^bafkrei[a-h][a-z2-7]{50}[aeimquy4]$/
+
+/**
+ * Checks that `value` is a canonical chunk id (what `parseChunkCid` accepts), without building a CID.
+ * `InvalidCid` otherwise.
+ */
+export function checkChunkCid(value: string): void {
+  if (typeof value === 'string' && CANONICAL.test(value)) return
+  parseChunkCid(value)
+  // parseChunkCid accepted what the pattern did not: the two must agree.
+  throw new DataError('InvalidCid', `not a canonical raw sha2-256 CIDv1: ${value}`)
+}
+
+const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567'
+/** CIDv1, raw, sha2-256, 32 bytes: the 4 bytes before every chunk id's digest. */
+const HEADER = Uint8Array.of(1, RAW_CODEC, SHA2_256, 32)
+
 /** The chunk id of a sha2-256 digest. */
 export function chunkCidFromDigest(digest: Uint8Array): string {
-  return CID.createV1(RAW_CODEC, createDigest(SHA2_256, digest)).toString()
+  if (digest.byteLength !== 32) return CID.createV1(RAW_CODEC, createDigest(SHA2_256, digest)).toString()
+  // Base32 (RFC 4648, lower case, no padding) of header and digest, as multiformats writes it.
+  let text = 'b'
+  let buffer = 0
+  let bits = 0
+  for (let at = 0; at < 36; at++) {
+    buffer = ((buffer << 8) | (at < 4 ? (HEADER[at] as number) : (digest[at - 4] as number))) & 0xfff
+    bits += 8
+    while (bits >= 5) {
+      bits -= 5
+      text += BASE32[(buffer >>> bits) & 31]
+    }
+  }
+  if (bits > 0) text += BASE32[(buffer << (5 - bits)) & 31]
+  return text
 }
 
 /** The chunk id of `bytes`. */

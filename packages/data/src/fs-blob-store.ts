@@ -4,7 +4,7 @@ import { type FileHandle, mkdir, open, readdir, rename, rm, stat, writeFile } fr
 import { dirname, join, resolve } from 'node:path'
 import { openTempDirectory, syncDirectory } from '@aruna/platform'
 import { type Database, open as openLmdb, type RootDatabase } from 'lmdb'
-import { ChunkHasher, chunkCidOf, corruptChunk, parseChunkCid } from './chunk-id.js'
+import { ChunkHasher, checkChunkCid, chunkCidOf, corruptChunk } from './chunk-id.js'
 import { DataError, throwIfAborted } from './errors.js'
 import { GroupCommit } from './group-commit.js'
 import type { AbortOptions, BlobStore, ChunkRef, ChunkSource, ChunkStat } from './port.js'
@@ -140,7 +140,7 @@ export class FsBlobStore implements BlobStore {
 
   /** Where the chunk's file is (or would be). `InvalidCid` for anything but a chunk id. */
   chunkPath(cid: string): string {
-    parseChunkCid(cid)
+    checkChunkCid(cid)
     return join(this.#chunks, cid.slice(-3, -1), cid)
   }
 
@@ -149,8 +149,16 @@ export class FsBlobStore implements BlobStore {
   }
 
   async putVerified(cid: string, source: ChunkSource, options: AbortOptions = {}): Promise<ChunkRef> {
-    parseChunkCid(cid)
+    checkChunkCid(cid)
     return this.#write(source, cid, options.signal)
+  }
+
+  async putHashed(ref: ChunkRef, bytes: Uint8Array, options: AbortOptions = {}): Promise<ChunkRef> {
+    checkChunkCid(ref.cid)
+    if (ref.size !== bytes.byteLength) {
+      throw new DataError('InvalidArgument', `chunk ${ref.cid} is ${bytes.byteLength} bytes, not ${ref.size}`)
+    }
+    return this.#write(bytes, ref.cid, options.signal, true)
   }
 
   async get(cid: string, options: AbortOptions = {}): Promise<Uint8Array> {
@@ -255,7 +263,13 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  async #write(source: ChunkSource, expected: string | undefined, signal?: AbortSignal): Promise<ChunkRef> {
+  /** Writes a chunk; `hashed`: `expected` is the id of `source` (whole bytes), computed by the caller. */
+  async #write(
+    source: ChunkSource,
+    expected: string | undefined,
+    signal?: AbortSignal,
+    hashed = false,
+  ): Promise<ChunkRef> {
     throwIfAborted(signal)
     let known: ChunkRef | undefined
     /** A streamed source's first pieces, read to tell whether it is small. */
@@ -279,7 +293,10 @@ export class FsBlobStore implements BlobStore {
     }
     if (source instanceof Uint8Array) {
       // Whole bytes can be named before touching the disk, which makes re-putting a chunk cheap.
-      known = { cid: chunkCidOf(source), size: source.byteLength }
+      known = {
+        cid: hashed && expected !== undefined ? expected : chunkCidOf(source),
+        size: source.byteLength,
+      }
       if (expected !== undefined && known.cid !== expected) throw corruptChunk(expected, known.cid)
       if (this.#inlineMax > 0 && known.size <= this.#inlineMax) {
         await this.#putSmall(known.cid, source)
@@ -354,7 +371,7 @@ export class FsBlobStore implements BlobStore {
    * that does not hash to its id is quarantined (moved to `quarantine/` as a file) and refused.
    */
   async #smallChunk(cid: string, signal: AbortSignal | undefined): Promise<Uint8Array | undefined> {
-    parseChunkCid(cid)
+    checkChunkCid(cid)
     throwIfAborted(signal)
     const stored = this.#small.getBinary(cid)
     if (stored === undefined) return undefined
@@ -560,7 +577,7 @@ function isMissing(err: unknown): boolean {
 
 function isChunkId(name: string): boolean {
   try {
-    parseChunkCid(name)
+    checkChunkCid(name)
     return true
   } catch {
     return false

@@ -12,7 +12,7 @@
  * `MultipartStore`; `createS3App` serves it as an S3 API (hono) behind the `S3Authenticator` and
  * `Authorizer` ports.
  */
-export { ChunkHasher, chunkCidOf, parseChunkCid, verifyChunk } from './chunk-id.js'
+export { ChunkHasher, checkChunkCid, chunkCidOf, parseChunkCid, verifyChunk } from './chunk-id.js'
 export { Chunker, type ChunkerInit, DEFAULT_CHUNK_SIZE } from './chunker.js'
 export {
   CHECKSUM_ALGORITHMS,

@@ -1,4 +1,4 @@
-import { ChunkHasher, chunkCidOf, corruptChunk, parseChunkCid } from './chunk-id.js'
+import { ChunkHasher, checkChunkCid, chunkCidOf, corruptChunk } from './chunk-id.js'
 import { DataError, throwIfAborted } from './errors.js'
 import type { AbortOptions, BlobStore, ChunkRef, ChunkSource, ChunkStat } from './port.js'
 
@@ -20,7 +20,7 @@ export class MemoryBlobStore implements BlobStore {
   }
 
   async putVerified(cid: string, source: ChunkSource, options: AbortOptions = {}): Promise<ChunkRef> {
-    parseChunkCid(cid)
+    checkChunkCid(cid)
     const bytes = await collect(source, options.signal)
     const actual = chunkCidOf(bytes)
     if (actual !== cid) throw corruptChunk(cid, actual)
@@ -55,7 +55,7 @@ export class MemoryBlobStore implements BlobStore {
   }
 
   async has(cid: string, options: AbortOptions = {}): Promise<boolean> {
-    parseChunkCid(cid)
+    checkChunkCid(cid)
     throwIfAborted(options.signal)
     return this.#chunks.has(cid)
   }
@@ -65,7 +65,7 @@ export class MemoryBlobStore implements BlobStore {
   }
 
   async delete(cid: string, options: AbortOptions = {}): Promise<void> {
-    parseChunkCid(cid)
+    checkChunkCid(cid)
     throwIfAborted(options.signal)
     this.#chunks.delete(cid)
   }
@@ -84,7 +84,7 @@ export class MemoryBlobStore implements BlobStore {
   }
 
   #stored(cid: string, signal: AbortSignal | undefined): Uint8Array {
-    parseChunkCid(cid)
+    checkChunkCid(cid)
     throwIfAborted(signal)
     const bytes = this.#chunks.get(cid)
     if (bytes === undefined) throw new DataError('NoSuchChunk', `no chunk ${cid}`)

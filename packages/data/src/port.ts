@@ -48,6 +48,14 @@ export interface BlobStore {
    */
   putVerified(cid: string, source: ChunkSource, options?: AbortOptions): Promise<ChunkRef>
 
+  /**
+   * Optional: stores a chunk whose id the caller has just computed from these very bytes, in this
+   * process (the chunker's output, bytes a fetch has just verified), so the store need not hash them
+   * again. Never for bytes that arrived from elsewhere unchecked: those go through `putVerified`.
+   * `InvalidArgument` when `ref.size` is not the bytes' length.
+   */
+  putHashed?(ref: ChunkRef, bytes: Uint8Array, options?: AbortOptions): Promise<ChunkRef>
+
   /** The chunk's bytes, verified against `cid`. `NoSuchChunk` if absent, `CorruptChunk` if damaged. */
   get(cid: string, options?: AbortOptions): Promise<Uint8Array>
 

@@ -1,4 +1,4 @@
-import { parseChunkCid } from './chunk-id.js'
+import { checkChunkCid } from './chunk-id.js'
 import { DataError } from './errors.js'
 import { parseVersionId } from './hlc.js'
 import { validateBucketName, validateKey } from './keys.js'
@@ -72,7 +72,7 @@ export function validateManifest(manifest: Manifest): void {
   for (const chunk of manifest.chunks) {
     if (!isSize(chunk.size)) throw new DataError('InvalidManifest', `bad chunk size ${chunk.size}`)
     try {
-      parseChunkCid(chunk.cid)
+      checkChunkCid(chunk.cid)
     } catch (err) {
       throw new DataError('InvalidManifest', `bad chunk id ${chunk.cid}`, { cause: err })
     }

@@ -2,7 +2,15 @@ import { randomBytes } from 'node:crypto'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { describe, expect, it } from 'vitest'
-import { ChunkHasher, chunkCidOf, DataError, isDataError, parseChunkCid, verifyChunk } from '../src/index.js'
+import {
+  ChunkHasher,
+  checkChunkCid,
+  chunkCidOf,
+  DataError,
+  isDataError,
+  parseChunkCid,
+  verifyChunk,
+} from '../src/index.js'
 
 describe('chunk ids', () => {
   it('are raw sha2-256 CIDv1 in base32', async () => {
@@ -48,5 +56,57 @@ describe('DataError', () => {
     expect(isDataError(err, 'NoSuchKey')).toBe(true)
     expect(isDataError(err, 'NoSuchBucket')).toBe(false)
     expect(isDataError(new Error('x'))).toBe(false)
+  })
+})
+
+describe('chunk id text without multiformats (the fast paths)', () => {
+  it('writes the id of a digest exactly as multiformats does', async () => {
+    for (let i = 0; i < 2000; i++) {
+      const bytes = new Uint8Array(randomBytes(i % 97))
+      const expected = CID.createV1(0x55, await sha256.digest(bytes)).toString()
+      expect(chunkCidOf(bytes)).toBe(expected)
+    }
+  })
+
+  it('accepts exactly what parseChunkCid accepts', () => {
+    const valid = chunkCidOf(new Uint8Array([7]))
+    const alphabet = 'abcdefghijklmnopqrstuvwxyz234567ABZ01=_'
+    const candidates = [
+      valid,
+      '',
+      'b',
+      valid.slice(0, -1),
+      `${valid}a`,
+      valid.toUpperCase(),
+      `z${valid.slice(1)}`,
+    ]
+    // Every one-character change of a valid id, at every position.
+    for (let at = 0; at < valid.length; at++)
+      for (const char of alphabet) candidates.push(valid.slice(0, at) + char + valid.slice(at + 1))
+    // Other codecs and hashes, CIDv0.
+    candidates.push(
+      CID.createV1(0x70, CID.parse(valid).multihash).toString(),
+      'QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG',
+    )
+    let accepted = 0
+    for (const candidate of candidates) {
+      let parsed = true
+      try {
+        parseChunkCid(candidate)
+      } catch {
+        parsed = false
+      }
+      let checked = true
+      try {
+        checkChunkCid(candidate)
+      } catch (err) {
+        expect(isDataError(err, 'InvalidCid')).toBe(true)
+        checked = false
+      }
+      expect(checked, candidate).toBe(parsed)
+      if (checked) accepted++
+    }
+    // The valid id itself and the changes that are other valid ids (digest characters).
+    expect(accepted).toBeGreaterThan(100)
   })
 })

@@ -353,3 +353,32 @@ describe('chunksOnDisk', () => {
     }
   })
 })
+
+describe('FsBlobStore putHashed', () => {
+  let root: string
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true })
+  })
+
+  it.each([
+    ['a small chunk', 1000, 1024],
+    ['a chunk in a file', 5000, 1024],
+  ])(
+    'stores %s under the id its caller computed, and refuses a size that does not match',
+    async (_, size, inlineMaxBytes) => {
+      root = await mkdtemp(join(tmpdir(), 'aruna-fs-hashed-'))
+      const store = await FsBlobStore.open({ directory: root, inlineMaxBytes })
+      const bytes = new Uint8Array(randomBytes(size))
+      const ref = { cid: chunkCidOf(bytes), size }
+      expect(await store.putHashed(ref, bytes)).toEqual(ref)
+      expect(await store.get(ref.cid)).toEqual(bytes)
+      await expect(store.putHashed({ ...ref, size: size + 1 }, bytes)).rejects.toMatchObject({
+        code: 'InvalidArgument',
+      })
+      await expect(store.putHashed({ cid: 'not-a-cid', size }, bytes)).rejects.toMatchObject({
+        code: 'InvalidCid',
+      })
+      await store.close()
+    },
+  )
+})

@@ -200,7 +200,11 @@ export class RealmBlobStore implements BlobStore {
 
   async #writeTo(holder: string, cid: string, bytes: Uint8Array, options: AbortOptions): Promise<void> {
     if (holder === this.#init.nodes.self) {
-      await this.#init.local.putVerified(cid, bytes, options)
+      // Named by this store from these bytes (`put`, `putVerified`): the local store need not hash again.
+      const local = this.#init.local
+      if (local.putHashed !== undefined)
+        await local.putHashed({ cid, size: bytes.byteLength }, bytes, options)
+      else await local.putVerified(cid, bytes, options)
       return
     }
     if (!this.#init.nodes.isConnected(holder)) throw new Error('not connected')
@@ -232,8 +236,12 @@ export class RealmBlobStore implements BlobStore {
     const bytes = await this.fetch(cid, options)
     this.counters.remoteReads++
     if (this.holders(cid).includes(this.#init.nodes.self) || corrupt) {
-      local
-        .putVerified(cid, bytes)
+      // `fetch` has just checked the bytes against `cid`.
+      const repair =
+        local.putHashed === undefined
+          ? local.putVerified(cid, bytes)
+          : local.putHashed({ cid, size: bytes.byteLength }, bytes)
+      repair
         .then(() => {
           this.counters.readRepairs++
           if (corrupt) this.counters.corruptRepaired++

@@ -6,7 +6,7 @@
  * `validatePurge`, `validateBucketName`, `validateGroupId`, `validateKey`, the S3 CORS rules, upload id
  * and part number rules).
  */
-import { parseChunkCid } from '../chunk-id.js'
+import { checkChunkCid } from '../chunk-id.js'
 import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm } from '../engine/checksums.js'
 import type { MultipartUpload, PartRecord } from '../engine/port.js'
 import { isUploadId, MAX_PART_NUMBER, MIN_PART_NUMBER } from '../engine/upload-records.js'
@@ -50,7 +50,7 @@ const MAX_SIZE = Number.MAX_SAFE_INTEGER
 /** A chunk id: a canonical raw sha2-256 CIDv1 (they are 59 characters; longer input is not parsed). */
 export function chunkId(value: unknown, what = 'chunk id'): string {
   const cid = text(value, what, 128)
-  parseChunkCid(cid)
+  checkChunkCid(cid)
   return cid
 }
 
