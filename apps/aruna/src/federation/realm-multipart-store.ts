@@ -159,13 +159,15 @@ export class RealmMultipartStore implements MultipartStore {
 
   async deleteUpload(uploadId: string): Promise<void> {
     const upload = await this.#local.getUpload(uploadId)
-    await this.#local.deleteUpload(uploadId)
     const tombstone: UploadTombstone = {
       uploadId,
       initiated: upload.initiated,
       deletedAt: new Date().toISOString(),
     }
+    // The tombstone first: a record of this upload that another node pushes meanwhile is then refused,
+    // rather than taken in again after the local delete.
     await this.#tombstones.add([tombstone])
+    await this.#local.deleteUpload(uploadId)
     // The deletion has happened (a completion has recorded its object): a quorum missed only delays
     // it elsewhere, anti-entropy carries the tombstone.
     await this.#replicate({ tombstones: [tombstone] }, `the deletion of the upload ${uploadId}`).catch(
@@ -263,6 +265,9 @@ export class RealmMultipartStore implements MultipartStore {
       try {
         await this.#local.createUpload(upload)
         this.counters.recordsReceived++
+        // Deleted here while it was being taken in: its tombstone came after the check above.
+        if (this.#tombstones.has(upload.uploadId))
+          await this.#local.deleteUpload(upload.uploadId).catch(ignoreNoSuchUpload)
       } catch (err) {
         // Created meanwhile by a concurrent push of the same record.
         if (!isDataError(err, 'InvalidArgument') || !(await this.#knows(upload.uploadId))) throw err
