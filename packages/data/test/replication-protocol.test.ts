@@ -7,6 +7,7 @@ import {
   formatVersionId,
   MAX_BUCKET_RECORDS,
   MAX_CHUNK_IDS,
+  MAX_KEY_BYTES,
   MAX_RECORDS,
   MAX_UPLOAD_RECORDS,
   MemoryMultipartStore,
@@ -243,6 +244,24 @@ describe('replication protocols', () => {
       after: { key: 'b', versionId: V1 },
       limit: MAX_RECORDS,
     })
+    // The range of one key of the longest length: its exclusive end is one byte longer than a key.
+    const longest = 'k'.repeat(MAX_KEY_BYTES)
+    roundTrip(request, {
+      kind: 'pull',
+      bucket: 'photos',
+      range: { start: longest, end: `${longest}\u0000` },
+      limit: 10,
+    })
+    expect(() =>
+      request.decode(
+        request.encode({
+          kind: 'pull',
+          bucket: 'photos',
+          range: { start: longest, end: `${longest}\u0000\u0000` },
+          limit: 10,
+        }),
+      ),
+    ).toThrow()
     roundTrip(response, { kind: 'stored', stored: 2 })
     roundTrip(response, {
       kind: 'records',
@@ -341,7 +360,8 @@ describe('replication protocols', () => {
       { kind: 'digests', bucket: 'photos', ranges: [] },
       { kind: 'digests', bucket: 'photos', ranges: Array(257).fill({}) },
       { kind: 'digests', bucket: 'photos', ranges: [{ start: 'a', middle: 'b' }] },
-      { kind: 'digests', bucket: 'photos', ranges: [{ start: 'x'.repeat(1025) }] },
+      // A bound may be one byte longer than a key (the end just past the longest key), not more.
+      { kind: 'digests', bucket: 'photos', ranges: [{ start: 'x'.repeat(MAX_KEY_BYTES + 2) }] },
     ])
     expectRefused(response, [
       ...NOT_MESSAGES,

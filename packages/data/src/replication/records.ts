@@ -54,9 +54,12 @@ export function chunkId(value: unknown, what = 'chunk id'): string {
   return cid
 }
 
-/** A key range's bound: any string a key may be (bounds need not be keys themselves). */
+/**
+ * A key range's bound: any string a key may be, or one byte longer (bounds need not be keys
+ * themselves: the exclusive end just past one key, `key + '\u0000'`, is one byte longer than the key).
+ */
 function bound(value: unknown, what: string): string {
-  return text(value, what, MAX_KEY_BYTES, 0)
+  return text(value, what, MAX_KEY_BYTES + 1, 0)
 }
 
 export function keyRange(value: unknown): KeyRange {
