@@ -201,7 +201,12 @@ try {
           node: process.version,
           at: new Date().toISOString(),
           ...rest,
-          realm: r && { nodes: r.nodes.length, replicationFactor: r.replicationFactor, readyMs: r.readyMs },
+          realm: r && {
+            nodes: r.nodes.length,
+            replicationFactor: r.replicationFactor,
+            readyMs: r.readyMs,
+            caughtUpMs: r.caughtUpMs,
+          },
           listed: l.map(({ keys, fillMs, startMs }) => ({ keys, fillMs, startMs })),
         },
         null,

@@ -117,7 +117,9 @@ function replicated(f: Figures): string {
 Three \`aruna\` processes on loopback form one realm (node 1 \`aruna start\`, nodes 2 and 3 \`aruna join\`
 with an invite from \`aruna invite\`; default configuration). Node 1's \`/health\` reports the data
 replication factor ${realm.replicationFactor}; the write quorum is its majority (2). Spawn of node 1 to all
-three live and the bucket and key usable on each: ${fmt(realm.readyMs / 1000, 1)} s. Request i enters
+three live and the bucket and key usable on each: ${fmt(realm.readyMs / 1000, 1)} s; then
+${fmt(realm.caughtUpMs / 1000, 1)} s more until no node was catching up (each has finished an anti-entropy
+round with the others; the workloads start after that, see the notes). Request i enters
 through node i mod 3 (PUT) or node (i + 1) mod 3 (GET, so never the node its PUT entered). With RF=3 on
 three nodes every node holds every chunk: a PUT's entry node stores the chunk and sends it to both
 others, and a GET is read from the entry node's own copy. The same workloads run interleaved with the
