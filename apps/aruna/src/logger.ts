@@ -1,7 +1,11 @@
 /** The node's logger: JSON lines (pino), or human-readable when writing to a terminal. */
+import { createRequire } from 'node:module'
 import { type Logger, pino } from 'pino'
-import pretty from 'pino-pretty'
+import type PinoPretty from 'pino-pretty'
 import type { ArunaConfig } from './config.js'
+
+/** pino-pretty, loaded only for a logger that uses it (a node logging JSON never loads it). */
+const loadPretty = (): typeof PinoPretty => createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty
 
 export type { Logger }
 
@@ -21,7 +25,7 @@ export function createLogger(options: LoggerOptions): Logger {
     // A synchronous stream, not a transport worker: lines are never lost on a fast exit.
     return pino(
       base,
-      pretty({ destination, colorize: isTerminal, sync: true, ignore: 'pid,hostname,service' }),
+      loadPretty()({ destination, colorize: isTerminal, sync: true, ignore: 'pid,hostname,service' }),
     )
   }
   return pino(base, destination)

@@ -30,7 +30,6 @@ import type { RateLimitOptions } from './http/rate-limit.js'
 import type { NodeStatus } from './http/rest.js'
 import { loadNodeIdentity, type NodeIdentity } from './identity/node-identity.js'
 import type { Logger } from './logger.js'
-import { startDevOidcProvider } from './login/dev-oidc.js'
 import { Admission } from './realm/admission.js'
 import { initRealmDirectory } from './realm/init.js'
 import { type RealmFile, readRealmFile, writeRealmFile } from './realm/realm-file.js'
@@ -294,6 +293,8 @@ export class ArunaNode {
         log.warn(
           'the development login is on for a node that joined a realm: anyone on this machine can log in as its operator',
         )
+      // Loaded only here: the OIDC provider (and its web framework) stays out of nodes without dev login.
+      const { startDevOidcProvider } = await import('./login/dev-oidc.js')
       this.devOidc = await startDevOidcProvider({
         host: '127.0.0.1',
         port: this.config.dev.oidcPort,
