@@ -253,18 +253,27 @@ function range(
   const dates = byDate ? sources.dates(name)?.within(from, to) : undefined
   if (dates !== undefined) {
     const { keys, slots, tags, start, end } = dates
+    // Every date starts with a year: when each bound is a year itself (or open), and inclusive, every
+    // entry between the years is in range, and only the texts that read as numbers need their key read.
+    const yearsOnly = wholeYear(lower) && wholeYear(upper)
     for (let position = start; position < end; position += 1) {
       const slot = slots[position]!
       if (!domain.has(slot)) continue
-      const key = keys[position]!
-      // A text that reads as a number counts as one when it is in range (once: it has a number entry).
-      if (tags[position] === DATE_NUMBER && numberWithin(Number(key), lower, upper)) continue
-      if (!dateWithin(key, lower, upper)) continue
+      if (tags[position] === DATE_NUMBER) {
+        const key = keys[position]!
+        // A text that reads as a number counts as one when it is in range (once: it has a number entry).
+        if (numberWithin(Number(key), lower, upper) || !dateWithin(key, lower, upper)) continue
+      } else if (!yearsOnly && !dateWithin(keys[position]!, lower, upper)) continue
       set.add(slot)
       scores[slot]! += 1
     }
   }
   return found
+}
+
+/** An open end, or an inclusive bound that is a year (`2020`): what `dateWithin` decides by year alone. */
+function wholeYear(bound: RangeBound | undefined): boolean {
+  return bound === undefined || (bound.inclusive && bound.date?.length === 4)
 }
 
 function numberWithin(value: number, lower?: RangeBound, upper?: RangeBound): boolean {
