@@ -65,6 +65,8 @@ export type { KeyRange, RangeDigest } from './port.js'
 const FORMAT = 1
 /** Version records read per seek by `listVersions`: no read transaction outlives one batch. */
 const VERSION_BATCH = 128
+/** Bucket records kept decoded (`#requireBucket`); all are forgotten when more would be kept. */
+const BUCKET_CACHE_SIZE = 4096
 
 type Store = Database<Buffer, Buffer>
 
@@ -115,6 +117,8 @@ export class LmdbObjectIndex implements ObjectIndex {
   readonly #purges: Store
   readonly #now: () => Date
   readonly #stats: ScanStats = { seeks: 0, entriesRead: 0 }
+  /** Bucket records decoded (`#requireBucket`), by name. */
+  readonly #bucketCache = new Map<string, Bucket>()
   #closed = false
 
   private constructor(path: string, root: RootDatabase, now: () => Date) {
@@ -177,7 +181,7 @@ export class LmdbObjectIndex implements ObjectIndex {
     const stored = versionKey(bucket, key, version.versionId)
     const record = encodeVersion(version)
     return this.#root.childTransaction(() => {
-      this.#requireBucket(bucket)
+      this.#storedBucket(bucket)
       if (this.#purges.get(stored) !== undefined) return { stored: false, current: false }
       const newest = this.#newestVersion(bucket, key)
       const existing = this.#versions.get(stored)
@@ -293,7 +297,7 @@ export class LmdbObjectIndex implements ObjectIndex {
       createdAt: this.#now().toISOString(),
       versioning: options.versioning ?? 'Unversioned',
     }
-    await this.#root.childTransaction(() => {
+    await this.#bucketWrite(name, () => {
       if (this.#buckets.get(bucketKey(name)) !== undefined) {
         throw new DataError('BucketAlreadyExists', `bucket ${name} exists`)
       }
@@ -303,8 +307,8 @@ export class LmdbObjectIndex implements ObjectIndex {
   }
 
   async deleteBucket(name: string): Promise<void> {
-    await this.#root.childTransaction(() => {
-      this.#requireBucket(name)
+    await this.#bucketWrite(name, () => {
+      this.#storedBucket(name)
       const start = bucketStart(name)
       const end = bucketEnd(name)
       if (this.#first(this.#current, start, end) !== undefined) {
@@ -319,7 +323,9 @@ export class LmdbObjectIndex implements ObjectIndex {
   }
 
   async getBucket(name: string): Promise<Bucket> {
-    return this.#requireBucket(name)
+    // A copy: the caller may change it (the CORS rules are the only nested part).
+    const { cors, ...bucket } = this.#requireBucket(name)
+    return cors === undefined ? bucket : { ...bucket, cors: structuredClone(cors) }
   }
 
   async listBuckets(options: { group?: string } = {}): Promise<Bucket[]> {
@@ -336,7 +342,7 @@ export class LmdbObjectIndex implements ObjectIndex {
     const { bucket, key } = purge
     const stored = versionKey(bucket, key, purge.versionId)
     return this.#root.childTransaction((): PurgeResult => {
-      this.#requireBucket(bucket)
+      this.#storedBucket(bucket)
       const existing = this.#purges.get(stored)
       if (existing !== undefined && decodePurge(existing).purgedAt <= purge.purgedAt) return { stored: false }
       this.#purges.putSync(stored, encodePurge(purge))
@@ -369,8 +375,8 @@ export class LmdbObjectIndex implements ObjectIndex {
 
   async setBucketVersioning(name: string, versioning: BucketVersioning, changeId: string): Promise<Bucket> {
     validateVersioningChange(versioning, changeId)
-    return this.#root.childTransaction(() => {
-      const bucket = this.#requireBucket(name)
+    return this.#bucketWrite(name, () => {
+      const bucket = this.#storedBucket(name)
       if (!versioningChangeWins(bucket, versioning, changeId)) return bucket
       const changed: Bucket = { ...bucket, versioning, versioningChangeId: changeId }
       this.#buckets.putSync(bucketKey(name), encodeBucket(changed))
@@ -380,8 +386,8 @@ export class LmdbObjectIndex implements ObjectIndex {
 
   async setBucketCors(name: string, cors: CorsConfiguration | undefined, changeId: string): Promise<Bucket> {
     parseVersionId(changeId)
-    return this.#root.childTransaction(() => {
-      const bucket = this.#requireBucket(name)
+    return this.#bucketWrite(name, () => {
+      const bucket = this.#storedBucket(name)
       const last = bucket.corsChangeId
       if (last !== undefined && changeId <= last) return bucket
       const { cors: _replaced, ...rest } = bucket
@@ -408,11 +414,36 @@ export class LmdbObjectIndex implements ObjectIndex {
     return digester.digest()
   }
 
+  /**
+   * The bucket record, read-only (callers here never change it). Kept decoded once read: every write of
+   * a bucket record goes through this index, which forgets the name when it writes (a write ahead of its
+   * commit is not read from LMDB either).
+   */
   #requireBucket(name: string): Bucket {
+    const cached = this.#bucketCache.get(name)
+    if (cached !== undefined) return cached
+    const bucket = this.#storedBucket(name)
+    if (this.#bucketCache.size >= BUCKET_CACHE_SIZE) this.#bucketCache.clear()
+    this.#bucketCache.set(name, bucket)
+    return bucket
+  }
+
+  /** The bucket record as LMDB has it (inside a write transaction: as the transaction sees it). */
+  #storedBucket(name: string): Bucket {
     // A name that breaks the rules names no bucket, and is never used as an LMDB key.
     const stored = isBucketName(name) ? this.#buckets.get(bucketKey(name)) : undefined
     if (stored === undefined) throw new DataError('NoSuchBucket', `no bucket ${String(name).slice(0, 80)}`)
     return decodeBucket(stored)
+  }
+
+  /** Runs a write of bucket `name`'s record, forgetting the kept record before and after it. */
+  async #bucketWrite<T>(name: string, write: () => T): Promise<T> {
+    this.#bucketCache.delete(name)
+    try {
+      return await this.#root.childTransaction(write)
+    } finally {
+      this.#bucketCache.delete(name)
+    }
   }
 
   /** The key's newest version record, delete markers included. */

@@ -1,6 +1,6 @@
 import { open } from 'lmdb'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { LmdbObjectIndex, MemoryObjectIndex, type ObjectVersion } from '../src/index.js'
+import { type CorsRule, LmdbObjectIndex, MemoryObjectIndex, type ObjectVersion } from '../src/index.js'
 import { runObjectIndexTests } from '../src/testing/index.js'
 import {
   collectVersions,
@@ -289,6 +289,39 @@ describe('LmdbObjectIndex writes', () => {
       await expectCode(clocked.createBucket('timed2', { group: '' }), 'InvalidArgument')
     } finally {
       await disposeClocked()
+    }
+  })
+})
+
+describe('LmdbObjectIndex bucket records kept decoded', () => {
+  it('hands out copies, and shows every change of a bucket at once, however often it was read', async () => {
+    const { index, dispose } = await openTemporary()
+    try {
+      await index.createBucket('kept', { group: G1 })
+      const first = await index.getBucket('kept')
+      first.group = 'changed'
+      expect((await index.getBucket('kept')).group).toBe(G1)
+      await index.setBucketVersioning('kept', 'Enabled', vid(1))
+      expect((await index.getBucket('kept')).versioning).toBe('Enabled')
+      const rule: CorsRule = {
+        allowedOrigins: ['*'],
+        allowedMethods: ['GET'],
+        allowedHeaders: [],
+        exposeHeaders: [],
+      }
+      await index.setBucketCors('kept', { rules: [rule] }, vid(2))
+      const withCors = await index.getBucket('kept')
+      withCors.cors?.rules.push(rule)
+      expect((await index.getBucket('kept')).cors?.rules).toHaveLength(1)
+      await index.setBucketCors('kept', undefined, vid(3))
+      expect((await index.getBucket('kept')).cors).toBeUndefined()
+      await index.deleteBucket('kept')
+      await expectCode(index.getBucket('kept'), 'NoSuchBucket')
+      await expectCode(index.putVersion(content('kept', 'k', vid(4))), 'NoSuchBucket')
+      await index.createBucket('kept', { group: G1 })
+      expect((await index.getBucket('kept')).versioning).toBe('Unversioned')
+    } finally {
+      await dispose()
     }
   })
 })
