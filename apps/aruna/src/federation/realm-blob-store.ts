@@ -220,17 +220,16 @@ export class RealmBlobStore implements BlobStore {
   async get(cid: string, options: AbortOptions = {}): Promise<Uint8Array> {
     const local = this.#init.local
     let corrupt = false
-    if (await local.has(cid, options)) {
-      try {
-        return await local.get(cid, options)
-      } catch (err) {
-        // A corrupt copy is out of service now (the store quarantined it): fetch a good one.
-        if (!isDataError(err, 'CorruptChunk') && !isDataError(err, 'NoSuchChunk')) throw err
-        if (isDataError(err, 'CorruptChunk')) {
-          corrupt = true
-          this.counters.corruptFound++
-          this.#init.logger.warn({ cid }, 'a local chunk copy is corrupt; reading it from another node')
-        }
+    // Read at once (no `has` first: for a holder that is a second look at the disk).
+    try {
+      return await local.get(cid, options)
+    } catch (err) {
+      // A corrupt copy is out of service now (the store quarantined it): fetch a good one.
+      if (!isDataError(err, 'CorruptChunk') && !isDataError(err, 'NoSuchChunk')) throw err
+      if (isDataError(err, 'CorruptChunk')) {
+        corrupt = true
+        this.counters.corruptFound++
+        this.#init.logger.warn({ cid }, 'a local chunk copy is corrupt; reading it from another node')
       }
     }
     const bytes = await this.fetch(cid, options)
