@@ -25,6 +25,8 @@ export interface Result {
   clientCpu: number
   /** The server's processes' CPU time (user + system) per operation, from /proc (Linux). */
   serverCpuMsPerOp: number
+  /** The other servers' CPU time while this one ran its slices, per operation of this one (background work). */
+  othersCpuMsPerOp: number
 }
 
 /** What one server did in one slice of a workload (operations `from` to `to`). */
@@ -33,6 +35,7 @@ interface Slice {
   ms: number
   clientCpuMs: number
   serverCpuMs: number
+  othersCpuMs: number
 }
 
 export interface Workload {
@@ -53,7 +56,13 @@ export function workloadKey(w: Workload, i: number): string {
   return `${w.keyPrefix ?? ''}w${i % w.concurrency}/${w.size}-${i}`
 }
 
-async function runSlice(server: Server, w: Workload, from: number, to: number): Promise<Slice> {
+async function runSlice(
+  server: Server,
+  others: Server[],
+  w: Workload,
+  from: number,
+  to: number,
+): Promise<Slice> {
   const { op, size, concurrency } = w
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency * server.bases.length })
   const body = op === 'PUT' ? Array.from({ length: Math.min(to - from, 64) }, () => randomBytes(size)) : []
@@ -65,6 +74,7 @@ async function runSlice(server: Server, w: Workload, from: number, to: number): 
   let next = 0
   const cpu = process.cpuUsage()
   const serverCpu = await serverCpuMs(server)
+  const othersCpu = await othersCpuMs(others)
   const start = performance.now()
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -83,8 +93,20 @@ async function runSlice(server: Server, w: Workload, from: number, to: number): 
   const ms = performance.now() - start
   const used = process.cpuUsage(cpu)
   const serverCpuUsed = (await serverCpuMs(server)) - serverCpu
+  const othersCpuUsed = (await othersCpuMs(others)) - othersCpu
   agent.destroy()
-  return { samples, ms, clientCpuMs: (used.user + used.system) / 1000, serverCpuMs: serverCpuUsed }
+  return {
+    samples,
+    ms,
+    clientCpuMs: (used.user + used.system) / 1000,
+    serverCpuMs: serverCpuUsed,
+    othersCpuMs: othersCpuUsed,
+  }
+}
+
+async function othersCpuMs(others: Server[]): Promise<number> {
+  const each = await Promise.all(others.map(serverCpuMs))
+  return each.reduce((sum, ms) => sum + ms, 0)
 }
 
 /**
@@ -101,7 +123,15 @@ export async function run(targets: Server[], w: Workload, maxRounds: number): Pr
     const from = Math.round((ops * round) / rounds)
     const to = Math.round((ops * (round + 1)) / rounds)
     for (const server of round % 2 === 0 ? targets : [...targets].reverse())
-      slices.get(server.name)?.push(await runSlice(server, w, from, to))
+      slices.get(server.name)?.push(
+        await runSlice(
+          server,
+          targets.filter((t) => t !== server),
+          w,
+          from,
+          to,
+        ),
+      )
   }
   return targets.map((server) => {
     const done = slices.get(server.name) ?? []
@@ -122,6 +152,7 @@ export async function run(targets: Server[], w: Workload, maxRounds: number): Pr
       ...(op === 'GET' ? { ttfbP50: quantile(ttfb, 0.5) } : {}),
       clientCpu: done.reduce((sum, slice) => sum + slice.clientCpuMs, 0) / (seconds * 1000),
       serverCpuMsPerOp: done.reduce((sum, slice) => sum + slice.serverCpuMs, 0) / ops,
+      othersCpuMsPerOp: done.reduce((sum, slice) => sum + slice.othersCpuMs, 0) / ops,
     }
   })
 }
