@@ -55,8 +55,12 @@ const PURGE_AT_LEAST = 1024
 /** A universe at most this many times the candidates' number is turned into a mask (see `keepVisible`). */
 const MASK_RATIO = 8
 
-const compareNumbers = (a: number, b: number): number => a - b
-const compareTexts = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
+/** How range entries are ordered, and their empty key lists (one `[]` each: see `SortedEntries`). */
+const NUMBERS = { compare: (a: number, b: number): number => a - b, newKeys: (): number[] => [] }
+const TEXTS = {
+  compare: (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0),
+  newKeys: (): string[] => [],
+}
 
 export class FlexSearchIndex implements SearchIndex {
   /** The documents by slot (`undefined`: a free slot; their words are in `words`), ordinals, resource ids. */
@@ -267,14 +271,14 @@ export class FlexSearchIndex implements SearchIndex {
     for (const [position, field] of doc.fields.entries()) {
       this.post(doc.words, field.start, field.end, ranges[position]!.id, slot)
       for (const number of field.numbers) {
-        entries(this.numbers, field.name, compareNumbers).add(number, slot, NUMBER)
+        entries(this.numbers, field.name, NUMBERS).add(number, slot, NUMBER)
       }
       for (const text of field.rangeTexts) {
         const number = numberInText(text)
         if (number !== undefined)
-          entries(this.numbers, field.name, compareNumbers).add(number, slot, NUMBER_TEXT)
+          entries(this.numbers, field.name, NUMBERS).add(number, slot, NUMBER_TEXT)
         if (looksLikeDate(text)) {
-          entries(this.dates, field.name, compareTexts).add(
+          entries(this.dates, field.name, TEXTS).add(
             text,
             slot,
             number === undefined ? DATE : DATE_NUMBER,
@@ -328,11 +332,11 @@ export class FlexSearchIndex implements SearchIndex {
 function entries<K extends number | string>(
   map: Map<string, SortedEntries<K>>,
   field: string,
-  compare: (a: K, b: K) => number,
+  order: { compare: (a: K, b: K) => number; newKeys: () => K[] },
 ): SortedEntries<K> {
   let found = map.get(field)
   if (found === undefined) {
-    found = new SortedEntries(compare)
+    found = new SortedEntries(order.compare, order.newKeys)
     map.set(field, found)
   }
   return found
