@@ -4,7 +4,7 @@
 // out what the cluster bench (search.bench.ts) measures with real nodes — Automerge documents, libp2p,
 // HTTP — to measure the search itself at the size the issue asks for: index build per node, federated
 // query p50/p99 for a user who may read two groups of three (a roaring universe), against the same
-// queries on one node's own share (no fan-out), and RSS.
+// queries on one node holding all of them (no fan-out, no merge), and RSS.
 import { defineRole, MemoryRoleSource, type TokenVerifier } from '@aruna/auth'
 import {
   type AutomergeMetadataStore,
