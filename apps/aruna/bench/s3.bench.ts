@@ -4,7 +4,7 @@
 // most used Node S3 server). Workloads in the manner of MinIO's warp (bench/s3/workloads.ts). Then, in the
 // same run: a 64 MiB multipart upload (bench/s3/multipart.ts); three nodes forming one realm at RF=3
 // against the single node (bench/s3/realm.ts) and a node of it killed under load (bench/s3/failover.ts);
-// garbage collection on the single node (bench/s3/gc.ts); ListObjectsV2 pages at 10 k and 1 M keys
+// garbage collection on the three nodes (the killed one back) and on the single node (bench/s3/gc.ts); ListObjectsV2 pages at 10 k and 1 M keys
 // (bench/s3/listing.ts). Writes BENCHMARKS.md and bench-s3.json at the repository root, and prints the
 // report (bench/s3/report.ts).
 //
@@ -24,7 +24,7 @@ import { type GcFigures, measureGc } from './s3/gc.ts'
 import { filledNode, type ListedNode, measurePages, type PageTimes } from './s3/listing.ts'
 import { type MultipartResult, measureMultipart } from './s3/multipart.ts'
 import { rssMiB, type Server, startArunaNode, startPlain, stop, stopAll } from './s3/processes.ts'
-import { type Realm, startRealm } from './s3/realm.ts'
+import { type Realm, restartNode, startRealm } from './s3/realm.ts'
 import { type Figures, report } from './s3/report.ts'
 import { KiB, MiB, type Result, run, type Workload, workloadKey, workloadName } from './s3/workloads.ts'
 
@@ -126,6 +126,8 @@ try {
 
   const rf: Result[] = []
   let failover: FailoverFigures | undefined
+  const gc: GcFigures[] = []
+  let restarted: Figures['restarted']
   if (aruna !== undefined && (part('rf3') || part('failover'))) {
     const r = await timed('three nodes start', () => startRealm(work, 'bench', 3, NODE_ARGS))
     realm = r
@@ -141,17 +143,26 @@ try {
         rf.push(...(await run([aruna, r], w, ROUNDS)))
       }
     })
+    let running = r
     if (part('failover')) {
       const w = rfPlan[0] as Workload
       const keys = Array.from({ length: w.ops }, (_v, i) => workloadKey(w, i))
       failover = await timed('a node killed', () => measureFailover(r, keys))
+      const back = await timed('the killed node restarted', () => restartNode(r, 2, NODE_ARGS))
+      running = back.realm
+      restarted = { backMs: back.backMs, caughtUpMs: back.caughtUpMs }
     }
-    await stop(r.processes, 10_000)
+    if (part('gc'))
+      gc.push(
+        await timed('garbage collection, three nodes', () => measureGc(running.name, running.nodes, running)),
+      )
+    await stop(running.processes, 10_000)
   }
 
-  let gc: GcFigures | undefined
   if (arunaNode !== undefined && aruna !== undefined && part('gc'))
-    gc = await timed('garbage collection', () => measureGc(arunaNode, aruna))
+    gc.push(
+      await timed('garbage collection, single node', () => measureGc('single node', [arunaNode], aruna)),
+    )
   await stop(
     servers.flatMap((s) => s.processes),
     10_000,
@@ -174,6 +185,7 @@ try {
     rf,
     realm,
     failover,
+    restarted,
     multipart,
     gc,
     listed,

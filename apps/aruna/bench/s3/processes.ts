@@ -92,11 +92,13 @@ export async function startArunaNode(options: {
   name: string
   dataDir: string
   invite?: string
+  /** Wait for the development login's key (default: unless joining; a joined node never prints one). */
+  devLogin?: boolean
   nodeArgs?: string[]
   timeoutMs?: number
 }): Promise<ArunaNode> {
   const command = options.invite === undefined ? ['start'] : ['join', options.invite]
-  const devLogin = options.invite === undefined
+  const devLogin = options.devLogin ?? options.invite === undefined
   const { child, state, ms } = await launch<{ s3: string; rest: string; key: string; secret: string }>(
     options.name,
     [

@@ -31,6 +31,59 @@ async function health(node: ArunaNode): Promise<Health> {
   return (await res.json()) as Health
 }
 
+/** Waits (bounded) until every node sees all the others live and connected. */
+async function waitLive(nodes: readonly ArunaNode[]): Promise<void> {
+  await waitFor(
+    `${nodes.length} realm nodes see each other live`,
+    async () => {
+      const all = await Promise.all(nodes.map(health))
+      return all.every((h) => h.data?.nodesLive === nodes.length && h.peers === nodes.length - 1)
+        ? true
+        : undefined
+    },
+    60_000,
+    200,
+  )
+}
+
+/** Waits (bounded, 2 min) until no node is catching up; the time it took (ms), NaN if it did not happen. */
+async function waitCaughtUp(nodes: readonly ArunaNode[]): Promise<number> {
+  const t0 = performance.now()
+  return waitFor(
+    'no realm node catching up',
+    async () => {
+      const all = await Promise.all(nodes.map(health))
+      return all.every((h) => h.data?.catchingUp === false) ? performance.now() - t0 : undefined
+    },
+    120_000,
+    250,
+  ).catch(() => Number.NaN)
+}
+
+/**
+ * Starts node `index` of the realm again on its data directory (`aruna start`, after a kill) and waits
+ * until every node sees all the others again (`backMs`) and none is catching up any more (`caughtUpMs`,
+ * after that); returns the realm with the new process.
+ */
+export async function restartNode(
+  realm: Realm,
+  index: number,
+  nodeArgs: string[] = [],
+): Promise<{ realm: Realm; backMs: number; caughtUpMs: number }> {
+  const old = realm.nodes[index]
+  if (old === undefined) throw new Error(`no realm node ${index + 1}`)
+  const t0 = performance.now()
+  const node = await startArunaNode({ name: old.name, dataDir: old.dataDir, devLogin: index === 0, nodeArgs })
+  const nodes = realm.nodes.map((n, i) => (i === index ? node : n))
+  await waitLive(nodes)
+  const backMs = performance.now() - t0
+  return {
+    realm: { ...realm, nodes, bases: nodes.map((n) => n.s3), processes: nodes.map((n) => n.process) },
+    backMs,
+    caughtUpMs: await waitCaughtUp(nodes),
+  }
+}
+
 export async function startRealm(
   work: string,
   bucket: string,
@@ -51,15 +104,7 @@ export async function startRealm(
       await startArunaNode({ name: `realm-${i}`, dataDir: join(work, `realm-${i}`), invite, nodeArgs }),
     )
   }
-  await waitFor(
-    `${count} realm nodes see each other live`,
-    async () => {
-      const all = await Promise.all(nodes.map(health))
-      return all.every((h) => h.data?.nodesLive === count && h.peers === count - 1) ? true : undefined
-    },
-    60_000,
-    200,
-  )
+  await waitLive(nodes)
   const realm = {
     name: `aruna ×${count}`,
     bases: nodes.map((n) => n.s3),
@@ -88,15 +133,7 @@ export async function startRealm(
   const readyMs = performance.now() - t0
   const { data } = await health(first)
   // Measure the realm as it runs, not while its nodes still catch up with each other after forming.
-  const caughtUpMs = await waitFor(
-    'no realm node catching up',
-    async () => {
-      const all = await Promise.all(nodes.map(health))
-      return all.every((h) => h.data?.catchingUp === false) ? performance.now() - t0 - readyMs : undefined
-    },
-    120_000,
-    250,
-  ).catch(() => Number.NaN)
+  const caughtUpMs = await waitCaughtUp(nodes)
   return {
     ...realm,
     nodes,

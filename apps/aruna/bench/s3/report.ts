@@ -13,8 +13,10 @@ export interface Figures {
   readonly rf: Result[]
   readonly realm: Realm | undefined
   readonly failover: FailoverFigures | undefined
+  /** The killed node's restart to every node seeing the others again, then to none catching up, ms. */
+  readonly restarted: { backMs: number; caughtUpMs: number } | undefined
   readonly multipart: MultipartResult[]
-  readonly gc: GcFigures | undefined
+  readonly gc: GcFigures[]
   readonly listed: ListedNode[]
   readonly pages: PageTimes[]
   readonly idleRss: number
@@ -181,16 +183,25 @@ ${rows.join('\n')}`
 }
 
 function garbage(f: Figures): string {
-  const g = f.gc
-  if (g === undefined) return ''
-  const s = g.gcMs / 1000
-  return `## Garbage collection (single node)
+  if (f.gc.length === 0) return ''
+  const rows = f.gc.flatMap((g) =>
+    g.runs.map((r) => {
+      const s = r.gcMs / 1000
+      return `| ${g.where} | ${g.objectsDeleted} | ${fmt(g.deletesPerS, 0)} | ${r.node} | ${r.chunksFreed} | ${fmt(r.bytesFreed / MiB)} | ${fmt(s, 2)} (${fmt(r.cliMs / 1000, 2)}) | ${fmt(r.chunksFreed / s, 0)} | ${fmt(r.bytesFreed / MiB / s)} | ${r.chunksLive} |`
+    }),
+  )
+  return `## Garbage collection
 
-Every object of the single node's bucket (all the workloads above, ${g.objectsDeleted} objects) deleted with
-DELETE, 8 in flight (${fmt(g.deletesPerS, 0)} deletes/s), then \`aruna gc --data-dir\` (POST /v1/gc): it freed
-${g.chunksFreed} chunks (${fmt(g.bytesFreed / MiB)} MiB) in ${fmt(s, 2)} s by the node's count
-(${fmt(g.cliMs / 1000, 2)} s for the CLI run): **${fmt(g.chunksFreed / s, 0)} chunks/s, ${fmt(g.bytesFreed / MiB / s)} MiB/s**;
-${g.chunksLive} chunks left in use.`
+Every object of the bucket deleted with DELETE, 8 in flight (on three nodes through each in turn), then
+\`aruna gc --data-dir\` (POST /v1/gc) on each node in turn: a node frees a chunk once every other node
+answers that nothing of theirs references it. On three nodes: the objects of the RF=3 workloads and
+the node-kill loop, after the killed node was started again${f.restarted === undefined ? '' : ` (back and connected to both others in ${fmt(f.restarted.backMs / 1000, 1)} s, no node catching up ${fmt(f.restarted.caughtUpMs / 1000, 1)} s later)`}; on the single node: everything the first
+table and the multipart uploads wrote. Throughput is chunks and bytes freed over the node's own time
+for the collection.
+
+| where | objects deleted | deletes/s | gc on | chunks freed | MiB freed | gc s (CLI run s) | chunks/s | MiB/s | chunks left in use |
+| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |
+${rows.join('\n')}`
 }
 
 function node(f: Figures): string {
