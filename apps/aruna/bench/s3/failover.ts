@@ -56,7 +56,6 @@ export async function measureFailover(realm: Realm, readKeys: readonly string[])
   let stopping = false
   const outcomes = { get: [] as Outcome[], put: [] as Outcome[] }
   const agent = new Agent({ keepAlive: true, maxSockets: 8 })
-  const body = randomBytes(1024)
   /** Start times of the requests in flight, by request number. */
   const inFlight = new Map<number, number>()
   let n = 0
@@ -72,7 +71,13 @@ export async function measureFailover(realm: Realm, readKeys: readonly string[])
       let status = 0
       try {
         status = (
-          await exchange(agent, kind.toUpperCase(), url, kind === 'put' ? body : undefined, TIMEOUT_MS)
+          await exchange(
+            agent,
+            kind.toUpperCase(),
+            url,
+            kind === 'put' ? randomBytes(1024) : undefined,
+            TIMEOUT_MS,
+          )
         ).status
       } catch {
         status = 0
