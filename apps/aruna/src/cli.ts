@@ -1,5 +1,10 @@
 /** The `aruna` process: wires signals and exit codes to `runCli`. */
+import { tolerateLmdbCommitFailures } from '@aruna/data'
 import { runCli } from './program.js'
+
+// A commit of the node's LMDB stores that fails (a full disk) is answered to its writers (503, with the
+// cause); lmdb-js also leaves one promise of it unhandled, which must not end the node.
+tolerateLmdbCommitFailures()
 
 // automerge-repo's save throttle sometimes computes a negative delay; Node then warns
 // (TimeoutNegativeWarning) on stderr, in the middle of JSON logs. It is harmless (the timer runs at

@@ -7,6 +7,7 @@ import { type Database, open as openLmdb, type RootDatabase } from 'lmdb'
 import { ChunkHasher, checkChunkCid, chunkCidOf, corruptChunk } from './chunk-id.js'
 import { DataError, throwIfAborted } from './errors.js'
 import { GroupCommit } from './group-commit.js'
+import { lmdbWrite } from './lmdb-errors.js'
 import type { AbortOptions, BlobStore, ChunkRef, ChunkSource, ChunkStat } from './port.js'
 
 /** Pieces read per step by `stream`. */
@@ -234,7 +235,7 @@ export class FsBlobStore implements BlobStore {
     const path = this.chunkPath(cid)
     throwIfAborted(options.signal)
     await this.#inlining.get(cid)
-    await this.#small.remove(cid)
+    await lmdbWrite(this.#small.remove(cid))
     await rm(path, { force: true })
   }
 
@@ -352,7 +353,7 @@ export class FsBlobStore implements BlobStore {
     const pending = this.#inlining.get(cid)
     if (pending !== undefined && (await pending)) return
     if (this.#small.doesExist(cid)) return
-    const put = this.#small.put(cid, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
+    const put = lmdbWrite(this.#small.put(cid, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)))
     const committing = put.then(
       () => true,
       () => false,
@@ -385,12 +386,14 @@ export class FsBlobStore implements BlobStore {
   /** Moves a corrupt small chunk out of service, unless repair replaced it since it was read. */
   async #quarantineSmall(cid: string, read: Buffer): Promise<void> {
     const kept = join(this.#quarantine, `${cid}.${Date.now()}.${randomBytes(4).toString('hex')}`)
-    const removed = await this.#small.transaction(() => {
-      const now = this.#small.getBinary(cid)
-      if (now === undefined || !now.equals(read)) return false
-      void this.#small.remove(cid)
-      return true
-    })
+    const removed = await lmdbWrite(
+      this.#small.transaction(() => {
+        const now = this.#small.getBinary(cid)
+        if (now === undefined || !now.equals(read)) return false
+        void this.#small.remove(cid)
+        return true
+      }),
+    )
     if (removed) await writeFile(kept, read)
   }
 

@@ -98,6 +98,7 @@ export {
   validateKey,
 } from './keys.js'
 export { type KeyScan, listPage, MAX_KEYS, type Page, type ScanStart } from './listing.js'
+export { lmdbFailure, tolerateLmdbCommitFailures } from './lmdb-errors.js'
 export { LmdbObjectIndex, type LmdbObjectIndexOptions, type ScanStats } from './lmdb-object-index.js'
 export { MemoryBlobStore } from './memory-blob-store.js'
 export { MemoryObjectIndex, type MemoryObjectIndexInit } from './memory-object-index.js'

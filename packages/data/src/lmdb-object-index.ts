@@ -5,6 +5,7 @@ import { DataError } from './errors.js'
 import { parseVersionId } from './hlc.js'
 import { compareKeys, validateBucketName, validateGroupId, validateKey } from './keys.js'
 import { type KeyScan, listPage } from './listing.js'
+import { lmdbWrite } from './lmdb-errors.js'
 import {
   bucketEnd,
   bucketKey,
@@ -149,7 +150,7 @@ export class LmdbObjectIndex implements ObjectIndex {
     try {
       const meta = root.openDB<number, string>('meta', { encoding: 'json' })
       const format = meta.get('format')
-      if (format === undefined) await meta.put('format', FORMAT)
+      if (format === undefined) await lmdbWrite(meta.put('format', FORMAT))
       else if (format !== FORMAT) {
         throw new DataError(
           'InvalidArgument',
@@ -180,30 +181,32 @@ export class LmdbObjectIndex implements ObjectIndex {
     const { bucket, key } = version
     const stored = versionKey(bucket, key, version.versionId)
     const record = encodeVersion(version)
-    return this.#root.childTransaction(() => {
-      this.#storedBucket(bucket)
-      if (this.#purges.get(stored) !== undefined) return { stored: false, current: false }
-      const newest = this.#newestVersion(bucket, key)
-      const existing = this.#versions.get(stored)
-      if (existing !== undefined) {
-        if (!sameVersion(decodeVersion(existing), version)) {
-          throw new DataError(
-            'VersionConflict',
-            `a different record already has version id ${version.versionId}`,
-          )
+    return lmdbWrite(
+      this.#root.childTransaction(() => {
+        this.#storedBucket(bucket)
+        if (this.#purges.get(stored) !== undefined) return { stored: false, current: false }
+        const newest = this.#newestVersion(bucket, key)
+        const existing = this.#versions.get(stored)
+        if (existing !== undefined) {
+          if (!sameVersion(decodeVersion(existing), version)) {
+            throw new DataError(
+              'VersionConflict',
+              `a different record already has version id ${version.versionId}`,
+            )
+          }
+          return { stored: false, current: newest?.key.equals(stored) === true }
         }
-        return { stored: false, current: newest?.key.equals(stored) === true }
-      }
-      // Inverted ids: a newer version sorts before the key's newest so far.
-      const current = newest === undefined || Buffer.compare(stored, newest.key) < 0
-      this.#versions.putSync(stored, record)
-      if (current) {
-        const pointer = objectKey(bucket, key)
-        if (version.deleteMarker === true) this.#current.removeSync(pointer)
-        else this.#current.putSync(pointer, encodeCurrent(version))
-      }
-      return { stored: true, current }
-    })
+        // Inverted ids: a newer version sorts before the key's newest so far.
+        const current = newest === undefined || Buffer.compare(stored, newest.key) < 0
+        this.#versions.putSync(stored, record)
+        if (current) {
+          const pointer = objectKey(bucket, key)
+          if (version.deleteMarker === true) this.#current.removeSync(pointer)
+          else this.#current.putSync(pointer, encodeCurrent(version))
+        }
+        return { stored: true, current }
+      }),
+    )
   }
 
   async getCurrent(bucket: string, key: string): Promise<ContentVersion> {
@@ -341,24 +344,27 @@ export class LmdbObjectIndex implements ObjectIndex {
     validatePurge(purge)
     const { bucket, key } = purge
     const stored = versionKey(bucket, key, purge.versionId)
-    return this.#root.childTransaction((): PurgeResult => {
-      this.#storedBucket(bucket)
-      const existing = this.#purges.get(stored)
-      if (existing !== undefined && decodePurge(existing).purgedAt <= purge.purgedAt) return { stored: false }
-      this.#purges.putSync(stored, encodePurge(purge))
-      const found = this.#versions.get(stored)
-      if (found === undefined) return { stored: true }
-      const wasCurrent = this.#newestVersion(bucket, key)?.key.equals(stored) === true
-      this.#versions.removeSync(stored)
-      if (wasCurrent) {
-        const pointer = objectKey(bucket, key)
-        const next = this.#newestVersion(bucket, key)
-        const version = next === undefined ? undefined : decodeVersion(next.value)
-        if (version === undefined || version.deleteMarker === true) this.#current.removeSync(pointer)
-        else this.#current.putSync(pointer, encodeCurrent(version))
-      }
-      return { stored: true, removed: decodeVersion(found) }
-    })
+    return lmdbWrite(
+      this.#root.childTransaction((): PurgeResult => {
+        this.#storedBucket(bucket)
+        const existing = this.#purges.get(stored)
+        if (existing !== undefined && decodePurge(existing).purgedAt <= purge.purgedAt)
+          return { stored: false }
+        this.#purges.putSync(stored, encodePurge(purge))
+        const found = this.#versions.get(stored)
+        if (found === undefined) return { stored: true }
+        const wasCurrent = this.#newestVersion(bucket, key)?.key.equals(stored) === true
+        this.#versions.removeSync(stored)
+        if (wasCurrent) {
+          const pointer = objectKey(bucket, key)
+          const next = this.#newestVersion(bucket, key)
+          const version = next === undefined ? undefined : decodeVersion(next.value)
+          if (version === undefined || version.deleteMarker === true) this.#current.removeSync(pointer)
+          else this.#current.putSync(pointer, encodeCurrent(version))
+        }
+        return { stored: true, removed: decodeVersion(found) }
+      }),
+    )
   }
 
   async *listPurges(bucket: string, options: RecordRangeOptions = {}): AsyncGenerator<PurgeRecord> {
@@ -440,7 +446,7 @@ export class LmdbObjectIndex implements ObjectIndex {
   async #bucketWrite<T>(name: string, write: () => T): Promise<T> {
     this.#bucketCache.delete(name)
     try {
-      return await this.#root.childTransaction(write)
+      return await lmdbWrite(this.#root.childTransaction(write))
     } finally {
       this.#bucketCache.delete(name)
     }
