@@ -275,14 +275,9 @@ export class FlexSearchIndex implements SearchIndex {
       }
       for (const text of field.rangeTexts) {
         const number = numberInText(text)
-        if (number !== undefined)
-          entries(this.numbers, field.name, NUMBERS).add(number, slot, NUMBER_TEXT)
+        if (number !== undefined) entries(this.numbers, field.name, NUMBERS).add(number, slot, NUMBER_TEXT)
         if (looksLikeDate(text)) {
-          entries(this.dates, field.name, TEXTS).add(
-            text,
-            slot,
-            number === undefined ? DATE : DATE_NUMBER,
-          )
+          entries(this.dates, field.name, TEXTS).add(text, slot, number === undefined ? DATE : DATE_NUMBER)
         }
       }
     }
