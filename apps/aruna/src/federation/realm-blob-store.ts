@@ -31,7 +31,10 @@ import {
   type FetchChunkResponse,
   type HaveChunksResponse,
   isDataError,
+  MAX_PUSHED_CHUNK_BYTES,
+  MAX_PUSHED_CHUNKS,
   type PushChunkResponse,
+  type PushChunksResponse,
   type ReplicationProtocols,
   rankNodes,
 } from '@aruna/data'
@@ -41,6 +44,8 @@ import type { RealmNodes } from './realm-nodes.js'
 
 /** How long one chunk transfer to or from another node may take. */
 const TRANSFER_TIMEOUT_MS = 30_000
+/** Chunks up to this size are pushed to a holder together with the others of the moment (`#pushBatched`). */
+const BATCHED_CHUNK_MAX = 64 * 1024
 /** How long a read waits for a node out of reach to answer (the network dials it). */
 const DIAL_TIMEOUT_MS = 5000
 /** How long a have-chunks question may take. */
@@ -83,6 +88,10 @@ export class RealmBlobStore implements BlobStore {
   }
   /** Copies still going after their write was acknowledged. */
   readonly #late = new Set<Promise<unknown>>()
+  /** Small chunks waiting to go to a holder together, by holder. */
+  readonly #batches = new Map<string, ChunkBatch>()
+  /** Holders that do not serve batched pushes (an older version): sent one chunk per request. */
+  readonly #unbatched = new Set<string>()
 
   constructor(init: RealmBlobStoreInit) {
     this.#init = init
@@ -208,6 +217,10 @@ export class RealmBlobStore implements BlobStore {
       return
     }
     if (!this.#init.nodes.isConnected(holder)) throw new Error('not connected')
+    if (bytes.byteLength <= BATCHED_CHUNK_MAX && !this.#unbatched.has(holder)) {
+      await this.#pushBatched(holder, cid, bytes)
+      return
+    }
     const answer = await this.#init.network.request(
       holder,
       this.#init.protocols.pushChunk,
@@ -215,6 +228,76 @@ export class RealmBlobStore implements BlobStore {
       { timeoutMs: TRANSFER_TIMEOUT_MS, ...(options.signal === undefined ? {} : { signal: options.signal }) },
     )
     if (answer.kind !== 'stored') throw new Error(`${answer.code}: ${answer.message}`)
+  }
+
+  /**
+   * Sends a small chunk to `holder` with the others written to it in the same moment: one push-chunks
+   * request per holder per event-loop turn (and per `MAX_PUSHED_CHUNKS` or `MAX_PUSHED_CHUNK_BYTES`),
+   * where a request each would cost a stream each. Resolves when the chunk is durable there.
+   */
+  #pushBatched(holder: string, cid: string, bytes: Uint8Array): Promise<void> {
+    let batch = this.#batches.get(holder)
+    if (
+      batch === undefined ||
+      batch.chunks.length >= MAX_PUSHED_CHUNKS ||
+      batch.bytes + bytes.byteLength > MAX_PUSHED_CHUNK_BYTES
+    ) {
+      if (batch !== undefined) this.#sendBatch(holder, batch)
+      batch = { chunks: [], waiters: [], bytes: 0 }
+      this.#batches.set(holder, batch)
+      const scheduled = batch
+      setImmediate(() => {
+        if (this.#batches.get(holder) === scheduled) this.#sendBatch(holder, scheduled)
+      })
+    }
+    batch.chunks.push({ cid, bytes })
+    batch.bytes += bytes.byteLength
+    const target = batch
+    return new Promise((resolve, reject) => target.waiters.push({ resolve, reject }))
+  }
+
+  #sendBatch(holder: string, batch: ChunkBatch): void {
+    if (this.#batches.get(holder) === batch) this.#batches.delete(holder)
+    const { network, protocols } = this.#init
+    const settle = (index: number, outcome: PushChunkResponse | Error): void => {
+      const waiter = batch.waiters[index]
+      if (waiter === undefined) return
+      if (outcome instanceof Error) waiter.reject(outcome)
+      else if (outcome.kind === 'stored') waiter.resolve()
+      else waiter.reject(new Error(`${outcome.code}: ${outcome.message}`))
+    }
+    network
+      .request(
+        holder,
+        protocols.pushChunks,
+        { kind: 'push-many', chunks: batch.chunks },
+        { timeoutMs: TRANSFER_TIMEOUT_MS },
+      )
+      .then(
+        (answer) => {
+          if (answer.kind === 'results' && answer.results.length === batch.chunks.length) {
+            for (const [index, result] of answer.results.entries()) settle(index, result)
+            return
+          }
+          const why = answer.kind === 'refused' ? `${answer.code}: ${answer.message}` : 'a short answer'
+          for (const index of batch.chunks.keys()) settle(index, new Error(why))
+        },
+        (err: unknown) => {
+          // A node of a version before batched pushes: one request per chunk, to it, from now on.
+          if (isNetworkError(err, 'NoHandler')) {
+            this.#unbatched.add(holder)
+            batch.chunks.forEach(({ cid, bytes }, index) => {
+              this.#writeTo(holder, cid, bytes, {}).then(
+                () => batch.waiters[index]?.resolve(),
+                (failure: unknown) => batch.waiters[index]?.reject(failure),
+              )
+            })
+            return
+          }
+          const failure = err instanceof Error ? err : new Error(String(err))
+          for (const index of batch.chunks.keys()) settle(index, failure)
+        },
+      )
   }
 
   async get(cid: string, options: AbortOptions = {}): Promise<Uint8Array> {
@@ -372,6 +455,20 @@ export class RealmBlobStore implements BlobStore {
         return refusal(err)
       }
     })
+    network.handle(protocols.pushChunks, async (request, context): Promise<PushChunksResponse> => {
+      // Stored side by side: the small ones share the local store's commit.
+      const results = await Promise.all(
+        request.chunks.map(async ({ cid, bytes }): Promise<PushChunkResponse> => {
+          try {
+            await local.putVerified(cid, bytes, { signal: context.signal })
+            return { kind: 'stored', cid }
+          } catch (err) {
+            return refusal(err)
+          }
+        }),
+      )
+      return { kind: 'results', results }
+    })
     network.handle(protocols.haveChunks, async (request, context): Promise<HaveChunksResponse> => {
       const held = await Promise.all(request.cids.map((cid) => local.has(cid, { signal: context.signal })))
       return { kind: 'held', held }
@@ -379,6 +476,7 @@ export class RealmBlobStore implements BlobStore {
     return () => {
       network.unhandle(protocols.fetchChunk.id)
       network.unhandle(protocols.pushChunk.id)
+      network.unhandle(protocols.pushChunks.id)
       network.unhandle(protocols.haveChunks.id)
     }
   }
@@ -395,6 +493,13 @@ export class RealmBlobStore implements BlobStore {
     ])
     clearTimeout(timer)
   }
+}
+
+/** Small chunks for one holder, sent in one push-chunks request, and who waits for each. */
+interface ChunkBatch {
+  readonly chunks: Array<{ readonly cid: string; readonly bytes: Uint8Array }>
+  readonly waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }>
+  bytes: number
 }
 
 function refusal(err: unknown): {
