@@ -290,7 +290,7 @@ export class FsBlobStore implements BlobStore {
         size += next.value.byteLength
         if (size > this.#inlineMax) break
       }
-      if (rest === undefined) source = head.length === 1 ? (head[0] as Uint8Array) : concat(head, size)
+      if (rest === undefined) source = head.length === 1 ? (head[0] as Uint8Array) : Buffer.concat(head, size)
     }
     if (source instanceof Uint8Array) {
       // Whole bytes can be named before touching the disk, which makes re-putting a chunk cheap.
@@ -530,17 +530,6 @@ export async function chunksOnDisk(directory: string): Promise<Map<string, numbe
     }
   }
   return found
-}
-
-/** `pieces` joined into one array of `size` bytes. */
-function concat(pieces: readonly Uint8Array[], size: number): Uint8Array {
-  const joined = new Uint8Array(size)
-  let offset = 0
-  for (const piece of pieces) {
-    joined.set(piece, offset)
-    offset += piece.byteLength
-  }
-  return joined
 }
 
 /** `head`'s pieces, then the rest of an iteration already begun. */

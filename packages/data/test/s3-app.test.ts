@@ -994,6 +994,45 @@ describe('S3 access log, served by @hono/node-server', () => {
     expect(notFound).toMatchObject({ status: 404, error: 'NoSuchKey', bytesOut: Buffer.byteLength(text) })
   })
 
+  it('answers a body refused midway with its S3 error, then closes the connection', async () => {
+    const sig = (text: string) => text.padEnd(64, '0')
+    // A first chunk whose signature is refused, and a megabyte after it that is never read.
+    const rest = 'x'.repeat(1024 * 1024)
+    const body = `5;chunk-signature=${sig('bad')}\r\nhello\r\n${rest.length.toString(16)};chunk-signature=${sig('ab')}\r\n${rest}\r\n0;chunk-signature=${sig('ab')}\r\n\r\n`
+    const { request } = await import('node:http')
+    const answer = await new Promise<{ status: number; connection: string | undefined; text: string }>(
+      (resolve, reject) => {
+        const sent = request(`${base}/shared/refused`, {
+          method: 'PUT',
+          headers: {
+            ...auth(),
+            'x-amz-content-sha256': 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
+            'x-amz-decoded-content-length': String(5 + rest.length),
+            'content-encoding': 'aws-chunked',
+            'content-length': String(Buffer.byteLength(body)),
+          },
+        })
+        sent.on('response', (response) => {
+          let text = ''
+          response.on('data', (piece: Buffer) => {
+            text += piece.toString()
+          })
+          response.on('end', () =>
+            resolve({ status: response.statusCode ?? 0, connection: response.headers.connection, text }),
+          )
+        })
+        // The server may stop reading and close while the rest is still being sent.
+        sent.on('error', (err) => reject(err))
+        sent.end(body)
+      },
+    )
+    expect(answer.status).toBe(403)
+    expect(answer.text).toContain('<Code>SignatureDoesNotMatch</Code>')
+    expect(answer.connection).toBe('close')
+    const [refused] = await logged(1)
+    expect(refused).toMatchObject({ status: 403, error: 'SignatureDoesNotMatch', closed: true })
+  })
+
   it('logs what left of a download the client gave up on', async () => {
     // Larger than what the sockets between server and client can hold at once.
     const large = new Uint8Array(32 * 1024 * 1024).fill(1)
