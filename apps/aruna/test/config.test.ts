@@ -92,6 +92,14 @@ describe('configuration', () => {
     expect(configError(() => parseConfigText('{"rest":{"port":-1}}')).key).toBe('rest.port')
   })
 
+  it('keeps small chunks in the database up to 16 KiB by default; 0 turns it off; anything else outside 0..1 MiB is refused', async () => {
+    expect((await loadConfig({ env: {} })).data.smallChunkBytes).toBe(16384)
+    expect((await loadConfig({ env: { ARUNA_DATA_SMALL_CHUNK_BYTES: '0' } })).data.smallChunkBytes).toBe(0)
+    const err = await configErrorAsync(loadConfig({ env: { ARUNA_DATA_SMALL_CHUNK_BYTES: '2000000' } }))
+    expect(err.key).toBe('data.smallChunkBytes')
+    expect(err.origin).toBe('environment variable ARUNA_DATA_SMALL_CHUNK_BYTES')
+  })
+
   it('names the environment variable that carried a bad value', async () => {
     const err = await configErrorAsync(loadConfig({ env: { ARUNA_LOG_LEVEL: 'loud' } }))
     expect(err.key).toBe('log.level')

@@ -3,6 +3,7 @@ import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough, Writable } from 'node:stream'
+import { chunksOnDisk } from '@aruna/data'
 import {
   CreateBucketCommand,
   DeleteObjectCommand,
@@ -79,6 +80,36 @@ describe('the node S3 service', () => {
       name: 'SignatureDoesNotMatch',
     })
     await second.stop()
+  })
+
+  it('keeps a small object in the small-chunk database, or in a file with data.smallChunkBytes 0', async () => {
+    const node = new ArunaNode(config(), logger, fresh)
+    await node.start()
+    const s3 = clientFor(node)
+    await s3.send(new CreateBucketCommand({ Bucket: 'small' }))
+    await s3.send(new PutObjectCommand({ Bucket: 'small', Key: 'a', Body: 'in the database' }))
+    s3.destroy()
+    await node.stop()
+    const chunksDir = join(dir, 'chunks')
+    const [inDatabase] = [...(await chunksOnDisk(chunksDir)).keys()]
+    expect(inDatabase).toBeDefined()
+    await expect(
+      stat(join(chunksDir, 'chunks', (inDatabase as string).slice(-3, -1), inDatabase as string)),
+    ).rejects.toMatchObject({ code: 'ENOENT' })
+
+    const files = new ArunaNode(config({ data: { smallChunkBytes: 0 } }), logger, fresh)
+    await files.start()
+    const again = clientFor(files)
+    await again.send(new PutObjectCommand({ Bucket: 'small', Key: 'b', Body: 'in a file' }))
+    // The object stored before the change is still read from the database.
+    const got = await again.send(new GetObjectCommand({ Bucket: 'small', Key: 'a' }))
+    expect(await got.Body?.transformToString()).toBe('in the database')
+    again.destroy()
+    await files.stop()
+    const inFile = [...(await chunksOnDisk(chunksDir)).keys()].find((cid) => cid !== inDatabase) as string
+    expect((await stat(join(chunksDir, 'chunks', inFile.slice(-3, -1), inFile))).size).toBe(
+      'in a file'.length,
+    )
   })
 
   it('frees the chunks of deleted objects with aruna gc, and counts them in /metrics', async () => {
