@@ -221,9 +221,9 @@ export function chunkPath(dataDir: string, cid: string): string {
   return join(dataDir, 'chunks', 'chunks', cid.slice(-3, -1), cid)
 }
 
-/** Every chunk on a node's disk (small chunks in its database and chunk files) with its size. */
+/** Every chunk on a node's disk (small chunks in its index's environment, and chunk files) with its size. */
 export async function chunksOnDisk(dataDir: string): Promise<Map<string, number>> {
-  return storedChunks(join(dataDir, 'chunks'))
+  return storedChunks(join(dataDir, 'chunks'), { index: join(dataDir, 'index') })
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -91,7 +91,7 @@ describe('the node S3 service', () => {
     s3.destroy()
     await node.stop()
     const chunksDir = join(dir, 'chunks')
-    const [inDatabase] = [...(await chunksOnDisk(chunksDir)).keys()]
+    const [inDatabase] = [...(await chunksOnDisk(chunksDir, { index: join(dir, 'index') })).keys()]
     expect(inDatabase).toBeDefined()
     await expect(
       stat(join(chunksDir, 'chunks', (inDatabase as string).slice(-3, -1), inDatabase as string)),
@@ -106,7 +106,7 @@ describe('the node S3 service', () => {
     expect(await got.Body?.transformToString()).toBe('in the database')
     again.destroy()
     await files.stop()
-    const inFile = [...(await chunksOnDisk(chunksDir)).keys()].find((cid) => cid !== inDatabase) as string
+    const inFile = [...(await chunksOnDisk(chunksDir, { index: join(dir, 'index') })).keys()].find((cid) => cid !== inDatabase) as string
     expect((await stat(join(chunksDir, 'chunks', inFile.slice(-3, -1), inFile))).size).toBe(
       'in a file'.length,
     )

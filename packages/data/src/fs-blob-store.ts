@@ -17,6 +17,8 @@ const SHARD = /^[a-z2-7]{2}$/
 export const DEFAULT_INLINE_MAX_BYTES = 16 * 1024
 /** The small-chunk database's directory under the store's root. */
 const SMALL = 'small'
+/** The name of the small-chunk database in an object index's environment (`LmdbObjectIndex.smallChunkDatabase`). */
+export const SMALL_CHUNKS_DB = 'small-chunks'
 
 export interface FsBlobStoreInit {
   /** The store's root; created if missing. One open store per directory at a time. */
@@ -28,7 +30,16 @@ export interface FsBlobStoreInit {
    * readable when this changes.
    */
   inlineMaxBytes?: number
+  /**
+   * The database to keep small chunks in, in an LMDB environment the caller owns and keeps open (e.g.
+   * `LmdbObjectIndex.smallChunkDatabase()`: chunks and key records then share commits, one fdatasync
+   * pair for both). Default: an environment of the store's own in `small/`.
+   */
+  smallChunks?: SmallChunkDatabase
 }
+
+/** An LMDB database of small chunks: chunk id → bytes (lmdb-js, binary values). */
+export type SmallChunkDatabase = Database<Buffer, string>
 
 /** What the store's writes cost in syncs, since it was opened. */
 export interface FsBlobStoreCounters {
@@ -90,19 +101,25 @@ export class FsBlobStore implements BlobStore {
   #tempCount = 0
   readonly #counters = { placed: 0, directorySyncs: 0, shardSyncs: 0, inlined: 0 }
   readonly #inlineMax: number
-  readonly #smallRoot: RootDatabase<Buffer, string>
-  readonly #small: Database<Buffer, string>
+  /** The store's own small-chunk environment (none when the caller gave a database). */
+  readonly #smallRoot: RootDatabase<Buffer, string> | undefined
+  readonly #small: SmallChunkDatabase
   /** Small chunks whose commit is under way, by id: a second write of one waits for it. */
   readonly #inlining = new Map<string, Promise<boolean>>()
 
-  private constructor(directory: string, inlineMax: number, smallRoot: RootDatabase<Buffer, string>) {
+  private constructor(
+    directory: string,
+    inlineMax: number,
+    small: SmallChunkDatabase,
+    ownRoot: RootDatabase<Buffer, string> | undefined,
+  ) {
     this.directory = directory
     this.#chunks = join(directory, 'chunks')
     this.#tmp = join(directory, 'tmp')
     this.#quarantine = join(directory, 'quarantine')
     this.#inlineMax = inlineMax
-    this.#smallRoot = smallRoot
-    this.#small = smallRoot
+    this.#smallRoot = ownRoot
+    this.#small = small
   }
 
   get counters(): FsBlobStoreCounters {
@@ -118,9 +135,14 @@ export class FsBlobStore implements BlobStore {
     const directory = resolve(init.directory)
     const chunks = join(directory, 'chunks')
     const quarantine = join(directory, 'quarantine')
-    const small = join(directory, SMALL)
-    for (const dir of [chunks, quarantine, small]) await mkdir(dir, { recursive: true })
+    for (const dir of [chunks, quarantine]) await mkdir(dir, { recursive: true })
     await openTempDirectory(join(directory, 'tmp'))
+    if (init.smallChunks !== undefined) {
+      await syncDirectory(directory)
+      return new FsBlobStore(directory, inlineMax, init.smallChunks, undefined)
+    }
+    const small = join(directory, SMALL)
+    await mkdir(small, { recursive: true })
     await syncDirectory(directory)
     const smallRoot = openLmdb<Buffer, string>({
       path: small,
@@ -131,12 +153,12 @@ export class FsBlobStore implements BlobStore {
       noSync: false,
       noMetaSync: false,
     })
-    return new FsBlobStore(directory, inlineMax, smallRoot)
+    return new FsBlobStore(directory, inlineMax, smallRoot, smallRoot)
   }
 
-  /** Waits for the small-chunk database's pending commits and closes it. */
+  /** Waits for the small-chunk environment's pending commits and closes it (its own only). */
   async close(): Promise<void> {
-    await this.#smallRoot.close()
+    await this.#smallRoot?.close()
   }
 
   /** Where the chunk's file is (or would be). `InvalidCid` for anything but a chunk id. */
@@ -505,19 +527,34 @@ export class FsBlobStore implements BlobStore {
 
 /**
  * The chunks a store's directory holds, with their sizes, read without opening the store: its
- * small-chunk database read-only (LMDB lets a reader in another process look while the store writes)
- * and its chunk files listed. For tools and tests that look at a running node's disk.
+ * small-chunk database read-only (LMDB lets a reader in another process look while the store writes),
+ * and the one in the object index's environment at `options.index` when the store keeps its small
+ * chunks there, and its chunk files listed. For tools and tests that look at a running node's disk.
  */
-export async function chunksOnDisk(directory: string): Promise<Map<string, number>> {
+export async function chunksOnDisk(
+  directory: string,
+  options: { readonly index?: string } = {},
+): Promise<Map<string, number>> {
   const found = new Map<string, number>()
   const small = join(resolve(directory), SMALL)
-  if ((await statIfExists(join(small, 'data.mdb'))) !== undefined) {
-    const db = openLmdb<Buffer, string>({ path: small, noSubdir: false, encoding: 'binary', readOnly: true })
+  for (const [path, name] of [
+    [small, undefined],
+    ...(options.index === undefined ? [] : [[resolve(options.index), SMALL_CHUNKS_DB] as const]),
+  ] as const) {
+    if ((await statIfExists(join(path, 'data.mdb'))) === undefined) continue
+    const root = openLmdb<Buffer, string>({
+      path,
+      noSubdir: false,
+      encoding: 'binary',
+      readOnly: true,
+      ...(name === undefined ? {} : { maxDbs: 16 }),
+    })
     try {
+      const db = name === undefined ? root : root.openDB<Buffer, string>(name, { encoding: 'binary' })
       for (const { key, value } of db.getRange())
         if (typeof key === 'string' && isChunkId(key)) found.set(key, value.byteLength)
     } finally {
-      await db.close()
+      await root.close()
     }
   }
   const chunks = join(resolve(directory), 'chunks')

@@ -78,7 +78,14 @@ export {
 } from './engine/preconditions.js'
 export { MAX_PART_NUMBER, MIN_PART_NUMBER } from './engine/upload-records.js'
 export { DataError, type DataErrorCode, isDataError } from './errors.js'
-export { chunksOnDisk, DEFAULT_INLINE_MAX_BYTES, FsBlobStore, type FsBlobStoreInit } from './fs-blob-store.js'
+export {
+  chunksOnDisk,
+  DEFAULT_INLINE_MAX_BYTES,
+  FsBlobStore,
+  type FsBlobStoreInit,
+  SMALL_CHUNKS_DB,
+  type SmallChunkDatabase,
+} from './fs-blob-store.js'
 export {
   formatVersionId,
   type HlcState,

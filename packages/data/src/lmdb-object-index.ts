@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { type Database, open, type RootDatabase } from 'lmdb'
 import { DataError } from './errors.js'
+import { SMALL_CHUNKS_DB, type SmallChunkDatabase } from './fs-blob-store.js'
 import { parseVersionId } from './hlc.js'
 import { compareKeys, validateBucketName, validateGroupId, validateKey } from './keys.js'
 import { type KeyScan, listPage } from './listing.js'
@@ -162,6 +163,15 @@ export class LmdbObjectIndex implements ObjectIndex {
       await root.close()
       throw err
     }
+  }
+
+  /**
+   * A database for `FsBlobStore`'s small chunks in this index's environment (`FsBlobStoreInit.smallChunks`):
+   * a chunk written and the version record written after it in the same moment as other writes share
+   * their commit. Open while the index is.
+   */
+  smallChunkDatabase(): SmallChunkDatabase {
+    return this.#root.openDB<Buffer, string>(SMALL_CHUNKS_DB, { encoding: 'binary' })
   }
 
   /** Waits for pending writes and closes the environment. */

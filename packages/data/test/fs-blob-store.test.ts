@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { chunkCidOf, chunksOnDisk, FsBlobStore } from '../src/index.js'
+import { chunkCidOf, chunksOnDisk, FsBlobStore, LmdbObjectIndex } from '../src/index.js'
 import { overwriteChunkFile } from './fs-fixture.js'
 
 async function listAll(store: FsBlobStore): Promise<string[]> {
@@ -348,6 +348,33 @@ describe('chunksOnDisk', () => {
       await store.delete(small.cid)
       expect([...(await chunksOnDisk(root)).keys()]).toEqual([large.cid])
       await store.close()
+    } finally {
+      await rm(root, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('chunksOnDisk with the small chunks in an object index environment', () => {
+  it('names them from the index environment while both are open', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'aruna-fs-ondisk-index-'))
+    try {
+      const index = await LmdbObjectIndex.open(join(root, 'index'))
+      const store = await FsBlobStore.open({
+        directory: join(root, 'blobs'),
+        smallChunks: index.smallChunkDatabase(),
+      })
+      const small = await store.put(new Uint8Array(randomBytes(64)))
+      const large = await store.put(new Uint8Array(randomBytes(20_000)))
+      expect(await chunksOnDisk(join(root, 'blobs'), { index: join(root, 'index') })).toEqual(
+        new Map([
+          [small.cid, 64],
+          [large.cid, 20_000],
+        ]),
+      )
+      // Without the index, only the files.
+      expect([...(await chunksOnDisk(join(root, 'blobs'))).keys()]).toEqual([large.cid])
+      await store.close()
+      await index.close()
     } finally {
       await rm(root, { recursive: true, force: true })
     }

@@ -145,15 +145,18 @@ export interface RealmData {
 
 export async function startS3Service(init: S3ServiceInit): Promise<S3Service> {
   const { dataDir, realm, logger } = init
-  const localBlobs = await FsBlobStore.open({
-    directory: join(dataDir, 'chunks'),
-    ...(init.smallChunkBytes === undefined ? {} : { inlineMaxBytes: init.smallChunkBytes }),
-  })
   // A bucket that arrives from another node keeps its creation time: `createBucketAt` sets the time
   // the index's clock gives for that one call (the index reads it before its first await).
   let bucketTime: string | undefined
   const localIndex = await LmdbObjectIndex.open(join(dataDir, 'index'), {
     now: () => (bucketTime === undefined ? new Date() : new Date(bucketTime)),
+  })
+  // Small chunks live in the index's environment: a chunk and the version records written in the same
+  // moment share one commit (one fdatasync pair) instead of one each.
+  const localBlobs = await FsBlobStore.open({
+    directory: join(dataDir, 'chunks'),
+    smallChunks: localIndex.smallChunkDatabase(),
+    ...(init.smallChunkBytes === undefined ? {} : { inlineMaxBytes: init.smallChunkBytes }),
   })
   // Usage per group, kept in step with every record the node's own index takes.
   const usage = new GroupUsage()
@@ -275,14 +278,14 @@ export async function startS3Service(init: S3ServiceInit): Promise<S3Service> {
         stopping.abort()
         await endpoint.close(timeoutMs)
         await stopRealmData(data, stopServing, timeoutMs)
-        await localIndex.close()
         await localBlobs.close()
+        await localIndex.close()
       },
     }
   } catch (err) {
     await stopRealmData(realmData, stopServing, 1000)
-    await localIndex.close()
     await localBlobs.close()
+    await localIndex.close()
     throw err
   }
 }
