@@ -106,7 +106,9 @@ describe('the node S3 service', () => {
     expect(await got.Body?.transformToString()).toBe('in the database')
     again.destroy()
     await files.stop()
-    const inFile = [...(await chunksOnDisk(chunksDir, { index: join(dir, 'index') })).keys()].find((cid) => cid !== inDatabase) as string
+    const inFile = [...(await chunksOnDisk(chunksDir, { index: join(dir, 'index') })).keys()].find(
+      (cid) => cid !== inDatabase,
+    ) as string
     expect((await stat(join(chunksDir, 'chunks', inFile.slice(-3, -1), inFile))).size).toBe(
       'in a file'.length,
     )
