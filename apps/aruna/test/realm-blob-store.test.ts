@@ -131,6 +131,25 @@ describe('RealmBlobStore', () => {
     expect(await older.local.has(more.cid)).toBe(true)
   })
 
+  it('waits out a moment without the other nodes in reach before failing a read', async () => {
+    hub = createMemoryNetwork({ livenessTimeoutMs: 5000, pingIntervalMs: 100 })
+    members = await realm(hub, 3)
+    const [entry, , reader] = members as [Member, Member, Member]
+    const ref = await entry.store.put(new TextEncoder().encode('read through a short partition'))
+    await entry.store.drain(5000)
+    // The reader lost its copy and the others are gone for a moment (their calls fail at once), as
+    // right after the reader starts; one comes back while the read waits.
+    await reader.local.delete(ref.cid)
+    hub.kill(members[0]?.id as string)
+    hub.kill(members[1]?.id as string)
+    const read = reader.store.get(ref.cid)
+    setTimeout(() => void hub?.restart(members[1]?.id as string), 100)
+    expect(new TextDecoder().decode(await read)).toBe('read through a short partition')
+    // A chunk no node has still fails, after the waits.
+    const missing = chunkCidOf(new TextEncoder().encode('nowhere'))
+    await expect(reader.store.get(missing)).rejects.toMatchObject({ code: 'ServiceUnavailable' })
+  })
+
   it('refuses a write with ServiceUnavailable when fewer nodes than the quorum are in reach', async () => {
     hub = createMemoryNetwork({ livenessTimeoutMs: 300, pingIntervalMs: 100 })
     members = await realm(hub, 3)

@@ -238,9 +238,12 @@ describe('realm-wide search over three nodes holding different resources', () =>
     })
     const seen = JSON.stringify({ missing: results.missing, hits: results.hits.map((h) => h.resourceId) })
     expect(results.missing, seen).toEqual([downId])
-    // Bob gets the shares of the two nodes up: what they hold of his, and nothing else.
+    // Bob gets the shares of the two nodes up: what they hold of his, each once, and nothing else.
+    // Not necessarily fewer than all nine: metadata placement follows the live nodes, so a survivor
+    // that has a copy of one of node 2's documents holds and answers for it once node 2 is left out
+    // (in about one run of three the first partial answer already comes after that).
     expect(results.hits.length, seen).toBeGreaterThan(0)
-    expect(results.hits.length, seen).toBeLessThan(9)
+    expect(new Set(results.hits.map((hit) => hit.resourceId)).size, seen).toBe(results.hits.length)
     expect(results.hits.every((hit) => made.g2.includes(hit.resourceId))).toBe(true)
   })
 })

@@ -44,6 +44,8 @@ import type { RealmNodes } from './realm-nodes.js'
 
 /** How long one chunk transfer to or from another node may take. */
 const TRANSFER_TIMEOUT_MS = 30_000
+/** Waits before a read asks the other nodes again for a chunk none of them could give (`#fetchPatiently`). */
+const FETCH_RETRY_DELAYS_MS = [250, 1000]
 /** Chunks up to this size are pushed to a holder together with the others of the moment (`#pushBatched`). */
 const BATCHED_CHUNK_MAX = 64 * 1024
 /** How long a read waits for a node out of reach to answer (the network dials it). */
@@ -231,6 +233,23 @@ export class RealmBlobStore implements BlobStore {
   }
 
   /**
+   * `fetch`, asked again after `FETCH_RETRY_DELAYS_MS` when no node had the chunk to give: right after
+   * this node starts (or a partition heals) the others may not be in reach for a moment, and a read
+   * should wait that out rather than fail. A chunk no node has fails after the last try.
+   */
+  async #fetchPatiently(cid: string, options: AbortOptions): Promise<Uint8Array> {
+    for (const delay of FETCH_RETRY_DELAYS_MS) {
+      try {
+        return await this.fetch(cid, options)
+      } catch (err) {
+        if (!isDataError(err, 'ServiceUnavailable')) throw err
+      }
+      await abortableDelay(delay, options.signal)
+    }
+    return this.fetch(cid, options)
+  }
+
+  /**
    * Sends a small chunk to `holder` with the others written to it in the same moment: one push-chunks
    * request per holder per event-loop turn (and per `MAX_PUSHED_CHUNKS` or `MAX_PUSHED_CHUNK_BYTES`),
    * where a request each would cost a stream each. Resolves when the chunk is durable there.
@@ -315,7 +334,7 @@ export class RealmBlobStore implements BlobStore {
         this.#init.logger.warn({ cid }, 'a local chunk copy is corrupt; reading it from another node')
       }
     }
-    const bytes = await this.fetch(cid, options)
+    const bytes = await this.#fetchPatiently(cid, options)
     this.counters.remoteReads++
     if (this.holders(cid).includes(this.#init.nodes.self) || corrupt) {
       // `fetch` has just checked the bytes against `cid`.
@@ -514,6 +533,25 @@ function refusal(err: unknown): {
   if (isDataError(err, 'InvalidCid'))
     return { kind: 'refused', code: 'InvalidRequest', message: 'not a chunk id' }
   return { kind: 'refused', code: 'Unavailable', message: 'the chunk store failed' }
+}
+
+/** Resolves after `ms`, or rejects with `Aborted` when `signal` aborts first. */
+function abortableDelay(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted === true) {
+      reject(new DataError('Aborted', 'the read was aborted'))
+      return
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer)
+      reject(new DataError('Aborted', 'the read was aborted'))
+    }
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
 }
 
 function describe(err: unknown): string {
