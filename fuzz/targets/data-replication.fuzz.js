@@ -1,9 +1,9 @@
 // Fuzz target: what a node decodes when another realm node replicates data to it or asks it about its
-// data, and what it decodes from the answers (packages/data/src/replication/: fetch and push chunk, push chunks,
+// data, and what it decodes from the answers (packages/data/src/replication/: fetch and push chunk,
 // have-chunks, version and purge records, range digests, GC safety, bucket records and tombstones,
 // multipart upload records, part records and upload tombstones), built with the real network codec.
 //
-// Byte 0 picks the codec (its low bits: a request or a response of one of the ten protocols; a new
+// Byte 0 picks the codec (its low bits: a request or a response of one of the nine protocols; a new
 // protocol goes last, so the seeds of the earlier ones keep their codec) and the
 // form of the rest: with its high bit clear, the rest is the encoded message as it arrives; with it set,
 // the rest is the message's JSON header alone and the target puts the length prefix in front, so that

@@ -16,7 +16,6 @@ const protocols = replicationProtocols({ defineProtocol, messageCodec })
 
 interface Member {
   readonly id: string
-  readonly network: ReturnType<MemoryNetworkHub['createNode']>
   readonly local: MemoryBlobStore
   readonly nodes: RealmNodes
   readonly store: RealmBlobStore
@@ -49,7 +48,7 @@ async function realm(
       logger,
     })
     store.serve()
-    members.push({ id: network.peerId, network, local, nodes, store })
+    members.push({ id: network.peerId, local, nodes, store })
   }
   await Promise.all(networks.map((network) => network.start()))
   await waitFor('every node sees every other', () =>
@@ -95,40 +94,6 @@ describe('RealmBlobStore', () => {
         expect(await member.store.has(ref.cid)).toBe(true)
       }
     }
-  })
-
-  it('sends the small chunks written at once to each holder in one request, and each is stored', async () => {
-    hub = createMemoryNetwork({ livenessTimeoutMs: 500, pingIntervalMs: 100 })
-    members = await realm(hub, 3)
-    const [entry] = members as [Member, Member, Member]
-    const sent: string[] = []
-    const request = entry.network.request.bind(entry.network)
-    entry.network.request = ((peer, protocol, message, options) => {
-      sent.push(protocol.id)
-      return request(peer, protocol, message, options)
-    }) as typeof entry.network.request
-    const chunks = Array.from({ length: 40 }, (_, i) => new TextEncoder().encode(`small chunk ${i}`))
-    const refs = await Promise.all(chunks.map((bytes) => entry.store.put(bytes)))
-    await entry.store.drain(5000)
-    // Two other holders (RF 3 on 3 nodes): one batched request each, no single pushes.
-    expect(sent.filter((id) => id === protocols.pushChunks.id)).toHaveLength(2)
-    expect(sent.filter((id) => id === protocols.pushChunk.id)).toHaveLength(0)
-    for (const ref of refs) expect(await holding(members, ref.cid)).toHaveLength(3)
-  })
-
-  it('pushes one chunk per request to a holder that does not serve batched pushes', async () => {
-    hub = createMemoryNetwork({ livenessTimeoutMs: 500, pingIntervalMs: 100 })
-    members = await realm(hub, 3)
-    const [entry, , older] = members as [Member, Member, Member]
-    older.network.unhandle(protocols.pushChunks.id)
-    const chunks = Array.from({ length: 5 }, (_, i) => new TextEncoder().encode(`to an older node ${i}`))
-    const refs = await Promise.all(chunks.map((bytes) => entry.store.put(bytes)))
-    await entry.store.drain(5000)
-    for (const ref of refs) expect(await older.local.has(ref.cid)).toBe(true)
-    // And from then on without trying the batched request first.
-    const more = await entry.store.put(new TextEncoder().encode('later'))
-    await entry.store.drain(5000)
-    expect(await older.local.has(more.cid)).toBe(true)
   })
 
   it('waits out a moment without the other nodes in reach before failing a read', async () => {

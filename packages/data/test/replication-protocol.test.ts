@@ -8,8 +8,6 @@ import {
   MAX_BUCKET_RECORDS,
   MAX_CHUNK_IDS,
   MAX_KEY_BYTES,
-  MAX_PUSHED_CHUNK_BYTES,
-  MAX_PUSHED_CHUNKS,
   MAX_RECORDS,
   MAX_UPLOAD_RECORDS,
   MemoryMultipartStore,
@@ -203,41 +201,6 @@ describe('replication protocols', () => {
       { kind: 'push', bytes: new Uint8Array() },
     ])
     expectRefused(response, [...NOT_MESSAGES, { kind: 'stored' }, { kind: 'stored', cid: 42 }])
-  })
-
-  it('push chunks: round trips a batch and an answer per chunk; refuses empty, oversized and malformed batches', () => {
-    const { request, response } = protocols.pushChunks
-    roundTrip(request, {
-      kind: 'push-many',
-      chunks: [
-        { cid: CID_A, bytes: new Uint8Array(10).fill(1) },
-        { cid: CID_B, bytes: new Uint8Array(0) },
-      ],
-    })
-    roundTrip(response, {
-      kind: 'results',
-      results: [{ kind: 'stored', cid: CID_A }, refusal],
-    })
-    roundTrip(response, refusal)
-    const one = { cid: CID_A, bytes: new Uint8Array(1) }
-    expectRefused(request, [
-      ...NOT_MESSAGES,
-      { kind: 'push-many', chunks: [] },
-      { kind: 'push-many', chunks: Array(MAX_PUSHED_CHUNKS + 1).fill(one) },
-      { kind: 'push-many', chunks: [{ cid: CID_A }] },
-      { kind: 'push-many', chunks: [{ ...one, extra: 1 }] },
-      { kind: 'push-many', chunks: [{ cid: 'nope', bytes: new Uint8Array(1) }] },
-      // More bytes in all than a batch may carry (each chunk alone is small enough).
-      {
-        kind: 'push-many',
-        chunks: Array(5).fill({ cid: CID_A, bytes: new Uint8Array(MAX_PUSHED_CHUNK_BYTES / 4) }),
-      },
-    ])
-    expectRefused(response, [
-      ...NOT_MESSAGES,
-      { kind: 'results', results: [] },
-      { kind: 'results', results: [{ kind: 'stored' }] },
-    ])
   })
 
   it('decodes a count of -0 (which JSON.parse makes of "-0") as 0, so it round-trips through JSON', () => {

@@ -19,6 +19,7 @@
  * The serving side (`serve`) answers other nodes' fetch, push and have-chunks requests from the local
  * store.
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import {
   type AbortOptions,
   type BlobStore,
@@ -31,10 +32,7 @@ import {
   type FetchChunkResponse,
   type HaveChunksResponse,
   isDataError,
-  MAX_PUSHED_CHUNK_BYTES,
-  MAX_PUSHED_CHUNKS,
   type PushChunkResponse,
-  type PushChunksResponse,
   type ReplicationProtocols,
   rankNodes,
 } from '@aruna/data'
@@ -46,8 +44,6 @@ import type { RealmNodes } from './realm-nodes.js'
 const TRANSFER_TIMEOUT_MS = 30_000
 /** Waits before a read asks the other nodes again for a chunk none of them could give (`#fetchPatiently`). */
 const FETCH_RETRY_DELAYS_MS = [250, 1000]
-/** Chunks up to this size are pushed to a holder together with the others of the moment (`#pushBatched`). */
-const BATCHED_CHUNK_MAX = 64 * 1024
 /** How long a read waits for a node out of reach to answer (the network dials it). */
 const DIAL_TIMEOUT_MS = 5000
 /** How long a have-chunks question may take. */
@@ -90,10 +86,6 @@ export class RealmBlobStore implements BlobStore {
   }
   /** Copies still going after their write was acknowledged. */
   readonly #late = new Set<Promise<unknown>>()
-  /** Small chunks waiting to go to a holder together, by holder. */
-  readonly #batches = new Map<string, ChunkBatch>()
-  /** Holders that do not serve batched pushes (an older version): sent one chunk per request. */
-  readonly #unbatched = new Set<string>()
 
   constructor(init: RealmBlobStoreInit) {
     this.#init = init
@@ -219,10 +211,6 @@ export class RealmBlobStore implements BlobStore {
       return
     }
     if (!this.#init.nodes.isConnected(holder)) throw new Error('not connected')
-    if (bytes.byteLength <= BATCHED_CHUNK_MAX && !this.#unbatched.has(holder)) {
-      await this.#pushBatched(holder, cid, bytes)
-      return
-    }
     const answer = await this.#init.network.request(
       holder,
       this.#init.protocols.pushChunk,
@@ -244,79 +232,10 @@ export class RealmBlobStore implements BlobStore {
       } catch (err) {
         if (!isDataError(err, 'ServiceUnavailable')) throw err
       }
-      await abortableDelay(delay, options.signal)
+      // An abort ends the wait; the next fetch then answers Aborted.
+      await sleep(delay, undefined, { signal: options.signal }).catch(() => undefined)
     }
     return this.fetch(cid, options)
-  }
-
-  /**
-   * Sends a small chunk to `holder` with the others written to it in the same moment: one push-chunks
-   * request per holder per event-loop turn (and per `MAX_PUSHED_CHUNKS` or `MAX_PUSHED_CHUNK_BYTES`),
-   * where a request each would cost a stream each. Resolves when the chunk is durable there.
-   */
-  #pushBatched(holder: string, cid: string, bytes: Uint8Array): Promise<void> {
-    let batch = this.#batches.get(holder)
-    if (
-      batch === undefined ||
-      batch.chunks.length >= MAX_PUSHED_CHUNKS ||
-      batch.bytes + bytes.byteLength > MAX_PUSHED_CHUNK_BYTES
-    ) {
-      if (batch !== undefined) this.#sendBatch(holder, batch)
-      batch = { chunks: [], waiters: [], bytes: 0 }
-      this.#batches.set(holder, batch)
-      const scheduled = batch
-      setImmediate(() => {
-        if (this.#batches.get(holder) === scheduled) this.#sendBatch(holder, scheduled)
-      })
-    }
-    batch.chunks.push({ cid, bytes })
-    batch.bytes += bytes.byteLength
-    const target = batch
-    return new Promise((resolve, reject) => target.waiters.push({ resolve, reject }))
-  }
-
-  #sendBatch(holder: string, batch: ChunkBatch): void {
-    if (this.#batches.get(holder) === batch) this.#batches.delete(holder)
-    const { network, protocols } = this.#init
-    const settle = (index: number, outcome: PushChunkResponse | Error): void => {
-      const waiter = batch.waiters[index]
-      if (waiter === undefined) return
-      if (outcome instanceof Error) waiter.reject(outcome)
-      else if (outcome.kind === 'stored') waiter.resolve()
-      else waiter.reject(new Error(`${outcome.code}: ${outcome.message}`))
-    }
-    network
-      .request(
-        holder,
-        protocols.pushChunks,
-        { kind: 'push-many', chunks: batch.chunks },
-        { timeoutMs: TRANSFER_TIMEOUT_MS },
-      )
-      .then(
-        (answer) => {
-          if (answer.kind === 'results' && answer.results.length === batch.chunks.length) {
-            for (const [index, result] of answer.results.entries()) settle(index, result)
-            return
-          }
-          const why = answer.kind === 'refused' ? `${answer.code}: ${answer.message}` : 'a short answer'
-          for (const index of batch.chunks.keys()) settle(index, new Error(why))
-        },
-        (err: unknown) => {
-          // A node of a version before batched pushes: one request per chunk, to it, from now on.
-          if (isNetworkError(err, 'NoHandler')) {
-            this.#unbatched.add(holder)
-            batch.chunks.forEach(({ cid, bytes }, index) => {
-              this.#writeTo(holder, cid, bytes, {}).then(
-                () => batch.waiters[index]?.resolve(),
-                (failure: unknown) => batch.waiters[index]?.reject(failure),
-              )
-            })
-            return
-          }
-          const failure = err instanceof Error ? err : new Error(String(err))
-          for (const index of batch.chunks.keys()) settle(index, failure)
-        },
-      )
   }
 
   async get(cid: string, options: AbortOptions = {}): Promise<Uint8Array> {
@@ -474,20 +393,6 @@ export class RealmBlobStore implements BlobStore {
         return refusal(err)
       }
     })
-    network.handle(protocols.pushChunks, async (request, context): Promise<PushChunksResponse> => {
-      // Stored side by side: the small ones share the local store's commit.
-      const results = await Promise.all(
-        request.chunks.map(async ({ cid, bytes }): Promise<PushChunkResponse> => {
-          try {
-            await local.putVerified(cid, bytes, { signal: context.signal })
-            return { kind: 'stored', cid }
-          } catch (err) {
-            return refusal(err)
-          }
-        }),
-      )
-      return { kind: 'results', results }
-    })
     network.handle(protocols.haveChunks, async (request, context): Promise<HaveChunksResponse> => {
       const held = await Promise.all(request.cids.map((cid) => local.has(cid, { signal: context.signal })))
       return { kind: 'held', held }
@@ -495,7 +400,6 @@ export class RealmBlobStore implements BlobStore {
     return () => {
       network.unhandle(protocols.fetchChunk.id)
       network.unhandle(protocols.pushChunk.id)
-      network.unhandle(protocols.pushChunks.id)
       network.unhandle(protocols.haveChunks.id)
     }
   }
@@ -514,13 +418,6 @@ export class RealmBlobStore implements BlobStore {
   }
 }
 
-/** Small chunks for one holder, sent in one push-chunks request, and who waits for each. */
-interface ChunkBatch {
-  readonly chunks: Array<{ readonly cid: string; readonly bytes: Uint8Array }>
-  readonly waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }>
-  bytes: number
-}
-
 function refusal(err: unknown): {
   kind: 'refused'
   code: 'NoSuchChunk' | 'CorruptChunk' | 'InvalidRequest' | 'Unavailable'
@@ -533,25 +430,6 @@ function refusal(err: unknown): {
   if (isDataError(err, 'InvalidCid'))
     return { kind: 'refused', code: 'InvalidRequest', message: 'not a chunk id' }
   return { kind: 'refused', code: 'Unavailable', message: 'the chunk store failed' }
-}
-
-/** Resolves after `ms`, or rejects with `Aborted` when `signal` aborts first. */
-function abortableDelay(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted === true) {
-      reject(new DataError('Aborted', 'the read was aborted'))
-      return
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer)
-      reject(new DataError('Aborted', 'the read was aborted'))
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal?.addEventListener('abort', onAbort, { once: true })
-  })
 }
 
 function describe(err: unknown): string {

@@ -86,19 +86,6 @@ export interface PushChunkRequest {
 /** `stored` once the chunk is durable on the receiver (hash verified): a confirmation for the planner. */
 export type PushChunkResponse = { readonly kind: 'stored'; readonly cid: string } | ReplicationRefusal
 
-// push chunks: small chunks for one holder-to-be, several at once (the writes of one moment).
-/** Chunks per push-chunks message, and the most bytes they carry together. */
-export const MAX_PUSHED_CHUNKS = 256
-export const MAX_PUSHED_CHUNK_BYTES = 4 * 1024 * 1024
-export interface PushChunksRequest {
-  readonly kind: 'push-many'
-  readonly chunks: readonly { readonly cid: string; readonly bytes: Uint8Array }[]
-}
-/** `results[i]` answers `chunks[i]`: stored (durable, hash verified) or refused, each on its own. */
-export type PushChunksResponse =
-  | { readonly kind: 'results'; readonly results: readonly PushChunkResponse[] }
-  | ReplicationRefusal
-
 // have chunks: which of these does the receiver hold?
 export interface HaveChunksRequest {
   readonly kind: 'have'
@@ -311,31 +298,6 @@ export function decodePushChunkResponse(value: unknown): PushChunkResponse {
   const w = exact(v, 'stored', ['kind', 'cid'])
   if (w.kind !== 'stored') throw new Error('not a push response')
   return { kind: 'stored', cid: chunkId(w.cid) }
-}
-
-export function decodePushChunksRequest(value: unknown): PushChunksRequest {
-  const v = exact(value, 'push-many request', ['kind', 'chunks'])
-  if (v.kind !== 'push-many') throw new Error('not a push-many request')
-  let total = 0
-  const chunks = list(v.chunks, 'chunks', 1, MAX_PUSHED_CHUNKS, (c) => {
-    const w = exact(c, 'pushed chunk', ['cid', 'bytes'])
-    const chunk = { cid: chunkId(w.cid), bytes: bytes(w.bytes, 'chunk bytes', MAX_PUSHED_CHUNK_BYTES) }
-    total += chunk.bytes.byteLength
-    return chunk
-  })
-  if (total > MAX_PUSHED_CHUNK_BYTES) throw new Error('too many bytes in one push')
-  return { kind: 'push-many', chunks }
-}
-
-export function decodePushChunksResponse(value: unknown): PushChunksResponse {
-  const v = record(value, 'push-many response')
-  if (v.kind === 'refused') return refusal(v)
-  const w = exact(v, 'results', ['kind', 'results'])
-  if (w.kind !== 'results') throw new Error('not a push-many response')
-  return {
-    kind: 'results',
-    results: list(w.results, 'results', 1, MAX_PUSHED_CHUNKS, decodePushChunkResponse),
-  }
 }
 
 export function decodeHaveChunksRequest(value: unknown): HaveChunksRequest {

@@ -1,6 +1,6 @@
 /**
  * The request/response protocols of data replication, versioned `/aruna/<domain>/1.0.0` like every
- * Aruna protocol: fetch and push a chunk, push several small chunks at once, ask which chunks a node holds, push or pull a bucket's
+ * Aruna protocol: fetch and push a chunk, ask which chunks a node holds, push or pull a bucket's
  * version and purge records, compare key-range digests for anti-entropy, ask whether a chunk is
  * still referenced before collecting it, push or pull bucket records and bucket tombstones, and push
  * or pull multipart upload records, part records and upload tombstones.
@@ -27,8 +27,6 @@ import {
   decodePurgeRecordsResponse,
   decodePushChunkRequest,
   decodePushChunkResponse,
-  decodePushChunksRequest,
-  decodePushChunksResponse,
   decodeRangeDigestsRequest,
   decodeRangeDigestsResponse,
   decodeUploadRecordsRequest,
@@ -40,13 +38,10 @@ import {
   type HaveChunksRequest,
   type HaveChunksResponse,
   MAX_CHUNK_BYTES,
-  MAX_PUSHED_CHUNK_BYTES,
   type PurgeRecordsRequest,
   type PurgeRecordsResponse,
   type PushChunkRequest,
   type PushChunkResponse,
-  type PushChunksRequest,
-  type PushChunksResponse,
   type RangeDigestsRequest,
   type RangeDigestsResponse,
   type UploadRecordsRequest,
@@ -157,12 +152,6 @@ export const REPLICATION_PROTOCOL_SPECS = Object.freeze({
     decodeUploadRecordsRequest,
     decodeUploadRecordsResponse,
   ),
-  pushChunks: spec<PushChunksRequest, PushChunksResponse>(
-    '/aruna/data-push-chunks/1.0.0',
-    MAX_PUSHED_CHUNK_BYTES + HEADER_ROOM,
-    decodePushChunksRequest,
-    decodePushChunksResponse,
-  ),
 })
 
 type Specs = typeof REPLICATION_PROTOCOL_SPECS
@@ -191,6 +180,5 @@ export function replicationProtocols(network: ProtocolToolkit): ReplicationProto
     chunkReferences: build(specs.chunkReferences),
     buckets: build(specs.buckets),
     uploads: build(specs.uploads),
-    pushChunks: build(specs.pushChunks),
   })
 }
