@@ -1,20 +1,22 @@
 // Fuzz target: the decoders of `@aruna/network` that read bytes from other nodes
-// (packages/network/src/framing.ts, codec.ts, reply.ts, automerge/wire.ts).
+// (packages/network/src/framing.ts, codec.ts, reply.ts, lane-wire.ts, automerge/wire.ts).
 //
 // The input is a byte stream as a peer could send it. The first two bytes steer the run: byte 0 seeds
 // how the rest is cut into chunks, byte 1 picks the frame size limit. The rest goes
 // - to `FrameDecoder` twice, once whole and once in those chunks: both must yield the same frames and
 //   the same refusals (frames never over the limit, oversized ones reported as `MessageTooLarge`), and a
 //   broken length prefix must throw `MalformedMessage` at the same point and refuse all later input;
-// - every frame, and the whole input, to `messageCodec(...).decode`, `automergeWireCodec.decode` and
-//   `decodeReply`: they either decode or throw a `NetworkError` with the documented code, and what they
+// - every frame, and the whole input, to `messageCodec(...).decode`, `automergeWireCodec.decode`,
+//   `decodeReply` and `decodeLaneMessage`: they either decode or throw a `NetworkError` with the documented code, and what they
 //   decode encodes again into bytes that decode to the same value (and encode ∘ decode is stable).
 // Anything else that escapes (TypeError, RangeError, a plain Error, a wrong code) is a finding.
 import { isDeepStrictEqual } from 'node:util'
 import {
   automergeWireCodec,
+  decodeLaneMessage,
   decodeReply,
   decodeVarint,
+  encodeLaneMessage,
   encodeReply,
   FrameDecoder,
   isNetworkError,
@@ -125,6 +127,14 @@ function checkDecoders(bytes) {
       : !again.ok && again.error.code === reply.error.code && again.error.message === reply.error.message
     if (!same) throw new Error('a decoded reply did not survive encodeReply and decodeReply')
   }
+  let lane
+  try {
+    lane = decodeLaneMessage(bytes)
+  } catch (err) {
+    expectCode(err, 'MalformedMessage', 'decodeLaneMessage')
+  }
+  if (lane !== undefined && !isDeepStrictEqual(decodeLaneMessage(encodeLaneMessage(lane)), lane))
+    throw new Error('a decoded lane message did not survive encodeLaneMessage and decodeLaneMessage')
 }
 
 /** Decodes `bytes`; what decodes must encode and decode again to the same encoding. */

@@ -1,4 +1,5 @@
 import { describeError, NetworkError, toNetworkError } from './errors.js'
+import { CALLS_PROTOCOL_ID } from './lane-wire.js'
 import type { Codec, Protocol } from './port.js'
 
 /** The realm handshake every connection passes before any other Aruna protocol; not for handlers. */
@@ -15,7 +16,7 @@ const PROTOCOL_ID = /^\/aruna\/[a-z][a-z0-9-]{0,63}\/[1-9][0-9]{0,5}\.0\.0$/
 
 /**
  * Checks a protocol id: `/aruna/<domain>/<n>.0.0`, domain in lower case letters, digits and `-`,
- * and not the reserved handshake. `InvalidArgument` otherwise.
+ * and not the reserved handshake or call lanes. `InvalidArgument` otherwise.
  */
 export function assertProtocolId(id: unknown): asserts id is string {
   if (typeof id !== 'string' || !PROTOCOL_ID.test(id)) {
@@ -23,6 +24,9 @@ export function assertProtocolId(id: unknown): asserts id is string {
   }
   if (id === HANDSHAKE_PROTOCOL_ID) {
     throw new NetworkError('InvalidArgument', `${HANDSHAKE_PROTOCOL_ID} is reserved for the realm handshake`)
+  }
+  if (id === CALLS_PROTOCOL_ID) {
+    throw new NetworkError('InvalidArgument', `${CALLS_PROTOCOL_ID} is reserved for call lanes`)
   }
 }
 

@@ -1,6 +1,7 @@
 // The S3 bench's processes: Aruna nodes (`aruna start` / `aruna join`, built dist), the baseline servers,
 // CLI runs, their CPU time and memory from /proc, bounded waits, and stopping every one of them.
 import { type ChildProcess, spawn } from 'node:child_process'
+import { createWriteStream } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -33,6 +34,13 @@ export async function launch<T>(
   const child = spawn(process.execPath, [...nodeArgs, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
   started.add(child)
   child.once('exit', () => started.delete(child))
+  // BENCH_S3_LOG_DIR keeps each process's whole output (its log) in `<name>.log` there.
+  const logDir = process.env.BENCH_S3_LOG_DIR
+  if (logDir !== undefined && logDir !== '') {
+    const log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' })
+    child.stdout?.pipe(log)
+    child.stderr?.pipe(log)
+  }
   const state: Partial<T> = {}
   let output = ''
   let pending = ''

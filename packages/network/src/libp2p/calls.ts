@@ -4,7 +4,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { describeError, NetworkError } from '../errors.js'
 import { DEFAULT_TIMEOUT_MS, type PeerId, type Protocol } from '../port.js'
 import { encodeReply, handlerFailure, type Reply, refusal } from '../reply.js'
-import { closeQuietly, StreamFrames, sendFrame } from './frames.js'
+import { closeQuietly, type FrameItem, StreamFrames, sendFrame } from './frames.js'
 import type { InFlight } from './in-flight.js'
 import type { RealmSessions } from './sessions.js'
 import type { HandlerEntry } from './types.js'
@@ -136,7 +136,14 @@ export async function serveRequest(
   stream.addEventListener('close', gaveUp)
   const release = context.inFlight.add(peer, (err) => controller.abort(err))
   try {
-    const reply = await answer(context, peer, protocolId, frames, controller.signal)
+    const reply = await answerRequest(
+      context,
+      peer,
+      protocolId,
+      // A request that does not arrive within the default deadline is not coming.
+      (signal) => frames.next(AbortSignal.any([signal, AbortSignal.timeout(DEFAULT_TIMEOUT_MS)])),
+      controller.signal,
+    )
     stream.removeEventListener('remoteCloseWrite', gaveUp)
     stream.removeEventListener('close', gaveUp)
     if (reply === undefined || stream.writeStatus !== 'writable') return
@@ -152,11 +159,16 @@ export async function serveRequest(
   }
 }
 
-async function answer(
+/**
+ * Serves one request from `peer` on `protocolId`, wherever it arrived (a stream of its own, or a lane):
+ * admission, the handler, the limits. `next` gives the request frame (or the error that stands in for
+ * a bad one). `undefined` when the caller gave up (`signal` aborted) and no reply is due.
+ */
+export async function answerRequest(
   context: ServeContext,
   peer: PeerId,
   protocolId: string,
-  frames: StreamFrames,
+  next: (signal: AbortSignal) => Promise<FrameItem | undefined>,
   signal: AbortSignal,
 ): Promise<Reply | undefined> {
   // An open protocol serves any peer the transport authenticated; the others wait for admission.
@@ -167,9 +179,7 @@ async function answer(
   const entry = context.handler(protocolId) // unchanged unless we waited for admission above
   if (entry?.kind !== 'request') return refusal('NoHandler', `${context.peerId} does not serve ${protocolId}`)
   const { protocol, handler } = entry
-  const item = await frames
-    .next(AbortSignal.any([signal, AbortSignal.timeout(DEFAULT_TIMEOUT_MS)]))
-    .catch(() => undefined)
+  const item = await next(signal).catch(() => undefined)
   if (signal.aborted) return undefined
   if (item === undefined) return refusal('MalformedMessage', 'no request arrived')
   if (item instanceof NetworkError) {

@@ -1,9 +1,10 @@
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { checkTimeout, startDeadline, throwIfAborted } from '../deadline.js'
+import { checkTimeout, raceSignal, startDeadline, throwIfAborted } from '../deadline.js'
 import { describeError, NetworkError } from '../errors.js'
 import { PeerEvents } from '../events.js'
+import { CALLS_PROTOCOL_ID } from '../lane-wire.js'
 import {
   type AbortOptions,
   DEFAULT_TIMEOUT_MS,
@@ -38,12 +39,18 @@ import {
 } from './calls.js'
 import { cidClassOf, contentKey, discoverPeers } from './discovery.js'
 import { InFlight } from './in-flight.js'
+import { LANE_MAX_MESSAGE_BYTES, LANE_MAX_REQUEST_BYTES, Lane, serveLane } from './lanes.js'
 import { createLibp2pNode, peerAddress, pinListenPorts, stopNode } from './libp2p-node.js'
 import { type Libp2pNetworkInit, type Libp2pSettings, resolveSettings } from './options.js'
 import { createPeerKey, peerIdOf } from './peer-key.js'
 import { RealmSessions } from './sessions.js'
 import type { HandlerEntry, Libp2pNode } from './types.js'
 import { WireStream } from './wire-stream.js'
+
+/** How long a peer that served no call lanes is called over streams of their own before we ask again. */
+const NO_LANE_RETRY_MS = 60_000
+/** Lanes a peer may hold open on one connection (it needs one; more are tolerated across reconnects). */
+const MAX_LANES_PER_CONNECTION = 8
 
 /**
  * A node of a realm-private libp2p network: the `Network` port over TCP and/or QUIC with Noise and
@@ -72,6 +79,10 @@ export class Libp2pNetwork implements Network {
   #cidClass: ReturnType<typeof cidClassOf> | undefined
   /** Calls under way, as returned to their callers. */
   readonly #calls = new Set<Promise<unknown>>()
+  /** Each peer's call lane, opened at its first small request (`undefined`: the peer has none, see `#laneTo`). */
+  readonly #lanes = new Map<PeerId, Promise<Lane | undefined>>()
+  /** Peers that serve no call lanes (older nodes), and when we found out: asked again after `NO_LANE_RETRY_MS`. */
+  readonly #laneless = new Map<PeerId, number>()
 
   constructor(privateKey: PrivateKey, settings: Libp2pSettings, isMember: MembershipPredicate) {
     this.#privateKey = privateKey
@@ -85,7 +96,11 @@ export class Libp2pNetwork implements Network {
         events: this.#events,
         node: () => this.#node,
         running: () => this.#running,
-        peerLost: (peer, err) => this.#inFlight.failPeer(peer, err),
+        peerLost: (peer, err) => {
+          this.#inFlight.failPeer(peer, err)
+          // Its lane may sit on a connection that is gone without word: the next call opens another.
+          this.#dropLane(peer, describeError(err))
+        },
         servesOpen: () =>
           [...this.#handlers.values()].some((entry) => entry.kind === 'request' && entry.open),
       },
@@ -177,6 +192,11 @@ export class Libp2pNetwork implements Network {
     const call = this.#startCall(peer, options, `request ${protocol.id} to ${peer}`)
     try {
       await this.#sessions.connect(peer, call.signal)
+      if (frame.byteLength <= LANE_MAX_REQUEST_BYTES && protocol.maxMessageBytes <= LANE_MAX_MESSAGE_BYTES) {
+        const lane = await this.#laneTo(peer, call.signal)
+        if (lane !== undefined)
+          return readResponse(protocol, await lane.call(protocol.id, frame, call.signal), peer)
+      }
       const stream = await openLibp2pStream(this.#runningNode(), peer, protocol.id, call.signal)
       const answer = await exchange(stream, peer, protocol as Protocol<unknown, unknown>, frame, call.signal)
       return readResponse(protocol, answer, peer)
@@ -327,6 +347,14 @@ export class Libp2pNetwork implements Network {
       // Served before libp2p starts listening, so no early peer is told `NoHandler`.
       serve: (node: Libp2pNode) => {
         for (const [protocolId, entry] of this.#handlers) this.#serveOnNode(node, protocolId, entry)
+        node
+          .handle(CALLS_PROTOCOL_ID, (stream, connection) => serveLane(this.#serve, stream, connection), {
+            maxInboundStreams: MAX_LANES_PER_CONNECTION,
+            maxOutboundStreams: MAX_LANES_PER_CONNECTION,
+          })
+          .catch((err: unknown) =>
+            this.#log('warn', 'handle-failed', `cannot serve call lanes: ${describeError(err)}`),
+          )
       },
     }
     try {
@@ -353,6 +381,8 @@ export class Libp2pNetwork implements Network {
     // time: mark them handled so that the runtime does not report them as unhandled meanwhile.
     for (const call of this.#calls) call.catch(() => {})
     this.#inFlight.failAll(new NetworkError('NotStarted', `${this.peerId} stopped`))
+    for (const peer of [...this.#lanes.keys()]) this.#dropLane(peer, 'stopping')
+    this.#laneless.clear()
     if (node === undefined) return
     await this.#sessions.sayGoodbye()
     this.#remembered = await rememberPeers(node, this.#sessions.list())
@@ -396,6 +426,60 @@ export class Libp2pNetwork implements Network {
       .catch((err: unknown) =>
         this.#log('warn', 'handle-failed', `cannot serve ${protocolId}: ${describeError(err)}`),
       )
+  }
+
+  /**
+   * The lane to `peer`, opened at the first call that needs it and shared by all; `undefined` when the
+   * peer serves none (a node of an older version) or the lane cannot be opened now: the call then takes
+   * a stream of its own, which reports the failure as it always did.
+   */
+  async #laneTo(peer: PeerId, signal: AbortSignal): Promise<Lane | undefined> {
+    let lane = this.#lanes.get(peer)
+    if (lane === undefined) {
+      const since = this.#laneless.get(peer)
+      if (since !== undefined && performance.now() - since < NO_LANE_RETRY_MS) return undefined
+      const opening = this.#openLane(peer)
+      lane = opening
+      this.#lanes.set(peer, opening)
+      void opening.then((opened) => {
+        if (opened === undefined && this.#lanes.get(peer) === opening) this.#lanes.delete(peer)
+      })
+    }
+    return raceSignal(lane, signal)
+  }
+
+  async #openLane(peer: PeerId): Promise<Lane | undefined> {
+    const node = this.#node
+    if (node === undefined) return undefined
+    let stream: Awaited<ReturnType<typeof openLibp2pStream>>
+    try {
+      stream = await openLibp2pStream(
+        node,
+        peer,
+        CALLS_PROTOCOL_ID,
+        AbortSignal.timeout(this.#settings.handshakeTimeoutMs),
+      )
+    } catch (err) {
+      if (err instanceof NetworkError && err.code === 'NoHandler') this.#laneless.set(peer, performance.now())
+      this.#log('debug', 'lane-failed', `no call lane to ${peer}: ${describeError(err)}`)
+      return undefined
+    }
+    this.#laneless.delete(peer)
+    const opened: { lane?: Promise<Lane | undefined> } = {}
+    const lane = new Lane(stream, peer, () => {
+      if (this.#lanes.get(peer) === opened.lane) this.#lanes.delete(peer)
+    })
+    opened.lane = this.#lanes.get(peer)
+    if (!this.#running) lane.close('stopping')
+    return lane
+  }
+
+  /** Ends the lane to `peer`, if there is one: its calls fail, the next call opens a new lane. */
+  #dropLane(peer: PeerId, why: string): void {
+    const lane = this.#lanes.get(peer)
+    if (lane === undefined) return
+    this.#lanes.delete(peer)
+    void lane.then((opened) => opened?.close(why))
   }
 
   /** Runs a call, keeping its promise in `#calls` until it settles (without handling its rejection). */
