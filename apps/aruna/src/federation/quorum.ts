@@ -18,28 +18,83 @@ export function othersNeeded(nodes: RealmNodes, writeQuorum: WriteQuorum, factor
 }
 
 /**
+ * The peers that let a write's settle wait run out and have not confirmed a push since: a node that
+ * died but is not yet seen as gone (that takes the liveness timeout), or one far behind. Later writes
+ * still push to them but do not wait for them, so one such node costs one settle wait, not one per
+ * write until it is declared gone. A peer leaves the set with its next confirmed push.
+ */
+export class Laggards {
+  readonly #peers = new Set<string>()
+
+  has(peer: string): boolean {
+    return this.#peers.has(peer)
+  }
+
+  get size(): number {
+    return this.#peers.size
+  }
+
+  /** Marks `peer` as lagging: writes stop waiting for it until `confirmed(peer)`. */
+  lag(peer: string): void {
+    this.#peers.add(peer)
+  }
+
+  /** `peer` confirmed a push: writes wait for it again. */
+  confirmed(peer: string): void {
+    this.#peers.delete(peer)
+  }
+}
+
+/** A push of a record to one peer. */
+export interface PeerPush {
+  readonly peer: string
+  readonly push: Promise<unknown>
+}
+
+/**
  * Resolves once `needed` of `pushes` have resolved; fails with `ServiceUnavailable` as soon as too
  * many have failed for that (`what` names the record in the message). With `settleMs`, a write that
  * has its quorum still waits, at most that long, for the other pushes to answer, so a node that is
- * merely a little behind has the record too. No push is left with an unhandled rejection.
+ * merely a little behind has the record too; not for the `laggards`, and a peer whose push is still
+ * out when the wait ends becomes one. No push is left with an unhandled rejection.
  */
 export async function awaitConfirmations(
-  pushes: readonly Promise<unknown>[],
+  pushes: readonly PeerPush[],
   needed: number,
   what: string,
-  options: { settleMs?: number } = {},
+  options: { settleMs?: number; laggards?: Laggards } = {},
 ): Promise<void> {
-  for (const push of pushes) push.catch(() => undefined)
-  await quorumOf(pushes, needed, what)
+  const { laggards } = options
+  const done = new Set<string>()
+  for (const { peer, push } of pushes)
+    push.then(
+      () => {
+        done.add(peer)
+        laggards?.confirmed(peer)
+      },
+      () => {
+        done.add(peer)
+      },
+    )
+  await quorumOf(
+    pushes.map(({ push }) => push),
+    needed,
+    what,
+  )
   if (options.settleMs === undefined || options.settleMs <= 0) return
+  const awaited = pushes.filter(({ peer }) => laggards?.has(peer) !== true)
+  if (awaited.every(({ peer }) => done.has(peer))) return
   let timer: ReturnType<typeof setTimeout> | undefined
-  await Promise.race([
-    Promise.allSettled(pushes),
-    new Promise((resolve) => {
-      timer = setTimeout(resolve, options.settleMs)
+  const allSettled = Promise.allSettled(awaited.map(({ push }) => push)).then(() => true)
+  const settled = await Promise.race([
+    allSettled,
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), options.settleMs)
     }),
   ])
   clearTimeout(timer)
+  if (!settled && laggards !== undefined)
+    for (const { peer } of awaited) if (!done.has(peer)) laggards.lag(peer)
 }
 
 function quorumOf(pushes: readonly Promise<unknown>[], needed: number, what: string): Promise<void> {

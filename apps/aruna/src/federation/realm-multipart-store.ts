@@ -35,7 +35,7 @@ import {
 } from '@aruna/data'
 import type { Network } from '@aruna/network'
 import type { Logger } from '../logger.js'
-import { awaitConfirmations, othersNeeded } from './quorum.js'
+import { awaitConfirmations, Laggards, othersNeeded } from './quorum.js'
 import type { WriteQuorum } from './realm-blob-store.js'
 import type { RealmNodes } from './realm-nodes.js'
 import { MAX_MESSAGE_CHUNKS, uploadRecordsPage } from './upload-record-pages.js'
@@ -101,6 +101,8 @@ export class RealmMultipartStore implements MultipartStore {
   readonly #tombstones: UploadTombstones
   readonly counters: RealmMultipartCounters = { recordsReceived: 0, antiEntropyRounds: 0 }
   readonly #pending = new Map<string, PendingBatch>()
+  /** Peers a write no longer waits for after its quorum (see `Laggards`). */
+  readonly #laggards = new Laggards()
   #flushScheduled = false
   readonly #rounds = new Map<string, Promise<void>>()
   readonly #cleanups: Array<() => void> = []
@@ -185,8 +187,8 @@ export class RealmMultipartStore implements MultipartStore {
   async #replicate(records: Partial<Omit<Push, 'kind'>>, what: string): Promise<void> {
     const { nodes, writeQuorum, factor } = this.#init
     const needed = othersNeeded(nodes, writeQuorum, factor)
-    const pushes = nodes.connected().map((peer) => this.#enqueue(peer, records))
-    await awaitConfirmations(pushes, needed, what, { settleMs: SETTLE_MS })
+    const pushes = nodes.connected().map((peer) => ({ peer, push: this.#enqueue(peer, records) }))
+    await awaitConfirmations(pushes, needed, what, { settleMs: SETTLE_MS, laggards: this.#laggards })
   }
 
   #enqueue(peer: string, records: Partial<Omit<Push, 'kind'>>): Promise<void> {

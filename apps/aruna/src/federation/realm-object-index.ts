@@ -51,7 +51,7 @@ import {
 import { isNetworkError, type Network } from '@aruna/network'
 import type { Logger } from '../logger.js'
 import type { BucketTombstones } from './bucket-tombstones.js'
-import { awaitConfirmations, othersNeeded } from './quorum.js'
+import { awaitConfirmations, Laggards, othersNeeded } from './quorum.js'
 import type { WriteQuorum } from './realm-blob-store.js'
 import type { RealmNodes } from './realm-nodes.js'
 
@@ -117,6 +117,8 @@ export class RealmObjectIndex implements ObjectIndex {
     antiEntropyRepairs: 0,
   }
   readonly #pending = new Map<string, PendingBatch>()
+  /** Peers a write no longer waits for after its quorum (see `Laggards`). */
+  readonly #laggards = new Laggards()
   #flushScheduled = false
   readonly #cleanups: Array<() => void> = []
   #timer: ReturnType<typeof setInterval> | undefined
@@ -288,8 +290,13 @@ export class RealmObjectIndex implements ObjectIndex {
   async #replicate(kind: RecordKind, bucket: string, record: ObjectVersion | PurgeRecord): Promise<void> {
     const { nodes, writeQuorum, factor } = this.#init
     const needed = othersNeeded(nodes, writeQuorum, factor)
-    const pushes = nodes.connected().map((peer) => this.#enqueue(peer, kind, bucket, record))
-    await awaitConfirmations(pushes, needed, `the record of ${record.key}`, { settleMs: RECORD_SETTLE_MS })
+    const pushes = nodes
+      .connected()
+      .map((peer) => ({ peer, push: this.#enqueue(peer, kind, bucket, record) }))
+    await awaitConfirmations(pushes, needed, `the record of ${record.key}`, {
+      settleMs: RECORD_SETTLE_MS,
+      laggards: this.#laggards,
+    })
   }
 
   #enqueue(

@@ -530,6 +530,8 @@ export class Libp2pNetwork implements Network {
 
   #checkCall(peer: PeerId, what: string): void {
     this.#runningNode(what)
+    // A live peer's id was checked when it connected (parsing it costs more than a small request).
+    if (this.#sessions.isLive(peer)) return
     assertPeerId(peer)
     if (peer === this.peerId) throw new NetworkError('InvalidArgument', `${what} to this node itself`)
     try {
