@@ -69,8 +69,9 @@ function singleNode(f: Figures): string {
 
 Each server in its own process on loopback; the client (node:http, keep-alive, presigned URLs signed
 before the clock starts) runs the same bounded workloads against each: random data, one prefix per
-worker, each workload cut into ${f.rounds} slices that run on the servers in turn (order reversed every
-other round), so that the servers share whatever else the machine does alike. Server CPU is the
+worker, each workload first warmed up on every server without measuring (objects up to 1 MiB: a fifth
+of its operations, at most 200), then cut into ${f.rounds} slices that run on the servers in turn (order
+reversed every other round), so that the servers share whatever else the machine does alike. Server CPU is the
 process's user + system time per operation (from /proc).
 The ceiling is a bare Node HTTP server that streams each PUT to a file, fdatasyncs and renames it
 (without syncing the directory after), and streams GETs back: less than a durable server must do; s3rver 3.7.1
@@ -125,7 +126,8 @@ round with the others; the workloads start after that, see the notes). Request i
 through node i mod 3 (PUT) or node (i + 1) mod 3 (GET, so never the node its PUT entered). With RF=3 on
 three nodes every node holds every chunk: a PUT's entry node stores the chunk and sends it to both
 others, and a GET is read from the entry node's own copy. The same workloads run interleaved with the
-single node of the first table (the same process, its own keys), on the same 2 cores: three nodes
+single node of the first table (the same process, its own keys), each warmed up first as above (the
+three nodes are fresh processes, the single node has run every workload before), on the same 2 cores: three nodes
 share them here, as they would not in a real deployment. The last column shows how much CPU the side
 not being measured used meanwhile (background work such as replication catching up after the slice).
 
