@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type NodeProcess, runAruna, startNode, waitForHealth } from '../src/cluster.js'
 
@@ -21,6 +22,15 @@ describe('a single node', () => {
     expect(stopped.ms).toBeLessThan(5000)
     expect(node.output()).toContain('"msg":"node stopped"')
     await expect(fetch(`${node.restUrl}/health`)).rejects.toThrow()
+  })
+
+  it('runs with the small young generation it starts itself with (one process, the same pid)', async () => {
+    node = await startNode()
+    await waitForHealth(node.restUrl)
+    // \0-separated: the Node binary, its flags, then the script and the command.
+    const commandLine = (await readFile(`/proc/${node.pid}/cmdline`, 'utf8')).split('\0')
+    expect(commandLine).toContain('--max-semi-space-size=4')
+    expect(commandLine).toContain('start')
   })
 
   it('stops cleanly on SIGINT as well', async () => {
