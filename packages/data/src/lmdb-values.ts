@@ -7,14 +7,69 @@ import type { Bucket, ContentVersion, ObjectSummary, ObjectVersion, PurgeRecord 
  */
 
 function canonical(value: unknown): Buffer {
-  return Buffer.from(
-    JSON.stringify(value, (_key, inner: unknown) => {
-      if (inner === null || typeof inner !== 'object' || Array.isArray(inner)) return inner
-      const entries = Object.entries(inner as Record<string, unknown>)
-      return Object.fromEntries(entries.sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)))
-    }),
-    'utf8',
+  return Buffer.from(canonicalJson(value) ?? 'null', 'utf8')
+}
+
+/**
+ * `JSON.stringify(value)` with every object's keys in sorted order: the same text as stringifying with
+ * a replacer that rebuilds each object from its sorted entries (what this was), without building the
+ * copies. As with such a rebuilt object, keys that are array indexes come first in numeric order, the
+ * others follow sorted by UTF-16 code units. Exported for the test that holds it to that definition.
+ */
+export function canonicalJson(input: unknown): string | undefined {
+  let value = input
+  if (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as { toJSON?: unknown }).toJSON === 'function'
   )
+    value = (value as { toJSON: () => unknown }).toJSON()
+  switch (typeof value) {
+    case 'string':
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+      return JSON.stringify(value)
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+      return undefined
+  }
+  if (value === null) return 'null'
+  if (Array.isArray(value)) {
+    let out = '['
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ','
+      out += canonicalJson(value[i]) ?? 'null'
+    }
+    return `${out}]`
+  }
+  const record = value as Record<string, unknown>
+  const keys = Object.keys(record)
+  // Object.keys lists array-index keys first, in numeric order: they keep that place, the rest is sorted.
+  let indexes = 0
+  while (indexes < keys.length && isArrayIndex(keys[indexes] as string)) indexes++
+  const named = keys.slice(indexes).sort()
+  let out = '{'
+  let first = true
+  for (const key of indexes === 0 ? named : [...keys.slice(0, indexes), ...named]) {
+    const text = canonicalJson(record[key])
+    if (text === undefined) continue
+    if (!first) out += ','
+    first = false
+    out += `${JSON.stringify(key)}:${text}`
+  }
+  return `${out}}`
+}
+
+function isArrayIndex(key: string): boolean {
+  const first = key.charCodeAt(0)
+  if (first < 48 || first > 57 || (first === 48 && key.length > 1)) return false
+  for (let i = 1; i < key.length; i++) {
+    const code = key.charCodeAt(i)
+    if (code < 48 || code > 57) return false
+  }
+  return Number(key) < 4294967295
 }
 
 function parse<T>(stored: Uint8Array): T {

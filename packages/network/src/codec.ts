@@ -78,13 +78,7 @@ function toJsonValue(value: unknown, parts: Uint8Array[], depth: number): unknow
     const out: Record<string, unknown> = {}
     for (const [key, item] of Object.entries(value)) {
       if (item === undefined) continue
-      // defineProperty, not assignment: an own "__proto__" key stays a plain property (as decode keeps it).
-      Object.defineProperty(out, key, {
-        value: toJsonValue(item, parts, depth + 1),
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      })
+      setOwn(out, key, toJsonValue(item, parts, depth + 1))
     }
     if (isBinaryHole(out))
       throw new NetworkError('InvalidArgument', `an object whose only key is ${BINARY_KEY} is reserved`)
@@ -156,16 +150,19 @@ function revive(value: unknown, parts: Uint8Array[], used: Set<number>, depth: n
     return parts[index]
   }
   const out: Record<string, unknown> = {}
-  for (const [key, item] of Object.entries(record)) {
-    // defineProperty, not assignment: a hostile "__proto__" key must stay a plain property.
-    Object.defineProperty(out, key, {
-      value: revive(item, parts, used, depth + 1),
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    })
-  }
+  for (const [key, item] of Object.entries(record)) setOwn(out, key, revive(item, parts, used, depth + 1))
   return out
+}
+
+/**
+ * Sets an own enumerable property. Plain assignment keeps the object's fast layout; only a `__proto__`
+ * key (which assignment would take as the prototype) is defined instead, so that a hostile one stays a
+ * plain property and an encoded one decodes as it was.
+ */
+function setOwn(out: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__')
+    Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true })
+  else out[key] = value
 }
 
 function isBinaryHole(record: object): boolean {
