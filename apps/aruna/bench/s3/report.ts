@@ -69,8 +69,8 @@ function singleNode(f: Figures): string {
 
 Each server in its own process on loopback; the client (node:http, keep-alive, presigned URLs signed
 before the clock starts) runs the same bounded workloads against each: random data, one prefix per
-worker, each workload first warmed up on every server without measuring (objects up to 1 MiB: a fifth
-of its operations, at most 200), then cut into ${f.rounds} slices that run on the servers in turn (order
+worker, each workload first warmed up on every server without measuring (objects up to 1 MiB: as many
+operations again, at most 1000), then cut into ${f.rounds} slices that run on the servers in turn (order
 reversed every other round), so that the servers share whatever else the machine does alike. Server CPU is the
 process's user + system time per operation (from /proc).
 The ceiling is a bare Node HTTP server that streams each PUT to a file, fdatasyncs and renames it

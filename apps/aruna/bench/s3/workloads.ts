@@ -10,8 +10,12 @@ import { type Server, serverCpuMs } from './processes.ts'
 
 export const KiB = 1024
 export const MiB = 1024 * KiB
-/** Operations of the unmeasured warm-up before a workload of up to 1 MiB objects, at most. */
-const WARMUP_OPS = 200
+/**
+ * Operations of the unmeasured warm-up before a workload of up to 1 MiB objects, at most. Three fresh
+ * nodes took 2000–4000 small PUTs to settle at their steady CPU per PUT (4.9 ms for the first 1000, 2.9
+ * after 4000); one pass of the workload is what the bench can spend.
+ */
+const WARMUP_OPS = 1000
 
 export interface Result {
   server: string
@@ -112,8 +116,8 @@ async function othersCpuMs(others: Server[]): Promise<number> {
 }
 
 /**
- * Runs one workload against every server, after a warm-up on each (objects up to 1 MiB: a fifth of
- * the operations, at most `WARMUP_OPS`, not measured), interleaved: the operations are cut into `rounds` slices
+ * Runs one workload against every server, after a warm-up on each (objects up to 1 MiB: as many
+ * operations again, at most `WARMUP_OPS`, not measured), interleaved: the operations are cut into `rounds` slices
  * and each round runs a slice on each server in turn (the order reversed every other round), so that
  * the servers share whatever else the machine is doing at the time and their ratios stay meaningful
  * on a busy machine.
@@ -125,7 +129,7 @@ export async function run(targets: Server[], w: Workload, maxRounds: number): Pr
   // Unmeasured warm-up on every server first, so that none is measured while its code paths are still
   // being compiled (a realm's nodes start fresh, the single node beside them has run every workload
   // before). PUTs write keys of their own; GETs read the workload's first keys.
-  const warmup = size <= MiB ? Math.min(WARMUP_OPS, Math.ceil(ops / 5)) : 0
+  const warmup = size <= MiB ? Math.min(WARMUP_OPS, ops) : 0
   if (warmup > 0)
     for (const server of targets)
       await runSlice(

@@ -379,21 +379,29 @@ export class RealmObjectIndex implements ObjectIndex {
 
   // Applying records from other nodes.
 
+  /**
+   * Stores a batch of records all at once (independent writes: they share the index's commits instead
+   * of waiting for one commit each, in turn); the first failure other than a version conflict is thrown
+   * once all have settled.
+   */
   async #applyVersions(versions: readonly ObjectVersion[]): Promise<number> {
+    for (const version of versions) this.#init.clock.observe(version.versionId)
+    const results = await Promise.allSettled(versions.map((version) => this.#local.putVersion(version)))
     let stored = 0
-    for (const version of versions) {
-      this.#init.clock.observe(version.versionId)
-      try {
-        if ((await this.#local.putVersion(version)).stored) stored++
-      } catch (err) {
-        if (!isDataError(err, 'VersionConflict')) throw err
+    let failure: { err: unknown } | undefined
+    results.forEach((result, i) => {
+      if (result.status === 'fulfilled') {
+        if (result.value.stored) stored++
+      } else if (isDataError(result.reason, 'VersionConflict')) {
+        const version = versions[i] as ObjectVersion
         this.#init.logger.warn(
           { bucket: version.bucket, key: version.key },
           'two different records share a version id',
         )
-      }
-    }
+      } else failure ??= { err: result.reason }
+    })
     this.counters.recordsReceived += stored
+    if (failure !== undefined) throw failure.err
     return stored
   }
 
