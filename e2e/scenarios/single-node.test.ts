@@ -29,7 +29,7 @@ describe('a single node', () => {
     await waitForHealth(node.restUrl)
     // \0-separated: the Node binary, its flags, then the script and the command.
     const commandLine = (await readFile(`/proc/${node.pid}/cmdline`, 'utf8')).split('\0')
-    expect(commandLine).toContain('--max-semi-space-size=4')
+    expect(commandLine).toContain('--max-semi-space-size=8')
     expect(commandLine).toContain('start')
   })
 
