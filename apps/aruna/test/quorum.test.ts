@@ -19,6 +19,14 @@ function held(): { push: Promise<void>; resolve: () => void; reject: (err: Error
   return { push, resolve, reject }
 }
 
+/** A write's pushes: b answers at once, c when `c` settles. */
+function pushes(c: Promise<void>): { peer: string; push: Promise<void> }[] {
+  return [
+    { peer: 'b', push: Promise.resolve() },
+    { peer: 'c', push: c },
+  ]
+}
+
 /** Whether `promise` has settled once the microtasks queued so far have run (no timer advances). */
 async function settledNow(promise: Promise<unknown>): Promise<boolean> {
   let done = false
@@ -46,15 +54,7 @@ describe('awaitConfirmations with laggards', () => {
     const laggards = new Laggards()
     // Write 1: b answers, c (dead, not yet known) never does.
     const c1 = held()
-    const first = awaitConfirmations(
-      [
-        { peer: 'b', push: Promise.resolve() },
-        { peer: 'c', push: c1.push },
-      ],
-      1,
-      'write 1',
-      { settleMs: SETTLE_MS, laggards },
-    )
+    const first = awaitConfirmations(pushes(c1.push), 1, 'write 1', { settleMs: SETTLE_MS, laggards })
     expect(await settledNow(first)).toBe(false)
     await vi.advanceTimersByTimeAsync(SETTLE_MS - 1)
     expect(await settledNow(first)).toBe(false)
@@ -64,15 +64,7 @@ describe('awaitConfirmations with laggards', () => {
 
     // Write 2: acknowledged as soon as b has it, without waiting for c.
     const c2 = held()
-    const second = awaitConfirmations(
-      [
-        { peer: 'b', push: Promise.resolve() },
-        { peer: 'c', push: c2.push },
-      ],
-      1,
-      'write 2',
-      { settleMs: SETTLE_MS, laggards },
-    )
+    const second = awaitConfirmations(pushes(c2.push), 1, 'write 2', { settleMs: SETTLE_MS, laggards })
     expect(await settledNow(second)).toBe(true)
 
     // c comes back: its confirmation makes writes wait for it again.
@@ -80,15 +72,7 @@ describe('awaitConfirmations with laggards', () => {
     await vi.advanceTimersByTimeAsync(0)
     expect(laggards.has('c')).toBe(false)
     const c3 = held()
-    const third = awaitConfirmations(
-      [
-        { peer: 'b', push: Promise.resolve() },
-        { peer: 'c', push: c3.push },
-      ],
-      1,
-      'write 3',
-      { settleMs: SETTLE_MS, laggards },
-    )
+    const third = awaitConfirmations(pushes(c3.push), 1, 'write 3', { settleMs: SETTLE_MS, laggards })
     expect(await settledNow(third)).toBe(false)
     c3.resolve()
     expect(await settledNow(third)).toBe(true)
@@ -117,15 +101,7 @@ describe('awaitConfirmations with laggards', () => {
   it('without laggards waits for every push each time (bounded by the settle time)', async () => {
     for (let round = 0; round < 2; round++) {
       const c = held()
-      const write = awaitConfirmations(
-        [
-          { peer: 'b', push: Promise.resolve() },
-          { peer: 'c', push: c.push },
-        ],
-        1,
-        'write',
-        { settleMs: SETTLE_MS },
-      )
+      const write = awaitConfirmations(pushes(c.push), 1, 'write', { settleMs: SETTLE_MS })
       expect(await settledNow(write)).toBe(false)
       await vi.advanceTimersByTimeAsync(SETTLE_MS)
       expect(await settledNow(write)).toBe(true)
