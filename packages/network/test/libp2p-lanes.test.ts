@@ -12,6 +12,7 @@ import {
   encodeLaneMessage,
   encodeVarint,
   FrameDecoder,
+  LANE_MAX_CALLS_IN_FLIGHT,
   type LaneMessage,
   type Libp2pNetwork,
   NetworkError,
@@ -241,5 +242,65 @@ describe('call lanes between two libp2p nodes', () => {
       () => 'the broken lane to be closed',
     )
     expect(heard(await a.request(b.peerId, ECHO, say('after')))).toBe('echo:after')
+  })
+
+  it('sends the calls beyond a full lane on streams of their own, and all are answered', {
+    timeout: 30_000,
+  }, async () => {
+    const [a, b] = await pair()
+    let release: () => void = () => {}
+    const held = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    let started = 0
+    b.handle(SLOW, async (request) => {
+      started++
+      await held
+      return request
+    })
+    const total = LANE_MAX_CALLS_IN_FLIGHT + 20
+    const calls = Array.from({ length: total }, (_v, i) =>
+      a.request(b.peerId, SLOW, Uint8Array.of(i % 256, Math.floor(i / 256))),
+    )
+    await waitFor(
+      () => started === total,
+      20_000,
+      () => `${started} of ${total} handlers started`,
+    )
+    // The lane holds its maximum; the rest went on streams of the protocol.
+    expect(streamsFor(a, b, SLOW.id).length).toBe(20)
+    release()
+    const replies = await Promise.all(calls)
+    replies.forEach((reply, i) => {
+      expect([...reply]).toEqual([i % 256, Math.floor(i / 256)])
+    })
+  })
+
+  it('drops a lane that carries more calls at once than allowed', { timeout: 30_000 }, async () => {
+    const [a, b] = await pair()
+    b.handle(
+      SLOW,
+      (_request, context) =>
+        new Promise<Uint8Array>((resolve) => {
+          context.signal.addEventListener('abort', () => resolve(new Uint8Array(0)), { once: true })
+        }),
+    )
+    const raw = a.libp2p
+    if (raw === undefined) throw new Error('a is not running')
+    const lane = await raw.dialProtocol(peerIdFromString(b.peerId), CALLS_PROTOCOL_ID)
+    let closed = false
+    lane.addEventListener('close', () => {
+      closed = true
+    })
+    const frames = Array.from({ length: LANE_MAX_CALLS_IN_FLIGHT + 1 }, (_v, call) =>
+      encodeFrame(encodeLaneMessage({ kind: 'request', call, protocol: SLOW.id, body: Uint8Array.of(1) })),
+    )
+    lane.send(Buffer.concat(frames))
+    await waitFor(
+      () => closed,
+      20_000,
+      () => 'the overfull lane to be closed',
+    )
+    expect(streamsFor(a, b, CALLS_PROTOCOL_ID)).toHaveLength(0)
   })
 })

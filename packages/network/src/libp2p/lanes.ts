@@ -25,6 +25,12 @@ export const LANE_MAX_REQUEST_BYTES = 64 * 1024
 export const LANE_MAX_MESSAGE_BYTES = 16 * 1024 * 1024 + 64 * 1024
 
 /**
+ * Calls in flight on one lane, at most: a caller sends further calls on streams of their own, and a
+ * serving node drops a lane that exceeds it (as the stream limit per protocol bounds a peer's streams).
+ */
+export const LANE_MAX_CALLS_IN_FLIGHT = 1024
+
+/**
  * Writes lane messages to a stream, joining those written in the same event-loop turn into one send
  * (each send of a stream is a call into the transport). Messages are bounded and few per call, so they
  * are buffered rather than waited on, as `sendFrame` does.
@@ -251,6 +257,8 @@ export function serveLane(context: ServeContext, stream: Stream, connection: Con
       }
       if (message.kind !== 'request') throw new NetworkError('MalformedMessage', 'a reply on a served lane')
       if (running.has(message.call)) throw new NetworkError('MalformedMessage', 'a call id already in flight')
+      if (running.size >= LANE_MAX_CALLS_IN_FLIGHT)
+        throw new NetworkError('MalformedMessage', `more than ${LANE_MAX_CALLS_IN_FLIGHT} calls in flight`)
       if (!context.running()) {
         // Stopping: the lane goes, and the caller's calls on it fail as on a refused stream.
         stream.abort(new Error('stopping'))

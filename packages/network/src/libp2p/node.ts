@@ -39,7 +39,13 @@ import {
 } from './calls.js'
 import { cidClassOf, contentKey, discoverPeers } from './discovery.js'
 import { InFlight } from './in-flight.js'
-import { LANE_MAX_MESSAGE_BYTES, LANE_MAX_REQUEST_BYTES, Lane, serveLane } from './lanes.js'
+import {
+  LANE_MAX_CALLS_IN_FLIGHT,
+  LANE_MAX_MESSAGE_BYTES,
+  LANE_MAX_REQUEST_BYTES,
+  Lane,
+  serveLane,
+} from './lanes.js'
 import { createLibp2pNode, peerAddress, pinListenPorts, stopNode } from './libp2p-node.js'
 import { type Libp2pNetworkInit, type Libp2pSettings, resolveSettings } from './options.js'
 import { createPeerKey, peerIdOf } from './peer-key.js'
@@ -194,7 +200,8 @@ export class Libp2pNetwork implements Network {
       await this.#sessions.connect(peer, call.signal)
       if (frame.byteLength <= LANE_MAX_REQUEST_BYTES && protocol.maxMessageBytes <= LANE_MAX_MESSAGE_BYTES) {
         const lane = await this.#laneTo(peer, call.signal)
-        if (lane !== undefined)
+        // A lane full of calls leaves the next to a stream of its own.
+        if (lane !== undefined && lane.inFlight < LANE_MAX_CALLS_IN_FLIGHT)
           return readResponse(protocol, await lane.call(protocol.id, frame, call.signal), peer)
       }
       const stream = await openLibp2pStream(this.#runningNode(), peer, protocol.id, call.signal)
