@@ -185,7 +185,7 @@ console.log('')
 console.log(
   `Two nodes in one process on 127.0.0.1. Throughput: one stream, ${STREAM_BYTES / MIB} MiB written in ` +
     `${CHUNK / 1024} KiB chunks, awaiting each write (stream window 1 MiB). Latency: ${REQUESTS} sequential ` +
-    `requests of ${PAYLOAD} bytes after ${WARMUP} warm-up ones, each on a fresh stream (the protocol's way). ` +
+    `requests of ${PAYLOAD} bytes after ${WARMUP} warm-up ones, each on the peer's call lane (as every request of up to 64 KiB goes). ` +
     'Baseline: a raw `node:net` socket pair in the same run (a plain TCP sink, and a TCP echo with no ' +
     'encryption, multiplexing or framing). Ratios are against the baseline.',
 )
