@@ -161,6 +161,13 @@ describe('replication protocols', () => {
     expect(Object.keys(protocols)).toEqual(Object.keys(REPLICATION_PROTOCOL_SPECS))
   })
 
+  it('mark fetch chunk alone as having large replies (a stream each, not the call lane)', () => {
+    const large = Object.entries(protocols)
+      .filter(([, p]) => (p as WireProtocol<unknown, unknown>).largeReplies === true)
+      .map(([name]) => name)
+    expect(large).toEqual(['fetchChunk'])
+  })
+
   it('fetch chunk: carries the bytes as bytes; refuses bad ids, strings for bytes and unknown fields', () => {
     const { request, response } = protocols.fetchChunk
     roundTrip(request, { kind: 'fetch', cid: CID_A })

@@ -45,6 +45,12 @@ export interface Protocol<Req, Res> {
   readonly response: Codec<Res>
   /** Upper bound on an encoded request or response, in bytes, enforced by sender and receiver. */
   readonly maxMessageBytes: number
+  /**
+   * The replies are often large (a chunk's bytes): each request gets a stream of its own instead of
+   * the peer's call lane, where a large reply would hold up the replies of other calls behind it.
+   * Default `false`.
+   */
+  readonly largeReplies?: boolean
 }
 
 /** What a handler knows about the request it serves. */

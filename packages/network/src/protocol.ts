@@ -77,12 +77,14 @@ export function defineProtocol<Req, Res>(definition: {
   request: Codec<Req>
   response: Codec<Res>
   maxMessageBytes?: number
+  largeReplies?: boolean
 }): Protocol<Req, Res> {
   const protocol: Protocol<Req, Res> = Object.freeze({
     id: definition.id,
     request: definition.request,
     response: definition.response,
     maxMessageBytes: definition.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+    ...(definition.largeReplies === true ? { largeReplies: true } : {}),
   })
   assertProtocol(protocol as Protocol<unknown, unknown>)
   return protocol

@@ -136,6 +136,36 @@ describe('call lanes between two libp2p nodes', () => {
     expect(streamsFor(a, b, CALLS_PROTOCOL_ID)).toHaveLength(1)
   })
 
+  it('sends every request of a protocol with large replies on a stream of its own', async () => {
+    const [a, b] = await pair()
+    const CHUNKS = defineProtocol({
+      id: '/aruna/test-chunks/1.0.0',
+      request: bytesCodec,
+      response: bytesCodec,
+      maxMessageBytes: 4 * 1024 * 1024,
+      largeReplies: true,
+    })
+    expect(CHUNKS.largeReplies).toBe(true)
+    expect(SLOW.largeReplies).toBeUndefined()
+    let release: () => void = () => {}
+    const held = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    b.handle(CHUNKS, async () => {
+      await held
+      return new Uint8Array(2 * 1024 * 1024).fill(3)
+    })
+    const answer = a.request(b.peerId, CHUNKS, Uint8Array.of(1))
+    await waitFor(
+      () => streamsFor(a, b, CHUNKS.id).length === 1,
+      5_000,
+      () => 'a stream of its own for the small request',
+    )
+    release()
+    expect((await answer).byteLength).toBe(2 * 1024 * 1024)
+    expect(streamsFor(a, b, CALLS_PROTOCOL_ID)).toHaveLength(0)
+  })
+
   it('aborts the handler when the caller gives up, and answers the next call', async () => {
     const [a, b] = await pair()
     let handlerSignal: AbortSignal | undefined

@@ -62,6 +62,7 @@ export interface WireProtocol<Req, Res> {
   readonly request: WireCodec<Req>
   readonly response: WireCodec<Res>
   readonly maxMessageBytes: number
+  readonly largeReplies?: boolean
 }
 
 /** What the protocols are built with: pass `@aruna/network` itself (its `defineProtocol` and `messageCodec`). */
@@ -71,6 +72,7 @@ export interface ProtocolToolkit {
     request: WireCodec<Req>
     response: WireCodec<Res>
     maxMessageBytes?: number
+    largeReplies?: boolean
   }): WireProtocol<Req, Res>
   messageCodec<T>(validate: (value: unknown) => T): WireCodec<T>
 }
@@ -79,6 +81,8 @@ export interface ProtocolToolkit {
 export interface ProtocolSpec<Req, Res> {
   readonly id: string
   readonly maxMessageBytes: number
+  /** Replies often as large as a chunk (`Protocol.largeReplies` of `@aruna/network`). */
+  readonly largeReplies?: boolean
   readonly decodeRequest: (value: unknown) => Req
   readonly decodeResponse: (value: unknown) => Res
 }
@@ -92,8 +96,15 @@ function spec<Req, Res>(
   maxMessageBytes: number,
   decodeRequest: (value: unknown) => Req,
   decodeResponse: (value: unknown) => Res,
+  largeReplies = false,
 ): ProtocolSpec<Req, Res> {
-  return Object.freeze({ id, maxMessageBytes, decodeRequest, decodeResponse })
+  return Object.freeze({
+    id,
+    maxMessageBytes,
+    decodeRequest,
+    decodeResponse,
+    ...(largeReplies ? { largeReplies } : {}),
+  })
 }
 
 export const REPLICATION_PROTOCOL_SPECS = Object.freeze({
@@ -102,6 +113,7 @@ export const REPLICATION_PROTOCOL_SPECS = Object.freeze({
     MAX_CHUNK_BYTES + HEADER_ROOM,
     decodeFetchChunkRequest,
     decodeFetchChunkResponse,
+    true,
   ),
   pushChunk: spec<PushChunkRequest, PushChunkResponse>(
     '/aruna/data-push-chunk/1.0.0',
@@ -166,6 +178,7 @@ export function replicationProtocols(network: ProtocolToolkit): ReplicationProto
     network.defineProtocol<Req, Res>({
       id: s.id,
       maxMessageBytes: s.maxMessageBytes,
+      ...(s.largeReplies === true ? { largeReplies: true } : {}),
       request: network.messageCodec(s.decodeRequest),
       response: network.messageCodec(s.decodeResponse),
     })

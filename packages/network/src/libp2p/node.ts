@@ -198,7 +198,11 @@ export class Libp2pNetwork implements Network {
     const call = this.#startCall(peer, options, `request ${protocol.id} to ${peer}`)
     try {
       await this.#sessions.connect(peer, call.signal)
-      if (frame.byteLength <= LANE_MAX_REQUEST_BYTES && protocol.maxMessageBytes <= LANE_MAX_MESSAGE_BYTES) {
+      if (
+        frame.byteLength <= LANE_MAX_REQUEST_BYTES &&
+        protocol.maxMessageBytes <= LANE_MAX_MESSAGE_BYTES &&
+        protocol.largeReplies !== true
+      ) {
         const lane = await this.#laneTo(peer, call.signal)
         // A lane full of calls leaves the next to a stream of its own.
         if (lane !== undefined && lane.inFlight < LANE_MAX_CALLS_IN_FLIGHT)
