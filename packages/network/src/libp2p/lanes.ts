@@ -155,11 +155,6 @@ export class Lane {
     )
   }
 
-  /** Whether the lane still carries calls. */
-  get open(): boolean {
-    return this.#ended === undefined
-  }
-
   /** Calls in flight on the lane. */
   get inFlight(): number {
     return this.#pending.size
