@@ -5,6 +5,14 @@
 import { serverRelaunchArgs } from './server-heap.js'
 
 const relaunch = serverRelaunchArgs(process.execPath, process.execArgv, process.argv, process.env)
-if (relaunch !== undefined && typeof process.execve === 'function')
-  process.execve(process.execPath, relaunch, process.env)
+if (relaunch !== undefined && typeof process.execve === 'function') {
+  try {
+    process.execve(process.execPath, relaunch, process.env)
+  } catch (err) {
+    // The node runs on Node's default heap settings rather than not at all.
+    process.stderr.write(
+      `aruna: could not restart with the node's heap settings (${String(err)}); going on\n`,
+    )
+  }
+}
 await import('./cli-main.js')

@@ -4,7 +4,7 @@
  * and is not yet seen as gone must not slow every write down until the liveness timeout).
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { awaitConfirmations, Laggards } from '../src/federation/quorum.js'
+import { awaitConfirmations, type Laggards } from '../src/federation/quorum.js'
 
 const SETTLE_MS = 1000
 
@@ -51,7 +51,7 @@ describe('awaitConfirmations with laggards', () => {
   })
 
   it('waits for a slow node once, then not again until it confirms a push', async () => {
-    const laggards = new Laggards()
+    const laggards: Laggards = new Set()
     // Write 1: b answers, c (dead, not yet known) never does.
     const c1 = held()
     const first = awaitConfirmations(pushes(c1.push), 1, 'write 1', { settleMs: SETTLE_MS, laggards })
@@ -80,8 +80,8 @@ describe('awaitConfirmations with laggards', () => {
   })
 
   it('still fails a write whose quorum a laggard was needed for', async () => {
-    const laggards = new Laggards()
-    laggards.lag('c')
+    const laggards: Laggards = new Set()
+    laggards.add('c')
     const c = held()
     const write = awaitConfirmations(
       [

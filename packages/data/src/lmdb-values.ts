@@ -63,6 +63,7 @@ export function canonicalJson(input: unknown): string | undefined {
 }
 
 function isArrayIndex(key: string): boolean {
+  if (key.length === 0) return false
   const first = key.charCodeAt(0)
   if (first < 48 || first > 57 || (first === 48 && key.length > 1)) return false
   for (let i = 1; i < key.length; i++) {

@@ -23,27 +23,7 @@ export function othersNeeded(nodes: RealmNodes, writeQuorum: WriteQuorum, factor
  * still push to them but do not wait for them, so one such node costs one settle wait, not one per
  * write until it is declared gone. A peer leaves the set with its next confirmed push.
  */
-export class Laggards {
-  readonly #peers = new Set<string>()
-
-  has(peer: string): boolean {
-    return this.#peers.has(peer)
-  }
-
-  get size(): number {
-    return this.#peers.size
-  }
-
-  /** Marks `peer` as lagging: writes stop waiting for it until `confirmed(peer)`. */
-  lag(peer: string): void {
-    this.#peers.add(peer)
-  }
-
-  /** `peer` confirmed a push: writes wait for it again. */
-  confirmed(peer: string): void {
-    this.#peers.delete(peer)
-  }
-}
+export type Laggards = Set<string>
 
 /** A push of a record to one peer. */
 export interface PeerPush {
@@ -70,7 +50,7 @@ export async function awaitConfirmations(
     push.then(
       () => {
         done.add(peer)
-        laggards?.confirmed(peer)
+        laggards?.delete(peer)
       },
       () => {
         done.add(peer)
@@ -94,7 +74,7 @@ export async function awaitConfirmations(
   ])
   clearTimeout(timer)
   if (!settled && laggards !== undefined)
-    for (const { peer } of awaited) if (!done.has(peer)) laggards.lag(peer)
+    for (const { peer } of awaited) if (!done.has(peer)) laggards.add(peer)
 }
 
 function quorumOf(pushes: readonly Promise<unknown>[], needed: number, what: string): Promise<void> {

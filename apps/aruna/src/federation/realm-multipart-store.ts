@@ -35,7 +35,7 @@ import {
 } from '@aruna/data'
 import type { Network } from '@aruna/network'
 import type { Logger } from '../logger.js'
-import { awaitConfirmations, Laggards, othersNeeded } from './quorum.js'
+import { awaitConfirmations, type Laggards, othersNeeded } from './quorum.js'
 import type { WriteQuorum } from './realm-blob-store.js'
 import type { RealmNodes } from './realm-nodes.js'
 import { MAX_MESSAGE_CHUNKS, uploadRecordsPage } from './upload-record-pages.js'
@@ -102,7 +102,7 @@ export class RealmMultipartStore implements MultipartStore {
   readonly counters: RealmMultipartCounters = { recordsReceived: 0, antiEntropyRounds: 0 }
   readonly #pending = new Map<string, PendingBatch>()
   /** Peers a write no longer waits for after its quorum (see `Laggards`). */
-  readonly #laggards = new Laggards()
+  readonly #laggards: Laggards = new Set()
   #flushScheduled = false
   readonly #rounds = new Map<string, Promise<void>>()
   readonly #cleanups: Array<() => void> = []

@@ -51,7 +51,7 @@ import {
 import { isNetworkError, type Network } from '@aruna/network'
 import type { Logger } from '../logger.js'
 import type { BucketTombstones } from './bucket-tombstones.js'
-import { awaitConfirmations, Laggards, othersNeeded } from './quorum.js'
+import { awaitConfirmations, type Laggards, othersNeeded } from './quorum.js'
 import type { WriteQuorum } from './realm-blob-store.js'
 import type { RealmNodes } from './realm-nodes.js'
 
@@ -118,7 +118,7 @@ export class RealmObjectIndex implements ObjectIndex {
   }
   readonly #pending = new Map<string, PendingBatch>()
   /** Peers a write no longer waits for after its quorum (see `Laggards`). */
-  readonly #laggards = new Laggards()
+  readonly #laggards: Laggards = new Set()
   #flushScheduled = false
   readonly #cleanups: Array<() => void> = []
   #timer: ReturnType<typeof setInterval> | undefined

@@ -1,4 +1,5 @@
 import type { Connection, Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
+import { Uint8ArrayList } from 'uint8arraylist'
 import { NetworkError } from '../errors.js'
 import { encodeVarint, FrameDecoder } from '../framing.js'
 import {
@@ -38,8 +39,7 @@ export const LANE_MAX_CALLS_IN_FLIGHT = 1024
 class LaneWriter {
   readonly #stream: Stream
   readonly #onError: (err: unknown) => void
-  #queue: Uint8Array[] = []
-  #bytes = 0
+  #queue = new Uint8ArrayList()
   #scheduled = false
 
   constructor(stream: Stream, onError: (err: unknown) => void) {
@@ -49,9 +49,7 @@ class LaneWriter {
 
   write(message: LaneMessage): void {
     const body = encodeLaneMessage(message)
-    const prefix = encodeVarint(body.byteLength)
-    this.#queue.push(prefix, body)
-    this.#bytes += prefix.byteLength + body.byteLength
+    this.#queue.append(encodeVarint(body.byteLength), body)
     if (!this.#scheduled) {
       this.#scheduled = true
       queueMicrotask(this.#flush)
@@ -61,18 +59,10 @@ class LaneWriter {
   readonly #flush = (): void => {
     this.#scheduled = false
     const queue = this.#queue
-    const bytes = this.#bytes
-    this.#queue = []
-    this.#bytes = 0
+    this.#queue = new Uint8ArrayList()
     if (this.#stream.writeStatus !== 'writable') return
-    const joined = new Uint8Array(bytes)
-    let offset = 0
-    for (const part of queue) {
-      joined.set(part, offset)
-      offset += part.byteLength
-    }
     try {
-      this.#stream.send(joined)
+      this.#stream.send(queue)
     } catch (err) {
       this.#onError(err)
     }

@@ -449,7 +449,10 @@ export class Libp2pNetwork implements Network {
     if (lane === undefined) {
       const since = this.#laneless.get(peer)
       if (since !== undefined && performance.now() - since < NO_LANE_RETRY_MS) return undefined
-      const opening = this.#openLane(peer)
+      // The lane forgets itself when it ends, unless it was dropped (and maybe replaced) already.
+      const opening: Promise<Lane | undefined> = this.#openLane(peer, () => {
+        if (this.#lanes.get(peer) === opening) this.#lanes.delete(peer)
+      })
       lane = opening
       this.#lanes.set(peer, opening)
       void opening.then((opened) => {
@@ -459,7 +462,7 @@ export class Libp2pNetwork implements Network {
     return raceSignal(lane, signal)
   }
 
-  async #openLane(peer: PeerId): Promise<Lane | undefined> {
+  async #openLane(peer: PeerId, onEnd: () => void): Promise<Lane | undefined> {
     const node = this.#node
     if (node === undefined) return undefined
     let stream: Awaited<ReturnType<typeof openLibp2pStream>>
@@ -476,11 +479,7 @@ export class Libp2pNetwork implements Network {
       return undefined
     }
     this.#laneless.delete(peer)
-    const opened: { lane?: Promise<Lane | undefined> } = {}
-    const lane = new Lane(stream, peer, () => {
-      if (this.#lanes.get(peer) === opened.lane) this.#lanes.delete(peer)
-    })
-    opened.lane = this.#lanes.get(peer)
+    const lane = new Lane(stream, peer, onEnd)
     if (!this.#running) lane.close('stopping')
     return lane
   }
