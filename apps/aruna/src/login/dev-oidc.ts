@@ -18,7 +18,7 @@
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import Provider, { type ProviderContext } from 'oidc-provider'
+import type { default as Provider, ProviderContext } from 'oidc-provider'
 import type { Logger } from '../logger.js'
 import { isLoopbackHost } from './loopback.js'
 
@@ -88,32 +88,24 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
   const address = server.address() as AddressInfo
   const issuer = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
 
-  const provider = new Provider(issuer, providerConfiguration())
-  provider.on('server_error', (_ctx: unknown, err: unknown) =>
-    logger?.error({ err }, 'development OIDC issuer: request failed'),
-  )
-  // Koa prints unhandled errors to the console unless someone listens.
-  provider.on('error', (err: unknown) => logger?.debug({ err }, 'development OIDC issuer: request error'))
-  const callback = provider.callback()
-  handle = (req, res) => {
-    const path = new URL(req.url ?? '/', issuer).pathname
-    const interaction = /^\/interaction\/([A-Za-z0-9_-]+)(\/continue)?$/.exec(path)
-    if (interaction === null) {
-      callback(req, res)
-      return
-    }
-    handleInteraction(
-      provider,
-      req,
-      res,
-      interaction[1] as string,
-      interaction[2] !== undefined,
-      logger,
-    ).catch((err: unknown) => {
-      logger?.error({ err }, 'development OIDC issuer: interaction failed')
-      if (!res.headersSent) page(res, 500, 'Sign-in failed', '<p>The sign-in failed; see the node log.</p>')
-      else res.end()
+  // `oidc-provider` and its web framework are loaded at the first request, not at start: they hold
+  // about 10 MB of a node's memory, and most nodes never see a login.
+  let loading: Promise<ProviderHandler> | undefined
+  const load = (): Promise<ProviderHandler> => {
+    loading ??= loadProvider(issuer, logger).catch((err: unknown) => {
+      loading = undefined // the next request tries again
+      throw err
     })
+    return loading
+  }
+  handle = (req, res) => {
+    load().then(
+      (serve) => serve(req, res),
+      (err: unknown) => {
+        logger?.error({ err }, 'development OIDC issuer: cannot start')
+        page(res, 500, 'Sign-in failed', '<p>The development issuer cannot start; see the node log.</p>')
+      },
+    )
   }
 
   logger?.warn(
@@ -133,6 +125,39 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
       })
       return closed
     },
+  }
+}
+
+type ProviderHandler = (req: IncomingMessage, res: ServerResponse) => void
+
+async function loadProvider(issuer: string, logger: Logger | undefined): Promise<ProviderHandler> {
+  const { default: Provider } = await import('oidc-provider')
+  const provider = new Provider(issuer, providerConfiguration())
+  provider.on('server_error', (_ctx: unknown, err: unknown) =>
+    logger?.error({ err }, 'development OIDC issuer: request failed'),
+  )
+  // Koa prints unhandled errors to the console unless someone listens.
+  provider.on('error', (err: unknown) => logger?.debug({ err }, 'development OIDC issuer: request error'))
+  const callback = provider.callback()
+  return (req, res) => {
+    const path = new URL(req.url ?? '/', issuer).pathname
+    const interaction = /^\/interaction\/([A-Za-z0-9_-]+)(\/continue)?$/.exec(path)
+    if (interaction === null) {
+      callback(req, res)
+      return
+    }
+    handleInteraction(
+      provider,
+      req,
+      res,
+      interaction[1] as string,
+      interaction[2] !== undefined,
+      logger,
+    ).catch((err: unknown) => {
+      logger?.error({ err }, 'development OIDC issuer: interaction failed')
+      if (!res.headersSent) page(res, 500, 'Sign-in failed', '<p>The sign-in failed; see the node log.</p>')
+      else res.end()
+    })
   }
 }
 
