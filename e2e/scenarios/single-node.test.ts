@@ -24,13 +24,16 @@ describe('a single node', () => {
     await expect(fetch(`${node.restUrl}/health`)).rejects.toThrow()
   })
 
-  it('runs with the small young generation it starts itself with (one process, the same pid)', async () => {
+  it('runs with the memory settings it starts itself with (one process, the same pid)', async () => {
     node = await startNode()
     await waitForHealth(node.restUrl)
     // \0-separated: the Node binary, its flags, then the script and the command.
     const commandLine = (await readFile(`/proc/${node.pid}/cmdline`, 'utf8')).split('\0')
     expect(commandLine).toContain('--max-semi-space-size=8')
     expect(commandLine).toContain('start')
+    // glibc's allocator setting, in the environment the process was started with.
+    const environment = (await readFile(`/proc/${node.pid}/environ`, 'utf8')).split('\0')
+    expect(environment).toContain('MALLOC_ARENA_MAX=2')
   })
 
   it('stops cleanly on SIGINT as well', async () => {

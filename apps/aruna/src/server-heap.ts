@@ -1,36 +1,66 @@
 /**
- * The V8 heap settings of a running node. Node's default young generation here (semi-spaces of up to
- * 32 MiB on this 24 GiB machine) lets an idle node keep about 25 MiB more of it resident, and more
+ * The memory settings of a running node: V8's heap and glibc's allocator. Node's default young
+ * generation here (semi-spaces of up to 32 MiB on this 24 GiB machine) lets an idle node keep about
+ * 25 MiB more of it resident, and more
  * after load: an idle node held 194 MiB RSS and 345 MiB after the S3 bench's small-object workloads.
  * With 8 MiB semi-spaces it holds 169–171 and 224–238 MiB, and small PUTs and GETs ran as fast or
  * faster (alternating runs of the S3 bench); 4 MiB saved a little more memory but cost a quarter of
- * the small-PUT rate and tripled its p99 (more objects promoted, more full collections). The size can
- * only be set when the process starts, so `aruna start` and `aruna join` start themselves once more
- * with it (`process.execve`: the same process id, no second process), unless it is already set. This
- * module must stay light: it runs before the rest of the CLI is loaded.
+ * the small-PUT rate and tripled its p99 (more objects promoted, more full collections).
+ *
+ * glibc's allocator gives each thread that allocates an arena of its own, up to 8 per core; a node has
+ * a dozen threads (libuv's pool, V8's helpers, the QUIC transport's). Two arenas held an idle node's
+ * RSS about 5 MiB lower (157 against 162 MiB) and large transfers ran as fast (alternating runs of the
+ * S3 bench's 1–64 MiB workloads). A fixed trim threshold as well (`MALLOC_TRIM_THRESHOLD_`, which also
+ * ends glibc's adaptive mmap threshold) saved 5–15 MiB more, but every 4 MiB chunk buffer was then a
+ * fresh mapping, zeroed and faulted in: 10 and 64 MiB transfers ran 5–10% slower, so it is not set.
+ *
+ * Both can only be set when the process starts, so `aruna start` and `aruna join` start themselves
+ * once more with them (`process.execve`: the same process id, no second process), unless they are all
+ * set already (an operator's own choice is kept). This module must stay light: it runs before the rest
+ * of the CLI is loaded.
  */
 
 /** Semi-space size (MiB) a node runs with. */
 export const NODE_SEMI_SPACE_MIB = 8
 
+/** glibc's allocator settings a node runs with (read from the environment at process start). */
+export const NODE_MALLOC_ENV: Readonly<Record<string, string>> = Object.freeze({
+  MALLOC_ARENA_MAX: '2',
+})
+
 const SERVER_COMMANDS = new Set(['start', 'join'])
 const FLAG = '--max-semi-space-size'
 
+/** How to start this process again (for `execve`): its arguments and environment. */
+export interface Relaunch {
+  readonly args: string[]
+  readonly env: Record<string, string | undefined>
+}
+
 /**
- * The arguments to start this process again with the node's heap settings (for `execve`), or
- * `undefined` when it needs none: not a command that runs a node, or the size is already chosen (on
- * the command line of Node or in `NODE_OPTIONS`).
+ * How to start this process again with the node's memory settings, or `undefined` when it needs
+ * none: not a command that runs a node, or every setting chosen already (the semi-space size on the
+ * command line of Node or in `NODE_OPTIONS`, each allocator variable in the environment, even empty).
  */
-export function serverRelaunchArgs(
+export function serverRelaunch(
   execPath: string,
   execArgv: readonly string[],
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
-): string[] | undefined {
+): Relaunch | undefined {
   // The command comes first (the program has no options of its own).
   const command = argv[2]
   if (command === undefined || !SERVER_COMMANDS.has(command)) return undefined
-  if (execArgv.some((arg) => arg.startsWith(FLAG)) || (env.NODE_OPTIONS ?? '').includes(FLAG))
-    return undefined
-  return [execPath, `${FLAG}=${NODE_SEMI_SPACE_MIB}`, ...execArgv, ...argv.slice(1)]
+  const heapChosen = execArgv.some((arg) => arg.startsWith(FLAG)) || (env.NODE_OPTIONS ?? '').includes(FLAG)
+  const missing = Object.entries(NODE_MALLOC_ENV).filter(([name]) => env[name] === undefined)
+  if (heapChosen && missing.length === 0) return undefined
+  return {
+    args: [
+      execPath,
+      ...(heapChosen ? [] : [`${FLAG}=${NODE_SEMI_SPACE_MIB}`]),
+      ...execArgv,
+      ...argv.slice(1),
+    ],
+    env: { ...env, ...Object.fromEntries(missing) },
+  }
 }
