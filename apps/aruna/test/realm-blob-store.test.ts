@@ -96,6 +96,30 @@ describe('RealmBlobStore', () => {
     }
   })
 
+  it('stores a chunk named by its writer (putHashed) on its holders too, and refuses a wrong size', async () => {
+    hub = createMemoryNetwork({ livenessTimeoutMs: 500, pingIntervalMs: 100 })
+    members = await realm(hub, 4)
+    const entry = members[0] as Member
+    const bytes = new TextEncoder().encode('a chunk the ingest has just named')
+    const cid = chunkCidOf(bytes)
+    expect(await entry.store.putHashed({ cid, size: bytes.length }, bytes)).toEqual({
+      cid,
+      size: bytes.length,
+    })
+    await entry.store.drain(5000)
+    const holders = entry.store.holders(cid)
+    expect(holders).toHaveLength(3)
+    expect(await holding(members, cid)).toEqual([...holders].sort())
+    await expect(entry.store.putHashed({ cid, size: bytes.length + 1 }, bytes)).rejects.toMatchObject({
+      code: 'InvalidArgument',
+    })
+    await expect(
+      entry.store.putHashed({ cid: 'not-a-cid', size: bytes.length }, bytes),
+    ).rejects.toMatchObject({
+      code: 'InvalidCid',
+    })
+  })
+
   it('waits out a moment without the other nodes in reach before failing a read', async () => {
     hub = createMemoryNetwork({ livenessTimeoutMs: 5000, pingIntervalMs: 100 })
     members = await realm(hub, 3)

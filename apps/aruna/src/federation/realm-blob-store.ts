@@ -26,6 +26,7 @@ import {
   type ChunkRef,
   type ChunkSource,
   type ChunkStat,
+  checkChunkCid,
   chosenHolders,
   chunkCidOf,
   DataError,
@@ -120,6 +121,14 @@ export class RealmBlobStore implements BlobStore {
   async put(source: ChunkSource, options: AbortOptions = {}): Promise<ChunkRef> {
     const bytes = await collect(source)
     return this.#replicate(chunkCidOf(bytes), bytes, options)
+  }
+
+  /** Bytes this process has just named (`BlobStore.putHashed`): replicated without hashing them again. */
+  async putHashed(ref: ChunkRef, bytes: Uint8Array, options: AbortOptions = {}): Promise<ChunkRef> {
+    checkChunkCid(ref.cid)
+    if (ref.size !== bytes.byteLength)
+      throw new DataError('InvalidArgument', `chunk ${ref.cid} is ${bytes.byteLength} bytes, not ${ref.size}`)
+    return this.#replicate(ref.cid, bytes, options)
   }
 
   async putVerified(cid: string, source: ChunkSource, options: AbortOptions = {}): Promise<ChunkRef> {

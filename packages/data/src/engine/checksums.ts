@@ -152,11 +152,13 @@ export interface ContentDigests {
  * flexible checksums asked for, and the hex SHA-256 when the signature covers the payload hash.
  */
 export class ContentDigester {
-  readonly #md5 = createHash('md5')
+  readonly #md5: Hash | undefined
   readonly #sha256: Hash | undefined
   readonly #running = new Map<ChecksumAlgorithm, Running>()
 
-  constructor(algorithms: Iterable<ChecksumAlgorithm>, options: { sha256Hex?: boolean } = {}) {
+  /** `md5: false` leaves the MD5 to someone else (the hash worker); `digest` is then given it. */
+  constructor(algorithms: Iterable<ChecksumAlgorithm>, options: { sha256Hex?: boolean; md5?: boolean } = {}) {
+    this.#md5 = options.md5 === false ? undefined : createHash('md5')
     for (const algorithm of algorithms) this.#running.set(algorithm, running(algorithm))
     // SHA256 as a flexible checksum and as the payload hash are the same digest: compute it once.
     this.#sha256 =
@@ -164,14 +166,16 @@ export class ContentDigester {
   }
 
   update(piece: Uint8Array): void {
-    this.#md5.update(piece)
+    this.#md5?.update(piece)
     this.#sha256?.update(piece)
     for (const state of this.#running.values()) state.update(piece)
   }
 
-  /** Call once, after the last `update`. */
-  digest(): ContentDigests {
-    const result: ContentDigests = { md5: this.#md5.digest('hex'), checksums: {} }
+  /** Call once, after the last `update`; with the MD5 computed elsewhere when built with `md5: false`. */
+  digest(md5?: string): ContentDigests {
+    const own = this.#md5?.digest('hex') ?? md5
+    if (own === undefined) throw new Error('ContentDigester: no MD5 computed here and none given')
+    const result: ContentDigests = { md5: own, checksums: {} }
     for (const [algorithm, state] of this.#running) {
       const raw = state.digest()
       result.checksums[algorithm] = raw.toString('base64')

@@ -56,10 +56,17 @@ export class ChunkGuard {
         release()
       }
     }
+    const putHashed = blobs.putHashed?.bind(blobs)
     return {
       put: (source: ChunkSource, options?: AbortOptions) => pinned(() => blobs.put(source, options)),
       putVerified: (cid: string, source: ChunkSource, options?: AbortOptions) =>
         pinned(() => blobs.putVerified(cid, source, options)),
+      ...(putHashed === undefined
+        ? {}
+        : {
+            putHashed: (ref: ChunkRef, bytes: Uint8Array, options?: AbortOptions) =>
+              pinned(() => putHashed(ref, bytes, options)),
+          }),
       get: (cid, options) => blobs.get(cid, options),
       stream: (cid, options) => blobs.stream(cid, options),
       has: (cid, options) => blobs.has(cid, options),

@@ -1,6 +1,7 @@
 import type { Chunker } from '../chunker.js'
 import { DataError, isDataError, throwIfAborted } from '../errors.js'
-import type { BlobStore, ChunkRef } from '../port.js'
+import { OFFLOAD_MIN_BYTES, OffloadedHashing } from '../hash-worker.js'
+import type { AbortOptions, BlobStore, ChunkRef } from '../port.js'
 import { type ChecksumAlgorithm, ContentDigester, type ContentDigests, decodeChecksum } from './checksums.js'
 
 /** Chunk writes in flight while the next chunk is read: overlaps the network with fsync. */
@@ -28,6 +29,11 @@ export interface IngestInit {
   /** Checksum values known only once the body has ended (aws-chunked trailers). */
   trailing?: () => Partial<Record<ChecksumAlgorithm, string>>
   signal?: AbortSignal
+  /**
+   * Hash an upload of at least `OFFLOAD_MIN_BYTES` (announced in `size`) on the hash worker (default);
+   * `false` hashes everything on the event loop.
+   */
+  offloadHashing?: boolean
 }
 
 export interface IngestedContent {
@@ -49,29 +55,55 @@ export interface IngestedContent {
 export async function ingest(blobs: BlobStore, chunker: Chunker, init: IngestInit): Promise<IngestedContent> {
   const expected = init.expected ?? {}
   checkExpectedFormats(expected)
-  const digester = newDigester(init, expected)
+  // A large upload is hashed on the hash worker (its MD5 and its chunks' ids), so that the event loop
+  // goes on reading the body meanwhile; the flexible checksums asked for stay here.
+  const hashing =
+    init.offloadHashing !== false && init.size !== undefined && init.size >= OFFLOAD_MIN_BYTES
+      ? new OffloadedHashing()
+      : undefined
+  const digester = newDigester(init, expected, hashing === undefined)
   const counter = { size: 0 }
+  const options = { signal: init.signal }
 
   const chunks: ChunkRef[] = []
   const writes: Array<Promise<ChunkRef>> = []
+  let md5: string | undefined
   try {
     for await (const chunk of chunker.split(measured(init, digester, counter))) {
-      const write = blobs.put(chunk, { signal: init.signal })
+      const write =
+        hashing === undefined
+          ? blobs.put(chunk, options)
+          : hashing.chunk(chunk).then(({ bytes, cid }) => putHashed(blobs, cid, bytes, options))
       // Failures are read when the write is awaited below; this only keeps them from going unhandled.
       write.catch(() => {})
       writes.push(write)
       if (writes.length >= WRITES_IN_FLIGHT) chunks.push(await writes.shift()!)
     }
     for (const write of writes.splice(0)) chunks.push(await write)
+    if (hashing !== undefined) md5 = await hashing.md5()
   } finally {
+    hashing?.discard()
     // Let writes still in flight finish (and clean up their temp files) before reporting anything.
     await Promise.allSettled(writes)
   }
 
   checkSize(init, counter.size)
-  const digests = digester.digest()
+  const digests = digester.digest(md5)
   verify(digests, expected, init.trailing?.() ?? {})
   return { chunks, size: counter.size, digests }
+}
+
+/** Stores a chunk this process has just named from its bytes. */
+function putHashed(
+  blobs: BlobStore,
+  cid: string,
+  bytes: Uint8Array,
+  options: AbortOptions,
+): Promise<ChunkRef> {
+  const ref = { cid, size: bytes.byteLength }
+  return blobs.putHashed !== undefined
+    ? blobs.putHashed(ref, bytes, options)
+    : blobs.putVerified(cid, bytes, options)
 }
 
 /**
@@ -90,11 +122,11 @@ export async function collectVerified(init: IngestInit): Promise<Uint8Array> {
   return Buffer.concat(pieces)
 }
 
-function newDigester(init: IngestInit, expected: ExpectedDigests): ContentDigester {
+function newDigester(init: IngestInit, expected: ExpectedDigests, md5 = true): ContentDigester {
   const algorithms = new Set<ChecksumAlgorithm>(init.algorithms)
   for (const algorithm of Object.keys(expected.checksums ?? {}))
     algorithms.add(algorithm as ChecksumAlgorithm)
-  return new ContentDigester(algorithms, { sha256Hex: expected.sha256Hex !== undefined })
+  return new ContentDigester(algorithms, { sha256Hex: expected.sha256Hex !== undefined, md5 })
 }
 
 function checkSize(init: IngestInit, size: number): void {

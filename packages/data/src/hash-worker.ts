@@ -1,0 +1,179 @@
+import { Worker } from 'node:worker_threads'
+import { chunkCidFromDigest } from './chunk-id.js'
+
+/**
+ * Uploads of at least this many bytes (announced) are hashed on the hash worker: the upload's MD5 (its
+ * ETag) and each chunk's SHA-256 (its id). Below it, a message to the worker and back costs more than
+ * hashing on the event loop.
+ */
+export const OFFLOAD_MIN_BYTES = 1024 * 1024
+
+// The worker's whole program (CommonJS, only Node built-ins): it runs the same from `src` and `dist`.
+// Per upload (`stream`) it keeps one running MD5; each chunk message is answered with the chunk's
+// SHA-256 and its bytes, handed back without a copy. Messages of one stream arrive in order.
+const PROGRAM = `
+const { parentPort } = require('node:worker_threads')
+const { createHash } = require('node:crypto')
+const streams = new Map()
+parentPort.on('message', (message) => {
+  const { id, op, stream } = message
+  try {
+    if (op === 'chunk') {
+      let md5 = streams.get(stream)
+      if (md5 === undefined) streams.set(stream, (md5 = createHash('md5')))
+      md5.update(message.bytes)
+      const sha256 = createHash('sha256').update(message.bytes).digest()
+      parentPort.postMessage({ id, bytes: message.bytes, sha256 }, [message.bytes.buffer])
+    } else if (op === 'end') {
+      const md5 = streams.get(stream) ?? createHash('md5')
+      streams.delete(stream)
+      parentPort.postMessage({ id, md5: md5.digest('hex') })
+    } else {
+      streams.delete(stream)
+    }
+  } catch (err) {
+    parentPort.postMessage({ id, error: String((err && err.message) || err) })
+  }
+})
+`
+
+interface Reply {
+  id: number
+  bytes?: Uint8Array
+  sha256?: Uint8Array
+  md5?: string
+  error?: string
+}
+
+interface Pending {
+  resolve(reply: Reply): void
+  reject(err: Error): void
+}
+
+/**
+ * One worker thread for the whole process, started at first use. It holds the event loop open only
+ * while it has work, and a worker that fails or exits fails what it had and is started again on the
+ * next call.
+ */
+class HashWorker {
+  #worker: Worker | undefined
+  readonly #pending = new Map<number, Pending>()
+  #nextId = 1
+  #nextStream = 1
+
+  newStream(): number {
+    return this.#nextStream++
+  }
+
+  call(message: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<Reply> {
+    const worker = this.#start()
+    const id = this.#nextId++
+    return new Promise<Reply>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject })
+      if (this.#pending.size === 1) worker.ref()
+      try {
+        worker.postMessage({ ...message, id }, transfer)
+      } catch (err) {
+        this.#settle(id)
+        reject(err instanceof Error ? err : new Error(String(err)))
+      }
+    })
+  }
+
+  /** Tells the worker to forget a stream; nothing is awaited. */
+  forget(stream: number): void {
+    this.#worker?.postMessage({ id: 0, op: 'drop', stream })
+  }
+
+  #start(): Worker {
+    if (this.#worker !== undefined) return this.#worker
+    const worker = new Worker(PROGRAM, { eval: true, name: 'aruna-hash' })
+    worker.unref()
+    worker.on('message', (reply: Reply) => {
+      const pending = this.#settle(reply.id)
+      if (pending === undefined) return
+      if (reply.error !== undefined) pending.reject(new Error(`the hash worker failed: ${reply.error}`))
+      else pending.resolve(reply)
+    })
+    const fail = (err: Error): void => {
+      if (this.#worker !== worker) return
+      this.#worker = undefined
+      const pending = [...this.#pending.values()]
+      this.#pending.clear()
+      for (const { reject } of pending) reject(err)
+    }
+    worker.on('error', (err) => fail(err))
+    worker.on('exit', (code) => fail(new Error(`the hash worker exited (${code})`)))
+    this.#worker = worker
+    return worker
+  }
+
+  #settle(id: number): Pending | undefined {
+    const pending = this.#pending.get(id)
+    if (pending === undefined) return undefined
+    this.#pending.delete(id)
+    if (this.#pending.size === 0) this.#worker?.unref()
+    return pending
+  }
+}
+
+let shared: HashWorker | undefined
+
+/** Sends bytes to the worker (without a copy when they own their buffer) and names them there. */
+async function nameOnWorker(
+  worker: HashWorker,
+  message: Record<string, unknown>,
+  bytes: Uint8Array,
+): Promise<{ bytes: Uint8Array; cid: string }> {
+  const owned =
+    bytes.buffer instanceof ArrayBuffer &&
+    bytes.byteOffset === 0 &&
+    bytes.byteLength === bytes.buffer.byteLength
+  const size = bytes.byteLength
+  // A view into a larger buffer (or shared memory) is copied: handing it over would take the rest away.
+  const sent = owned ? bytes : new Uint8Array(bytes)
+  const reply = await worker.call({ ...message, bytes: sent }, [sent.buffer as ArrayBuffer])
+  if (reply.bytes === undefined || reply.sha256 === undefined || reply.bytes.byteLength !== size)
+    throw new Error('the hash worker answered a chunk without its bytes')
+  return { bytes: reply.bytes, cid: chunkCidFromDigest(reply.sha256) }
+}
+
+/**
+ * One upload's digests computed on the hash worker: the MD5 of its content, chunk by chunk in the
+ * order they are given, and each chunk's id. The event loop only hands the bytes over (without a copy
+ * when the chunk owns its buffer) and meanwhile reads the next chunk from the client.
+ */
+export class OffloadedHashing {
+  readonly #worker: HashWorker
+  readonly #stream: number
+  #ended = false
+
+  constructor() {
+    shared ??= new HashWorker()
+    this.#worker = shared
+    this.#stream = this.#worker.newStream()
+  }
+
+  /**
+   * Adds the chunk to the upload's MD5 and names it. Resolves with the chunk's bytes (the same memory,
+   * handed back: `bytes` itself may be unusable once this is called) and its id.
+   */
+  chunk(bytes: Uint8Array): Promise<{ bytes: Uint8Array; cid: string }> {
+    return nameOnWorker(this.#worker, { op: 'chunk', stream: this.#stream }, bytes)
+  }
+
+  /** The hex MD5 of every chunk given, in order. Call once, after the last `chunk` has resolved. */
+  async md5(): Promise<string> {
+    this.#ended = true
+    const reply = await this.#worker.call({ op: 'end', stream: this.#stream })
+    if (reply.md5 === undefined) throw new Error('the hash worker answered no MD5')
+    return reply.md5
+  }
+
+  /** Frees the worker's state of an upload that ends without `md5` (it failed). */
+  discard(): void {
+    if (this.#ended) return
+    this.#ended = true
+    this.#worker.forget(this.#stream)
+  }
+}
