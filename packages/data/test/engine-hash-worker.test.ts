@@ -113,6 +113,31 @@ describe('ingest of a large upload', () => {
     expect(loop.calls).toEqual(Array(6).fill('put'))
   })
 
+  it('holds at most four chunk writes in flight on the worker path too', async () => {
+    const inner = new MemoryBlobStore()
+    let inFlight = 0
+    let maxInFlight = 0
+    const blobs: BlobStore = Object.assign(Object.create(inner) as BlobStore, {
+      putHashed: async (ref: ChunkRef, bytes: Uint8Array) => {
+        inFlight++
+        maxInFlight = Math.max(maxInFlight, inFlight)
+        await new Promise((resolve) => setTimeout(resolve, 2))
+        inFlight--
+        return inner.putVerified(ref.cid, bytes)
+      },
+    })
+    const small = new Chunker({ chunkSize: 64 * 1024 })
+    const big = new Uint8Array(randomBytes(2 * 1024 * 1024))
+    const content = await ingest(blobs, small, {
+      body: pieces(big, 10_000),
+      size: big.byteLength,
+      maxSize: big.byteLength,
+    })
+    expect(content.chunks).toHaveLength(32)
+    expect(maxInFlight).toBeGreaterThan(1)
+    expect(maxInFlight).toBeLessThanOrEqual(4)
+  })
+
   it('still computes the flexible checksums asked for and checks every digest the client sent', async () => {
     const { blobs } = recordingStore()
     const sha256 = createHash('sha256').update(body).digest('base64')
