@@ -14,7 +14,17 @@
  * ends glibc's adaptive mmap threshold) saved 5–15 MiB more, but every 4 MiB chunk buffer was then a
  * fresh mapping, zeroed and faulted in: 10 and 64 MiB transfers ran 5–10% slower, so it is not set.
  *
- * Both can only be set when the process starts, so `aruna start` and `aruna join` start themselves
+ * V8 starts a full collection whenever memory outside its heap (ArrayBuffers: every chunk a node
+ * reads or writes is one) has grown by 64 MiB since the last one, however small the heap. A node
+ * moving 1 MiB objects did that about every 100 ms, each time marking its whole heap (40-45 MiB once
+ * it has served small objects too). `--external-memory-accounted-in-global-limit` counts that memory
+ * in V8's usual heap-growing limit instead: in alternating runs of the S3 bench, 1 MiB PUTs took 5.0-5.5
+ * instead of 9.4-10.2 ms of CPU and 1 MiB GETs 1.7-1.8 instead of 4.3-5.2; 64 MiB GETs 100-113 instead
+ * of 183-197 ms (the 10 and 64 MiB rates went up by a third to a half, small objects did not change).
+ * The price: dead chunk buffers wait longer for a collection, and the RSS right after those workloads
+ * was 353-388 instead of 304-318 MiB.
+ *
+ * All can only be set when the process starts, so `aruna start` and `aruna join` start themselves
  * once more with them (`process.execve`: the same process id, no second process), unless they are all
  * set already (an operator's own choice is kept). This module must stay light: it runs before the rest
  * of the CLI is loaded.
@@ -23,13 +33,18 @@
 /** Semi-space size (MiB) a node runs with. */
 export const NODE_SEMI_SPACE_MIB = 8
 
+/** The V8 flags a node runs with, each by its name (as `--name`, `--no-name` or `--name=…`) and as given. */
+export const NODE_V8_FLAGS: readonly { readonly name: string; readonly arg: string }[] = Object.freeze([
+  { name: 'max-semi-space-size', arg: `--max-semi-space-size=${NODE_SEMI_SPACE_MIB}` },
+  { name: 'external-memory-accounted-in-global-limit', arg: '--external-memory-accounted-in-global-limit' },
+])
+
 /** glibc's allocator settings a node runs with (read from the environment at process start). */
 export const NODE_MALLOC_ENV: Readonly<Record<string, string>> = Object.freeze({
   MALLOC_ARENA_MAX: '2',
 })
 
 const SERVER_COMMANDS = new Set(['start', 'join'])
-const FLAG = '--max-semi-space-size'
 
 /** How to start this process again (for `execve`): its arguments and environment. */
 export interface Relaunch {
@@ -37,10 +52,16 @@ export interface Relaunch {
   readonly env: Record<string, string | undefined>
 }
 
+/** The flag's name as V8 reads it: `--no-x_y=1` is `x-y`. */
+function flagName(arg: string): string {
+  return (arg.replace(/^--?(no-)?/, '').split('=')[0] ?? '').replaceAll('_', '-')
+}
+
 /**
  * How to start this process again with the node's memory settings, or `undefined` when it needs
- * none: not a command that runs a node, or every setting chosen already (the semi-space size on the
- * command line of Node or in `NODE_OPTIONS`, each allocator variable in the environment, even empty).
+ * none: not a command that runs a node, or every setting chosen already (each V8 flag on the command
+ * line of Node or in `NODE_OPTIONS`, in any spelling, also turned off; each allocator variable in the
+ * environment, even empty).
  */
 export function serverRelaunch(
   execPath: string,
@@ -51,16 +72,12 @@ export function serverRelaunch(
   // The command comes first (the program has no options of its own).
   const command = argv[2]
   if (command === undefined || !SERVER_COMMANDS.has(command)) return undefined
-  const heapChosen = execArgv.some((arg) => arg.startsWith(FLAG)) || (env.NODE_OPTIONS ?? '').includes(FLAG)
+  const given = new Set([...execArgv, ...(env.NODE_OPTIONS ?? '').split(/\s+/)].map(flagName))
+  const flags = NODE_V8_FLAGS.filter(({ name }) => !given.has(name)).map(({ arg }) => arg)
   const missing = Object.entries(NODE_MALLOC_ENV).filter(([name]) => env[name] === undefined)
-  if (heapChosen && missing.length === 0) return undefined
+  if (flags.length === 0 && missing.length === 0) return undefined
   return {
-    args: [
-      execPath,
-      ...(heapChosen ? [] : [`${FLAG}=${NODE_SEMI_SPACE_MIB}`]),
-      ...execArgv,
-      ...argv.slice(1),
-    ],
+    args: [execPath, ...flags, ...execArgv, ...argv.slice(1)],
     env: { ...env, ...Object.fromEntries(missing) },
   }
 }

@@ -1,16 +1,20 @@
 /** When the `aruna` process starts itself again with the node's memory settings (`server-heap.ts`). */
 import { describe, expect, it } from 'vitest'
-import { NODE_MALLOC_ENV, NODE_SEMI_SPACE_MIB, serverRelaunch } from '../src/server-heap.js'
+import { NODE_MALLOC_ENV, NODE_SEMI_SPACE_MIB, NODE_V8_FLAGS, serverRelaunch } from '../src/server-heap.js'
 
 const NODE = '/usr/bin/node'
 const SCRIPT = '/opt/aruna/dist/cli.js'
 const SET = { MALLOC_ARENA_MAX: '4' }
+const SEMI = `--max-semi-space-size=${NODE_SEMI_SPACE_MIB}`
+const EXTERNAL = '--external-memory-accounted-in-global-limit'
+const ALL_FLAGS = [SEMI, EXTERNAL]
 
 describe('serverRelaunch', () => {
-  it('starts `start` and `join` again with the semi-space size, keeping Node flags and arguments', () => {
+  it('starts `start` and `join` again with the V8 flags, keeping Node flags and arguments', () => {
+    expect(NODE_V8_FLAGS.map(({ arg }) => arg)).toEqual(ALL_FLAGS)
     expect(serverRelaunch(NODE, ['--cpu-prof'], [NODE, SCRIPT, 'start', '--port', '0'], SET)?.args).toEqual([
       NODE,
-      `--max-semi-space-size=${NODE_SEMI_SPACE_MIB}`,
+      ...ALL_FLAGS,
       '--cpu-prof',
       SCRIPT,
       'start',
@@ -18,24 +22,68 @@ describe('serverRelaunch', () => {
       '0',
     ])
     expect(
-      serverRelaunch(NODE, [], [NODE, SCRIPT, 'join', 'x', '--log-level', 'info'], SET)?.args.slice(2),
+      serverRelaunch(NODE, [], [NODE, SCRIPT, 'join', 'x', '--log-level', 'info'], SET)?.args.slice(3),
     ).toEqual([SCRIPT, 'join', 'x', '--log-level', 'info'])
+  })
+
+  it('adds only the flags not chosen already, in any spelling, also turned off', () => {
+    const args = (execArgv: string[], env: Record<string, string> = SET) =>
+      serverRelaunch(NODE, execArgv, [NODE, SCRIPT, 'start'], env)?.args
+    expect(args(['--max-semi-space-size=16'])).toEqual([
+      NODE,
+      EXTERNAL,
+      '--max-semi-space-size=16',
+      SCRIPT,
+      'start',
+    ])
+    expect(args(['--max_semi_space_size=16'])).toEqual([
+      NODE,
+      EXTERNAL,
+      '--max_semi_space_size=16',
+      SCRIPT,
+      'start',
+    ])
+    expect(args(['--no-external-memory-accounted-in-global-limit'])).toEqual([
+      NODE,
+      SEMI,
+      '--no-external-memory-accounted-in-global-limit',
+      SCRIPT,
+      'start',
+    ])
+    expect(args([], { ...SET, NODE_OPTIONS: '--max-semi-space-size=4  --inspect' })).toEqual([
+      NODE,
+      EXTERNAL,
+      SCRIPT,
+      'start',
+    ])
+    // A flag that merely starts like one of ours is another flag.
+    expect(args(['--max-semi-space-size-typo=1'])).toEqual([
+      NODE,
+      ...ALL_FLAGS,
+      '--max-semi-space-size-typo=1',
+      SCRIPT,
+      'start',
+    ])
   })
 
   it("adds the allocator's settings to the environment, keeping the rest and an operator's own values", () => {
     expect(NODE_MALLOC_ENV).toEqual({ MALLOC_ARENA_MAX: '2' })
     const fresh = serverRelaunch(NODE, [], [NODE, SCRIPT, 'start'], { HOME: '/home/a', PATH: '/bin' })
     expect(fresh?.env).toEqual({ HOME: '/home/a', PATH: '/bin', ...NODE_MALLOC_ENV })
-    // The operator's own value is kept (the semi-space flag still brings the process round again).
+    // The operator's own value is kept (the V8 flags still bring the process round again).
     const own = serverRelaunch(NODE, [], [NODE, SCRIPT, 'start'], { MALLOC_ARENA_MAX: '8' })
     expect(own?.env).toEqual({ MALLOC_ARENA_MAX: '8' })
-    // A chosen heap size and a missing allocator setting: the flag is not added twice.
-    const chosen = serverRelaunch(NODE, ['--max-semi-space-size=16'], [NODE, SCRIPT, 'start'], { HOME: '/' })
-    expect(chosen?.args).toEqual([NODE, '--max-semi-space-size=16', SCRIPT, 'start'])
+    // Every flag chosen and an allocator setting missing: no flag is added twice.
+    const chosen = serverRelaunch(NODE, ['--max-semi-space-size=16', EXTERNAL], [NODE, SCRIPT, 'start'], {
+      HOME: '/',
+    })
+    expect(chosen?.args).toEqual([NODE, '--max-semi-space-size=16', EXTERNAL, SCRIPT, 'start'])
     expect(chosen?.env).toEqual({ HOME: '/', MALLOC_ARENA_MAX: '2' })
     // An empty value is a value chosen.
     expect(
-      serverRelaunch(NODE, ['--max-semi-space-size=16'], [NODE, SCRIPT, 'start'], { MALLOC_ARENA_MAX: '' }),
+      serverRelaunch(NODE, ['--max-semi-space-size=16', EXTERNAL], [NODE, SCRIPT, 'start'], {
+        MALLOC_ARENA_MAX: '',
+      }),
     ).toBeUndefined()
   })
 
@@ -43,16 +91,23 @@ describe('serverRelaunch', () => {
     expect(serverRelaunch(NODE, [], [NODE, SCRIPT, 'status'], {})).toBeUndefined()
     expect(serverRelaunch(NODE, [], [NODE, SCRIPT], {})).toBeUndefined()
     expect(serverRelaunch(NODE, [], [NODE, SCRIPT, '--help', 'start'], {})).toBeUndefined()
-    expect(serverRelaunch(NODE, ['--max-semi-space-size=16'], [NODE, SCRIPT, 'start'], SET)).toBeUndefined()
     expect(
-      serverRelaunch(NODE, [], [NODE, SCRIPT, 'start'], { NODE_OPTIONS: '--max-semi-space-size=8', ...SET }),
+      serverRelaunch(NODE, ['--max-semi-space-size=16', EXTERNAL], [NODE, SCRIPT, 'start'], SET),
+    ).toBeUndefined()
+    expect(
+      serverRelaunch(NODE, [], [NODE, SCRIPT, 'start'], {
+        NODE_OPTIONS: `--max-semi-space-size=8 ${EXTERNAL}`,
+        ...SET,
+      }),
     ).toBeUndefined()
   })
 
   it('needs no third start: what it adds is what it then finds', () => {
     const first = serverRelaunch(NODE, [], [NODE, SCRIPT, 'start'], {})
     expect(first).toBeDefined()
-    const [, flag, ...argv] = first!.args
-    expect(serverRelaunch(NODE, [flag!], [NODE, ...argv], first!.env)).toBeUndefined()
+    const [, ...rest] = first!.args
+    const flags = rest.slice(0, NODE_V8_FLAGS.length)
+    const argv = rest.slice(NODE_V8_FLAGS.length)
+    expect(serverRelaunch(NODE, flags, [NODE, ...argv], first!.env)).toBeUndefined()
   })
 })
