@@ -1,11 +1,12 @@
 /**
- * The memory settings of a running node: V8's heap and glibc's allocator. Node's default young
- * generation here (semi-spaces of up to 32 MiB on this 24 GiB machine) lets an idle node keep about
- * 25 MiB more of it resident, and more
- * after load: an idle node held 194 MiB RSS and 345 MiB after the S3 bench's small-object workloads.
- * With 8 MiB semi-spaces it holds 169–171 and 224–238 MiB, and small PUTs and GETs ran as fast or
- * faster (alternating runs of the S3 bench); 4 MiB saved a little more memory but cost a quarter of
- * the small-PUT rate and tripled its p99 (more objects promoted, more full collections).
+ * The memory settings of a running node: V8's heap and glibc's allocator.
+ *
+ * Node's default young generation here (semi-spaces of up to 32 MiB on this 24 GiB machine) lets an
+ * idle node keep about 25 MiB more of it resident, and more after load: an idle node held 194 MiB RSS
+ * and 345 MiB after the S3 bench's small-object workloads. With 8 MiB semi-spaces it holds 169–171
+ * and 224–238 MiB, and small PUTs and GETs ran as fast or faster (alternating runs of the S3 bench);
+ * 4 MiB saved a little more memory but cost a quarter of the small-PUT rate and tripled its p99 (more
+ * objects promoted, more full collections).
  *
  * glibc's allocator gives each thread that allocates an arena of its own, up to 8 per core; a node has
  * a dozen threads (libuv's pool, V8's helpers, the QUIC transport's). Two arenas held an idle node's
@@ -16,13 +17,14 @@
  *
  * V8 starts a full collection whenever memory outside its heap (ArrayBuffers: every chunk a node
  * reads or writes is one) has grown by 64 MiB since the last one, however small the heap. A node
- * moving 1 MiB objects did that about every 100 ms, each time marking its whole heap (40-45 MiB once
+ * moving 1 MiB objects did that about every 100 ms, each time marking its whole heap (40–45 MiB once
  * it has served small objects too). `--external-memory-accounted-in-global-limit` counts that memory
- * in V8's usual heap-growing limit instead: in alternating runs of the S3 bench, 1 MiB PUTs took 5.0-5.5
- * instead of 9.4-10.2 ms of CPU and 1 MiB GETs 1.7-1.8 instead of 4.3-5.2; 64 MiB GETs 100-113 instead
- * of 183-197 ms (the 10 and 64 MiB rates went up by a third to a half, small objects did not change).
+ * in V8's usual heap-growing limit instead: in alternating runs of the S3 bench, 1 MiB PUTs took
+ * 5.0–5.5 instead of 9.4–10.2 ms of CPU and 1 MiB GETs 1.7–1.8 instead of 4.3–5.2; 64 MiB GETs
+ * 100–113 instead of 183–197 ms (the 10 and 64 MiB rates went up by a third to a half, small objects
+ * did not change).
  * The price: dead chunk buffers wait longer for a collection, and the RSS right after those workloads
- * was 353-388 instead of 304-318 MiB.
+ * was 353–388 instead of 304–318 MiB.
  *
  * All can only be set when the process starts, so `aruna start` and `aruna join` start themselves
  * once more with them (`process.execve`: the same process id, no second process), unless they are all
