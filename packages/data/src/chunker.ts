@@ -58,7 +58,8 @@ export class Chunker {
 
 /** The pieces copied into one fresh buffer of `size` bytes (the consumer owns it). */
 function join(pieces: readonly Uint8Array[], size: number): Uint8Array {
-  if (pieces.length === 1) return (pieces[0] as Uint8Array).slice()
+  // Not `.slice()`: on a Node Buffer (what HTTP bodies are made of) that is a view, not a copy.
+  if (pieces.length === 1) return new Uint8Array(pieces[0] as Uint8Array)
   const chunk = new Uint8Array(size)
   let at = 0
   for (const piece of pieces) {

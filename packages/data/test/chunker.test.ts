@@ -87,6 +87,16 @@ describe('Chunker', () => {
     }
   })
 
+  it('copies a short chunk made of one Buffer piece too (Buffer.slice is a view, not a copy)', async () => {
+    // As Node's HTTP parser hands them over: pieces that are views into one larger buffer.
+    const socketRead = randomBytes(64 * 1024)
+    const piece = socketRead.subarray(100, 1100)
+    const [chunk] = await split(new Chunker({ chunkSize: 4 * 1024 * 1024 }), [piece])
+    expect(Buffer.from(chunk as Uint8Array)).toEqual(Buffer.from(piece))
+    expect(chunk?.buffer).not.toBe(socketRead.buffer)
+    expect(chunk?.buffer.byteLength).toBe(1000)
+  })
+
   it('refuses a chunk size that is not a positive integer', () => {
     for (const chunkSize of [0, -1, 1.5, Number.NaN]) {
       expect(() => new Chunker({ chunkSize })).toThrow(expect.objectContaining({ code: 'InvalidArgument' }))
