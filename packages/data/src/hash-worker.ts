@@ -43,6 +43,8 @@ interface Reply {
   sha256?: Uint8Array
   md5?: string
   error?: string
+  /** Set here, not by the worker: the generation of the worker that answered. */
+  generation?: number
 }
 
 interface Pending {
@@ -51,25 +53,38 @@ interface Pending {
 }
 
 /**
- * One worker thread for the whole process, started at first use. It holds the event loop open only
- * while it has work, and a worker that fails or exits fails what it had and is started again on the
- * next call.
+ * One worker thread (one per process: `OffloadedHashing` shares one), started at first use. It holds
+ * the event loop open only while it has work. A worker that fails or exits fails what it had and is
+ * started again on the next call; each start is a new `generation`, since a new worker holds none of
+ * the running MD5s of the one before.
  */
-class HashWorker {
+export class HashWorker {
   #worker: Worker | undefined
   readonly #pending = new Map<number, Pending>()
   #nextId = 1
   #nextStream = 1
+  #generation = 0
 
   newStream(): number {
     return this.#nextStream++
   }
 
+  /** Which worker answered: the count of workers started so far. */
+  get generation(): number {
+    return this.#generation
+  }
+
+  /** Stops the worker (what it had fails); the next call starts another. */
+  async terminate(): Promise<void> {
+    await this.#worker?.terminate()
+  }
+
   call(message: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<Reply> {
     const worker = this.#start()
+    const generation = this.#generation
     const id = this.#nextId++
     return new Promise<Reply>((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject })
+      this.#pending.set(id, { resolve: (reply) => resolve({ ...reply, generation }), reject })
       if (this.#pending.size === 1) worker.ref()
       try {
         worker.postMessage({ ...message, id }, transfer)
@@ -88,6 +103,7 @@ class HashWorker {
   #start(): Worker {
     if (this.#worker !== undefined) return this.#worker
     const worker = new Worker(PROGRAM, { eval: true, name: 'aruna-hash' })
+    this.#generation++
     worker.unref()
     worker.on('message', (reply: Reply) => {
       const pending = this.#settle(reply.id)
@@ -124,7 +140,7 @@ async function nameOnWorker(
   worker: HashWorker,
   message: Record<string, unknown>,
   bytes: Uint8Array,
-): Promise<{ bytes: Uint8Array; cid: string }> {
+): Promise<{ bytes: Uint8Array; cid: string; generation: number | undefined }> {
   const owned =
     bytes.buffer instanceof ArrayBuffer &&
     bytes.byteOffset === 0 &&
@@ -135,7 +151,7 @@ async function nameOnWorker(
   const reply = await worker.call({ ...message, bytes: sent }, [sent.buffer as ArrayBuffer])
   if (reply.bytes === undefined || reply.sha256 === undefined || reply.bytes.byteLength !== size)
     throw new Error('the hash worker answered a chunk without its bytes')
-  return { bytes: reply.bytes, cid: chunkCidFromDigest(reply.sha256) }
+  return { bytes: reply.bytes, cid: chunkCidFromDigest(reply.sha256), generation: reply.generation }
 }
 
 /**
@@ -146,11 +162,14 @@ async function nameOnWorker(
 export class OffloadedHashing {
   readonly #worker: HashWorker
   readonly #stream: number
+  /** The worker that holds this upload's MD5; a restarted worker holds none of it. */
+  #generation: number | undefined
   #ended = false
 
-  constructor() {
+  /** `worker`: another worker than the process's one (tests). */
+  constructor(worker?: HashWorker) {
     shared ??= new HashWorker()
-    this.#worker = shared
+    this.#worker = worker ?? shared
     this.#stream = this.#worker.newStream()
   }
 
@@ -158,14 +177,21 @@ export class OffloadedHashing {
    * Adds the chunk to the upload's MD5 and names it. Resolves with the chunk's bytes (the same memory,
    * handed back: `bytes` itself may be unusable once this is called) and its id.
    */
-  chunk(bytes: Uint8Array): Promise<{ bytes: Uint8Array; cid: string }> {
-    return nameOnWorker(this.#worker, { op: 'chunk', stream: this.#stream }, bytes)
+  async chunk(bytes: Uint8Array): Promise<{ bytes: Uint8Array; cid: string }> {
+    const { generation, ...named } = await nameOnWorker(
+      this.#worker,
+      { op: 'chunk', stream: this.#stream },
+      bytes,
+    )
+    this.#sameWorker(generation)
+    return named
   }
 
   /** The hex MD5 of every chunk given, in order. Call once, after the last `chunk` has resolved. */
   async md5(): Promise<string> {
     this.#ended = true
     const reply = await this.#worker.call({ op: 'end', stream: this.#stream })
+    this.#sameWorker(reply.generation)
     if (reply.md5 === undefined) throw new Error('the hash worker answered no MD5')
     return reply.md5
   }
@@ -175,5 +201,12 @@ export class OffloadedHashing {
     if (this.#ended) return
     this.#ended = true
     this.#worker.forget(this.#stream)
+  }
+
+  /** Fails the upload when its chunks went to two workers: the MD5 would miss the first one's part. */
+  #sameWorker(generation: number | undefined): void {
+    this.#generation ??= generation
+    if (generation !== this.#generation)
+      throw new Error("the hash worker was restarted during the upload, which lost the upload's MD5")
   }
 }

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { chunkCidOf } from '../src/chunk-id.js'
 import { Chunker } from '../src/chunker.js'
 import { type IngestInit, ingest } from '../src/engine/ingest.js'
-import { OFFLOAD_MIN_BYTES, OffloadedHashing } from '../src/hash-worker.js'
+import { HashWorker, OFFLOAD_MIN_BYTES, OffloadedHashing } from '../src/hash-worker.js'
 import { MemoryBlobStore } from '../src/memory-blob-store.js'
 import type { BlobStore, ChunkRef } from '../src/port.js'
 
@@ -85,6 +85,37 @@ describe('the hash worker', () => {
     const after = new OffloadedHashing()
     await after.chunk(new Uint8Array([4]))
     expect(await after.md5()).toBe(md5Of(new Uint8Array([4])))
+  })
+})
+
+describe('a hash worker that stops', () => {
+  it('fails what it had, and an upload whose chunks would reach the next worker; then starts again', async () => {
+    const worker = new HashWorker()
+    try {
+      // Stopped with a chunk in hand: that chunk fails.
+      const cut = new OffloadedHashing(worker)
+      const pending = cut.chunk(new Uint8Array(randomBytes(200_000)))
+      await worker.terminate()
+      await expect(pending).rejects.toThrow(/exited/)
+
+      // Stopped between two chunks: the next worker would hold only the second one's MD5.
+      const split = new OffloadedHashing(worker)
+      await split.chunk(new Uint8Array([1, 2, 3]))
+      const before = worker.generation
+      await worker.terminate()
+      await expect(split.chunk(new Uint8Array([4, 5]))).rejects.toThrow(/restarted during the upload/)
+      expect(worker.generation).toBe(before + 1)
+      await expect(split.md5()).rejects.toThrow(/restarted during the upload/)
+
+      // A new upload on the new worker is whole.
+      const fresh = new OffloadedHashing(worker)
+      const bytes = new Uint8Array(randomBytes(10_000))
+      const copy = bytes.slice()
+      expect((await fresh.chunk(bytes)).cid).toBe(chunkCidOf(copy))
+      expect(await fresh.md5()).toBe(md5Of(copy))
+    } finally {
+      await worker.terminate()
+    }
   })
 })
 
