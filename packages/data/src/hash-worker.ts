@@ -37,15 +37,17 @@ parentPort.on('message', (message) => {
 })
 `
 
+/** What the worker posts back. */
 interface Reply {
   id: number
   bytes?: Uint8Array
   sha256?: Uint8Array
   md5?: string
   error?: string
-  /** Set here, not by the worker: the generation of the worker that answered. */
-  generation?: number
 }
+
+/** A reply, with the generation of the worker it was sent to. */
+type Answer = Reply & { readonly generation: number }
 
 interface Pending {
   resolve(reply: Reply): void
@@ -79,11 +81,11 @@ export class HashWorker {
     await this.#worker?.terminate()
   }
 
-  call(message: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<Reply> {
+  call(message: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<Answer> {
     const worker = this.#start()
     const generation = this.#generation
     const id = this.#nextId++
-    return new Promise<Reply>((resolve, reject) => {
+    return new Promise<Answer>((resolve, reject) => {
       this.#pending.set(id, { resolve: (reply) => resolve({ ...reply, generation }), reject })
       if (this.#pending.size === 1) worker.ref()
       try {
@@ -135,23 +137,10 @@ export class HashWorker {
 
 let shared: HashWorker | undefined
 
-/** Sends bytes to the worker (without a copy when they own their buffer) and names them there. */
-async function nameOnWorker(
-  worker: HashWorker,
-  message: Record<string, unknown>,
-  bytes: Uint8Array,
-): Promise<{ bytes: Uint8Array; cid: string; generation: number | undefined }> {
-  const owned =
-    bytes.buffer instanceof ArrayBuffer &&
-    bytes.byteOffset === 0 &&
-    bytes.byteLength === bytes.buffer.byteLength
-  const size = bytes.byteLength
-  // A view into a larger buffer (or shared memory) is copied: handing it over would take the rest away.
-  const sent = owned ? bytes : new Uint8Array(bytes)
-  const reply = await worker.call({ ...message, bytes: sent }, [sent.buffer as ArrayBuffer])
-  if (reply.bytes === undefined || reply.sha256 === undefined || reply.bytes.byteLength !== size)
-    throw new Error('the hash worker answered a chunk without its bytes')
-  return { bytes: reply.bytes, cid: chunkCidFromDigest(reply.sha256), generation: reply.generation }
+/** The process's hash worker. */
+function sharedWorker(): HashWorker {
+  shared ??= new HashWorker()
+  return shared
 }
 
 /**
@@ -168,8 +157,7 @@ export class OffloadedHashing {
 
   /** `worker`: another worker than the process's one (tests). */
   constructor(worker?: HashWorker) {
-    shared ??= new HashWorker()
-    this.#worker = worker ?? shared
+    this.#worker = worker ?? sharedWorker()
     this.#stream = this.#worker.newStream()
   }
 
@@ -178,13 +166,18 @@ export class OffloadedHashing {
    * handed back: `bytes` itself may be unusable once this is called) and its id.
    */
   async chunk(bytes: Uint8Array): Promise<{ bytes: Uint8Array; cid: string }> {
-    const { generation, ...named } = await nameOnWorker(
-      this.#worker,
-      { op: 'chunk', stream: this.#stream },
-      bytes,
-    )
-    this.#sameWorker(generation)
-    return named
+    const size = bytes.byteLength
+    const owned =
+      bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && size === bytes.buffer.byteLength
+    // A view into a larger buffer (or shared memory) is copied: handing it over would take the rest away.
+    const sent = owned ? bytes : new Uint8Array(bytes)
+    const reply = await this.#worker.call({ op: 'chunk', stream: this.#stream, bytes: sent }, [
+      sent.buffer as ArrayBuffer,
+    ])
+    this.#sameWorker(reply.generation)
+    if (reply.bytes === undefined || reply.sha256 === undefined || reply.bytes.byteLength !== size)
+      throw new Error('the hash worker answered a chunk without its bytes')
+    return { bytes: reply.bytes, cid: chunkCidFromDigest(reply.sha256) }
   }
 
   /** The hex MD5 of every chunk given, in order. Call once, after the last `chunk` has resolved. */
@@ -204,7 +197,7 @@ export class OffloadedHashing {
   }
 
   /** Fails the upload when its chunks went to two workers: the MD5 would miss the first one's part. */
-  #sameWorker(generation: number | undefined): void {
+  #sameWorker(generation: number): void {
     this.#generation ??= generation
     if (generation !== this.#generation)
       throw new Error("the hash worker was restarted during the upload, which lost the upload's MD5")
