@@ -37,6 +37,22 @@ describe('a single node', () => {
     expect(environment).toContain('MALLOC_ARENA_MAX=2')
   })
 
+  it('gives back the memory its start-up used before it says it has started', async () => {
+    node = await startNode({ args: ['--log-level', 'debug'] })
+    await waitForHealth(node.restUrl)
+    const lines = node
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { msg?: string; rssBefore?: number; rssAfter?: number })
+    const collected = lines.findIndex((l) => l.msg?.startsWith('memory given back on a quiet node') === true)
+    const started = lines.findIndex((l) => / started \(/.test(l.msg ?? ''))
+    expect(collected).toBeGreaterThanOrEqual(0)
+    expect(collected).toBeLessThan(started)
+    const { rssBefore, rssAfter } = lines[collected] ?? {}
+    expect(rssAfter).toBeLessThan(rssBefore ?? 0)
+  })
+
   it('stops cleanly on SIGINT as well', async () => {
     node = await startNode()
     await waitForHealth(node.restUrl)

@@ -25,7 +25,7 @@ import { filledNode, type ListedNode, measurePages, type PageTimes } from './s3/
 import { type MultipartResult, measureMultipart } from './s3/multipart.ts'
 import { rssMiB, type Server, startArunaNode, startPlain, stop, stopAll } from './s3/processes.ts'
 import { type Realm, restartNode, startRealm } from './s3/realm.ts'
-import { type Figures, report } from './s3/report.ts'
+import { type Figures, REST_MS, report } from './s3/report.ts'
 import { KiB, MiB, type Result, run, type Workload, workloadKey, workloadName } from './s3/workloads.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -163,6 +163,13 @@ try {
     gc.push(
       await timed('garbage collection, single node', () => measureGc('single node', [arunaNode], aruna)),
     )
+  // The single node after its last request: a node gives memory back once it has been quiet for a
+  // few seconds (`src/idle-memory.ts`), so this is what an operator sees between bursts.
+  let restRss = Number.NaN
+  if (arunaNode !== undefined) {
+    await new Promise((resolve) => setTimeout(resolve, REST_MS))
+    restRss = await rssMiB(arunaNode.process.pid)
+  }
   await stop(
     servers.flatMap((s) => s.processes),
     10_000,
@@ -192,6 +199,7 @@ try {
     pages,
     idleRss,
     endRss,
+    restRss,
     startMs: aruna?.startMs ?? Number.NaN,
     rounds: ROUNDS,
     seconds,

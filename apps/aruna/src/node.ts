@@ -65,6 +65,11 @@ export interface NodeOptions {
   readonly loadTimeoutMs?: number
   /** Per-caller limits of the REST API. Default: `DEFAULT_USER_LIMIT`, `DEFAULT_ADDRESS_LIMIT`. */
   readonly rateLimit?: RateLimitOptions
+  /**
+   * Runs once start-up is done, just before the node says it has started (the daemon gives back the
+   * memory start-up used: `idle-memory.ts`).
+   */
+  readonly onStarted?: () => void
 }
 
 export class ArunaNode {
@@ -402,6 +407,7 @@ export class ArunaNode {
 
     if (devLogin) this.dev = await this.#devCredentials(accessKeys, realm.operator)
     this.state = 'ok'
+    this.options.onStarted?.()
     log.info(
       {
         rest: this.rest.url,
