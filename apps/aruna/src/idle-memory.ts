@@ -36,7 +36,7 @@ export const IDLE_MEMORY_DEFAULTS: IdleMemorySettings = Object.freeze({
   quietUtilization: 0.02,
   quietSamples: 2,
   rssGrowthBytes: 16 * 1024 * 1024,
-  minIntervalMs: 30_000,
+  minIntervalMs: 10_000,
 })
 
 /** One sample: the loop's utilisation since the last sample, the RSS now, and the time. */
