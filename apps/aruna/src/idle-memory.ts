@@ -10,8 +10,9 @@
  * 155-162 MiB RSS idle, of which a reducing collection frees about 25 MiB.
  *
  * So the node does it itself: every second it samples its event-loop utilisation and RSS, and once it
- * has been quiet for a while after work (or after its RSS grew), it runs V8's "last resort" collection
- * once. That collection stops the event loop for some tens of milliseconds, so it runs only on a quiet
+ * has been quiet for 5 s after work (or after its RSS grew), it runs V8's "last resort" collection
+ * once. 5 s, not less: the next burst starts with a young generation that has to grow again, and in
+ * the S3 bench (where a node idles 2-3 s while the baselines run) 2 s made some workloads slower. That collection stops the event loop for some tens of milliseconds, so it runs only on a quiet
  * node, at most once per `minIntervalMs`, and not again until there was work since.
  *
  * The decision is a pure function of the samples (`IdleMemoryPolicy`); `startIdleMemoryReducer` is the
@@ -34,7 +35,7 @@ export interface IdleMemorySettings {
 
 export const IDLE_MEMORY_DEFAULTS: IdleMemorySettings = Object.freeze({
   quietUtilization: 0.02,
-  quietSamples: 2,
+  quietSamples: 5,
   rssGrowthBytes: 16 * 1024 * 1024,
   minIntervalMs: 10_000,
 })
