@@ -8,7 +8,8 @@
 // (bench/s3/listing.ts). Writes BENCHMARKS.md and bench-s3.json at the repository root, and prints the
 // report (bench/s3/report.ts).
 //
-// BENCH_S3_LOG_DIR keeps every process's output in <name>.log there. BENCH_S3_SCALE (default 1) multiplies the operation counts. BENCH_S3_ONLY (comma-separated workload
+// BENCH_S3_LOG_DIR keeps every process's output in <name>.log there (BENCH_S3_LOG_LEVEL, default info, is
+// the Aruna nodes' log level). BENCH_S3_SCALE (default 1) multiplies the operation counts. BENCH_S3_ONLY (comma-separated workload
 // names, e.g. `PUT 1 KiB c=20`, and/or parts: `multipart`, `rf3`, `failover`, `gc`, `list`) runs only those
 // and writes no report files; BENCH_S3_SERVERS (e.g. `aruna,ceiling`) starts only those baseline servers;
 // BENCH_S3_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) is passed to the Aruna nodes' Node

@@ -4,10 +4,11 @@
  * V8 has a memory reducer of its own: some seconds after a full collection it checks the allocation
  * rate and, when that is low, collects with "reduce memory" (shrinking the young generation and
  * compacting the old one). But it measures the rate only at collections, and an idle node makes none:
- * it keeps the rate of its last busy moment, judges "high allocation" on every later check and never
- * reduces (`--trace-memory-reducer` on an idle node: "high alloc" every 8 s for as long as it runs). A
- * node then holds the young generation and the garbage of its start-up or its last burst for good:
- * 155-162 MiB RSS idle, of which a reducing collection frees about 25 MiB.
+ * it keeps the rate of its start-up, judges "high allocation" on every later check and never reduces
+ * (`--trace-memory-reducer` on a node idle since start: "high alloc" every 8 s for as long as it runs).
+ * Such a node holds the young generation and the garbage of its start-up for good: 155-162 MiB RSS,
+ * of which a reducing collection frees about 25 MiB. After load V8's reducer usually does act; the
+ * collection after work here is the backstop for when it does not.
  *
  * So the node does it itself: every second it samples its event-loop utilisation and RSS, and once it
  * has been quiet for 5 s after work (or after its RSS grew), it runs V8's "last resort" collection

@@ -121,7 +121,7 @@ export async function startArunaNode(options: {
       '--log-format',
       'json',
       '--log-level',
-      'info',
+      process.env.BENCH_S3_LOG_LEVEL ?? 'info',
     ],
     (line, s) => {
       const entry = json(line)

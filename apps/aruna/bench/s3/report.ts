@@ -36,7 +36,7 @@ const fmt = (n: number | undefined, digits = 1) =>
 const x = (value: number) => (Number.isNaN(value) ? '—' : `${value.toFixed(2)}×`)
 
 /** How long the single node is left quiet before its RSS at the end of the bench is read. */
-export const REST_MS = 5000
+export const REST_MS = 8000
 
 export function report(f: Figures): string {
   return [
