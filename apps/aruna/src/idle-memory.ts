@@ -142,7 +142,12 @@ export function startIdleMemoryReducer(options: IdleMemoryOptions = {}): IdleMem
     if (collect === undefined) return
     const rssBefore = process.memoryUsage.rss()
     const t0 = performance.now()
-    collect()
+    try {
+      collect()
+    } catch {
+      // Giving memory back is an optimisation: it must never take the node down.
+      return
+    }
     const ms = performance.now() - t0
     const rssAfter = process.memoryUsage.rss()
     collections++

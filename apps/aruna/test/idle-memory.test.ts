@@ -103,4 +103,19 @@ describe('startIdleMemoryReducer', () => {
     await new Promise((resolve) => setTimeout(resolve, 200))
     expect(reducer.collections).toBe(after)
   })
+
+  it('survives a collection that throws: nothing escapes, and it is not counted', () => {
+    const reducer = startIdleMemoryReducer({
+      sampleMs: 60_000,
+      collect: () => {
+        throw new Error('no collection today')
+      },
+    })
+    try {
+      expect(() => reducer.collectNow()).not.toThrow()
+      expect(reducer.collections).toBe(0)
+    } finally {
+      reducer.stop()
+    }
+  })
 })
