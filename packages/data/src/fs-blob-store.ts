@@ -8,6 +8,7 @@ import { ChunkHasher, checkChunkCid, chunkCidOf, corruptChunk } from './chunk-id
 import { DataError, throwIfAborted } from './errors.js'
 import { GroupCommit } from './group-commit.js'
 import { lmdbWrite } from './lmdb-errors.js'
+import { checkNamedChunk } from './named-chunk.js'
 import type { AbortOptions, BlobStore, ChunkRef, ChunkSource, ChunkStat } from './port.js'
 
 /** Pieces read per step by `stream`. */
@@ -177,10 +178,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   async putHashed(ref: ChunkRef, bytes: Uint8Array, options: AbortOptions = {}): Promise<ChunkRef> {
-    checkChunkCid(ref.cid)
-    if (ref.size !== bytes.byteLength) {
-      throw new DataError('InvalidArgument', `chunk ${ref.cid} is ${bytes.byteLength} bytes, not ${ref.size}`)
-    }
+    checkNamedChunk(ref, bytes)
     return this.#write(bytes, ref.cid, options.signal, true)
   }
 

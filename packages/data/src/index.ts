@@ -109,6 +109,7 @@ export { lmdbFailure, tolerateLmdbCommitFailures } from './lmdb-errors.js'
 export { LmdbObjectIndex, type LmdbObjectIndexOptions, type ScanStats } from './lmdb-object-index.js'
 export { MemoryBlobStore } from './memory-blob-store.js'
 export { MemoryObjectIndex, type MemoryObjectIndexInit } from './memory-object-index.js'
+export { checkNamedChunk, putNamedChunk } from './named-chunk.js'
 export {
   chosenHolders,
   type PlacementAction,

@@ -26,7 +26,7 @@ import {
   type ChunkRef,
   type ChunkSource,
   type ChunkStat,
-  checkChunkCid,
+  checkNamedChunk,
   chosenHolders,
   chunkCidOf,
   DataError,
@@ -34,6 +34,7 @@ import {
   type HaveChunksResponse,
   isDataError,
   type PushChunkResponse,
+  putNamedChunk,
   type ReplicationProtocols,
   rankNodes,
 } from '@aruna/data'
@@ -125,9 +126,7 @@ export class RealmBlobStore implements BlobStore {
 
   /** Bytes this process has just named (`BlobStore.putHashed`): replicated without hashing them again. */
   async putHashed(ref: ChunkRef, bytes: Uint8Array, options: AbortOptions = {}): Promise<ChunkRef> {
-    checkChunkCid(ref.cid)
-    if (ref.size !== bytes.byteLength)
-      throw new DataError('InvalidArgument', `chunk ${ref.cid} is ${bytes.byteLength} bytes, not ${ref.size}`)
+    checkNamedChunk(ref, bytes)
     return this.#replicate(ref.cid, bytes, options)
   }
 
@@ -213,10 +212,7 @@ export class RealmBlobStore implements BlobStore {
   async #writeTo(holder: string, cid: string, bytes: Uint8Array, options: AbortOptions): Promise<void> {
     if (holder === this.#init.nodes.self) {
       // Named by this store from these bytes (`put`, `putVerified`): the local store need not hash again.
-      const local = this.#init.local
-      if (local.putHashed !== undefined)
-        await local.putHashed({ cid, size: bytes.byteLength }, bytes, options)
-      else await local.putVerified(cid, bytes, options)
+      await putNamedChunk(this.#init.local, cid, bytes, options)
       return
     }
     if (!this.#init.nodes.isConnected(holder)) throw new Error('not connected')
@@ -266,11 +262,7 @@ export class RealmBlobStore implements BlobStore {
     this.counters.remoteReads++
     if (this.holders(cid).includes(this.#init.nodes.self) || corrupt) {
       // `fetch` has just checked the bytes against `cid`.
-      const repair =
-        local.putHashed === undefined
-          ? local.putVerified(cid, bytes)
-          : local.putHashed({ cid, size: bytes.byteLength }, bytes)
-      repair
+      putNamedChunk(local, cid, bytes)
         .then(() => {
           this.counters.readRepairs++
           if (corrupt) this.counters.corruptRepaired++

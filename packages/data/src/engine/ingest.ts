@@ -1,7 +1,8 @@
 import type { Chunker } from '../chunker.js'
 import { DataError, isDataError, throwIfAborted } from '../errors.js'
 import { OFFLOAD_MIN_BYTES, OffloadedHashing } from '../hash-worker.js'
-import type { AbortOptions, BlobStore, ChunkRef } from '../port.js'
+import { putNamedChunk } from '../named-chunk.js'
+import type { BlobStore, ChunkRef } from '../port.js'
 import { type ChecksumAlgorithm, ContentDigester, type ContentDigests, decodeChecksum } from './checksums.js'
 
 /**
@@ -77,7 +78,7 @@ export async function ingest(blobs: BlobStore, chunker: Chunker, init: IngestIni
       const write =
         hashing === undefined
           ? blobs.put(chunk, options)
-          : hashing.chunk(chunk).then(({ bytes, cid }) => putHashed(blobs, cid, bytes, options))
+          : hashing.chunk(chunk).then(({ bytes, cid }) => putNamedChunk(blobs, cid, bytes, options))
       // Failures are read when the write is awaited below; this only keeps them from going unhandled.
       write.catch(() => {})
       writes.push(write)
@@ -95,19 +96,6 @@ export async function ingest(blobs: BlobStore, chunker: Chunker, init: IngestIni
   const digests = digester.digest(md5)
   verify(digests, expected, init.trailing?.() ?? {})
   return { chunks, size: counter.size, digests }
-}
-
-/** Stores a chunk this process has just named from its bytes. */
-function putHashed(
-  blobs: BlobStore,
-  cid: string,
-  bytes: Uint8Array,
-  options: AbortOptions,
-): Promise<ChunkRef> {
-  const ref = { cid, size: bytes.byteLength }
-  return blobs.putHashed !== undefined
-    ? blobs.putHashed(ref, bytes, options)
-    : blobs.putVerified(cid, bytes, options)
 }
 
 /**
