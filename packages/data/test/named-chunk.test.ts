@@ -45,7 +45,7 @@ describe('putNamedChunk', () => {
 
   it('falls back to putVerified, which checks the bytes against the id', async () => {
     const store = new MemoryBlobStore()
-    expect(store.putHashed).toBeUndefined()
+    expect((store as BlobStore).putHashed).toBeUndefined()
     await putNamedChunk(store, cid, bytes)
     expect(await store.get(cid)).toEqual(bytes)
     const other = new TextEncoder().encode('other bytes')
