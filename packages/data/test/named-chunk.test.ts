@@ -49,6 +49,8 @@ describe('putNamedChunk', () => {
     await putNamedChunk(store, cid, bytes)
     expect(await store.get(cid)).toEqual(bytes)
     const other = new TextEncoder().encode('other bytes')
-    await expect(putNamedChunk(store, cid, other)).rejects.toSatisfy((err) => isDataError(err, 'CorruptChunk'))
+    await expect(putNamedChunk(store, cid, other)).rejects.toSatisfy((err) =>
+      isDataError(err, 'CorruptChunk'),
+    )
   })
 })
