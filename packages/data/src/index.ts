@@ -12,6 +12,12 @@
  * `MultipartStore`; `createS3App` serves it as an S3 API (hono) behind the `S3Authenticator` and
  * `Authorizer` ports.
  */
+export {
+  ChunkBufferPool,
+  type ChunkBufferPoolCounters,
+  type ChunkBufferPoolInit,
+  type LeasedBytes,
+} from './chunk-buffers.js'
 export { ChunkHasher, checkChunkCid, chunkCidOf, parseChunkCid, verifyChunk } from './chunk-id.js'
 export { Chunker, type ChunkerInit, DEFAULT_CHUNK_SIZE } from './chunker.js'
 export {
@@ -29,6 +35,7 @@ export {
   parseRangeHeader,
   type RangeSpec,
   readContent,
+  readContentLeased,
   resolveRange,
 } from './engine/content-reader.js'
 export { FsMultipartStore, type FsMultipartStoreInit } from './engine/fs-multipart-store.js'
@@ -145,6 +152,7 @@ export type {
   CorsRule,
   CreateBucketOptions,
   DeleteMarker,
+  GetOptions,
   KeyRange,
   ListOptions,
   ListResult,

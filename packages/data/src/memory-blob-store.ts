@@ -1,6 +1,6 @@
 import { ChunkHasher, checkChunkCid, chunkCidOf, corruptChunk } from './chunk-id.js'
 import { DataError, throwIfAborted } from './errors.js'
-import type { AbortOptions, BlobStore, ChunkRef, ChunkSource, ChunkStat } from './port.js'
+import type { AbortOptions, BlobStore, ChunkRef, ChunkSource, ChunkStat, GetOptions } from './port.js'
 
 /** Pieces of at most this size come out of `stream`, so consumers see more than one piece. */
 const STREAM_PIECE = 256 * 1024
@@ -28,14 +28,17 @@ export class MemoryBlobStore implements BlobStore {
     return { cid, size: bytes.byteLength }
   }
 
-  async get(cid: string, options: AbortOptions = {}): Promise<Uint8Array> {
+  async get(cid: string, options: GetOptions = {}): Promise<Uint8Array> {
     const bytes = this.#stored(cid, options.signal)
     const actual = chunkCidOf(bytes)
     if (actual !== cid) {
       this.#chunks.delete(cid)
       throw corruptChunk(cid, actual)
     }
-    return bytes.slice()
+    const into = options.into
+    if (into === undefined || into.byteLength < bytes.byteLength) return bytes.slice()
+    into.set(bytes)
+    return into.subarray(0, bytes.byteLength)
   }
 
   async *stream(cid: string, options: AbortOptions = {}): AsyncGenerator<Uint8Array> {

@@ -8,6 +8,11 @@ export interface AbortOptions {
   signal?: AbortSignal
 }
 
+export interface GetOptions extends AbortOptions {
+  /** Memory the chunk may be read into (see `BlobStore.get`). */
+  into?: Uint8Array
+}
+
 /** Bytes of one chunk, whole or as a stream of pieces of any size. */
 export type ChunkSource = Uint8Array | AsyncIterable<Uint8Array>
 
@@ -56,8 +61,15 @@ export interface BlobStore {
    */
   putHashed?(ref: ChunkRef, bytes: Uint8Array, options?: AbortOptions): Promise<ChunkRef>
 
-  /** The chunk's bytes, verified against `cid`. `NoSuchChunk` if absent, `CorruptChunk` if damaged. */
-  get(cid: string, options?: AbortOptions): Promise<Uint8Array>
+  /**
+   * The chunk's bytes, verified against `cid`. `NoSuchChunk` if absent, `CorruptChunk` if damaged.
+   *
+   * With `options.into`, the store may read the chunk into that memory (when the chunk fits) and
+   * answer a view of it, so that a reader that reuses its buffers (`ChunkBufferPool`) allocates
+   * nothing per chunk; it may as well answer bytes of its own (a chunk kept in a database, fetched
+   * from another node). `into` is the store's to write until the promise settles, and never after.
+   */
+  get(cid: string, options?: GetOptions): Promise<Uint8Array>
 
   /**
    * The chunk's bytes as a stream of pieces, for sending a chunk on without holding it whole. The

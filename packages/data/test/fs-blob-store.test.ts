@@ -131,6 +131,37 @@ describe('FsBlobStore on disk', () => {
     expect(await store.get(cid)).toEqual(bytes)
   })
 
+  it('reads a chunk file into the memory it is given when the chunk fits, and a small chunk into none', async () => {
+    const bytes = new Uint8Array(randomBytes(300_000))
+    const { cid } = await store.put(bytes)
+    const into = new Uint8Array(512 * 1024)
+    const read = await store.get(cid, { into })
+    expect(read.buffer).toBe(into.buffer)
+    expect(read.byteOffset).toBe(0)
+    expect(read.byteLength).toBe(bytes.byteLength)
+    expect(Buffer.compare(read, bytes)).toBe(0)
+    // The next read into the same memory overwrites it: the caller decides when that is safe.
+    const other = new Uint8Array(randomBytes(1000))
+    const second = await store.get((await store.put(other)).cid, { into })
+    expect(Buffer.compare(second, other)).toBe(0)
+    expect(Buffer.compare(into.subarray(0, 1000), other)).toBe(0)
+
+    const inlining = await FsBlobStore.open({ directory: join(root, 'inlining') })
+    const tiny = new Uint8Array(randomBytes(100))
+    const kept = await inlining.get((await inlining.put(tiny)).cid, { into })
+    expect(kept.buffer).not.toBe(into.buffer)
+    expect(Buffer.compare(kept, tiny)).toBe(0)
+    await inlining.close()
+  })
+
+  it('reports an aborted read into given memory as Aborted', async () => {
+    const { cid } = await store.put(new Uint8Array(randomBytes(4 * 1024 * 1024)))
+    const controller = new AbortController()
+    const reading = store.get(cid, { signal: controller.signal, into: new Uint8Array(4 * 1024 * 1024) })
+    controller.abort()
+    await expect(reading).rejects.toMatchObject({ code: 'Aborted' })
+  })
+
   it('reports an aborted read of a whole chunk as Aborted', async () => {
     const { cid } = await store.put(new Uint8Array(randomBytes(4 * 1024 * 1024)))
     const controller = new AbortController()

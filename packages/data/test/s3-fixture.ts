@@ -89,6 +89,8 @@ async function handle(app: FetchApp, req: IncomingMessage, res: ServerResponse):
       duplex: 'half',
     } as RequestInit)
     const response = await app.fetch(request, { incoming: req, outgoing: res })
+    // The app has answered on the Node response itself, as @hono/node-server lets it.
+    if (response.headers.get('x-hono-already-sent') !== null) return
     response.headers.forEach((value, name) => {
       res.setHeader(name, value)
     })

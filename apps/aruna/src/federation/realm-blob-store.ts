@@ -31,6 +31,7 @@ import {
   chunkCidOf,
   DataError,
   type FetchChunkResponse,
+  type GetOptions,
   type HaveChunksResponse,
   isDataError,
   type PushChunkResponse,
@@ -243,7 +244,8 @@ export class RealmBlobStore implements BlobStore {
     return this.fetch(cid, options)
   }
 
-  async get(cid: string, options: AbortOptions = {}): Promise<Uint8Array> {
+  /** `options.into` goes to the local store; a chunk fetched from another node comes in memory of its own. */
+  async get(cid: string, options: GetOptions = {}): Promise<Uint8Array> {
     const local = this.#init.local
     let corrupt = false
     // Read at once (no `has` first: for a holder that is a second look at the disk).

@@ -1,3 +1,4 @@
+import type { ChunkBufferPool, LeasedBytes } from '../chunk-buffers.js'
 import { DataError, throwIfAborted } from '../errors.js'
 import type { BlobStore, ChunkRef } from '../port.js'
 
@@ -67,6 +68,92 @@ export async function* readContent(
   }
 }
 
+/**
+ * `readContent` into buffers of `pool`: each piece is yielded with the lease of its buffer, which the
+ * consumer gives back (`release`) once nothing reads the piece any more, e.g. when the socket has
+ * taken it. The one chunk read ahead is the reader's own: when the consumer stops early, its buffer
+ * goes back to the pool once the read into it has ended. Pieces the store answered from memory of its
+ * own (a small chunk, a chunk from another node) come with a `release` that does nothing.
+ */
+export async function* readContentLeased(
+  blobs: BlobStore,
+  chunks: readonly ChunkRef[],
+  pool: ChunkBufferPool,
+  range?: ByteRange,
+  signal?: AbortSignal,
+): AsyncGenerator<LeasedBytes> {
+  const wanted = selectChunks(chunks, range)
+  let next = wanted.length > 0 ? fetchLeased(blobs, wanted[0]!, pool, signal) : undefined
+  try {
+    for (let i = 0; i < wanted.length; i++) {
+      const current = await next!
+      next = i + 1 < wanted.length ? fetchLeased(blobs, wanted[i + 1]!, pool, signal) : undefined
+      try {
+        throwIfAborted(signal)
+      } catch (err) {
+        current.release()
+        throw err
+      }
+      yield current
+    }
+  } finally {
+    next?.then((ahead) => ahead.release()).catch(() => {})
+  }
+}
+
+const KEEP: LeasedBytes['release'] = () => {}
+
+function fetchLeased(
+  blobs: BlobStore,
+  slice: Slice,
+  pool: ChunkBufferPool,
+  signal: AbortSignal | undefined,
+): Promise<LeasedBytes> {
+  const into = pool.lease(slice.chunk.size)
+  const read = blobs.get(slice.chunk.cid, into === undefined ? { signal } : { signal, into }).then(
+    (bytes) => {
+      const inPool = into !== undefined && bytes.buffer === into.buffer
+      // The store answered from memory of its own: the buffer was not needed.
+      if (into !== undefined && !inPool) pool.release(into)
+      let piece: Uint8Array
+      try {
+        piece = checkedSlice(bytes, slice)
+      } catch (err) {
+        if (inPool) pool.release(into)
+        throw err
+      }
+      if (!inPool) return { bytes: piece, release: KEEP }
+      let released = false
+      return {
+        bytes: piece,
+        release: () => {
+          if (released) return
+          released = true
+          pool.release(into)
+        },
+      }
+    },
+    (err: unknown) => {
+      // The store has settled: nothing reads into the buffer any more.
+      if (into !== undefined) pool.release(into)
+      throw err
+    },
+  )
+  read.catch(() => {})
+  return read
+}
+
+/** The slice's bytes of a chunk as read; `InvalidManifest` when the chunk is not the size its manifest says. */
+function checkedSlice(bytes: Uint8Array, slice: Slice): Uint8Array {
+  if (bytes.byteLength !== slice.chunk.size) {
+    throw new DataError(
+      'InvalidManifest',
+      `chunk ${slice.chunk.cid} has ${bytes.byteLength} bytes, not ${slice.chunk.size}`,
+    )
+  }
+  return bytes.subarray(slice.from, slice.to)
+}
+
 interface Slice {
   chunk: ChunkRef
   /** Offsets inside the chunk, end exclusive. */
@@ -97,15 +184,7 @@ function selectChunks(chunks: readonly ChunkRef[], range: ByteRange | undefined)
 }
 
 function fetch(blobs: BlobStore, slice: Slice, signal: AbortSignal | undefined): Promise<Uint8Array> {
-  const read = blobs.get(slice.chunk.cid, { signal }).then((bytes) => {
-    if (bytes.byteLength !== slice.chunk.size) {
-      throw new DataError(
-        'InvalidManifest',
-        `chunk ${slice.chunk.cid} has ${bytes.byteLength} bytes, not ${slice.chunk.size}`,
-      )
-    }
-    return bytes.subarray(slice.from, slice.to)
-  })
+  const read = blobs.get(slice.chunk.cid, { signal }).then((bytes) => checkedSlice(bytes, slice))
   // A read ahead that nobody awaits (the consumer stopped early) must not become an unhandled rejection.
   read.catch(() => {})
   return read

@@ -1,3 +1,4 @@
+import type { ChunkBufferPool, LeasedBytes } from '../chunk-buffers.js'
 import { Chunker } from '../chunker.js'
 import { DataError, isDataError } from '../errors.js'
 import { type HybridLogicalClock, parseVersionId } from '../hlc.js'
@@ -20,7 +21,13 @@ import type {
 import { versioningOf } from '../version-record.js'
 import type { ChecksumAlgorithm } from './checksums.js'
 import { checksumField, toChecksums } from './checksums.js'
-import { type ByteRange, type RangeSpec, readContent, resolveRange } from './content-reader.js'
+import {
+  type ByteRange,
+  type RangeSpec,
+  readContent,
+  readContentLeased,
+  resolveRange,
+} from './content-reader.js'
 import { ChunkGuard, collectGarbage, type GcOptions, type GcResult, referencedChunks } from './gc.js'
 import { type ExpectedDigests, ingest } from './ingest.js'
 import { KeyWrites } from './key-writes.js'
@@ -141,6 +148,11 @@ export interface UploadPartCopyInput {
 export interface ObjectRead {
   /** The bytes selected: the whole content, or `range` when one was asked for. */
   body: AsyncIterable<Uint8Array>
+  /**
+   * The same bytes read into buffers of `pool` (`readContentLeased`), each piece to be given back
+   * once sent. Read either this or `body`, not both.
+   */
+  leasedBody(pool: ChunkBufferPool): AsyncIterable<LeasedBytes>
   range?: ByteRange
 }
 
@@ -322,16 +334,20 @@ export class ObjectEngine {
     const bytes = range === undefined ? undefined : resolveRange(range, version.manifest.size)
     const guard = this.#guard
     const blobs = this.blobs
-    async function* pinned(): AsyncGenerator<Uint8Array> {
+    async function* pinned<T>(read: () => AsyncIterable<T>): AsyncGenerator<T> {
       const lease = guard.lease()
       try {
         for (const chunk of version.manifest.chunks) lease.pin(chunk.cid)
-        yield* readContent(blobs, version.manifest.chunks, bytes, signal)
+        yield* read()
       } finally {
         lease.release()
       }
     }
-    const read: ObjectRead = { body: pinned() }
+    const chunks = version.manifest.chunks
+    const read: ObjectRead = {
+      body: pinned(() => readContent(blobs, chunks, bytes, signal)),
+      leasedBody: (pool) => pinned(() => readContentLeased(blobs, chunks, pool, bytes, signal)),
+    }
     if (bytes !== undefined) read.range = bytes
     return read
   }

@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto'
 import type { Authorizer } from '@aruna/auth'
 import { Hono, type MiddlewareHandler } from 'hono'
+import { ChunkBufferPool } from '../chunk-buffers.js'
 import type { ObjectEngine } from '../engine/object-engine.js'
 import type { NodeResponse, S3Context, S3Env, S3Services } from './context.js'
 import { corsForActualRequests } from './cors.js'
 import { handlerOf, resolveOperation, type S3Operation } from './dispatch.js'
 import { errorDocument, toS3Error } from './errors.js'
+import { ALREADY_SENT_HEADER, leasedSourceOf, sendLeased } from './leased-body.js'
 import { checkExpectedOwners } from './owner.js'
 import type { S3Authenticator, S3Identity } from './port.js'
 import { headerRecord, parseTarget } from './request.js'
@@ -54,6 +56,11 @@ export interface S3AppInit {
   onInternalError?: (err: unknown, requestId: string) => void
   /** Told about every request once its answer is sent: the access log. A hook that throws is ignored. */
   onRequest?: (record: S3RequestRecord) => void
+  /**
+   * The buffers GetObject reads large bodies into when served by `@hono/node-server`, each given back
+   * once the socket has taken its bytes; default a pool of the app's own.
+   */
+  chunkBuffers?: ChunkBufferPool
 }
 
 /**
@@ -75,7 +82,7 @@ export function createS3App(init: S3AppInit): Hono<S3Env> {
     ...(init.defaultGroup !== undefined ? { defaultGroup: init.defaultGroup } : {}),
   }
   const app = new Hono<S3Env>()
-  app.use('*', exchange(init.onRequest))
+  app.use('*', exchange(init.onRequest, init.chunkBuffers ?? new ChunkBufferPool()))
   app.use('*', target(init.virtualHostDomains ?? []))
   // Outside authentication, so a browser can read why a request was refused.
   app.use('*', corsForActualRequests(init.engine))
@@ -119,7 +126,10 @@ function notes(c: S3Context): Notes {
  * the answer left unread (`settleBody`: read and dropped when small, else `Connection: close`), and
  * the access log record once the answer's body has gone out.
  */
-function exchange(onRequest: S3AppInit['onRequest']): MiddlewareHandler<S3Env> {
+function exchange(
+  onRequest: S3AppInit['onRequest'],
+  chunkBuffers: ChunkBufferPool,
+): MiddlewareHandler<S3Env> {
   return async (c, next) => {
     const start = performance.now()
     const id = requestId()
@@ -142,38 +152,46 @@ function exchange(onRequest: S3AppInit['onRequest']): MiddlewareHandler<S3Env> {
       c.res.headers.set('x-amz-id-2', id)
       if (body.close) c.res.headers.set('connection', 'close')
     }
-    if (onRequest === undefined) return
     const response = c.res
     const status = response.status
-    const log = (bytesOut: number): void => {
-      const target = c.get('target')
-      const identity = c.get('identity')
-      const { operation, error } = notes(c)
-      const record: S3RequestRecord = {
-        requestId: id,
-        method: c.req.method,
-        ...(operation !== undefined ? { operation } : {}),
-        ...(target?.bucket !== undefined ? { bucket: target.bucket } : {}),
-        ...(target?.key !== undefined ? { key: target.key } : {}),
-        ...(identity !== undefined ? { userId: identity.userId } : {}),
-        status,
-        ...(error !== undefined ? { error } : {}),
-        bytesIn: body.bytes,
-        bytesOut,
-        durationMs: Math.round((performance.now() - start) * 10) / 10,
-        ...(body.close ? { closed: true } : {}),
+    if (onRequest !== undefined) {
+      const log = (bytesOut: number): void => {
+        const target = c.get('target')
+        const identity = c.get('identity')
+        const { operation, error } = notes(c)
+        const record: S3RequestRecord = {
+          requestId: id,
+          method: c.req.method,
+          ...(operation !== undefined ? { operation } : {}),
+          ...(target?.bucket !== undefined ? { bucket: target.bucket } : {}),
+          ...(target?.key !== undefined ? { key: target.key } : {}),
+          ...(identity !== undefined ? { userId: identity.userId } : {}),
+          status,
+          ...(error !== undefined ? { error } : {}),
+          bytesIn: body.bytes,
+          bytesOut,
+          durationMs: Math.round((performance.now() - start) * 10) / 10,
+          ...(body.close ? { closed: true } : {}),
+        }
+        try {
+          onRequest(record)
+        } catch {
+          // The log must not change the answer.
+        }
       }
-      try {
-        onRequest(record)
-      } catch {
-        // The log must not change the answer.
-      }
+      if (outgoing !== undefined && counter !== undefined) {
+        const written = counter
+        outgoing.once('close', () => log(written()))
+      } else if (response.body === null) log(0)
+      else c.res = new Response(counted(response.body, log), response)
     }
-    if (outgoing !== undefined && counter !== undefined) {
-      const written = counter
-      outgoing.once('close', () => log(written()))
-    } else if (response.body === null) log(0)
-    else c.res = new Response(counted(response.body, log), response)
+    const leased = outgoing !== undefined ? leasedSourceOf(response.body) : undefined
+    if (outgoing !== undefined && leased !== undefined) {
+      // Sent here from pooled buffers, and @hono/node-server writes nothing more.
+      c.res = new Response(null, { headers: { [ALREADY_SENT_HEADER]: 'true' } })
+      response.body?.cancel().catch(() => {})
+      await sendLeased(outgoing, status, response.headers, leased(chunkBuffers))
+    }
   }
 }
 

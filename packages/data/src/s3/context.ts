@@ -21,13 +21,21 @@ export interface S3Env {
   }
 }
 
-/** What the app uses of a Node `ServerResponse`: headers set before it answers, and its end. */
+/**
+ * What the app uses of a Node `ServerResponse`: headers set before it answers, its end, and for a
+ * body sent from pooled buffers (`sendLeased`) its head, writes with their callbacks and back-pressure.
+ */
 export interface NodeResponse {
   setHeader(name: string, value: string): unknown
   readonly headersSent: boolean
-  write: (chunk: unknown, ...rest: never[]) => boolean
+  readonly destroyed: boolean
+  writeHead(status: number, headers: Record<string, string>): unknown
+  /** `callback` once the socket is done with `chunk`. */
+  write(chunk: unknown, callback?: (err?: Error | null) => void): boolean
   end: (...args: never[]) => unknown
-  once(event: 'close', listener: () => void): unknown
+  destroy(err?: Error): unknown
+  once(event: 'close' | 'drain', listener: () => void): unknown
+  off(event: 'close' | 'drain', listener: () => void): unknown
 }
 
 export type S3Context = Context<S3Env>

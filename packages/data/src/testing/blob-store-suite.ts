@@ -137,6 +137,35 @@ export function runBlobStoreTests(common: TestSetup<BlobStoreFixture>): void {
       expect(await store.get(cid)).toEqual(original)
     })
 
+    it('reads a chunk into the memory it is given, or into its own, with the same bytes either way', async () => {
+      const bytes = bytesOf(200_000)
+      const { cid } = await store.put(bytes)
+      const into = new Uint8Array(256 * 1024).fill(7)
+      const read = await store.get(cid, { into })
+      expect(Buffer.compare(read, bytes)).toBe(0)
+      // A store that used `into` answers a view of it, from its start.
+      if (read.buffer === into.buffer) {
+        expect(read.byteOffset).toBe(into.byteOffset)
+        expect(Buffer.compare(into.subarray(0, bytes.byteLength), bytes)).toBe(0)
+      }
+      // Too small to hold the chunk: left alone.
+      const small = new Uint8Array(1000).fill(9)
+      const whole = await store.get(cid, { into: small })
+      expect(Buffer.compare(whole, bytes)).toBe(0)
+      expect(whole.buffer).not.toBe(small.buffer)
+      expect(small.every((byte) => byte === 9)).toBe(true)
+    })
+
+    it('fails a read into given memory of a damaged chunk, and takes the chunk out of service', async () => {
+      const bytes = bytesOf(100_000)
+      const { cid } = await store.put(bytes)
+      const flipped = bytes.slice()
+      flipped[99_999] = flipped[99_999]! ^ 0x10
+      await fixture.corrupt(cid, flipped)
+      await expectCode(store.get(cid, { into: new Uint8Array(128 * 1024) }), 'CorruptChunk')
+      expect(await store.has(cid)).toBe(false)
+    })
+
     it('survives many concurrent puts of the same chunk', async () => {
       const bytes = bytesOf(300_000)
       const refs = await Promise.all(

@@ -16,6 +16,7 @@ import {
   type S3Services,
   xmlResponse,
 } from '../context.js'
+import { streamedBody } from '../leased-body.js'
 import { checkAclHeaders } from '../owner.js'
 import { objectAttributesOf, responseHeaderValue } from '../request.js'
 import { objectContentOf } from '../request-body.js'
@@ -139,7 +140,10 @@ async function serveObject(c: S3Context, services: S3Services, withBody: boolean
   // A small body is read before answering: one write with the headers, no stream, and a failed read
   // is still an S3 error rather than a cut connection.
   if (length <= SMALL_BODY) return new Response(await bodyBytes(read.body, length), { status, headers })
-  return new Response(toStream(read.body), { status, headers })
+  return new Response(
+    streamedBody(read.body, (pool) => read.leasedBody(pool)),
+    { status, headers },
+  )
 }
 
 /** Bodies up to this size are answered from memory (`bodyBytes`), larger ones streamed. */
@@ -195,21 +199,6 @@ export function checksumHeadersOf(checksums: Checksums): Record<string, string> 
     headers['x-amz-checksum-type'] = /-\d+$/.test(value) ? 'COMPOSITE' : 'FULL_OBJECT'
   }
   return headers
-}
-
-/** A pull-driven stream: the next chunk is read only when the client has taken the previous one. */
-function toStream(source: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
-  const iterator = source[Symbol.asyncIterator]()
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const next = await iterator.next()
-      if (next.done === true) controller.close()
-      else controller.enqueue(next.value)
-    },
-    async cancel() {
-      await iterator.return?.()
-    },
-  })
 }
 
 /**
