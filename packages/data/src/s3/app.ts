@@ -185,7 +185,7 @@ function exchange(
       } else if (response.body === null) log(0)
       else c.res = new Response(counted(response.body, log), response)
     }
-    const leased = outgoing !== undefined ? leasedSourceOf(response.body) : undefined
+    const leased = outgoing !== undefined ? leasedSourceOf(response) : undefined
     if (outgoing !== undefined && leased !== undefined) {
       // Sent here from pooled buffers, and @hono/node-server writes nothing more.
       c.res = new Response(null, { headers: { [ALREADY_SENT_HEADER]: 'true' } })

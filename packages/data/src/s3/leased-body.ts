@@ -4,8 +4,11 @@ import type { NodeResponse } from './context.js'
 /** An answer's body read into pooled buffers, for a pool the server gives. */
 export type LeasedSource = (pool: ChunkBufferPool) => AsyncIterable<LeasedBytes>
 
-/** The pooled form of streamed bodies, by the stream the `Response` carries (hono keeps that stream). */
-const leasedSources = new WeakMap<ReadableStream<Uint8Array>, LeasedSource>()
+/**
+ * The pooled form of answers made by `streamedResponse`, by the `Response` itself: looking it up must
+ * not touch `body`, which would make @hono/node-server's answers of bytes in memory into streams.
+ */
+const leasedSources = new WeakMap<Response, LeasedSource>()
 
 /**
  * `@hono/node-server` writes nothing for an answer that carries this header: the app has answered on
@@ -14,13 +17,14 @@ const leasedSources = new WeakMap<ReadableStream<Uint8Array>, LeasedSource>()
 export const ALREADY_SENT_HEADER = 'x-hono-already-sent'
 
 /**
- * A body for a `Response`: `body` as a pull-driven stream (nothing is read before the first pull),
+ * An answer whose body is `body` as a pull-driven stream (nothing is read before the first pull), and
  * which `sendLeased` can instead send from the pooled reads of `leased`. Either is read, never both.
  */
-export function streamedBody(
+export function streamedResponse(
   body: AsyncIterable<Uint8Array>,
-  leased?: LeasedSource,
-): ReadableStream<Uint8Array> {
+  leased: LeasedSource,
+  init: ResponseInit,
+): Response {
   const iterator = body[Symbol.asyncIterator]()
   const stream = new ReadableStream<Uint8Array>(
     {
@@ -35,13 +39,17 @@ export function streamedBody(
     },
     { highWaterMark: 0 },
   )
-  if (leased !== undefined) leasedSources.set(stream, leased)
-  return stream
+  const response = new Response(stream, init)
+  leasedSources.set(response, leased)
+  return response
 }
 
-/** The pooled form of a response body made by `streamedBody`, if it has one. */
-export function leasedSourceOf(body: ReadableStream<Uint8Array> | null): LeasedSource | undefined {
-  return body === null ? undefined : leasedSources.get(body)
+/**
+ * The pooled form of an answer made by `streamedResponse`, if it is one. An answer made anew from it
+ * (hono does that when a middleware had touched `c.res` before) has none, and is streamed as usual.
+ */
+export function leasedSourceOf(response: Response): LeasedSource | undefined {
+  return leasedSources.get(response)
 }
 
 /**

@@ -16,7 +16,7 @@ import {
   type S3Services,
   xmlResponse,
 } from '../context.js'
-import { streamedBody } from '../leased-body.js'
+import { streamedResponse } from '../leased-body.js'
 import { checkAclHeaders } from '../owner.js'
 import { objectAttributesOf, responseHeaderValue } from '../request.js'
 import { objectContentOf } from '../request-body.js'
@@ -140,10 +140,7 @@ async function serveObject(c: S3Context, services: S3Services, withBody: boolean
   // A small body is read before answering: one write with the headers, no stream, and a failed read
   // is still an S3 error rather than a cut connection.
   if (length <= SMALL_BODY) return new Response(await bodyBytes(read.body, length), { status, headers })
-  return new Response(
-    streamedBody(read.body, (pool) => read.leasedBody(pool)),
-    { status, headers },
-  )
+  return streamedResponse(read.body, (pool) => read.leasedBody(pool), { status, headers })
 }
 
 /** Bodies up to this size are answered from memory (`bodyBytes`), larger ones streamed. */
