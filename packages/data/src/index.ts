@@ -113,7 +113,12 @@ export {
 } from './keys.js'
 export { type KeyScan, listPage, MAX_KEYS, type Page, type ScanStart } from './listing.js'
 export { lmdbFailure, tolerateLmdbCommitFailures } from './lmdb-errors.js'
-export { LmdbObjectIndex, type LmdbObjectIndexOptions, type ScanStats } from './lmdb-object-index.js'
+export {
+  DEFAULT_INDEX_MAP_BYTES,
+  LmdbObjectIndex,
+  type LmdbObjectIndexOptions,
+  type ScanStats,
+} from './lmdb-object-index.js'
 export { MemoryBlobStore } from './memory-blob-store.js'
 export { MemoryObjectIndex, type MemoryObjectIndexInit } from './memory-object-index.js'
 export { checkNamedChunk, putNamedChunk } from './named-chunk.js'
