@@ -22,6 +22,7 @@ import {
   OrgaService,
   orgaRoleSource,
   REALM_KEY_FILE,
+  type RoleRecord,
 } from '../src/index.js'
 
 const ISSUER = 'https://login.example.org'
@@ -663,5 +664,63 @@ describe('initRealm', () => {
     await writeFile(join(directory, REALM_KEY_FILE), 'garbage')
     await expect(loadRealmKey(directory)).rejects.toEqual(code('InvalidInput'))
     await expect(loadRealmKey(join(directory, REALM_KEY_FILE, 'x'))).rejects.toThrow()
+  })
+})
+
+describe('orgaRoleSource', () => {
+  async function withRole() {
+    const realm = createRealmKey()
+    const store = new MemoryOrgaStore({ realmId: realm.realm })
+    const user = (await store.registerUser({ issuer: ISSUER, subject: 'alice', displayName: 'alice' })).user
+    const role = await store.createRole({
+      name: 'readers',
+      rules: [{ pattern: `/${realm.realm}/g/**`, permission: 'READ' }],
+    })
+    return { store, user, role }
+  }
+
+  it('keeps a user’s roles, frozen, until the store changes, and sees a change at once', async () => {
+    const { store, user, role } = await withRole()
+    const source = orgaRoleSource(store)
+    expect(await source.rolesFor(user.id)).toEqual([])
+    await store.assignRole(role.id, user.id)
+    const held = await source.rolesFor(user.id)
+    expect(held.map((r) => r.name)).toEqual(['readers'])
+    // Asked again with no change between: the same answer, at once.
+    expect(source.rolesFor(user.id)).toBe(held)
+    expect(Object.isFrozen(held)).toBe(true)
+    expect(Object.isFrozen(held[0]!.rules[0])).toBe(true)
+    expect(() => (held as RoleRecord[]).push(held[0] as RoleRecord)).toThrow(TypeError)
+    // Another user's change clears it too; a revoke is seen by the very next question.
+    await store.revokeRole(role.id, user.id)
+    expect(await source.rolesFor(user.id)).toEqual([])
+  })
+
+  it('does not keep an answer read before a change that arrives after it', async () => {
+    const { store, user, role } = await withRole()
+    let release: () => void = () => {}
+    const gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    // The store's answer to the first question is held back until the change has happened.
+    let held = true
+    const slow = {
+      onChange: (listener: Parameters<typeof store.onChange>[0]) => store.onChange(listener),
+      rolesForUser: async (userId: string) => {
+        const answer = await store.rolesForUser(userId)
+        if (held) {
+          held = false
+          await gate
+        }
+        return answer
+      },
+    } as unknown as typeof store
+    const source = orgaRoleSource(slow)
+    const before = source.rolesFor(user.id)
+    await new Promise((resolve) => setImmediate(resolve))
+    await store.assignRole(role.id, user.id)
+    release()
+    expect(await before).toEqual([])
+    expect((await source.rolesFor(user.id)).map((r) => r.name)).toEqual(['readers'])
   })
 })

@@ -121,5 +121,21 @@ export function xmlResponse(body: string, status = 200, headers: Record<string, 
 
 /** HTTP dates, as `Last-Modified` carries them. */
 export function httpDate(iso: string): string {
+  // Every GET and HEAD writes one (Last-Modified): a timestamp as this node stores it
+  // (`YYYY-MM-DDTHH:MM:SS.sssZ`) is rearranged, only its weekday computed; anything else is parsed.
+  if (STORED_TIME.test(iso)) {
+    const year = Number(iso.slice(0, 4))
+    const month = Number(iso.slice(5, 7))
+    const day = Number(iso.slice(8, 10))
+    const date = new Date(Date.UTC(year, month - 1, day))
+    const monthName = MONTHS[month - 1]
+    // Date.UTC reads years below 100 as 19xx: those take the long way.
+    if (year >= 100 && monthName !== undefined && date.getUTCDate() === day)
+      return `${WEEKDAYS[date.getUTCDay()]}, ${iso.slice(8, 10)} ${monthName} ${iso.slice(0, 4)} ${iso.slice(11, 19)} GMT`
+  }
   return new Date(iso).toUTCString()
 }
+
+const STORED_TIME = /^\d{4}-\d{2}-\d{2}T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/
+const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'] as const
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'] as const
