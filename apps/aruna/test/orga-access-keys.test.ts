@@ -1,0 +1,79 @@
+import type { AccessKeyRecord } from '@aruna/auth'
+import { createRealmKey } from '@aruna/auth'
+import { MemoryOrgaStore } from '@aruna/orga'
+import { describe, expect, it } from 'vitest'
+import { OrgaAccessKeyRecords } from '../src/services/orga-access-keys.js'
+
+const ISSUER = 'https://login.example.org'
+
+function sealedKey(n: number, userId: string): AccessKeyRecord {
+  return {
+    accessKeyId: `AK${'A'.repeat(17)}${'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'[n]}`,
+    userId,
+    createdAt: 1_700_000_000 + n,
+    sealed: {
+      keyId: 'Wm9vQmFyS2V5SWQ',
+      iv: 'aXYtMTItYnl0ZXM',
+      ciphertext: `Y2lwaGVydGV4dC1vZi1rZXktbnVtYmVy${n}`,
+      tag: 'dGFnLTE2LWJ5dGVzLWxvbmc',
+    },
+  }
+}
+
+async function setup() {
+  const store = new MemoryOrgaStore({ realmId: createRealmKey().realm })
+  const user = (await store.registerUser({ issuer: ISSUER, subject: 'alice', displayName: 'alice' })).user
+  return { store, user, records: new OrgaAccessKeyRecords(store) }
+}
+
+// The S3 verifier asks for a key's record on every signed request.
+describe('OrgaAccessKeyRecords', () => {
+  it('keeps a record it read, frozen, until the store changes, and sees a revocation at once', async () => {
+    const { store, user, records } = await setup()
+    const key = sealedKey(1, user.id)
+    expect(await records.get(key.accessKeyId)).toBeUndefined()
+    await records.put(key)
+    const read = await records.get(key.accessKeyId)
+    expect(read).toEqual(key)
+    // Asked again with no change between: the same record, at once.
+    expect(records.get(key.accessKeyId)).toBe(read)
+    expect(Object.isFrozen(read)).toBe(true)
+    expect(Object.isFrozen(read?.sealed)).toBe(true)
+    // What is kept is not what the store holds: changing it is refused and changes nothing.
+    expect(() => {
+      ;(read as { userId: string }).userId = 'someone else'
+    }).toThrow(TypeError)
+    expect((await store.getAccessKey(key.accessKeyId))?.userId).toBe(user.id)
+    await store.revokeAccessKey(key.accessKeyId)
+    expect(await records.get(key.accessKeyId)).toBeUndefined()
+  })
+
+  it('does not keep a record read before a change that arrives after it', async () => {
+    const { store, user } = await setup()
+    const key = sealedKey(2, user.id)
+    await store.addAccessKey(key)
+    let release: () => void = () => {}
+    const gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    let held = true
+    const slow = {
+      onChange: (listener: Parameters<typeof store.onChange>[0]) => store.onChange(listener),
+      getAccessKey: async (id: string) => {
+        const answer = await store.getAccessKey(id)
+        if (held) {
+          held = false
+          await gate
+        }
+        return answer
+      },
+    } as unknown as MemoryOrgaStore
+    const records = new OrgaAccessKeyRecords(slow)
+    const before = records.get(key.accessKeyId)
+    await new Promise((resolve) => setImmediate(resolve))
+    await store.revokeAccessKey(key.accessKeyId)
+    release()
+    expect(await before).toEqual(key)
+    expect(await records.get(key.accessKeyId)).toBeUndefined()
+  })
+})
