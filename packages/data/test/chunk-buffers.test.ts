@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
+import { readWhole } from '../src/engine/content-reader.js'
 import {
   type BlobStore,
   ChunkBufferPool,
@@ -203,5 +204,37 @@ describe('readContentLeased', () => {
     }
     await expect(read()).rejects.toMatchObject({ code: 'InvalidManifest' })
     expect(pool.counters).toMatchObject({ created: 1, idle: 1 })
+  })
+})
+
+describe('readWhole', () => {
+  it('answers what readContent yields, in one buffer, whole or for a range', async () => {
+    const store = new MemoryBlobStore()
+    const { refs, all } = await storeChunks(store, 4, 700)
+    for (const range of [
+      undefined,
+      { start: 0, end: 0 },
+      { start: 650, end: 1500 },
+      { start: 2799, end: 2799 },
+    ]) {
+      const expected = range === undefined ? all : all.subarray(range.start, range.end + 1)
+      expect(Buffer.from(await readWhole(store, refs, range)).equals(expected)).toBe(true)
+      const streamed: Uint8Array[] = []
+      for await (const piece of readContent(store, refs, range)) streamed.push(piece)
+      expect(Buffer.concat(streamed).equals(expected)).toBe(true)
+    }
+    expect((await readWhole(store, [])).byteLength).toBe(0)
+  })
+
+  it('fails on a damaged chunk or one of another size than its manifest says', async () => {
+    const store = new MemoryBlobStore()
+    const { refs } = await storeChunks(store, 2, 300)
+    await expect(readWhole(store, [{ cid: refs[0]!.cid, size: 301 }])).rejects.toMatchObject({
+      code: 'InvalidManifest',
+    })
+    const damaged = await store.get(refs[1]!.cid)
+    damaged[7] = damaged[7]! ^ 1
+    store.tamper(refs[1]!.cid, damaged)
+    await expect(readWhole(store, refs)).rejects.toMatchObject({ code: 'CorruptChunk' })
   })
 })

@@ -154,6 +154,28 @@ function checkedSlice(bytes: Uint8Array, slice: Slice): Uint8Array {
   return bytes.subarray(slice.from, slice.to)
 }
 
+/**
+ * What `readContent` yields, in one buffer: each chunk read (and verified) in turn, without the
+ * generators a stream needs. For small bodies, answered at once.
+ */
+export async function readWhole(
+  blobs: BlobStore,
+  chunks: readonly ChunkRef[],
+  range?: ByteRange,
+  signal?: AbortSignal,
+): Promise<Uint8Array> {
+  const wanted = selectChunks(chunks, range)
+  if (wanted.length === 1) return checkedSlice(await blobs.get(wanted[0]!.chunk.cid, { signal }), wanted[0]!)
+  const pieces: Uint8Array[] = []
+  let size = 0
+  for (const slice of wanted) {
+    const piece = checkedSlice(await blobs.get(slice.chunk.cid, { signal }), slice)
+    pieces.push(piece)
+    size += piece.byteLength
+  }
+  return pieces.length === 0 ? new Uint8Array(0) : Buffer.concat(pieces, size)
+}
+
 interface Slice {
   chunk: ChunkRef
   /** Offsets inside the chunk, end exclusive. */

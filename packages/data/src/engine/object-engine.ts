@@ -26,6 +26,7 @@ import {
   type RangeSpec,
   readContent,
   readContentLeased,
+  readWhole,
   resolveRange,
 } from './content-reader.js'
 import { ChunkGuard, collectGarbage, type GcOptions, type GcResult, referencedChunks } from './gc.js'
@@ -153,6 +154,11 @@ export interface ObjectRead {
    * once sent. Read either this or `body`, not both.
    */
   leasedBody(pool: ChunkBufferPool): AsyncIterable<LeasedBytes>
+  /**
+   * The same bytes in one buffer, for a small body (an answer written at once): no stream, no
+   * generators, the chunks read in turn. Read this, `body` or `leasedBody`, only one of them.
+   */
+  whole(): Promise<Uint8Array>
   range?: ByteRange
 }
 
@@ -345,8 +351,18 @@ export class ObjectEngine {
     }
     const chunks = version.manifest.chunks
     const read: ObjectRead = {
-      body: pinned(() => readContent(blobs, chunks, bytes, signal)),
+      // Made when iterated: a read answered by `whole` or `leasedBody` makes no generator for it.
+      body: { [Symbol.asyncIterator]: () => pinned(() => readContent(blobs, chunks, bytes, signal)) },
       leasedBody: (pool) => pinned(() => readContentLeased(blobs, chunks, pool, bytes, signal)),
+      whole: async () => {
+        const lease = guard.lease()
+        try {
+          for (const chunk of chunks) lease.pin(chunk.cid)
+          return await readWhole(blobs, chunks, bytes, signal)
+        } finally {
+          lease.release()
+        }
+      },
     }
     if (bytes !== undefined) read.range = bytes
     return read

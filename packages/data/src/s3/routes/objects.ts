@@ -1,6 +1,6 @@
 import { flexibleChecksums } from '../../engine/checksums.js'
 import { parseRangeHeader } from '../../engine/content-reader.js'
-import { s3VersionId, type WriteCondition } from '../../engine/object-engine.js'
+import { type ObjectRead, s3VersionId, type WriteCondition } from '../../engine/object-engine.js'
 import { parsePartNumber, selectPart } from '../../engine/object-parts.js'
 import { evaluatePreconditions, type Preconditions } from '../../engine/preconditions.js'
 import { DataError } from '../../errors.js'
@@ -139,24 +139,19 @@ async function serveObject(c: S3Context, services: S3Services, withBody: boolean
   const length = Number(headers['content-length'])
   // A small body is read before answering: one write with the headers, no stream, and a failed read
   // is still an S3 error rather than a cut connection.
-  if (length <= SMALL_BODY) return new Response(await bodyBytes(read.body, length), { status, headers })
+  if (length <= SMALL_BODY) return new Response(await bodyBytes(read, length), { status, headers })
   return streamedResponse(read.body, (pool) => read.leasedBody(pool), { status, headers })
 }
 
 /** Bodies up to this size are answered from memory (`bodyBytes`), larger ones streamed. */
 const SMALL_BODY = 64 * 1024
 
-/** The `length` bytes of `source` in one buffer. */
-async function bodyBytes(source: AsyncIterable<Uint8Array>, length: number): Promise<Uint8Array> {
-  const pieces: Uint8Array[] = []
-  let size = 0
-  for await (const piece of source) {
-    pieces.push(piece)
-    size += piece.byteLength
-  }
-  if (size !== length)
-    throw new Error(`an object body was ${size} bytes, not the ${length} its version names`)
-  return pieces.length === 1 ? (pieces[0] as Uint8Array) : Buffer.concat(pieces, size)
+/** The `length` bytes of a read in one buffer. */
+async function bodyBytes(read: ObjectRead, length: number): Promise<Uint8Array> {
+  const bytes = await read.whole()
+  if (bytes.byteLength !== length)
+    throw new Error(`an object body was ${bytes.byteLength} bytes, not the ${length} its version names`)
+  return bytes
 }
 
 /** `If-*` headers, or with `prefix` `x-amz-copy-source-` their copy-source forms. */
