@@ -1,24 +1,10 @@
-import type { AccessKeyRecord } from '@aruna/auth'
 import { createRealmKey } from '@aruna/auth'
 import { MemoryOrgaStore } from '@aruna/orga'
+import { accessKey, holdingFirstAnswer } from '@aruna/orga/testing'
 import { describe, expect, it } from 'vitest'
 import { OrgaAccessKeyRecords } from '../src/services/orga-access-keys.js'
 
 const ISSUER = 'https://login.example.org'
-
-function sealedKey(n: number, userId: string): AccessKeyRecord {
-  return {
-    accessKeyId: `AK${'A'.repeat(17)}${'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'[n]}`,
-    userId,
-    createdAt: 1_700_000_000 + n,
-    sealed: {
-      keyId: 'Wm9vQmFyS2V5SWQ',
-      iv: 'aXYtMTItYnl0ZXM',
-      ciphertext: `Y2lwaGVydGV4dC1vZi1rZXktbnVtYmVy${n}`,
-      tag: 'dGFnLTE2LWJ5dGVzLWxvbmc',
-    },
-  }
-}
 
 async function setup() {
   const store = new MemoryOrgaStore({ realmId: createRealmKey().realm })
@@ -30,7 +16,7 @@ async function setup() {
 describe('OrgaAccessKeyRecords', () => {
   it('keeps a record it read, frozen, until the store changes, and sees a revocation at once', async () => {
     const { store, user, records } = await setup()
-    const key = sealedKey(1, user.id)
+    const key = accessKey(1, user.id)
     expect(await records.get(key.accessKeyId)).toBeUndefined()
     await records.put(key)
     const read = await records.get(key.accessKeyId)
@@ -50,24 +36,9 @@ describe('OrgaAccessKeyRecords', () => {
 
   it('does not keep a record read before a change that arrives after it', async () => {
     const { store, user } = await setup()
-    const key = sealedKey(2, user.id)
+    const key = accessKey(2, user.id)
     await store.addAccessKey(key)
-    let release: () => void = () => {}
-    const gate = new Promise<void>((resolve) => {
-      release = resolve
-    })
-    let held = true
-    const slow = {
-      onChange: (listener: Parameters<typeof store.onChange>[0]) => store.onChange(listener),
-      getAccessKey: async (id: string) => {
-        const answer = await store.getAccessKey(id)
-        if (held) {
-          held = false
-          await gate
-        }
-        return answer
-      },
-    } as unknown as MemoryOrgaStore
+    const { store: slow, release } = holdingFirstAnswer(store, 'getAccessKey')
     const records = new OrgaAccessKeyRecords(slow)
     const before = records.get(key.accessKeyId)
     await new Promise((resolve) => setImmediate(resolve))

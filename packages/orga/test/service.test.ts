@@ -24,6 +24,7 @@ import {
   REALM_KEY_FILE,
   type RoleRecord,
 } from '../src/index.js'
+import { holdingFirstAnswer } from '../src/testing/index.js'
 
 const ISSUER = 'https://login.example.org'
 const admin: Principal = { userId: 'admin' }
@@ -698,23 +699,8 @@ describe('orgaRoleSource', () => {
 
   it('does not keep an answer read before a change that arrives after it', async () => {
     const { store, user, role } = await withRole()
-    let release: () => void = () => {}
-    const gate = new Promise<void>((resolve) => {
-      release = resolve
-    })
     // The store's answer to the first question is held back until the change has happened.
-    let held = true
-    const slow = {
-      onChange: (listener: Parameters<typeof store.onChange>[0]) => store.onChange(listener),
-      rolesForUser: async (userId: string) => {
-        const answer = await store.rolesForUser(userId)
-        if (held) {
-          held = false
-          await gate
-        }
-        return answer
-      },
-    } as unknown as typeof store
+    const { store: slow, release } = holdingFirstAnswer(store, 'rolesForUser')
     const source = orgaRoleSource(slow)
     const before = source.rolesFor(user.id)
     await new Promise((resolve) => setImmediate(resolve))

@@ -112,3 +112,32 @@ export function accessKey(
     ...overrides,
   }
 }
+
+/**
+ * `store` with the first answer of its lookup `method` held back until `release()`, and `onChange` as
+ * the store has it: for tests of a reader that keeps answers, which must not keep one read before a
+ * change but arriving after it.
+ */
+export function holdingFirstAnswer<S extends OrgaStore, M extends 'rolesForUser' | 'getAccessKey'>(
+  store: S,
+  method: M,
+): { store: S; release: () => void } {
+  let release: () => void = () => {}
+  const gate = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  let held = true
+  const lookup = store[method].bind(store) as (id: string) => Promise<unknown>
+  const view = {
+    onChange: (listener: Parameters<S['onChange']>[0]) => store.onChange(listener),
+    [method]: async (id: string) => {
+      const answer = await lookup(id)
+      if (held) {
+        held = false
+        await gate
+      }
+      return answer
+    },
+  }
+  return { store: view as unknown as S, release }
+}

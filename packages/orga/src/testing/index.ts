@@ -23,7 +23,7 @@ import { quotaTests } from './quota-suite.js'
 import { realmTests } from './realm-suite.js'
 import { roleTests } from './role-suite.js'
 
-export { expectOrgaError, type TestSetup } from './helpers.js'
+export { accessKey, accessKeyId, expectOrgaError, holdingFirstAnswer, type TestSetup } from './helpers.js'
 export { type OrgaReplicas, runOrgaReplicaTests } from './replica-suite.js'
 
 /** Registers the single-replica suite: every `OrgaStore` method's behaviour, errors and ordering. */
