@@ -237,7 +237,9 @@ export class ArunaNode {
     this.member = member
     const { store, network } = member
     const realmKey = realm.kind === 'management' ? (await loadRealmKey(dataDir)).realmKey : undefined
-    const authorizer = new PathAuthorizer({ roles: orgaRoleSource(store) })
+    // One source for every check: it keeps each user's roles until the realm's organisation changes.
+    const roles = orgaRoleSource(store)
+    const authorizer = new PathAuthorizer({ roles })
     realm = await this.#startMetadata(dataDir, realm, log)
     if (this.metadataNode)
       this.metadataService = new MetadataService({
@@ -271,7 +273,7 @@ export class ArunaNode {
         realmNodes: async () => (await store.listNodes()).map((node) => node.peerId),
         connected: () => network.peers(),
         groups: async () => (await store.listGroups()).map((group) => group.id),
-        roles: orgaRoleSource(store),
+        roles,
         tokens,
         logger: log,
         directory: join(dataDir, 'search'),
@@ -332,7 +334,7 @@ export class ArunaNode {
       port: this.config.s3.port,
       accessKeys,
       authorizer,
-      roles: orgaRoleSource(store),
+      roles,
       defaultGroup: (identity) => this.groups?.of(identity.userId),
       gcIntervalMinutes: this.config.gc.intervalMinutes,
       logger: log,
