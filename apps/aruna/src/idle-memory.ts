@@ -13,7 +13,8 @@
  * So the node does it itself: every second it samples its event-loop utilisation and RSS, and once it
  * has been quiet for 5 s after work (or after its RSS grew), it runs V8's "last resort" collection
  * once. 5 s, not less: the next burst starts with a young generation that has to grow again, and in
- * the S3 bench (where a node idles 2-3 s while the baselines run) 2 s made some workloads slower. That collection stops the event loop for some tens of milliseconds, so it runs only on a quiet
+ * the S3 bench (where a node idles 2-3 s while the baselines run) 2 s made some workloads slower.
+ * That collection stops the event loop for some tens of milliseconds, so it runs only on a quiet
  * node, at most once per `minIntervalMs`, and not again until there was work since.
  *
  * The decision is a pure function of the samples (`IdleMemoryPolicy`); `startIdleMemoryReducer` is the

@@ -50,6 +50,7 @@ export {
   RealmMembership,
   type RealmMembershipInit,
 } from './federation/realm-membership.js'
+export { keptUntilChange } from './kept-answers.js'
 export { createMemoryReplicas, type MemoryReplicas, syncReplicas } from './memory/replicas.js'
 export { MemoryOrgaStore, type MemoryOrgaStoreInit } from './memory/store.js'
 export type { OrgaStore } from './port.js'

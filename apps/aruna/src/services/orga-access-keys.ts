@@ -5,41 +5,18 @@
  * down. A revoked key stays revoked on every replica.
  */
 import type { AccessKeyRecord, AccessKeyRecordStore } from '@aruna/auth'
-import { isOrgaError, type OrgaStore } from '@aruna/orga'
-
-/** Records `OrgaAccessKeyRecords` keeps at most; all are forgotten when more would be kept. */
-const KEPT_RECORDS = 10_000
+import { isOrgaError, keptUntilChange, type OrgaStore } from '@aruna/orga'
 
 export class OrgaAccessKeyRecords implements AccessKeyRecordStore {
   /**
-   * Records read, frozen, kept until the store reports a change: `get` is on the path of every signed
-   * S3 request, and the store answers each time with a fresh copy. `onChange` is called as soon as a
-   * change is visible to reads, so a key revoked here or on another node fails from the next request.
+   * `get` is on the path of every signed S3 request: the records it reads are kept, frozen, until the
+   * store reports a change (`keptUntilChange`), so a key revoked here or on another node fails from
+   * the next request. Unknown ids are not kept.
    */
-  readonly #known = new Map<string, AccessKeyRecord>()
-  #generation = 0
+  readonly get: (accessKeyId: string) => AccessKeyRecord | undefined | Promise<AccessKeyRecord | undefined>
 
   constructor(private readonly store: OrgaStore) {
-    store.onChange(() => {
-      this.#generation++
-      this.#known.clear()
-    })
-  }
-
-  get(accessKeyId: string): AccessKeyRecord | Promise<AccessKeyRecord | undefined> {
-    const kept = this.#known.get(accessKeyId)
-    if (kept !== undefined) return kept
-    const asked = this.#generation
-    return this.store.getAccessKey(accessKeyId).then((record) => {
-      // Unknown ids are not kept: anyone can send them, as many as they like.
-      if (record === undefined) return undefined
-      const frozen = Object.freeze({ ...record, sealed: Object.freeze({ ...record.sealed }) })
-      if (asked === this.#generation) {
-        if (this.#known.size >= KEPT_RECORDS) this.#known.clear()
-        this.#known.set(accessKeyId, frozen)
-      }
-      return frozen
-    })
+    this.get = keptUntilChange(store, (accessKeyId) => store.getAccessKey(accessKeyId))
   }
 
   list(): Promise<readonly AccessKeyRecord[]> {

@@ -29,7 +29,14 @@ import {
   readWhole,
   resolveRange,
 } from './content-reader.js'
-import { ChunkGuard, collectGarbage, type GcOptions, type GcResult, referencedChunks } from './gc.js'
+import {
+  ChunkGuard,
+  type ChunkLease,
+  collectGarbage,
+  type GcOptions,
+  type GcResult,
+  referencedChunks,
+} from './gc.js'
 import { type ExpectedDigests, ingest } from './ingest.js'
 import { KeyWrites } from './key-writes.js'
 import {
@@ -340,24 +347,27 @@ export class ObjectEngine {
     const bytes = range === undefined ? undefined : resolveRange(range, version.manifest.size)
     const guard = this.#guard
     const blobs = this.blobs
-    async function* pinned<T>(read: () => AsyncIterable<T>): AsyncGenerator<T> {
+    const chunks = version.manifest.chunks
+    const pinAll = (): ChunkLease => {
       const lease = guard.lease()
+      for (const chunk of chunks) lease.pin(chunk.cid)
+      return lease
+    }
+    async function* pinned<T>(read: () => AsyncIterable<T>): AsyncGenerator<T> {
+      const lease = pinAll()
       try {
-        for (const chunk of version.manifest.chunks) lease.pin(chunk.cid)
         yield* read()
       } finally {
         lease.release()
       }
     }
-    const chunks = version.manifest.chunks
     const read: ObjectRead = {
       // Made when iterated: a read answered by `whole` or `leasedBody` makes no generator for it.
       body: { [Symbol.asyncIterator]: () => pinned(() => readContent(blobs, chunks, bytes, signal)) },
       leasedBody: (pool) => pinned(() => readContentLeased(blobs, chunks, pool, bytes, signal)),
       whole: async () => {
-        const lease = guard.lease()
+        const lease = pinAll()
         try {
-          for (const chunk of chunks) lease.pin(chunk.cid)
           return await readWhole(blobs, chunks, bytes, signal)
         } finally {
           lease.release()

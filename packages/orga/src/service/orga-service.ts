@@ -36,6 +36,7 @@ import {
   type RoleSource,
 } from '@aruna/auth'
 import { isOrgaError, OrgaError } from '../errors.js'
+import { keptUntilChange } from '../kept-answers.js'
 import type { OrgaStore } from '../port.js'
 import { checkQuotaUpdate } from '../quota.js'
 import { delegatePeer, ed25519KeyOfPeerId } from '../realm-credentials.js'
@@ -153,48 +154,13 @@ export class NoRealmKeyError extends OrgaError {
   }
 }
 
-/** Users whose roles `orgaRoleSource` keeps at most; all are forgotten when more would be kept. */
-const ROLE_CACHE_USERS = 10_000
-
 /**
- * The `RoleSource` of a store (`rolesForUser`), for a `PathAuthorizer` over orga's roles. It is asked
- * on every request, and the store answers each time with fresh copies of every role the user holds
- * (found among all roles, sorted): so it keeps each user's answer, frozen, until the store reports a
- * change of any kind (`onChange` is called, synchronously, as soon as a change is visible to reads, so
- * a role revoked here or on another node no longer grants from then on). An answer read before a
- * change and arriving after it is passed on but not kept.
+ * The `RoleSource` of a store (`rolesForUser`), for a `PathAuthorizer` over orga's roles. Asked on
+ * every request, it keeps each user's roles until the store reports a change (`keptUntilChange`): the
+ * store would otherwise look through every role and copy those held, each time.
  */
 export function orgaRoleSource(store: OrgaStore): RoleSource {
-  const known = new Map<string, readonly RoleRecord[]>()
-  let generation = 0
-  store.onChange(() => {
-    generation++
-    known.clear()
-  })
-  return {
-    rolesFor: (userId) => {
-      const kept = known.get(userId)
-      if (kept !== undefined) return kept
-      const asked = generation
-      return store.rolesForUser(userId).then((roles) => {
-        const frozen = deepFreeze(roles)
-        if (asked === generation) {
-          if (known.size >= ROLE_CACHE_USERS) known.clear()
-          known.set(userId, frozen)
-        }
-        return frozen
-      })
-    },
-  }
-}
-
-/** `value` frozen all the way down (plain data: objects, arrays, strings, numbers). */
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value)
-    for (const item of Object.values(value)) deepFreeze(item)
-  }
-  return value
+  return { rolesFor: keptUntilChange(store, (userId) => store.rolesForUser(userId)) }
 }
 
 export class OrgaService {
