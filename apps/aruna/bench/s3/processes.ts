@@ -59,7 +59,12 @@ export async function launch<T>(
         if (!done && line.trim() !== '' && ready(line, state)) {
           done = true
           clearTimeout(timer)
+          // From here on the output is only drained (or kept in the log file): parsing every access
+          // log line would take CPU from the client and the servers on a 2-core machine.
+          child.stdout?.off('data', onData).resume()
+          child.stderr?.off('data', onData).resume()
           resolve({ child, state, ms: performance.now() - t0 })
+          return
         }
     }
     child.stdout?.on('data', onData)

@@ -72,8 +72,8 @@ function singleNode(f: Figures): string {
   })
   return `## The S3 API against a ceiling and s3rver (single node, 2-core machine)
 
-Each server in its own process on loopback; the client (node:http, keep-alive, presigned URLs signed
-before the clock starts) runs the same bounded workloads against each: random data, one prefix per
+Each server in its own process on loopback; the client (node:http, presigned URLs signed before the
+clock starts, one pool of keep-alive connections per server and workload, opened by the warm-up) runs the same bounded workloads against each: random data, one prefix per
 worker, each workload first warmed up on every server without measuring (objects up to 1 MiB: as many
 operations again, at most 1000), then cut into ${f.rounds} slices that run on the servers in turn (order
 reversed every other round), so that the servers share whatever else the machine does alike. Server CPU is the

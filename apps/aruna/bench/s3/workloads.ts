@@ -68,9 +68,9 @@ async function runSlice(
   w: Workload,
   from: number,
   to: number,
+  agent: Agent,
 ): Promise<Slice> {
   const { op, size, concurrency } = w
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency * server.bases.length })
   const body = op === 'PUT' ? Array.from({ length: Math.min(to - from, 64) }, () => randomBytes(size)) : []
   const entryOf = (i: number) => (op === 'PUT' ? i : i + 1)
   const urls = Array.from({ length: to - from }, (_v, k) =>
@@ -100,7 +100,6 @@ async function runSlice(
   const used = process.cpuUsage(cpu)
   const serverCpuUsed = (await serverCpuMs(server)) - serverCpu
   const othersCpuUsed = (await othersCpuMs(others)) - othersCpu
-  agent.destroy()
   return {
     samples,
     ms,
@@ -123,9 +122,36 @@ async function othersCpuMs(others: Server[]): Promise<number> {
  * on a busy machine.
  */
 export async function run(targets: Server[], w: Workload, maxRounds: number): Promise<Result[]> {
-  const { op, size, concurrency, ops } = w
+  const { concurrency, ops } = w
   const rounds = Math.max(1, Math.min(maxRounds, Math.floor(ops / concurrency)))
   const slices = new Map<string, Slice[]>(targets.map((server) => [server.name, []]))
+  // One pool of keep-alive connections per server for the whole workload, as warp keeps its
+  // connections: the warm-up opens them, the measured slices reuse them. (A new pool per slice had every
+  // slice open its connections again while the first ones were already busy: a Node server accepts one
+  // connection per turn of its event loop, so the last of 20 waited 20–60 ms, and those first requests
+  // made the p99.)
+  const agents = new Map<string, Agent>(
+    targets.map((server) => [
+      server.name,
+      new Agent({ keepAlive: true, maxSockets: concurrency * server.bases.length }),
+    ]),
+  )
+  const agentOf = (server: Server) => agents.get(server.name) as Agent
+  try {
+    return await runRounds(targets, w, rounds, slices, agentOf)
+  } finally {
+    for (const agent of agents.values()) agent.destroy()
+  }
+}
+
+async function runRounds(
+  targets: Server[],
+  w: Workload,
+  rounds: number,
+  slices: Map<string, Slice[]>,
+  agentOf: (server: Server) => Agent,
+): Promise<Result[]> {
+  const { op, size, concurrency, ops } = w
   // Unmeasured warm-up on every server first, so that none is measured while its code paths are still
   // being compiled (a realm's nodes start fresh, the single node beside them has run every workload
   // before). PUTs write keys of their own; GETs read the workload's first keys.
@@ -138,6 +164,7 @@ export async function run(targets: Server[], w: Workload, maxRounds: number): Pr
         op === 'PUT' ? { ...w, keyPrefix: `${w.keyPrefix ?? ''}warmup/` } : w,
         0,
         warmup,
+        agentOf(server),
       )
   for (let round = 0; round < rounds; round++) {
     const from = Math.round((ops * round) / rounds)
@@ -150,6 +177,7 @@ export async function run(targets: Server[], w: Workload, maxRounds: number): Pr
           w,
           from,
           to,
+          agentOf(server),
         ),
       )
   }
