@@ -234,8 +234,15 @@ export class LmdbObjectIndex implements ObjectIndex {
   async getCurrent(bucket: string, key: string): Promise<ContentVersion> {
     validateKey(key)
     this.#requireBucket(bucket)
-    const newest = this.#newestVersion(bucket, key)
-    const version = newest === undefined ? undefined : decodeVersion(newest.value)
+    // Two point reads (`current` names the version, `versions` holds it): a range read over the key's
+    // versions costs a cursor and its iterator, more than a small GET's whole index work. `current` is
+    // written in the same transaction as every change of a key's newest version; it has no entry when
+    // that version is a delete marker (or there is none).
+    const pointer = this.#current.get(objectKey(bucket, key))
+    const versionId = pointer === undefined ? undefined : decodeCurrent(key, pointer).versionId
+    const stored =
+      versionId === undefined ? undefined : this.#versions.get(versionKey(bucket, key, versionId))
+    const version = stored === undefined ? undefined : decodeVersion(stored)
     if (version === undefined || version.deleteMarker === true) {
       throw new DataError('NoSuchKey', `no object ${key} in bucket ${bucket}`)
     }
