@@ -1,4 +1,4 @@
-import { createHash, createHmac, type KeyObject, timingSafeEqual } from 'node:crypto'
+import { createHmac, hash, type KeyObject, timingSafeEqual } from 'node:crypto'
 import { AuthError } from './errors.js'
 import { quote } from './resource-path.js'
 
@@ -101,9 +101,34 @@ function isCanonicalAlready(raw: string, slash: boolean): boolean {
   return true
 }
 
+/**
+ * True when `raw` is its own SigV4 encoding: unreserved characters (and `/` when `slash`), and escapes
+ * `%XX` in upper-case hex of bytes that are not unreserved — what `uriEncodeBytes` writes. A presigned
+ * URL's credential (`AKID%2F20130524%2F…`) is such a value: decoding and encoding it again would give
+ * the same text.
+ */
+function isEncodedAlready(raw: string, slash: boolean): boolean {
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i)
+    if (isUnreserved(c) || (slash && c === 0x2f)) continue
+    if (c !== 0x25) return false
+    const hi = upperHexValue(raw.charCodeAt(i + 1))
+    const lo = upperHexValue(raw.charCodeAt(i + 2))
+    if (hi < 0 || lo < 0 || isUnreserved((hi << 4) | lo)) return false
+    i += 2
+  }
+  return true
+}
+
+function upperHexValue(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30
+  if (c >= 0x41 && c <= 0x46) return c - 0x37
+  return -1
+}
+
 /** The canonical form of one raw path segment or query component: decoded, then SigV4-encoded. */
 function canonicalComponent(raw: string, plusIsSpace: boolean, what: string): string {
-  if (isCanonicalAlready(raw, false)) return raw
+  if (isEncodedAlready(raw, false)) return raw
   return uriEncodeBytes(percentDecode(raw, plusIsSpace, what))
 }
 
@@ -118,7 +143,7 @@ function canonicalComponent(raw: string, plusIsSpace: boolean, what: string): st
  */
 export function canonicalUri(rawPath: string): string {
   if (rawPath.length === 0) return '/'
-  if (isCanonicalAlready(rawPath, true)) return rawPath
+  if (isEncodedAlready(rawPath, true)) return rawPath
   return rawPath
     .split('/')
     .map((segment) => canonicalComponent(segment, false, 'path'))
@@ -230,7 +255,8 @@ export function canonicalRequest(parts: CanonicalRequestParts): string {
 // Hashes, keys and signatures
 
 export function sha256Hex(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex')
+  // One call, no Hash object: a string is hashed as its UTF-8 bytes, as `update` does.
+  return hash('sha256', data, 'hex')
 }
 
 export function hmac(key: Uint8Array | string, data: string | Uint8Array): Buffer {

@@ -10,6 +10,7 @@ import {
   parsePresignedQuery,
   parseQuery,
 } from '../src/index.js'
+import { percentDecode, uriEncodeBytes } from '../src/sigv4-canonical.js'
 import { expectThrowsCode } from './sigv4-fixtures.js'
 
 const SIG = 'a'.repeat(64)
@@ -168,6 +169,69 @@ describe('canonical request parts', () => {
     expect(canonicalQuery(parseQuery('X-Amz-Signature=s&a=1'), false)).toBe('X-Amz-Signature=s&a=1')
     expect(parseQuery('&&a=1&&')).toHaveLength(1)
     expect(parseQuery('k=%E2%9C%93')[0]).toMatchObject({ name: 'k', value: '✓' })
+  })
+
+  it('gives every path and query value the encoding of its decoded bytes, already encoded or not', () => {
+    // The fast path keeps a value that is its own encoding; every other goes through decode + encode.
+    // Pieces that are and are not their own encoding: upper- and lower-case escapes, escapes of
+    // unreserved and reserved bytes, bad escapes, UTF-8 beyond ASCII, `+`, `/` and plain text.
+    const pieces = [
+      'a',
+      'Z',
+      '9',
+      '-',
+      '~',
+      '%2F',
+      '%2f',
+      '%41',
+      '%7E',
+      '%20',
+      '%C3%BC',
+      '%c3%bc',
+      '+',
+      '/',
+      '*',
+      'ü',
+      '%',
+      '%G1',
+      '%4',
+    ]
+    let seed = 7
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31
+      return seed % n
+    }
+    const slow = (raw: string, plusIsSpace: boolean) =>
+      uriEncodeBytes(percentDecode(raw, plusIsSpace, 'test'))
+    const outcome = (f: () => string) => {
+      try {
+        return f()
+      } catch (err) {
+        return `throws ${(err as { code?: string }).code}`
+      }
+    }
+    const shown = new Set<string>()
+    for (let n = 0; n < 3000; n++) {
+      const raw = Array.from({ length: 1 + random(5) }, () => pieces[random(pieces.length)]).join('')
+      const path = `/b/${raw}`
+      const expectedPath = outcome(() =>
+        path
+          .split('/')
+          .map((segment) => slow(segment, false))
+          .join('/'),
+      )
+      expect(
+        outcome(() => canonicalUri(path)),
+        path,
+      ).toBe(expectedPath)
+      const expectedQuery = outcome(() => `k=${slow(raw.replaceAll('/', '%2F'), true)}`)
+      expect(
+        outcome(() => canonicalQuery(parseQuery(`k=${raw.replaceAll('/', '%2F')}`), false)),
+        raw,
+      ).toBe(expectedQuery)
+      shown.add(expectedPath === path ? 'kept' : expectedPath.startsWith('throws') ? 'refused' : 'encoded')
+    }
+    expect([...shown].sort()).toEqual(['encoded', 'kept', 'refused'])
   })
 
   it('canonicalises exactly the signed headers, safely for any name', () => {
