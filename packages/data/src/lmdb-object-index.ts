@@ -206,7 +206,8 @@ export class LmdbObjectIndex implements ObjectIndex {
     return lmdbWrite(
       this.#root.childTransaction(() => {
         this.#storedBucket(bucket)
-        if (this.#purges.get(stored) !== undefined) return { stored: false, current: false }
+        if (this.#purges.get(stored) !== undefined)
+          return { stored: false, current: false, onlyVersion: false }
         const newest = this.#newestVersion(bucket, key)
         const existing = this.#versions.get(stored)
         if (existing !== undefined) {
@@ -216,7 +217,7 @@ export class LmdbObjectIndex implements ObjectIndex {
               `a different record already has version id ${version.versionId}`,
             )
           }
-          return { stored: false, current: newest?.key.equals(stored) === true }
+          return { stored: false, current: newest?.key.equals(stored) === true, onlyVersion: false }
         }
         // Inverted ids: a newer version sorts before the key's newest so far.
         const current = newest === undefined || Buffer.compare(stored, newest.key) < 0
@@ -226,7 +227,7 @@ export class LmdbObjectIndex implements ObjectIndex {
           if (version.deleteMarker === true) this.#current.removeSync(pointer)
           else this.#current.putSync(pointer, encodeCurrent(version))
         }
-        return { stored: true, current }
+        return { stored: true, current, onlyVersion: newest === undefined }
       }),
     )
   }

@@ -64,7 +64,8 @@ export class MemoryObjectIndex implements ObjectIndex {
   async putVersion(version: ObjectVersion): Promise<PutVersionResult> {
     validateVersion(version)
     const state = this.#state(version.bucket)
-    if (state.purges.has(purgeId(version.key, version.versionId))) return { stored: false, current: false }
+    if (state.purges.has(purgeId(version.key, version.versionId)))
+      return { stored: false, current: false, onlyVersion: false }
     let versions = state.history.get(version.key)
     if (versions === undefined) {
       versions = []
@@ -82,14 +83,15 @@ export class MemoryObjectIndex implements ObjectIndex {
           `a different record already has version id ${version.versionId}`,
         )
       }
-      return { stored: false, current: at === 0 }
+      return { stored: false, current: at === 0, onlyVersion: false }
     }
+    const onlyVersion = versions.length === 0
     versions.splice(at, 0, structuredClone(version))
     if (at === 0) {
       if (version.deleteMarker === true) removeSorted(state.live, version.key)
       else insertSorted(state.live, version.key)
     }
-    return { stored: true, current: at === 0 }
+    return { stored: true, current: at === 0, onlyVersion }
   }
 
   async getCurrent(bucket: string, key: string): Promise<ContentVersion> {

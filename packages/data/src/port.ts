@@ -205,6 +205,11 @@ export interface PutVersionResult {
   stored: boolean
   /** Whether the record is now its key's newest version. */
   current: boolean
+  /**
+   * Stored, and the index held no other version of its key: there is nothing the record replaces (an
+   * unversioned write need not look for older `null` versions to purge).
+   */
+  onlyVersion: boolean
 }
 
 /** A key as ListObjectsV2 shows it: its newest version, which is not a delete marker. */

@@ -104,7 +104,7 @@ describe('LmdbObjectIndex after a crash', () => {
         createdAt: new Date().toISOString(),
         deleteMarker: true,
       })
-      expect(after).toEqual({ stored: true, current: true })
+      expect(after).toEqual({ stored: true, current: true, onlyVersion: false })
     } finally {
       await index.close()
     }

@@ -81,9 +81,17 @@ describe('LmdbObjectIndex across restarts', () => {
     await expectCode(index.getCurrent('bkt1', 'dir/b'), 'NoSuchKey')
     expect((await index.list('other')).objects.map((o) => o.key)).toEqual(['x'])
     // Still writable, and the rules still hold for records that arrive after the restart.
-    expect(await index.putVersion(content('bkt1', 'a', vid(2), 6))).toEqual({ stored: false, current: true })
+    expect(await index.putVersion(content('bkt1', 'a', vid(2), 6))).toEqual({
+      stored: false,
+      current: true,
+      onlyVersion: false,
+    })
     await expectCode(index.putVersion(content('bkt1', 'a', vid(2), 7)), 'VersionConflict')
-    expect(await index.putVersion(content('bkt1', 'a', vid(9)))).toEqual({ stored: true, current: true })
+    expect(await index.putVersion(content('bkt1', 'a', vid(9)))).toEqual({
+      stored: true,
+      current: true,
+      onlyVersion: false,
+    })
   })
 
   it('keeps a deleted bucket deleted, with its history gone, after a restart', async () => {
@@ -250,7 +258,11 @@ describe('LmdbObjectIndex writes', () => {
     const short = vid(1, 'n')
     const long = vid(1, 'n1')
     await index.putVersion(content('bkt1', 'k', long))
-    expect(await index.putVersion(content('bkt1', 'k', short))).toEqual({ stored: true, current: false })
+    expect(await index.putVersion(content('bkt1', 'k', short))).toEqual({
+      stored: true,
+      current: false,
+      onlyVersion: false,
+    })
     expect(await collectVersions(index.listVersions('bkt1'))).toEqual([
       ['k', long],
       ['k', short],

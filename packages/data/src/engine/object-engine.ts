@@ -789,8 +789,9 @@ export class ObjectEngine {
       manifest,
       ...(versioning === 'Enabled' ? {} : { nullVersion: true as const }),
     }
-    await this.index.putVersion(version)
-    if (versioning !== 'Enabled') await this.#purgeNullVersions(bucket, key, 'keep-newest')
+    const { onlyVersion } = await this.index.putVersion(version)
+    // A key that held no other version has no older `null` version to purge (the usual new key).
+    if (versioning !== 'Enabled' && !onlyVersion) await this.#purgeNullVersions(bucket, key, 'keep-newest')
     return version
   }
 

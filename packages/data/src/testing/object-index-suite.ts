@@ -92,7 +92,7 @@ export function runObjectIndexTests(common: TestSetup<ObjectIndex>): void {
 
     it('returns the version it recorded as the current one', async () => {
       const v = content('bkt1', 'dir/file.txt', vid(1), 1234)
-      expect(await index.putVersion(v)).toEqual({ stored: true, current: true })
+      expect(await index.putVersion(v)).toEqual({ stored: true, current: true, onlyVersion: true })
       expect(await index.getCurrent('bkt1', 'dir/file.txt')).toEqual(v)
       expect(await index.getVersion('bkt1', 'dir/file.txt', v.versionId)).toEqual(v)
     })
@@ -105,9 +105,21 @@ export function runObjectIndexTests(common: TestSetup<ObjectIndex>): void {
     })
 
     it('makes the greatest version id current whatever order versions arrive in', async () => {
-      expect(await index.putVersion(content('bkt1', 'k', vid(20)))).toEqual({ stored: true, current: true })
-      expect(await index.putVersion(content('bkt1', 'k', vid(10)))).toEqual({ stored: true, current: false })
-      expect(await index.putVersion(content('bkt1', 'k', vid(30)))).toEqual({ stored: true, current: true })
+      expect(await index.putVersion(content('bkt1', 'k', vid(20)))).toEqual({
+        stored: true,
+        current: true,
+        onlyVersion: true,
+      })
+      expect(await index.putVersion(content('bkt1', 'k', vid(10)))).toEqual({
+        stored: true,
+        current: false,
+        onlyVersion: false,
+      })
+      expect(await index.putVersion(content('bkt1', 'k', vid(30)))).toEqual({
+        stored: true,
+        current: true,
+        onlyVersion: false,
+      })
       expect((await index.getCurrent('bkt1', 'k')).versionId).toBe(vid(30))
     })
 
@@ -129,9 +141,9 @@ export function runObjectIndexTests(common: TestSetup<ObjectIndex>): void {
         key: 'k',
         bucket: 'bkt1',
       }
-      expect(await index.putVersion(reordered)).toEqual({ stored: false, current: true })
+      expect(await index.putVersion(reordered)).toEqual({ stored: false, current: true, onlyVersion: false })
       await index.putVersion(content('bkt1', 'k', vid(2)))
-      expect(await index.putVersion(v)).toEqual({ stored: false, current: false })
+      expect(await index.putVersion(v)).toEqual({ stored: false, current: false, onlyVersion: false })
       expect(await collectVersions(index.listVersions('bkt1'))).toEqual([
         ['k', vid(2)],
         ['k', vid(1)],
@@ -148,7 +160,11 @@ export function runObjectIndexTests(common: TestSetup<ObjectIndex>): void {
     it('hides a key whose newest version is a delete marker but keeps its history', async () => {
       const v1 = content('bkt1', 'k', vid(1))
       await index.putVersion(v1)
-      expect(await index.putVersion(marker('bkt1', 'k', vid(2)))).toEqual({ stored: true, current: true })
+      expect(await index.putVersion(marker('bkt1', 'k', vid(2)))).toEqual({
+        stored: true,
+        current: true,
+        onlyVersion: false,
+      })
       await expectCode(index.getCurrent('bkt1', 'k'), 'NoSuchKey')
       expect(await index.getVersion('bkt1', 'k', vid(1))).toEqual(v1)
       expect(await index.getVersion('bkt1', 'k', vid(2))).toEqual(marker('bkt1', 'k', vid(2)))
@@ -159,7 +175,11 @@ export function runObjectIndexTests(common: TestSetup<ObjectIndex>): void {
 
     it('keeps content current when an older delete marker arrives late', async () => {
       await index.putVersion(content('bkt1', 'k', vid(5)))
-      expect(await index.putVersion(marker('bkt1', 'k', vid(4)))).toEqual({ stored: true, current: false })
+      expect(await index.putVersion(marker('bkt1', 'k', vid(4)))).toEqual({
+        stored: true,
+        current: false,
+        onlyVersion: false,
+      })
       expect((await index.getCurrent('bkt1', 'k')).versionId).toBe(vid(5))
       expect((await index.list('bkt1')).objects.map((o) => o.key)).toEqual(['k'])
     })
@@ -303,7 +323,7 @@ export function runObjectIndexTests(common: TestSetup<ObjectIndex>): void {
       expect(await collectVersions(index.listVersions('bkt1'))).toEqual([['k', vid(1)]])
       expect((await index.list('bkt1')).objects.map((o) => o.versionId)).toEqual([vid(1)])
       expect(await index.purgeVersion(purge('bkt1', 'k', vid(2)))).toEqual({ stored: false })
-      expect(await index.putVersion(v2)).toEqual({ stored: false, current: false })
+      expect(await index.putVersion(v2)).toEqual({ stored: false, current: false, onlyVersion: false })
       expect((await index.getCurrent('bkt1', 'k')).versionId).toBe(vid(1))
     })
 
@@ -326,7 +346,11 @@ export function runObjectIndexTests(common: TestSetup<ObjectIndex>): void {
 
     it('keeps a version out that arrives after its purge (a replica that was offline)', async () => {
       expect(await index.purgeVersion(purge('bkt1', 'k', vid(5)))).toEqual({ stored: true })
-      expect(await index.putVersion(content('bkt1', 'k', vid(5)))).toEqual({ stored: false, current: false })
+      expect(await index.putVersion(content('bkt1', 'k', vid(5)))).toEqual({
+        stored: false,
+        current: false,
+        onlyVersion: false,
+      })
       await expectCode(index.getCurrent('bkt1', 'k'), 'NoSuchKey')
       expect(await collectVersions(index.listVersions('bkt1'))).toEqual([])
       expect(await collectPurges(index, 'bkt1')).toEqual([purge('bkt1', 'k', vid(5))])
