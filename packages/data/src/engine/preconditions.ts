@@ -18,6 +18,10 @@ export function evaluatePreconditions(
   object: { etag: string; lastModified: string },
   conditions: Preconditions,
 ): PreconditionOutcome {
+  const { ifMatch, ifNoneMatch, ifModifiedSince, ifUnmodifiedSince } = conditions
+  // Most requests are unconditional: no date to parse.
+  const none = ifMatch === undefined && ifNoneMatch === undefined
+  if (none && ifModifiedSince === undefined && ifUnmodifiedSince === undefined) return 'proceed'
   const modified = Math.floor(Date.parse(object.lastModified) / 1000)
   if (conditions.ifMatch !== undefined) {
     if (!etagListMatches(conditions.ifMatch, object.etag)) return 'failed'
