@@ -1,16 +1,16 @@
-import { createSecretKey, type KeyObject } from 'node:crypto'
 import { AuthError } from './errors.js'
 import type { AccessKeyStore } from './port.js'
 import { quote } from './resource-path.js'
-import type { QueryParam, SigV4Headers } from './sigv4-canonical.js'
+import type { HmacPads, QueryParam, SigV4Headers } from './sigv4-canonical.js'
 import {
   canonicalRequest,
   credentialScope,
   deriveSigningKey,
   headerText,
+  hmacPads,
   parseQuery,
   signaturesEqual,
-  signHex,
+  signHexWithPads,
   stringToSign,
 } from './sigv4-canonical.js'
 import { ChunkSignatureVerifier } from './sigv4-chunks.js'
@@ -169,12 +169,12 @@ export class SigV4Verifier {
   readonly #maxSkew: number
   readonly #clock: () => number
   /**
-   * Signing keys by access key id and scope: four HMACs saved per request, and the key as a `KeyObject`
-   * (Node then checks and copies no key per HMAC). Bounded, oldest out.
+   * Signing keys by access key id and scope: four HMACs saved per request, and the key's HMAC pads
+   * (the request's HMAC is then two one-call hashes). Bounded, oldest out.
    */
   readonly #signingKeys = new Map<
     string,
-    { readonly secret: string; readonly key: Buffer; readonly keyObject: KeyObject }
+    { readonly secret: string; readonly key: Buffer; readonly pads: HmacPads }
   >()
 
   constructor(init: SigV4VerifierInit) {
@@ -230,7 +230,7 @@ export class SigV4Verifier {
     if (found === undefined) {
       throw new AuthError('InvalidAccessKeyId', `no access key ${quote(credential.accessKeyId)} on this node`)
     }
-    const { key: signingKey, keyObject } = this.#signingKey(credential.accessKeyId, found.secret, scope)
+    const { key: signingKey, pads } = this.#signingKey(credential.accessKeyId, found.secret, scope)
     const scopeText = credentialScope(scope.date, scope.region, scope.service)
     const canonical = canonicalRequest({
       method: request.method,
@@ -241,7 +241,7 @@ export class SigV4Verifier {
       payloadHash: signed.payloadHash,
       presigned: kind === 'presigned',
     })
-    const expected = signHex(keyObject, stringToSign(signed.amzDate, scopeText, canonical))
+    const expected = signHexWithPads(pads, stringToSign(signed.amzDate, scopeText, canonical))
     if (!signaturesEqual(expected, signature)) {
       throw new AuthError('SignatureDoesNotMatch', 'the request signature does not match')
     }
@@ -324,7 +324,7 @@ export class SigV4Verifier {
     accessKeyId: string,
     secret: string,
     scope: CredentialScope,
-  ): { readonly key: Buffer; readonly keyObject: KeyObject } {
+  ): { readonly key: Buffer; readonly pads: HmacPads } {
     const cacheKey = `${accessKeyId}\n${scope.date}\n${scope.region}\n${scope.service}`
     const cached = this.#signingKeys.get(cacheKey)
     if (cached !== undefined && cached.secret === secret) return cached
@@ -333,7 +333,7 @@ export class SigV4Verifier {
       const oldest = this.#signingKeys.keys().next()
       if (oldest.done !== true) this.#signingKeys.delete(oldest.value)
     }
-    const entry = { secret, key, keyObject: createSecretKey(key) }
+    const entry = { secret, key, pads: hmacPads(key) }
     this.#signingKeys.set(cacheKey, entry)
     return entry
   }

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import {
   canonicalHeaders,
@@ -10,7 +11,7 @@ import {
   parsePresignedQuery,
   parseQuery,
 } from '../src/index.js'
-import { percentDecode, uriEncodeBytes } from '../src/sigv4-canonical.js'
+import { hmacPads, percentDecode, signHexWithPads, uriEncodeBytes } from '../src/sigv4-canonical.js'
 import { expectThrowsCode } from './sigv4-fixtures.js'
 
 const SIG = 'a'.repeat(64)
@@ -232,6 +233,18 @@ describe('canonical request parts', () => {
       shown.add(expectedPath === path ? 'kept' : expectedPath.startsWith('throws') ? 'refused' : 'encoded')
     }
     expect([...shown].sort()).toEqual(['encoded', 'kept', 'refused'])
+  })
+
+  it('signs with prepared HMAC pads exactly as HMAC-SHA256 does, for keys up to and beyond a block', () => {
+    for (const length of [0, 1, 31, 32, 33, 63, 64, 65, 100, 200]) {
+      const key = Buffer.from(Array.from({ length }, (_v, i) => (i * 37 + length) & 0xff))
+      const pads = hmacPads(key)
+      for (const text of ['', 'AWS4-HMAC-SHA256\n20261207T000000Z\nscope\nabc', 'ü✓😀'.repeat(40)]) {
+        expect(signHexWithPads(pads, text), `key of ${length} bytes`).toBe(
+          createHmac('sha256', key).update(text).digest('hex'),
+        )
+      }
+    }
   })
 
   it('canonicalises exactly the signed headers, safely for any name', () => {
