@@ -8,6 +8,16 @@ export interface AbortOptions {
   signal?: AbortSignal
 }
 
+export interface PutOptions extends AbortOptions {
+  /**
+   * The caller writes an object version referencing this chunk next (`ObjectIndex.putVersion`, the
+   * record of a PutObject). A store that replicates may then resolve once the chunk is durable here and
+   * send it to the other nodes with that record, which is acknowledged only when both are durable
+   * there. Stores that do not replicate ignore it.
+   */
+  withVersion?: boolean
+}
+
 export interface GetOptions extends AbortOptions {
   /** Memory the chunk may be read into (see `BlobStore.get`). */
   into?: Uint8Array
@@ -45,7 +55,7 @@ export interface BlobStore {
    * Stores a chunk and returns its id and size. Idempotent: storing bytes already present keeps the
    * existing copy. The write is durable when the promise resolves (for stores that persist at all).
    */
-  put(source: ChunkSource, options?: AbortOptions): Promise<ChunkRef>
+  put(source: ChunkSource, options?: PutOptions): Promise<ChunkRef>
 
   /**
    * Stores a chunk that arrived under a claimed id, e.g. from another node during replication or

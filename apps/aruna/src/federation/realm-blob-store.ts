@@ -34,13 +34,16 @@ import {
   type GetOptions,
   type HaveChunksResponse,
   isDataError,
+  MAX_RIDING_CHUNK_BYTES,
   type PushChunkResponse,
+  type PutOptions,
   putNamedChunk,
   type ReplicationProtocols,
   rankNodes,
 } from '@aruna/data'
 import { isNetworkError, type Network } from '@aruna/network'
 import type { Logger } from '../logger.js'
+import { ChunkRiders, type Rider } from './chunk-riders.js'
 import type { RealmNodes } from './realm-nodes.js'
 
 /** How long one chunk transfer to or from another node may take. */
@@ -63,6 +66,13 @@ export interface RealmBlobStoreInit {
   readonly nodes: RealmNodes
   readonly writeQuorum: WriteQuorum
   readonly logger: Logger
+  /**
+   * Small chunks of PutObjects go to the other holders with their version record (`riders`, which
+   * the realm's object index takes them from). Default on.
+   */
+  readonly chunksWithVersions?: boolean
+  /** How long a rider waits for its record before it goes alone (default `RIDER_TTL_MS`). */
+  readonly riderTtlMs?: number
 }
 
 /** Counters of what the store did since start (metrics and `aruna status`). */
@@ -89,9 +99,12 @@ export class RealmBlobStore implements BlobStore {
   }
   /** Copies still going after their write was acknowledged. */
   readonly #late = new Set<Promise<unknown>>()
+  /** Chunks waiting to travel with their version record (`put` with `withVersion`). */
+  readonly riders: ChunkRiders
 
   constructor(init: RealmBlobStoreInit) {
     this.#init = init
+    this.riders = new ChunkRiders((rider) => this.#sendAlone(rider), init.riderTtlMs)
   }
 
   get local(): BlobStore {
@@ -120,9 +133,43 @@ export class RealmBlobStore implements BlobStore {
     return Math.max(1, Math.min(wanted, holders))
   }
 
-  async put(source: ChunkSource, options: AbortOptions = {}): Promise<ChunkRef> {
+  async put(source: ChunkSource, options: PutOptions = {}): Promise<ChunkRef> {
     const bytes = await collect(source)
-    return this.#replicate(chunkCidOf(bytes), bytes, options)
+    const cid = chunkCidOf(bytes)
+    if (options.withVersion === true && this.#init.chunksWithVersions !== false) {
+      const ridden = await this.#ride(cid, bytes, options)
+      if (ridden !== undefined) return ridden
+    }
+    return this.#replicate(cid, bytes, options)
+  }
+
+  /**
+   * A small chunk whose version record comes next, when this node is one of the nodes it is written
+   * to: written here, then left as a rider for the record's push to the others (`ChunkRiders`).
+   * Undefined when it goes the usual way.
+   */
+  async #ride(cid: string, bytes: Uint8Array, options: AbortOptions): Promise<ChunkRef | undefined> {
+    if (bytes.byteLength > MAX_RIDING_CHUNK_BYTES) return undefined
+    const self = this.#init.nodes.self
+    const { targets, holders } = this.targets(cid)
+    const peers = targets.filter((target) => target !== self)
+    const needed = this.quorum(holders) - 1
+    if (peers.length === targets.length || peers.length === 0 || needed < 1) return undefined
+    await putNamedChunk(this.#init.local, cid, bytes, options)
+    this.riders.add({ cid, bytes, peers, needed })
+    return { cid, size: bytes.byteLength }
+  }
+
+  /** A rider whose record never came (its PUT failed after storing it): a copy to its peers, late. */
+  #sendAlone(rider: Rider): void {
+    for (const peer of rider.peers) {
+      const write = this.#writeTo(peer, rider.cid, rider.bytes, {}).catch((err: unknown) => {
+        this.counters.lateCopyFailures++
+        this.#init.logger.debug({ cid: rider.cid, peer, err }, 'a late chunk copy failed')
+      })
+      this.#late.add(write)
+      void write.finally(() => this.#late.delete(write))
+    }
   }
 
   /** Bytes this process has just named (`BlobStore.putHashed`): replicated without hashing them again. */
@@ -409,6 +456,8 @@ export class RealmBlobStore implements BlobStore {
 
   /** Waits (bounded) for copies still going after their writes were acknowledged. */
   async drain(timeoutMs: number): Promise<void> {
+    // Riders still waiting (a PUT that failed after its chunk) go as late copies too.
+    this.riders.flush()
     if (this.#late.size === 0) return
     let timer: ReturnType<typeof setTimeout> | undefined
     await Promise.race([

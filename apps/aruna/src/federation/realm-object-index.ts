@@ -26,6 +26,7 @@ import {
   type ContentVersion,
   type CorsConfiguration,
   type CreateBucketOptions,
+  DataError,
   type HybridLogicalClock,
   isDataError,
   type KeyRange,
@@ -51,6 +52,7 @@ import {
 import { isNetworkError, type Network } from '@aruna/network'
 import type { Logger } from '../logger.js'
 import type { BucketTombstones } from './bucket-tombstones.js'
+import type { ChunkRiders, Rider } from './chunk-riders.js'
 import { awaitConfirmations, type Laggards, othersNeeded } from './quorum.js'
 import type { WriteQuorum } from './realm-blob-store.js'
 import type { RealmNodes } from './realm-nodes.js'
@@ -84,6 +86,13 @@ export interface RealmObjectIndexInit {
   /** Milliseconds between anti-entropy rounds with each connected node. */
   readonly antiEntropyMs: number
   readonly logger: Logger
+  /**
+   * Small chunks waiting to go with the version that references them (`RealmBlobStore.riders`), and
+   * how a chunk that came with a version is stored here (verified, durably). Without them, versions go
+   * alone and a push that carries chunks is refused.
+   */
+  readonly riders?: ChunkRiders
+  readonly storeChunk?: (cid: string, bytes: Uint8Array) => Promise<void>
 }
 
 /** Counters since start (metrics and `aruna status`). */
@@ -104,8 +113,14 @@ interface PendingBatch {
   readonly kind: RecordKind
   readonly bucket: string
   readonly records: Array<ObjectVersion | PurgeRecord>
+  /** Chunks that go with the versions (riders), and their bytes so far. */
+  readonly chunks: Map<string, Uint8Array>
+  chunkBytes: number
   readonly waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }>
 }
+
+/** The most chunk bytes one push of versions carries (the protocol allows 16 MiB per message). */
+const MAX_BATCH_CHUNK_BYTES = 8 * 1024 * 1024
 
 export class RealmObjectIndex implements ObjectIndex {
   readonly #init: RealmObjectIndexInit
@@ -290,13 +305,44 @@ export class RealmObjectIndex implements ObjectIndex {
   async #replicate(kind: RecordKind, bucket: string, record: ObjectVersion | PurgeRecord): Promise<void> {
     const { nodes, writeQuorum, factor } = this.#init
     const needed = othersNeeded(nodes, writeQuorum, factor)
-    const pushes = nodes
-      .connected()
-      .map((peer) => ({ peer, push: this.#enqueue(peer, kind, bucket, record) }))
-    await awaitConfirmations(pushes, needed, `the record of ${record.key}`, {
-      settleMs: RECORD_SETTLE_MS,
-      laggards: this.#laggards,
-    })
+    const riders = kind === 'versions' ? this.#ridersOf(record as ObjectVersion) : []
+    const pushes = nodes.connected().map((peer) => ({
+      peer,
+      push: this.#enqueue(
+        peer,
+        kind,
+        bucket,
+        record,
+        riders.filter((rider) => rider.peers.includes(peer)),
+      ),
+    }))
+    // A chunk that goes with the record needs its own write quorum among its holders, as when it went
+    // alone (`RealmBlobStore`): the record's quorum may be met by nodes that do not hold it.
+    await Promise.all([
+      awaitConfirmations(pushes, needed, `the record of ${record.key}`, {
+        settleMs: RECORD_SETTLE_MS,
+        laggards: this.#laggards,
+      }),
+      ...riders.map((rider) =>
+        awaitConfirmations(
+          pushes.filter(({ peer }) => rider.peers.includes(peer)),
+          rider.needed,
+          `chunk ${rider.cid}`,
+        ),
+      ),
+    ])
+  }
+
+  /** The chunks of `version` waiting to go with it (see `ChunkRiders`). */
+  #ridersOf(version: ObjectVersion): Rider[] {
+    const riders = this.#init.riders
+    if (riders === undefined || version.deleteMarker === true || riders.size === 0) return []
+    const found: Rider[] = []
+    for (const chunk of version.manifest.chunks) {
+      const rider = riders.take(chunk.cid)
+      if (rider !== undefined) found.push(rider)
+    }
+    return found
   }
 
   #enqueue(
@@ -304,16 +350,27 @@ export class RealmObjectIndex implements ObjectIndex {
     kind: RecordKind,
     bucket: string,
     record: ObjectVersion | PurgeRecord,
+    riders: readonly Rider[] = [],
   ): Promise<void> {
     const id = `${peer}\u0000${kind}\u0000${bucket}`
+    const riding = riders.reduce((sum, rider) => sum + rider.bytes.byteLength, 0)
     let batch = this.#pending.get(id)
-    if (batch === undefined || batch.records.length >= MAX_RECORDS) {
+    if (
+      batch === undefined ||
+      batch.records.length >= MAX_RECORDS ||
+      (riding > 0 && batch.chunkBytes + riding > MAX_BATCH_CHUNK_BYTES)
+    ) {
       if (batch !== undefined) this.#send(batch)
-      batch = { peer, kind, bucket, records: [], waiters: [] }
+      batch = { peer, kind, bucket, records: [], chunks: new Map(), chunkBytes: 0, waiters: [] }
       this.#pending.set(id, batch)
     }
     const target = batch
     target.records.push(record)
+    for (const rider of riders)
+      if (!target.chunks.has(rider.cid)) {
+        target.chunks.set(rider.cid, rider.bytes)
+        target.chunkBytes += rider.bytes.byteLength
+      }
     if (!this.#flushScheduled) {
       this.#flushScheduled = true
       setImmediate(() => this.#flush())
@@ -337,7 +394,14 @@ export class RealmObjectIndex implements ObjectIndex {
         ? network.request(
             batch.peer,
             protocols.versionRecords,
-            { kind: 'push', bucket: batch.bucket, versions: batch.records as ObjectVersion[] },
+            {
+              kind: 'push',
+              bucket: batch.bucket,
+              versions: batch.records as ObjectVersion[],
+              ...(batch.chunks.size === 0
+                ? {}
+                : { chunks: [...batch.chunks].map(([cid, bytes]) => ({ cid, bytes })) }),
+            },
             { timeoutMs: PUSH_TIMEOUT_MS },
           )
         : network.request(
@@ -558,6 +622,8 @@ export class RealmObjectIndex implements ObjectIndex {
             }
           : { kind: 'records', bucket: request.bucket, purges: page.records as PurgeRecord[], ...page.next }
       }
+      // Chunks that came with the versions are stored (verified) before them.
+      if ('versions' in request && request.chunks !== undefined) await this.#storeChunks(request.chunks)
       const stored = await this.#withBucket(peer, request.bucket, () =>
         'versions' in request ? this.#applyVersions(request.versions) : this.#applyPurges(request.purges),
       )
@@ -565,6 +631,21 @@ export class RealmObjectIndex implements ObjectIndex {
     } catch (err) {
       return refusal(err)
     }
+  }
+
+  async #storeChunks(chunks: readonly { readonly cid: string; readonly bytes: Uint8Array }[]): Promise<void> {
+    const store = this.#init.storeChunk
+    if (store === undefined)
+      throw new DataError('InvalidRequest', 'this node takes no chunks with version records')
+    await Promise.all(
+      chunks.map(({ cid, bytes }) =>
+        store(cid, bytes).catch((err: unknown) => {
+          if (isDataError(err, 'CorruptChunk'))
+            throw new DataError('InvalidRequest', `the bytes sent for chunk ${cid} do not match it`)
+          throw err
+        }),
+      ),
+    )
   }
 
   /**

@@ -332,6 +332,10 @@ async function startRealmData(federation: DataFederationInit, local: LocalStores
     factor: nodes.factor(),
     antiEntropyMs: federation.antiEntropyMs,
     logger: local.logger,
+    riders: blobs.riders,
+    storeChunk: async (cid, bytes) => {
+      await local.localBlobs.putVerified(cid, bytes)
+    },
   })
   const uploads = await RealmMultipartStore.open({
     local: local.localUploads,

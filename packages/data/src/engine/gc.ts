@@ -1,5 +1,5 @@
 import { DataError, isDataError } from '../errors.js'
-import type { AbortOptions, BlobStore, ChunkRef, ChunkSource, ObjectIndex } from '../port.js'
+import type { AbortOptions, BlobStore, ChunkRef, ChunkSource, ObjectIndex, PutOptions } from '../port.js'
 import type { MultipartStore } from './port.js'
 
 /**
@@ -58,7 +58,7 @@ export class ChunkGuard {
     }
     const putHashed = blobs.putHashed?.bind(blobs)
     return {
-      put: (source: ChunkSource, options?: AbortOptions) => pinned(() => blobs.put(source, options)),
+      put: (source: ChunkSource, options?: PutOptions) => pinned(() => blobs.put(source, options)),
       putVerified: (cid: string, source: ChunkSource, options?: AbortOptions) =>
         pinned(() => blobs.putVerified(cid, source, options)),
       ...(putHashed === undefined

@@ -34,6 +34,8 @@ export interface IngestInit {
   /** Checksum values known only once the body has ended (aws-chunked trailers). */
   trailing?: () => Partial<Record<ChecksumAlgorithm, string>>
   signal?: AbortSignal
+  /** The object version recording this content is written next (PutObject): `PutOptions.withVersion`. */
+  withVersion?: boolean
   /**
    * Hash an upload of at least `OFFLOAD_MIN_BYTES` (announced in `size`) on the hash worker (default);
    * `false` hashes everything on the event loop.
@@ -68,7 +70,7 @@ export async function ingest(blobs: BlobStore, chunker: Chunker, init: IngestIni
       : undefined
   const digester = newDigester(init, expected, hashing === undefined)
   const counter = { size: 0 }
-  const options = { signal: init.signal }
+  const options = { signal: init.signal, ...(init.withVersion === true ? { withVersion: true } : {}) }
 
   const chunks: ChunkRef[] = []
   const writes: Array<Promise<ChunkRef>> = []

@@ -297,7 +297,11 @@ export class ObjectEngine {
     const lease = this.#guard.lease()
     try {
       const blobs = this.#guard.pinningStore(this.blobs, lease)
-      const content = await ingest(blobs, this.#parts.chunker, { ...input, maxSize: this.#maxPutSize })
+      const content = await ingest(blobs, this.#parts.chunker, {
+        ...input,
+        maxSize: this.#maxPutSize,
+        withVersion: true,
+      })
       const md5 = content.digests.md5
       return await this.#record(
         input.bucket,

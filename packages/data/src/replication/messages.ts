@@ -27,6 +27,8 @@ export const MAX_CHUNK_BYTES = 16 * 1024 * 1024
 export const MAX_CHUNK_IDS = 1024
 /** Version or purge records per batch. */
 export const MAX_RECORDS = 1000
+/** The largest chunk sent with its version record rather than on its own. */
+export const MAX_RIDING_CHUNK_BYTES = 64 * 1024
 /** Key ranges per digest request. */
 export const MAX_RANGES = 256
 /** Bucket records, and bucket tombstones, per bucket records message. */
@@ -98,7 +100,17 @@ export type HaveChunksResponse =
 
 // version records of one bucket: pushed in batches, or pulled a page at a time over a key range.
 export type VersionRecordsRequest =
-  | { readonly kind: 'push'; readonly bucket: string; readonly versions: readonly ObjectVersion[] }
+  | {
+      readonly kind: 'push'
+      readonly bucket: string
+      readonly versions: readonly ObjectVersion[]
+      /**
+       * Small chunks the versions reference, sent with them instead of on their own (at most
+       * `MAX_RIDING_CHUNK_BYTES` each): the receiver stores them, verified, before the versions, and
+       * answers `stored` only when both are durable.
+       */
+      readonly chunks?: readonly { readonly cid: string; readonly bytes: Uint8Array }[]
+    }
   | PullRequest
 export type VersionRecordsResponse =
   | { readonly kind: 'stored'; readonly stored: number }
@@ -317,13 +329,19 @@ export function decodeHaveChunksResponse(value: unknown): HaveChunksResponse {
 export function decodeVersionRecordsRequest(value: unknown): VersionRecordsRequest {
   const v = record(value, 'versions request')
   if (v.kind === 'pull') return pull(v)
-  const w = exact(v, 'versions push', ['kind', 'bucket', 'versions'])
+  const w = exact(v, 'versions push', ['kind', 'bucket', 'versions', 'chunks'])
   if (w.kind !== 'push') throw new Error('not a versions request')
   const bucket = bucketName(w.bucket)
   return {
     kind: 'push',
     bucket,
     versions: list(w.versions, 'versions', 1, MAX_RECORDS, (r) => objectVersion(r, bucket)),
+    ...optional('chunks', w.chunks, (c) =>
+      list(c, 'riding chunks', 1, MAX_RECORDS, (item) => {
+        const chunk = exact(item, 'riding chunk', ['cid', 'bytes'])
+        return { cid: chunkId(chunk.cid), bytes: bytes(chunk.bytes, 'chunk bytes', MAX_RIDING_CHUNK_BYTES) }
+      }),
+    ),
   }
 }
 
