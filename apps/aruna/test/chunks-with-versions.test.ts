@@ -175,6 +175,14 @@ describe('small chunks with their version records', () => {
     return found.sort()
   }
 
+  async function everyHolderHas(members: Member[], cid: string, holders: readonly Member[]): Promise<void> {
+    const expected = holders.map((holder) => holder.id).sort()
+    await waitFor(
+      'every holder has the chunk',
+      async () => (await holdersOf(members, cid)).join() === expected.join(),
+    )
+  }
+
   it('sends the chunk with the record, once per node, and acknowledges with the chunk on a quorum of its holders', async () => {
     const members = await realm()
     const { bytes, cid, holders } = placed(members, 1)
@@ -188,15 +196,7 @@ describe('small chunks with their version records', () => {
     const held = await holdersOf(members, cid)
     expect(held).toContain(entry.id)
     expect(held.filter((id) => holders.some((h) => h.id === id)).length).toBeGreaterThanOrEqual(2)
-    await waitFor(
-      'every holder has the chunk',
-      async () =>
-        (await holdersOf(members, cid)).join() ===
-        holders
-          .map((h) => h.id)
-          .sort()
-          .join(),
-    )
+    await everyHolderHas(members, cid, holders)
     // Only the holders got the bytes; every node got the record.
     for (const member of members)
       await waitFor(`${member.id} has the record`, async () =>
@@ -233,15 +233,7 @@ describe('small chunks with their version records', () => {
     const entry = holders[0] as Member
     await entry.store.put(bytes, { withVersion: true })
     expect(entry.store.riders.size).toBe(1)
-    await waitFor(
-      'every holder has the chunk',
-      async () =>
-        (await holdersOf(members, cid)).join() ===
-        holders
-          .map((h) => h.id)
-          .sort()
-          .join(),
-    )
+    await everyHolderHas(members, cid, holders)
     expect(entry.store.riders.size).toBe(0)
     expect(entry.sent.filter((id) => id.includes('push-chunk'))).toHaveLength(2)
   })
