@@ -66,11 +66,6 @@ export interface RealmBlobStoreInit {
   readonly nodes: RealmNodes
   readonly writeQuorum: WriteQuorum
   readonly logger: Logger
-  /**
-   * Small chunks of PutObjects go to the other holders with their version record (`riders`, which
-   * the realm's object index takes them from). Default on.
-   */
-  readonly chunksWithVersions?: boolean
   /** How long a rider waits for its record before it goes alone (default `RIDER_TTL_MS`). */
   readonly riderTtlMs?: number
 }
@@ -136,7 +131,9 @@ export class RealmBlobStore implements BlobStore {
   async put(source: ChunkSource, options: PutOptions = {}): Promise<ChunkRef> {
     const bytes = await collect(source)
     const cid = chunkCidOf(bytes)
-    if (options.withVersion === true && this.#init.chunksWithVersions !== false) {
+    // Small chunks of PutObjects go with their version record (`riders`, which the realm's object index
+    // takes them from).
+    if (options.withVersion === true) {
       const ridden = await this.#ride(cid, bytes, options)
       if (ridden !== undefined) return ridden
     }
