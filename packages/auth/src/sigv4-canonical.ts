@@ -92,12 +92,9 @@ export function percentDecode(raw: string, plusIsSpace: boolean, what: string): 
   return Buffer.from(bytes)
 }
 
-/** True when `raw` needs no re-encoding: only unreserved characters (and `/` when `slash`). */
-function isCanonicalAlready(raw: string, slash: boolean): boolean {
-  for (let i = 0; i < raw.length; i++) {
-    const c = raw.charCodeAt(i)
-    if (!(isUnreserved(c) || (slash && c === 0x2f))) return false
-  }
+/** True when `raw` needs no decoding: only unreserved characters. */
+function isUnreservedOnly(raw: string): boolean {
+  for (let i = 0; i < raw.length; i++) if (!isUnreserved(raw.charCodeAt(i))) return false
   return true
 }
 
@@ -120,10 +117,9 @@ function isEncodedAlready(raw: string, slash: boolean): boolean {
   return true
 }
 
+/** `hexValue` for upper-case hex only: SigV4 writes escapes in upper case. */
 function upperHexValue(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30
-  if (c >= 0x41 && c <= 0x46) return c - 0x37
-  return -1
+  return c >= 0x61 ? -1 : hexValue(c)
 }
 
 /** The canonical form of one raw path segment or query component: decoded, then SigV4-encoded. */
@@ -170,7 +166,7 @@ export function parseQuery(rawQuery: string): QueryParam[] {
 }
 
 function decodeText(raw: string): string {
-  if (isCanonicalAlready(raw, false)) return raw
+  if (isUnreservedOnly(raw)) return raw
   return percentDecode(raw, true, 'query').toString('utf8')
 }
 

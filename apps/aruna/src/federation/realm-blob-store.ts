@@ -160,13 +160,19 @@ export class RealmBlobStore implements BlobStore {
   /** A rider whose record never came (its PUT failed after storing it): a copy to its peers, late. */
   #sendAlone(rider: Rider): void {
     for (const peer of rider.peers) {
-      const write = this.#writeTo(peer, rider.cid, rider.bytes, {}).catch((err: unknown) => {
-        this.counters.lateCopyFailures++
-        this.#init.logger.debug({ cid: rider.cid, peer, err }, 'a late chunk copy failed')
-      })
-      this.#late.add(write)
-      void write.finally(() => this.#late.delete(write))
+      this.#track(
+        this.#writeTo(peer, rider.cid, rider.bytes, {}).catch((err: unknown) => {
+          this.counters.lateCopyFailures++
+          this.#init.logger.debug({ cid: rider.cid, peer, err }, 'a late chunk copy failed')
+        }),
+      )
     }
+  }
+
+  /** Keeps `write` among the copies `drain` waits for until it settles. */
+  #track(write: Promise<unknown>): void {
+    this.#late.add(write)
+    void write.finally(() => this.#late.delete(write))
   }
 
   /** Bytes this process has just named (`BlobStore.putHashed`): replicated without hashing them again. */
@@ -247,8 +253,7 @@ export class RealmBlobStore implements BlobStore {
             check()
           },
         )
-        this.#late.add(write)
-        void write.finally(() => this.#late.delete(write))
+        this.#track(write)
       }
       check()
     })

@@ -23,16 +23,16 @@ export function evaluatePreconditions(
   const none = ifMatch === undefined && ifNoneMatch === undefined
   if (none && ifModifiedSince === undefined && ifUnmodifiedSince === undefined) return 'proceed'
   const modified = Math.floor(Date.parse(object.lastModified) / 1000)
-  if (conditions.ifMatch !== undefined) {
-    if (!etagListMatches(conditions.ifMatch, object.etag)) return 'failed'
+  if (ifMatch !== undefined) {
+    if (!etagListMatches(ifMatch, object.etag)) return 'failed'
   } else {
-    const since = secondsOf(conditions.ifUnmodifiedSince)
+    const since = secondsOf(ifUnmodifiedSince)
     if (since !== undefined && modified > since) return 'failed'
   }
-  if (conditions.ifNoneMatch !== undefined) {
-    if (etagListMatches(conditions.ifNoneMatch, object.etag)) return 'not-modified'
+  if (ifNoneMatch !== undefined) {
+    if (etagListMatches(ifNoneMatch, object.etag)) return 'not-modified'
   } else {
-    const since = secondsOf(conditions.ifModifiedSince)
+    const since = secondsOf(ifModifiedSince)
     if (since !== undefined && modified <= since) return 'not-modified'
   }
   return 'proceed'
