@@ -41,6 +41,8 @@ interface Member {
   readonly sent: string[]
   /** Makes this node refuse every chunk that comes with a version record. */
   refuseChunks: boolean
+  /** Makes this node take such chunks with a deferred commit that then fails (`PutOptions.deferCommit`). */
+  failCommits: boolean
 }
 
 function version(member: Member, key: string, bytes: Uint8Array): ContentVersion {
@@ -116,6 +118,7 @@ describe('small chunks with their version records', () => {
         clock,
         sent,
         refuseChunks: false,
+        failCommits: false,
         index: new RealmObjectIndex({
           local,
           network,
@@ -129,8 +132,12 @@ describe('small chunks with their version records', () => {
           antiEntropyMs: 3_600_000,
           logger,
           riders: store.riders,
-          storeChunk: async (cid, bytes) => {
+          storeChunk: async (cid, bytes, deferCommit) => {
             if (member.refuseChunks) throw new DataError('ServiceUnavailable', 'refusing chunks (test)')
+            if (member.failCommits) {
+              deferCommit(Promise.reject(new DataError('ServiceUnavailable', 'the commit failed (test)')))
+              return
+            }
             await blobs.putVerified(cid, bytes)
           },
         }),
@@ -225,6 +232,17 @@ describe('small chunks with their version records', () => {
       code: 'ServiceUnavailable',
     })
     expect(await holdersOf(members, cid)).toEqual([entry.id])
+  })
+
+  it("fails the write when the chunk's holders took it with a deferred commit that failed", async () => {
+    const members = await realm()
+    const { bytes, holders } = placed(members, 5)
+    const entry = holders[0] as Member
+    for (const holder of holders.slice(1)) holder.failCommits = true
+    await entry.store.put(bytes, { withVersion: true })
+    await expect(entry.index.putVersion(version(entry, 'c.bin', bytes))).rejects.toMatchObject({
+      code: 'ServiceUnavailable',
+    })
   })
 
   it('sends a chunk alone when its record never comes', async () => {

@@ -9,7 +9,15 @@ import { DataError, throwIfAborted } from './errors.js'
 import { GroupCommit } from './group-commit.js'
 import { lmdbWrite } from './lmdb-errors.js'
 import { checkNamedChunk } from './named-chunk.js'
-import type { AbortOptions, BlobStore, ChunkRef, ChunkSource, ChunkStat, GetOptions } from './port.js'
+import type {
+  AbortOptions,
+  BlobStore,
+  ChunkRef,
+  ChunkSource,
+  ChunkStat,
+  GetOptions,
+  PutOptions,
+} from './port.js'
 
 /** Pieces read per step by `stream`. */
 const STREAM_PIECE = 256 * 1024
@@ -34,7 +42,9 @@ export interface FsBlobStoreInit {
   /**
    * The database to keep small chunks in, in an LMDB environment the caller owns and keeps open (e.g.
    * `LmdbObjectIndex.smallChunkDatabase()`: chunks and key records then share commits, one fdatasync
-   * pair for both). Default: an environment of the store's own in `small/`.
+   * pair for both). Default: an environment of the store's own in `small/`. Only with such a database
+   * does the store take `PutOptions.deferCommit`: a small chunk's commit is then ordered before every
+   * write the caller makes to that index afterwards.
    */
   smallChunks?: SmallChunkDatabase
 }
@@ -85,7 +95,9 @@ interface Placement {
  * before any of their writes resolves: `overlappingSync` off), and a read is a lookup in a memory map.
  * Reads, `has`, `stat`, `delete` and `list` look in both places, so a store keeps working when
  * `inlineMaxBytes` changes between opens. A corrupt small chunk is quarantined as a file like any
- * other. `close()` closes the database.
+ * other. `close()` closes the database. With the object index's own database (`FsBlobStoreInit.smallChunks`)
+ * a PutObject's small chunk need not wait for its commit (`PutOptions.deferCommit`): LMDB commits in
+ * order, so the version record written next commits with it or after it, and the PUT takes one commit.
  */
 export class FsBlobStore implements BlobStore {
   readonly directory: string
@@ -107,6 +119,8 @@ export class FsBlobStore implements BlobStore {
   readonly #small: SmallChunkDatabase
   /** Small chunks whose commit is under way, by id: a second write of one waits for it. */
   readonly #inlining = new Map<string, Promise<boolean>>()
+  /** Small chunks share the object index's environment (`FsBlobStoreInit.smallChunks`): commits may be deferred. */
+  readonly #sharesIndexCommits: boolean
 
   private constructor(
     directory: string,
@@ -121,6 +135,7 @@ export class FsBlobStore implements BlobStore {
     this.#inlineMax = inlineMax
     this.#smallRoot = ownRoot
     this.#small = small
+    this.#sharesIndexCommits = ownRoot === undefined
   }
 
   get counters(): FsBlobStoreCounters {
@@ -168,18 +183,18 @@ export class FsBlobStore implements BlobStore {
     return join(this.#chunks, cid.slice(-3, -1), cid)
   }
 
-  async put(source: ChunkSource, options: AbortOptions = {}): Promise<ChunkRef> {
-    return this.#write(source, undefined, options.signal)
+  async put(source: ChunkSource, options: PutOptions = {}): Promise<ChunkRef> {
+    return this.#write(source, undefined, options)
   }
 
-  async putVerified(cid: string, source: ChunkSource, options: AbortOptions = {}): Promise<ChunkRef> {
+  async putVerified(cid: string, source: ChunkSource, options: PutOptions = {}): Promise<ChunkRef> {
     checkChunkCid(cid)
-    return this.#write(source, cid, options.signal)
+    return this.#write(source, cid, options)
   }
 
-  async putHashed(ref: ChunkRef, bytes: Uint8Array, options: AbortOptions = {}): Promise<ChunkRef> {
+  async putHashed(ref: ChunkRef, bytes: Uint8Array, options: PutOptions = {}): Promise<ChunkRef> {
     checkNamedChunk(ref, bytes)
-    return this.#write(bytes, ref.cid, options.signal, true)
+    return this.#write(bytes, ref.cid, options, true)
   }
 
   async get(cid: string, options: GetOptions = {}): Promise<Uint8Array> {
@@ -287,9 +302,10 @@ export class FsBlobStore implements BlobStore {
   async #write(
     source: ChunkSource,
     expected: string | undefined,
-    signal?: AbortSignal,
+    options: PutOptions,
     hashed = false,
   ): Promise<ChunkRef> {
+    const signal = options.signal
     throwIfAborted(signal)
     let known: ChunkRef | undefined
     /** A streamed source's first pieces, read to tell whether it is small. */
@@ -319,7 +335,9 @@ export class FsBlobStore implements BlobStore {
       }
       if (expected !== undefined && known.cid !== expected) throw corruptChunk(expected, known.cid)
       if (this.#inlineMax > 0 && known.size <= this.#inlineMax) {
-        await this.#putSmall(known.cid, source)
+        const defer =
+          this.#sharesIndexCommits && options.withVersion === true ? options.deferCommit : undefined
+        await this.#putSmall(known.cid, source, defer)
         return known
       }
       if (await this.#placedDurably(this.chunkPath(known.cid))) return known
@@ -365,10 +383,11 @@ export class FsBlobStore implements BlobStore {
   }
 
   /**
-   * Stores a small chunk in the small-chunk database, durably when it resolves. A chunk already there
-   * (or being committed by another write) is not written again.
+   * Stores a small chunk in the small-chunk database, durably when it resolves; with `defer`, once the
+   * write is queued, handing `defer` the promise of its commit (`PutOptions.deferCommit`). A chunk
+   * already there (or being committed by another write) is not written again.
    */
-  async #putSmall(cid: string, bytes: Uint8Array): Promise<void> {
+  async #putSmall(cid: string, bytes: Uint8Array, defer?: (committed: Promise<void>) => void): Promise<void> {
     const pending = this.#inlining.get(cid)
     if (pending !== undefined && (await pending)) return
     if (this.#small.doesExist(cid)) return
@@ -378,12 +397,17 @@ export class FsBlobStore implements BlobStore {
       () => false,
     )
     this.#inlining.set(cid, committing)
-    try {
-      await put
-      this.#counters.inlined++
-    } finally {
-      if (this.#inlining.get(cid) === committing) this.#inlining.delete(cid)
-    }
+    const committed = put
+      .then(() => {
+        this.#counters.inlined++
+      })
+      .finally(() => {
+        if (this.#inlining.get(cid) === committing) this.#inlining.delete(cid)
+      })
+    if (defer === undefined) return committed
+    // The caller reads the outcome; this only keeps a failure from going unhandled meanwhile.
+    committed.catch(() => {})
+    defer(committed)
   }
 
   /**

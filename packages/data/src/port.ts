@@ -16,6 +16,16 @@ export interface PutOptions extends AbortOptions {
    * there. Stores that do not replicate ignore it.
    */
   withVersion?: boolean
+  /**
+   * With `withVersion`: lets the store resolve before the chunk is durable, when the chunk's commit is
+   * ordered before every `ObjectIndex` write the caller makes after that (a small chunk kept in the
+   * index's own LMDB environment: `FsBlobStoreInit.smallChunks`), so that the chunk and its version
+   * record share a commit instead of taking one each. Such a store calls this, before it resolves, with
+   * the promise of the chunk's commit. The caller must await that promise before it acknowledges the
+   * version, and undo the version when it rejects. A store that resolves only once the chunk is durable
+   * never calls it.
+   */
+  deferCommit?: (committed: Promise<void>) => void
 }
 
 export interface GetOptions extends AbortOptions {
@@ -61,7 +71,7 @@ export interface BlobStore {
    * Stores a chunk that arrived under a claimed id, e.g. from another node during replication or
    * repair. Refuses (with `CorruptChunk`) bytes that do not hash to `cid`, storing nothing.
    */
-  putVerified(cid: string, source: ChunkSource, options?: AbortOptions): Promise<ChunkRef>
+  putVerified(cid: string, source: ChunkSource, options?: PutOptions): Promise<ChunkRef>
 
   /**
    * Optional: stores a chunk whose id the caller has just computed from these very bytes, in this
@@ -69,7 +79,7 @@ export interface BlobStore {
    * again. Never for bytes that arrived from elsewhere unchecked: those go through `putVerified`.
    * `InvalidArgument` when `ref.size` is not the bytes' length.
    */
-  putHashed?(ref: ChunkRef, bytes: Uint8Array, options?: AbortOptions): Promise<ChunkRef>
+  putHashed?(ref: ChunkRef, bytes: Uint8Array, options?: PutOptions): Promise<ChunkRef>
 
   /**
    * The chunk's bytes, verified against `cid`. `NoSuchChunk` if absent, `CorruptChunk` if damaged.

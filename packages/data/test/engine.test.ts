@@ -10,7 +10,7 @@ import type { DataErrorCode } from '../src/errors.js'
 import { HybridLogicalClock } from '../src/hlc.js'
 import { MemoryBlobStore } from '../src/memory-blob-store.js'
 import { MemoryObjectIndex } from '../src/memory-object-index.js'
-import type { BlobStore, ChunkSource } from '../src/port.js'
+import type { BlobStore, ChunkRef, ChunkSource, PutOptions } from '../src/port.js'
 import { G1 } from '../src/testing/records.js'
 
 const CHUNK = 16
@@ -547,6 +547,89 @@ describe('ObjectEngine multipart uploads', () => {
     await expectCode(engine.uploads.getUpload(fresh.uploadId), 'NoSuchUpload')
   })
 })
+
+/** A store that resolves a PutObject's chunks before their commit, which the test settles (`PutOptions.deferCommit`). */
+class DeferringStore extends MemoryBlobStore {
+  deferred = 0
+  commit: Promise<void> = Promise.resolve()
+
+  override async put(source: ChunkSource, options: PutOptions = {}): Promise<ChunkRef> {
+    const ref = await super.put(source, options)
+    if (options.withVersion === true && options.deferCommit !== undefined) {
+      this.deferred++
+      options.deferCommit(this.commit)
+    }
+    return ref
+  }
+}
+
+function settleLater(): { promise: Promise<void>; resolve: () => void; reject: (err: Error) => void } {
+  let resolve!: () => void
+  let reject!: (err: Error) => void
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  return { promise, resolve, reject }
+}
+
+describe('ObjectEngine with chunk commits deferred by the store', () => {
+  it('acknowledges a PutObject only once the deferred commit of its chunks is done', async () => {
+    const blobs = new DeferringStore()
+    const { engine } = await setup({ blobs })
+    const commit = settleLater()
+    blobs.commit = commit.promise
+    let done = false
+    const put = engine.putObject({ bucket: 'bkt', key: 'k', body: pieces(randomBytes(40)) }).then((v) => {
+      done = true
+      return v
+    })
+    await sleep(20)
+    expect(blobs.deferred).toBe(3)
+    expect(done).toBe(false)
+    commit.resolve()
+    const version = await put
+    expect((await engine.headObject('bkt', 'k')).versionId).toBe(version.versionId)
+  })
+
+  it('fails a PutObject whose deferred commit fails, purging its version: the earlier one stays current', async () => {
+    const blobs = new DeferringStore()
+    const { engine, index } = await setup({ blobs })
+    const first = await engine.putObject({ bucket: 'bkt', key: 'k', body: pieces(Buffer.from('first')) })
+    const commit = settleLater()
+    blobs.commit = commit.promise
+    const put = engine.putObject({ bucket: 'bkt', key: 'k', body: pieces(Buffer.from('second')) })
+    const fresh = engine.putObject({ bucket: 'bkt', key: 'new', body: pieces(Buffer.from('third')) })
+    commit.reject(new Error('the disk went away'))
+    await expect(put).rejects.toThrow('the disk went away')
+    await expect(fresh).rejects.toThrow('the disk went away')
+    const current = await engine.headObject('bkt', 'k')
+    expect(current.versionId).toBe(first.versionId)
+    expect(String(await collect(engine.readObject(current).body))).toBe('first')
+    await expectCode(engine.headObject('bkt', 'new'), 'NoSuchKey')
+    expect((await collectVersionIds(index, 'k')).sort()).toEqual([first.versionId])
+  })
+
+  it('passes no deferral to the chunks of multipart parts', async () => {
+    const blobs = new DeferringStore()
+    const { engine } = await setup({ blobs })
+    const upload = await engine.createMultipartUpload({ bucket: 'bkt', key: 'm', initiator: 'alice' })
+    await engine.uploadPart({
+      bucket: 'bkt',
+      key: 'm',
+      uploadId: upload.uploadId,
+      partNumber: 1,
+      body: pieces(randomBytes(40)),
+    })
+    expect(blobs.deferred).toBe(0)
+  })
+})
+
+async function collectVersionIds(index: MemoryObjectIndex, key: string): Promise<string[]> {
+  const ids: string[] = []
+  for await (const version of index.listVersions('bkt', { key })) ids.push(version.versionId)
+  return ids
+}
 
 describe('preconditions', () => {
   const object = { etag: '"abc"', lastModified: '2025-01-01T12:00:00.500Z' }

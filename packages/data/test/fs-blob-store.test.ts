@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { chunkCidOf, chunksOnDisk, FsBlobStore, LmdbObjectIndex } from '../src/index.js'
+import { chunkCidOf, chunksOnDisk, FsBlobStore, formatVersionId, LmdbObjectIndex } from '../src/index.js'
 import { overwriteChunkFile } from './fs-fixture.js'
 
 async function listAll(store: FsBlobStore): Promise<string[]> {
@@ -414,6 +414,97 @@ describe('chunksOnDisk with the small chunks in an object index environment', ()
     } finally {
       await rm(root, { recursive: true, force: true })
     }
+  })
+})
+
+describe('FsBlobStore deferred commits (PutOptions.deferCommit)', () => {
+  let root: string
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'aruna-fs-deferred-'))
+  })
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true })
+  })
+
+  /** What became of a promise after one macrotask: its outcome then, or 'pending'. */
+  async function outcome(promise: Promise<void>): Promise<string> {
+    const state = promise.then(
+      () => 'committed',
+      () => 'failed',
+    )
+    return Promise.race([state, new Promise<string>((done) => setImmediate(() => done('pending')))])
+  }
+
+  it("hands over the commit of a PutObject's small chunk in the index's environment, done once the next index write is", async () => {
+    const index = await LmdbObjectIndex.open(join(root, 'index'))
+    let store = await FsBlobStore.open({
+      directory: join(root, 'blobs'),
+      smallChunks: index.smallChunkDatabase(),
+    })
+    await index.createBucket('bucket', { group: '01JAAAAAAAAAAAAAAAAAAAAAAA' })
+    const bytes = new Uint8Array(randomBytes(100))
+    const commits: Promise<void>[] = []
+    const ref = await store.put(bytes, { withVersion: true, deferCommit: (c) => commits.push(c) })
+    expect(commits).toHaveLength(1)
+    const commit = commits[0] as Promise<void>
+    await index.putVersion({
+      bucket: 'bucket',
+      key: 'k',
+      versionId: formatVersionId({ wallTime: Date.UTC(2025, 0, 1), counter: 0, nodeId: 'n' }),
+      createdAt: new Date().toISOString(),
+      manifest: {
+        chunks: [ref],
+        size: ref.size,
+        contentType: 'application/octet-stream',
+        userMetadata: {},
+        checksums: { md5: '0'.repeat(32) },
+        etag: `"${'0'.repeat(32)}"`,
+      },
+    })
+    expect(await outcome(commit)).toBe('committed')
+    expect(Buffer.from(await store.get(ref.cid)).equals(bytes)).toBe(true)
+    await store.close()
+    await index.close()
+    const reopened = await LmdbObjectIndex.open(join(root, 'index'))
+    store = await FsBlobStore.open({
+      directory: join(root, 'blobs'),
+      smallChunks: reopened.smallChunkDatabase(),
+    })
+    expect(Buffer.from(await store.get(ref.cid)).equals(bytes)).toBe(true)
+    await store.close()
+    await reopened.close()
+  })
+
+  it('resolves only once durable otherwise: its own environment, no withVersion, a chunk in a file, a chunk stored already', async () => {
+    const index = await LmdbObjectIndex.open(join(root, 'index'))
+    const shared = await FsBlobStore.open({
+      directory: join(root, 'shared'),
+      smallChunks: index.smallChunkDatabase(),
+    })
+    const own = await FsBlobStore.open({ directory: join(root, 'own') })
+    const commits: Promise<void>[] = []
+    const deferCommit = (c: Promise<void>) => commits.push(c)
+    const small = new Uint8Array(randomBytes(100))
+    await own.put(small, { withVersion: true, deferCommit })
+    await shared.put(new Uint8Array(randomBytes(100)), { deferCommit })
+    await shared.put(new Uint8Array(randomBytes(20_000)), { withVersion: true, deferCommit })
+    await shared.put(small)
+    await shared.put(small, { withVersion: true, deferCommit })
+    expect(commits).toHaveLength(0)
+    // And the one case that defers, for contrast.
+    await shared.putHashed(
+      { cid: chunkCidOf(new Uint8Array([1, 2, 3])), size: 3 },
+      new Uint8Array([1, 2, 3]),
+      {
+        withVersion: true,
+        deferCommit,
+      },
+    )
+    expect(commits).toHaveLength(1)
+    await commits[0]
+    await shared.close()
+    await own.close()
+    await index.close()
   })
 })
 

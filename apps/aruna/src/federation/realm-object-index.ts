@@ -88,11 +88,17 @@ export interface RealmObjectIndexInit {
   readonly logger: Logger
   /**
    * Small chunks waiting to go with the version that references them (`RealmBlobStore.riders`), and
-   * how a chunk that came with a version is stored here (verified, durably). Without them, versions go
-   * alone and a push that carries chunks is refused.
+   * how a chunk that came with a version is stored here (verified, durably; or, when the store can,
+   * resolving once the chunk's commit is queued before the versions', handing `deferCommit` the
+   * promise of that commit: `PutOptions.deferCommit`). Without them, versions go alone and a push that
+   * carries chunks is refused.
    */
   readonly riders?: ChunkRiders
-  readonly storeChunk?: (cid: string, bytes: Uint8Array) => Promise<void>
+  readonly storeChunk?: (
+    cid: string,
+    bytes: Uint8Array,
+    deferCommit: (committed: Promise<void>) => void,
+  ) => Promise<void>
 }
 
 /** Counters since start (metrics and `aruna status`). */
@@ -622,24 +628,38 @@ export class RealmObjectIndex implements ObjectIndex {
             }
           : { kind: 'records', bucket: request.bucket, purges: page.records as PurgeRecord[], ...page.next }
       }
-      // Chunks that came with the versions are stored (verified) before them.
-      if ('versions' in request && request.chunks !== undefined) await this.#storeChunks(request.chunks)
+      // Chunks that came with the versions are stored (verified) before them; a commit the store
+      // deferred is ordered before the versions', and the answer waits for it.
+      const committed: Promise<void>[] = []
+      if ('versions' in request && request.chunks !== undefined)
+        await this.#storeChunks(request.chunks, committed)
       const stored = await this.#withBucket(peer, request.bucket, () =>
         'versions' in request ? this.#applyVersions(request.versions) : this.#applyPurges(request.purges),
       )
+      await Promise.all(committed)
       return { kind: 'stored', stored }
     } catch (err) {
       return refusal(err)
     }
   }
 
-  async #storeChunks(chunks: readonly { readonly cid: string; readonly bytes: Uint8Array }[]): Promise<void> {
+  /** Stores the chunks of a push; the commits the store defers are added to `committed`. */
+  async #storeChunks(
+    chunks: readonly { readonly cid: string; readonly bytes: Uint8Array }[],
+    committed: Promise<void>[],
+  ): Promise<void> {
     const store = this.#init.storeChunk
     if (store === undefined)
       throw new DataError('InvalidRequest', 'this node takes no chunks with version records')
+    const defer = (commit: Promise<void>) => {
+      // Read once the versions are applied; this only keeps a failure of a push that fails anyway
+      // from going unhandled.
+      commit.catch(() => {})
+      committed.push(commit)
+    }
     await Promise.all(
       chunks.map(({ cid, bytes }) =>
-        store(cid, bytes).catch((err: unknown) => {
+        store(cid, bytes, defer).catch((err: unknown) => {
           if (isDataError(err, 'CorruptChunk'))
             throw new DataError('InvalidRequest', `the bytes sent for chunk ${cid} do not match it`)
           throw err

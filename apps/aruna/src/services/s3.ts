@@ -333,8 +333,8 @@ async function startRealmData(federation: DataFederationInit, local: LocalStores
     antiEntropyMs: federation.antiEntropyMs,
     logger: local.logger,
     riders: blobs.riders,
-    storeChunk: async (cid, bytes) => {
-      await local.localBlobs.putVerified(cid, bytes)
+    storeChunk: async (cid, bytes, deferCommit) => {
+      await local.localBlobs.putVerified(cid, bytes, { withVersion: true, deferCommit })
     },
   })
   const uploads = await RealmMultipartStore.open({

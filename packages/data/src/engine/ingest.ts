@@ -2,7 +2,7 @@ import type { Chunker } from '../chunker.js'
 import { DataError, isDataError, throwIfAborted } from '../errors.js'
 import { OFFLOAD_MIN_BYTES, OffloadedHashing } from '../hash-worker.js'
 import { putNamedChunk } from '../named-chunk.js'
-import type { BlobStore, ChunkRef } from '../port.js'
+import type { BlobStore, ChunkRef, PutOptions } from '../port.js'
 import { type ChecksumAlgorithm, ContentDigester, type ContentDigests, decodeChecksum } from './checksums.js'
 
 /**
@@ -47,6 +47,11 @@ export interface IngestedContent {
   chunks: ChunkRef[]
   size: number
   digests: ContentDigests
+  /**
+   * With `withVersion`: the commits the store deferred (`PutOptions.deferCommit`), settled when all
+   * are; the version must not be acknowledged before, nor kept when it rejects. Absent when none was.
+   */
+  committed?: Promise<void>
 }
 
 /**
@@ -70,7 +75,17 @@ export async function ingest(blobs: BlobStore, chunker: Chunker, init: IngestIni
       : undefined
   const digester = newDigester(init, expected, hashing === undefined)
   const counter = { size: 0 }
-  const options = { signal: init.signal, ...(init.withVersion === true ? { withVersion: true } : {}) }
+  const deferred: Promise<void>[] = []
+  const options: PutOptions = { signal: init.signal }
+  if (init.withVersion === true) {
+    options.withVersion = true
+    options.deferCommit = (committed) => {
+      // Read by the caller (`committed` below); this only keeps a failure of an ingest that fails
+      // anyway from going unhandled.
+      committed.catch(() => {})
+      deferred.push(committed)
+    }
+  }
 
   const chunks: ChunkRef[] = []
   const writes: Array<Promise<ChunkRef>> = []
@@ -97,7 +112,10 @@ export async function ingest(blobs: BlobStore, chunker: Chunker, init: IngestIni
   checkSize(init, counter.size)
   const digests = digester.digest(md5)
   verify(digests, expected, init.trailing?.() ?? {})
-  return { chunks, size: counter.size, digests }
+  if (deferred.length === 0) return { chunks, size: counter.size, digests }
+  const committed =
+    deferred.length === 1 ? (deferred[0] as Promise<void>) : Promise.all(deferred).then(() => {})
+  return { chunks, size: counter.size, digests, committed }
 }
 
 /**

@@ -318,6 +318,7 @@ export class ObjectEngine {
             : {}),
         },
         input.condition,
+        content.committed,
       )
     } finally {
       lease.release()
@@ -764,25 +765,44 @@ export class ObjectEngine {
 
   /**
    * Records a new content version: a `null` version that replaces the key's previous one unless
-   * versioning is `Enabled`.
+   * versioning is `Enabled`. `committed`: the deferred commits of its chunks (`IngestedContent.committed`).
    */
   #record(
     bucket: string,
     key: string,
     manifest: Manifest,
     condition?: WriteCondition,
+    committed?: Promise<void>,
   ): Promise<ContentVersion> {
     const name = writeName(bucket, key)
     if (condition === undefined)
-      return this.#keyWrites.shared(name, () => this.#recordNow(bucket, key, manifest))
+      return this.#keyWrites.shared(name, () => this.#recordNow(bucket, key, manifest, committed))
     return this.#keyWrites.exclusive(name, async () => {
       const failure = writeConditionFailure(await this.#currentOrNone(bucket, key), condition)
       if (failure !== undefined) throw conditionalConflict()
-      return this.#recordNow(bucket, key, manifest)
+      return this.#recordNow(bucket, key, manifest, committed)
     })
   }
 
-  async #recordNow(bucket: string, key: string, manifest: Manifest): Promise<ContentVersion> {
+  /** Waits for `committed`; when it fails, purges `version` (which names chunks that are not stored) and fails. */
+  async #chunksCommitted(version: ContentVersion, committed: Promise<void>): Promise<void> {
+    try {
+      await committed
+    } catch (err) {
+      const { bucket, key, versionId } = version
+      await this.index
+        .purgeVersion({ bucket, key, versionId, purgedAt: this.#now().toISOString() })
+        .catch(() => {})
+      throw err
+    }
+  }
+
+  async #recordNow(
+    bucket: string,
+    key: string,
+    manifest: Manifest,
+    committed?: Promise<void>,
+  ): Promise<ContentVersion> {
     await this.#admission?.admit({ bucket, key, size: manifest.size })
     const versioning = await this.getBucketVersioning(bucket)
     const version: ContentVersion = {
@@ -794,6 +814,10 @@ export class ObjectEngine {
       ...(versioning === 'Enabled' ? {} : { nullVersion: true as const }),
     }
     const { onlyVersion } = await this.index.putVersion(version)
+    // Chunks whose commit the store deferred commit before the record or with it (`PutOptions.deferCommit`):
+    // this wait is over at once, unless they failed. Then the version goes again, before an older
+    // `null` version is purged for it, and the write fails.
+    if (committed !== undefined) await this.#chunksCommitted(version, committed)
     // A key that held no other version has no older `null` version to purge (the usual new key).
     if (versioning !== 'Enabled' && !onlyVersion) await this.#purgeNullVersions(bucket, key, 'keep-newest')
     return version
