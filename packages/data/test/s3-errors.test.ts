@@ -20,6 +20,25 @@ describe('toS3Error', () => {
     expect(error.message).toBe('Group lab would store 11 MiB of its 10 MiB quota')
   })
 
+  it('answers a full disk, as a file write or an index commit reports it, with 503 ServiceUnavailable, logged as a fault', () => {
+    const fileWrite = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })
+    const commit = Object.assign(
+      new Error('the database could not commit: No space left on device', {
+        cause: Object.assign(new Error('No space left on device'), { code: 'ENOSPC' }),
+      }),
+    )
+    const quota = Object.assign(new Error('EDQUOT: disk quota exceeded'), { code: 'EDQUOT' })
+    for (const err of [fileWrite, commit, quota]) {
+      const error = toS3Error(err)
+      expect(error).toMatchObject({ code: 'ServiceUnavailable', status: 503, internal: true })
+      expect(error.message).not.toContain('ENOSPC')
+    }
+    expect(toS3Error(Object.assign(new Error('EIO'), { code: 'EIO' }))).toMatchObject({
+      code: 'InternalError',
+      status: 500,
+    })
+  })
+
   it('hides data errors without an S3 meaning behind a generic InternalError', () => {
     const error = toS3Error(new DataError('CorruptChunk', 'chunk bafk… at /srv/aruna/chunks/ab is damaged'))
     expect(error.code).toBe('InternalError')

@@ -162,7 +162,32 @@ export function toS3Error(err: unknown): S3ErrorResponse {
       return { code: 'AccessDenied', status: 403, message: CANNED.AccessDenied!, internal: false }
     return { code, status, message: CANNED[code] ?? 'Access Denied', internal: false }
   }
+  if (isStorageFull(err)) return STORAGE_FULL
   return INTERNAL
+}
+
+/**
+ * A full disk (a chunk file's write, or the index's commit: `lmdbFailure` names the errno) is not the
+ * request's fault and passes once space is freed: `ServiceUnavailable`, which clients retry, and still
+ * a server fault that is logged, since the operator has to act.
+ */
+const STORAGE_FULL: S3ErrorResponse = {
+  code: 'ServiceUnavailable',
+  status: 503,
+  message: 'The node has no space left to store this. Please try again once space has been freed.',
+  internal: true,
+}
+
+const STORAGE_FULL_CODES: ReadonlySet<unknown> = new Set(['ENOSPC', 'EDQUOT'])
+
+/** Whether `err` or one of its causes is a full disk or quota (errno name in `code`). */
+function isStorageFull(err: unknown): boolean {
+  let current = err
+  for (let depth = 0; depth < 8 && current instanceof Error; depth++) {
+    if (STORAGE_FULL_CODES.has((current as { code?: unknown }).code)) return true
+    current = current.cause
+  }
+  return false
 }
 
 function sentence(message: string): string {
