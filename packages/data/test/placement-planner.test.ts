@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import {
   chosenHolders,
@@ -8,6 +9,7 @@ import {
   planPlacement,
   type ReplicationFactor,
   rankNodes,
+  rendezvousScore,
 } from '../src/index.js'
 
 /** mulberry32: a small seeded PRNG, so every property run is reproducible from its seed. */
@@ -114,6 +116,25 @@ function reachableHolders(world: World, key: string): string[] {
 function keysTouched(actions: readonly PlacementAction[]): Set<string> {
   return new Set(actions.map((action) => action.key))
 }
+
+describe('rendezvousScore', () => {
+  it("scores from SHA-256 of node id, NUL and key, as metadata's placement does (UTF-8 ids and keys too)", () => {
+    const reference = (key: string, nodeId: string, weight: number) => {
+      const digest = createHash('sha256').update(nodeId).update('\0').update(key).digest()
+      const unit = ((digest.readUInt32BE(0) >>> 12) * 2 ** 32 + digest.readUInt32BE(4) + 0.5) / 2 ** 52
+      return -weight / Math.log(unit)
+    }
+    const random = prng(7)
+    const text = (n: number) =>
+      Array.from({ length: n }, () => String.fromCodePoint(32 + Math.floor(random() * 0x2ff))).join('')
+    for (let i = 0; i < 500; i++) {
+      const key = i % 3 === 0 ? `bafkrei${i}` : text(1 + (i % 40))
+      const node = i % 2 === 0 ? `12D3KooW${i}` : text(1 + (i % 7))
+      const weight = 1 + (i % 5)
+      expect(rendezvousScore(key, node, weight)).toBe(reference(key, node, weight))
+    }
+  })
+})
 
 describe('planPlacement', () => {
   it('plans nothing for keys already on their chosen holders, and copies a key to the best nodes', () => {

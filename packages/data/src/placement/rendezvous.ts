@@ -6,12 +6,14 @@
  * The score is the one metadata's placement uses (`-weight / ln(u)`, `u` from SHA-256 of node id,
  * NUL, key), so a key ranks the same nodes in the same order for data and for metadata.
  */
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { DataError } from '../errors.js'
 
 /** `-weight / ln(u)` with `u` in (0, 1) from SHA-256 of node and key. Only weight ratios matter. */
 export function rendezvousScore(key: string, nodeId: string, weight: number): number {
-  const digest = createHash('sha256').update(nodeId).update('\0').update(key).digest()
+  // One call over the joined UTF-8 string: the same bytes as hashing the three parts in turn, at a
+  // fraction of the cost of a Hash object (every small PUT ranks its chunk's and its key's nodes).
+  const digest = hash('sha256', `${nodeId}\0${key}`, 'buffer')
   // 52 bits of the hash, shifted into (0, 1): never 0 (ln would be -Infinity) nor 1.
   const high = digest.readUInt32BE(0) >>> 12
   const low = digest.readUInt32BE(4)
