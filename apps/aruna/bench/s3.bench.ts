@@ -42,8 +42,15 @@ const SERVERS = process.env.BENCH_S3_SERVERS?.split(',').map((s) => s.trim()) ??
 const NODE_ARGS = process.env.BENCH_S3_NODE_ARGS?.split(' ').filter((a) => a !== '') ?? []
 const LIST_KEYS = Number(process.env.BENCH_S3_LIST_KEYS ?? 1_000_000)
 const SMALL_LIST_KEYS = 10_000
-/** Slices per workload, run on the servers in turn (see `run`). */
-const ROUNDS = Number(process.env.BENCH_S3_ROUNDS ?? 5)
+/**
+ * Slices per workload, run on the servers in turn (see `run`). Ten, not five, and 3000 small objects
+ * per workload at concurrency 8 and 20, not 1000: on a shared 2-core machine a server's rate moved by
+ * a third between runs of 1000 (the ceiling's small PUTs ran at 895-1304/s, Aruna's at 954-1630/s, in
+ * four runs within an hour); more and finer slices spread such swings over every server alike.
+ */
+const ROUNDS = Number(process.env.BENCH_S3_ROUNDS ?? 10)
+/** Operations of a 1 KiB workload at concurrency 8 and 20 (200 at 1). */
+const SMALL_OPS = 3000
 const part = (name: string) => ONLY === undefined || ONLY.includes(name)
 const count = (n: number, least = 1) => Math.max(least, Math.round(n * SCALE))
 
@@ -93,7 +100,7 @@ try {
 
   const plan: Workload[] = []
   for (const concurrency of [1, 8, 20]) {
-    const ops = count(concurrency === 1 ? 200 : 1000)
+    const ops = count(concurrency === 1 ? 200 : SMALL_OPS)
     plan.push({ op: 'PUT', size: KiB, concurrency, ops }, { op: 'GET', size: KiB, concurrency, ops })
   }
   // Six 64 MiB objects, not three: with one or two per slice, a single slow transfer moved those two
@@ -135,8 +142,8 @@ try {
     const r = await timed('three nodes start', () => startRealm(work, 'bench', 3, NODE_ARGS))
     realm = r
     const rfPlan: Workload[] = [
-      { op: 'PUT', size: KiB, concurrency: 20, ops: count(1000), keyPrefix: 'rf/' },
-      { op: 'GET', size: KiB, concurrency: 20, ops: count(1000), keyPrefix: 'rf/' },
+      { op: 'PUT', size: KiB, concurrency: 20, ops: count(SMALL_OPS), keyPrefix: 'rf/' },
+      { op: 'GET', size: KiB, concurrency: 20, ops: count(SMALL_OPS), keyPrefix: 'rf/' },
       { op: 'PUT', size: MiB, concurrency: 8, ops: count(100), keyPrefix: 'rf/' },
       { op: 'GET', size: MiB, concurrency: 8, ops: count(100), keyPrefix: 'rf/' },
     ]
