@@ -7,20 +7,8 @@
  * whose commit the store defers to the version record's).
  */
 import { randomBytes } from 'node:crypto'
-import { registerHooks } from 'node:module'
 import { join } from 'node:path'
-
-// The sources import each other as `./x.js`; in this process those files are `./x.ts`.
-registerHooks({
-  resolve(specifier, context, nextResolve) {
-    try {
-      return nextResolve(specifier, context)
-    } catch (err) {
-      if (!specifier.startsWith('.') || !specifier.endsWith('.js')) throw err
-      return nextResolve(`${specifier.slice(0, -3)}.ts`, context)
-    }
-  },
-})
+import './source-hooks.mjs'
 
 const { LmdbObjectIndex } = await import('../src/lmdb-object-index.js')
 const { FsBlobStore } = await import('../src/fs-blob-store.js')

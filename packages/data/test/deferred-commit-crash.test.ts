@@ -1,47 +1,17 @@
-import { spawn } from 'node:child_process'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { FsBlobStore, LmdbObjectIndex } from '../src/index.js'
 import { collectVersions } from '../src/testing/records.js'
+import { runUntilKilled } from './kill-writer.js'
 import { removeDirectory, tempDirectory } from './lmdb-fixture.js'
 
-const WRITER = fileURLToPath(new URL('./deferred-commit-crash-writer.ts', import.meta.url))
-
-/**
- * Runs the writer on `directory` until it has acknowledged at least `acks` PutObjects, then kills it
- * with SIGKILL (no exit handlers, no close) and returns the acknowledged (key, version id) pairs.
- */
+/** Runs the writer on `directory` until it has acknowledged at least `acks` PutObjects, kills it and returns their (key, version id). */
 async function putUntilKilled(directory: string, nodeId: string, acks: number): Promise<[string, string][]> {
-  const child = spawn(
-    process.execPath,
-    ['--experimental-transform-types', '--no-warnings', WRITER, directory, nodeId],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  )
-  const acked: [string, string][] = []
-  let stderr = ''
-  let buffered = ''
-  child.stderr.on('data', (data: Buffer) => {
-    stderr += data.toString()
+  const lines = await runUntilKilled('./deferred-commit-crash-writer.ts', [directory, nodeId], acks)
+  return lines.map((line) => {
+    const [, key, versionId] = line.split(' ')
+    return [`k${key}`, versionId as string]
   })
-  const exited = new Promise<NodeJS.Signals | number | null>((done) => {
-    child.on('exit', (code, signal) => done(signal ?? code))
-  })
-  await new Promise<void>((done, fail) => {
-    child.stdout.on('data', (data: Buffer) => {
-      buffered += data.toString()
-      const lines = buffered.split('\n')
-      buffered = lines.pop()!
-      for (const line of lines) {
-        const [, key, versionId] = line.split(' ')
-        acked.push([`k${key}`, versionId as string])
-      }
-      if (acked.length >= acks && child.kill('SIGKILL')) done()
-    })
-    child.on('exit', (code) => fail(new Error(`the writer exited (${code}) before it was killed: ${stderr}`)))
-  })
-  expect(await exited).toBe('SIGKILL')
-  return acked
 }
 
 describe('PutObject with the chunk commit deferred to the version record, after a crash', () => {

@@ -4,19 +4,7 @@
  * several in flight until it is killed, printing `ack <n>` once record n's write has resolved.
  * Record n: key `k<n % 37>`, version id n on node `argv[3]`; every fifth a delete marker.
  */
-import { registerHooks } from 'node:module'
-
-// The sources import each other as `./x.js`; in this process those files are `./x.ts`.
-registerHooks({
-  resolve(specifier, context, nextResolve) {
-    try {
-      return nextResolve(specifier, context)
-    } catch (err) {
-      if (!specifier.startsWith('.') || !specifier.endsWith('.js')) throw err
-      return nextResolve(`${specifier.slice(0, -3)}.ts`, context)
-    }
-  },
-})
+import './source-hooks.mjs'
 
 // Only the modules the index needs, not the whole package: the writer starts fast and stays clear of
 // unrelated sources.

@@ -1,47 +1,16 @@
-import { spawn } from 'node:child_process'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { formatVersionId, LmdbObjectIndex } from '../src/index.js'
 import { collectVersions, expectCode } from '../src/testing/records.js'
+import { runUntilKilled } from './kill-writer.js'
 import { removeDirectory, tempDirectory } from './lmdb-fixture.js'
 
-const WRITER = fileURLToPath(new URL('./lmdb-crash-writer.ts', import.meta.url))
 const EPOCH = Date.UTC(2025, 0, 1)
 
-/**
- * Runs the writer on `directory` until it has acknowledged at least `acks` writes, then kills it
- * with SIGKILL (no exit handlers, no close) and returns the acknowledged record numbers.
- */
+/** Runs the writer on `directory` until it has acknowledged at least `acks` writes, kills it and returns their numbers. */
 async function writeUntilKilled(directory: string, nodeId: string, acks: number): Promise<number[]> {
-  const child = spawn(
-    process.execPath,
-    ['--experimental-transform-types', '--no-warnings', WRITER, directory, nodeId],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  )
-  const acked: number[] = []
-  let stderr = ''
-  let buffered = ''
-  child.stderr.on('data', (data: Buffer) => {
-    stderr += data.toString()
-  })
-  const exited = new Promise<NodeJS.Signals | number | null>((done) => {
-    child.on('exit', (code, signal) => done(signal ?? code))
-  })
-  await new Promise<void>((done, fail) => {
-    child.stdout.on('data', (data: Buffer) => {
-      buffered += data.toString()
-      const lines = buffered.split('\n')
-      buffered = lines.pop()!
-      for (const line of lines) acked.push(Number(line.slice('ack '.length)))
-      if (acked.length >= acks && child.kill('SIGKILL')) done()
-    })
-    child.on('exit', (code) => fail(new Error(`the writer exited (${code}) before it was killed: ${stderr}`)))
-  })
-  expect(await exited).toBe('SIGKILL')
-  return acked
+  const lines = await runUntilKilled('./lmdb-crash-writer.ts', [directory, nodeId], acks)
+  return lines.map((line) => Number(line.slice('ack '.length)))
 }
 
 function versionOf(n: number, nodeId: string): string {
