@@ -205,7 +205,7 @@ export class LmdbObjectIndex implements ObjectIndex {
     const record = encodeVersion(version)
     return lmdbWrite(
       this.#root.childTransaction(() => {
-        this.#storedBucket(bucket)
+        this.#requireStoredBucket(bucket)
         if (this.#purges.get(stored) !== undefined)
           return { stored: false, current: false, onlyVersion: false }
         const newest = this.#newestVersion(bucket, key)
@@ -341,7 +341,7 @@ export class LmdbObjectIndex implements ObjectIndex {
 
   async deleteBucket(name: string): Promise<void> {
     await this.#bucketWrite(name, () => {
-      this.#storedBucket(name)
+      this.#requireStoredBucket(name)
       const start = bucketStart(name)
       const end = bucketEnd(name)
       if (this.#first(this.#current, start, end) !== undefined) {
@@ -376,7 +376,7 @@ export class LmdbObjectIndex implements ObjectIndex {
     const stored = versionKey(bucket, key, purge.versionId)
     return lmdbWrite(
       this.#root.childTransaction((): PurgeResult => {
-        this.#storedBucket(bucket)
+        this.#requireStoredBucket(bucket)
         const existing = this.#purges.get(stored)
         if (existing !== undefined && decodePurge(existing).purgedAt <= purge.purgedAt)
           return { stored: false }
@@ -468,8 +468,13 @@ export class LmdbObjectIndex implements ObjectIndex {
   #storedBucket(name: string): Bucket {
     // A name that breaks the rules names no bucket, and is never used as an LMDB key.
     const stored = isBucketName(name) ? this.#buckets.get(bucketKey(name)) : undefined
-    if (stored === undefined) throw new DataError('NoSuchBucket', `no bucket ${String(name).slice(0, 80)}`)
+    if (stored === undefined) throw noSuchBucket(name)
     return decodeBucket(stored)
+  }
+
+  /** `NoSuchBucket` unless bucket `name` is stored (as `#storedBucket`, without decoding its record). */
+  #requireStoredBucket(name: string): void {
+    if (!(isBucketName(name) && this.#buckets.doesExist(bucketKey(name)))) throw noSuchBucket(name)
   }
 
   /** Runs a write of bucket `name`'s record, forgetting the kept record before and after it. */
@@ -549,4 +554,8 @@ function narrowed(
     start: Buffer.compare(bounds.start, scan.start) > 0 ? bounds.start : scan.start,
     end: Buffer.compare(bounds.end, scan.end) < 0 ? bounds.end : scan.end,
   }
+}
+
+function noSuchBucket(name: string): DataError {
+  return new DataError('NoSuchBucket', `no bucket ${String(name).slice(0, 80)}`)
 }

@@ -1,6 +1,6 @@
 import { checkChunkCid } from './chunk-id.js'
 import { DataError } from './errors.js'
-import type { AbortOptions, BlobStore, ChunkRef } from './port.js'
+import type { BlobStore, ChunkRef, PutOptions } from './port.js'
 
 /** `BlobStore.putHashed`'s argument check, for every store that has it: a chunk id, and bytes of its size. */
 export function checkNamedChunk(ref: ChunkRef, bytes: Uint8Array): void {
@@ -17,7 +17,7 @@ export function putNamedChunk(
   blobs: BlobStore,
   cid: string,
   bytes: Uint8Array,
-  options?: AbortOptions,
+  options?: PutOptions,
 ): Promise<ChunkRef> {
   return blobs.putHashed !== undefined
     ? blobs.putHashed({ cid, size: bytes.byteLength }, bytes, options)

@@ -145,7 +145,7 @@ export class RealmBlobStore implements BlobStore {
    * to: written here, then left as a rider for the record's push to the others (`ChunkRiders`).
    * Undefined when it goes the usual way.
    */
-  async #ride(cid: string, bytes: Uint8Array, options: AbortOptions): Promise<ChunkRef | undefined> {
+  async #ride(cid: string, bytes: Uint8Array, options: PutOptions): Promise<ChunkRef | undefined> {
     if (bytes.byteLength > MAX_RIDING_CHUNK_BYTES) return undefined
     const self = this.#init.nodes.self
     const { targets, holders } = this.targets(cid)
@@ -176,12 +176,12 @@ export class RealmBlobStore implements BlobStore {
   }
 
   /** Bytes this process has just named (`BlobStore.putHashed`): replicated without hashing them again. */
-  async putHashed(ref: ChunkRef, bytes: Uint8Array, options: AbortOptions = {}): Promise<ChunkRef> {
+  async putHashed(ref: ChunkRef, bytes: Uint8Array, options: PutOptions = {}): Promise<ChunkRef> {
     checkNamedChunk(ref, bytes)
     return this.#replicate(ref.cid, bytes, options)
   }
 
-  async putVerified(cid: string, source: ChunkSource, options: AbortOptions = {}): Promise<ChunkRef> {
+  async putVerified(cid: string, source: ChunkSource, options: PutOptions = {}): Promise<ChunkRef> {
     const bytes = await collect(source)
     if (chunkCidOf(bytes) !== cid)
       throw new DataError('CorruptChunk', `the bytes sent for chunk ${cid} do not match it`)
@@ -207,7 +207,7 @@ export class RealmBlobStore implements BlobStore {
   }
 
   /** Writes to every target at once; resolves when a quorum (of the chunk's holders) has it durable. */
-  #replicate(cid: string, bytes: Uint8Array, options: AbortOptions): Promise<ChunkRef> {
+  #replicate(cid: string, bytes: Uint8Array, options: PutOptions): Promise<ChunkRef> {
     const { targets: holders, holders: wanted } = this.targets(cid)
     const needed = this.quorum(wanted)
     const ref: ChunkRef = { cid, size: bytes.length }
@@ -259,9 +259,10 @@ export class RealmBlobStore implements BlobStore {
     })
   }
 
-  async #writeTo(holder: string, cid: string, bytes: Uint8Array, options: AbortOptions): Promise<void> {
+  async #writeTo(holder: string, cid: string, bytes: Uint8Array, options: PutOptions): Promise<void> {
     if (holder === this.#init.nodes.self) {
       // Named by this store from these bytes (`put`, `putVerified`): the local store need not hash again.
+      // `withVersion` and `deferCommit` go along: this copy may commit with the version record.
       await putNamedChunk(this.#init.local, cid, bytes, options)
       return
     }

@@ -59,12 +59,12 @@ export class ChunkGuard {
     const putHashed = blobs.putHashed?.bind(blobs)
     return {
       put: (source: ChunkSource, options?: PutOptions) => pinned(() => blobs.put(source, options)),
-      putVerified: (cid: string, source: ChunkSource, options?: AbortOptions) =>
+      putVerified: (cid: string, source: ChunkSource, options?: PutOptions) =>
         pinned(() => blobs.putVerified(cid, source, options)),
       ...(putHashed === undefined
         ? {}
         : {
-            putHashed: (ref: ChunkRef, bytes: Uint8Array, options?: AbortOptions) =>
+            putHashed: (ref: ChunkRef, bytes: Uint8Array, options?: PutOptions) =>
               pinned(() => putHashed(ref, bytes, options)),
           }),
       get: (cid, options) => blobs.get(cid, options),
