@@ -13,13 +13,18 @@ command -v s3cmd >/dev/null || missing+=(s3cmd)
 command -v aws >/dev/null || missing+=(awscli)
 command -v rclone >/dev/null || missing+=(rclone)
 python3 -c 'import boto3' 2>/dev/null || missing+=(python3-boto3)
+# jemalloc, which a node runs on when it is installed (apps/aruna/src/server-heap.ts).
+jemalloc=(/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 /usr/lib/aarch64-linux-gnu/libjemalloc.so.2 /usr/lib64/libjemalloc.so.2 /usr/lib/libjemalloc.so.2)
+have_jemalloc=false
+for lib in "${jemalloc[@]}"; do [ -e "$lib" ] && have_jemalloc=true; done
+$have_jemalloc || missing+=(libjemalloc2)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "[setup] installing ${missing[*]} from Debian's packages" >&2
     apt-get update -qq >&2
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
   else
-    echo "[setup] missing S3 clients: ${missing[*]} (install them with apt-get as root); the e2e client matrix will fail" >&2
+    echo "[setup] missing Debian packages: ${missing[*]} (install them with apt-get as root); without the S3 clients the e2e client matrix fails, without libjemalloc2 a node runs on glibc's allocator" >&2
   fi
 fi
 

@@ -1,6 +1,15 @@
+import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type NodeProcess, runAruna, startNode, waitForHealth } from '../src/cluster.js'
+
+/** Where a node looks for jemalloc (apps/aruna/src/server-heap.ts, JEMALLOC_PATHS). */
+const JEMALLOC_PATHS = [
+  '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2',
+  '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2',
+  '/usr/lib64/libjemalloc.so.2',
+  '/usr/lib/libjemalloc.so.2',
+]
 
 describe('a single node', () => {
   let node: NodeProcess | undefined
@@ -34,6 +43,25 @@ describe('a single node', () => {
     expect(commandLine).toContain('start')
     // glibc's allocator setting, in the environment the process was started with.
     const environment = (await readFile(`/proc/${node.pid}/environ`, 'utf8')).split('\0')
+    expect(environment).toContain('MALLOC_ARENA_MAX=2')
+    // jemalloc where this machine has it (scripts/setup.sh installs it), loaded into the process.
+    const jemalloc = JEMALLOC_PATHS.find((path) => existsSync(path))
+    const maps = await readFile(`/proc/${node.pid}/maps`, 'utf8')
+    if (jemalloc !== undefined) {
+      expect(environment).toContain(`LD_PRELOAD=${jemalloc}`)
+      expect(maps).toContain(jemalloc)
+    } else {
+      expect(environment.some((entry) => entry.startsWith('LD_PRELOAD='))).toBe(false)
+      expect(maps).not.toContain('libjemalloc')
+    }
+  })
+
+  it("keeps glibc's allocator when started with LD_PRELOAD= (empty)", async () => {
+    node = await startNode({ env: { LD_PRELOAD: '' } })
+    await waitForHealth(node.restUrl)
+    expect(await readFile(`/proc/${node.pid}/maps`, 'utf8')).not.toContain('libjemalloc')
+    const environment = (await readFile(`/proc/${node.pid}/environ`, 'utf8')).split('\0')
+    expect(environment).toContain('LD_PRELOAD=')
     expect(environment).toContain('MALLOC_ARENA_MAX=2')
   })
 

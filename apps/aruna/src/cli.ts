@@ -3,9 +3,9 @@
  * settings (`server-heap.ts`); then the CLI (`cli-main.ts`) is loaded and run.
  */
 import module from 'node:module'
-import { serverRelaunch } from './server-heap.js'
+import { findJemalloc, serverRelaunch } from './server-heap.js'
 
-const relaunch = serverRelaunch(process.execPath, process.execArgv, process.argv, process.env)
+const relaunch = serverRelaunch(process.execPath, process.execArgv, process.argv, process.env, findJemalloc())
 if (relaunch !== undefined && typeof process.execve === 'function') {
   try {
     process.execve(process.execPath, relaunch.args, relaunch.env)

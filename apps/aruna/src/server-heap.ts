@@ -26,11 +26,20 @@
  * The price: dead chunk buffers wait longer for a collection, and the RSS right after those workloads
  * was 353–388 instead of 304–318 MiB.
  *
+ * Where jemalloc is installed (Debian's `libjemalloc2`, which `scripts/setup.sh` installs), a node runs
+ * on it instead of glibc's allocator (`LD_PRELOAD`), with a background thread that gives freed pages
+ * back to the system after a second (`MALLOC_CONF`). glibc keeps most of what large transfers freed:
+ * after the S3 bench's workloads and a full collection, a node on glibc held 298 MiB RSS (221 MiB
+ * anonymous, with V8's heap back at 43 MiB and its ArrayBuffers at 17 MiB), on jemalloc 156 MiB (78);
+ * idle 142 against 125-129 MiB, at the same rates (`apps/aruna/bench/s3/NOTES.md`).
+ * `LD_PRELOAD=` (empty) keeps glibc's allocator.
+ *
  * All can only be set when the process starts, so `aruna start` and `aruna join` start themselves
  * once more with them (`process.execve`: the same process id, no second process), unless they are all
  * set already (an operator's own choice is kept). This module must stay light: it runs before the rest
  * of the CLI is loaded.
  */
+import { existsSync } from 'node:fs'
 
 /** Semi-space size (MiB) a node runs with. */
 export const NODE_SEMI_SPACE_MIB = 8
@@ -46,7 +55,34 @@ export const NODE_MALLOC_ENV: Readonly<Record<string, string>> = Object.freeze({
   MALLOC_ARENA_MAX: '2',
 })
 
+/** Where Linux distributions install jemalloc's shared library (Debian and Ubuntu first). */
+export const JEMALLOC_PATHS: readonly string[] = Object.freeze([
+  '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2',
+  '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2',
+  '/usr/lib64/libjemalloc.so.2',
+  '/usr/lib/libjemalloc.so.2',
+])
+
+/**
+ * jemalloc's settings: two arenas (as `MALLOC_ARENA_MAX` for glibc), freed pages given back after a
+ * second by jemalloc's own thread, also when the node has gone quiet and allocates nothing.
+ */
+export const JEMALLOC_CONF = 'narenas:2,background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0'
+
+/** The allocator variables a node runs with: glibc's, and jemalloc's when `jemalloc` names its library. */
+export function nodeMallocEnv(jemalloc: string | undefined): Record<string, string> {
+  return jemalloc === undefined
+    ? { ...NODE_MALLOC_ENV }
+    : { ...NODE_MALLOC_ENV, LD_PRELOAD: jemalloc, MALLOC_CONF: JEMALLOC_CONF }
+}
+
 const SERVER_COMMANDS = new Set(['start', 'join'])
+
+/** The first of `JEMALLOC_PATHS` that exists, or `undefined`. */
+export function findJemalloc(exists: (path: string) => boolean = existsSync): string | undefined {
+  if (process.platform !== 'linux') return undefined
+  return JEMALLOC_PATHS.find((path) => exists(path))
+}
 
 /** How to start this process again (for `execve`): its arguments and environment. */
 export interface Relaunch {
@@ -63,20 +99,21 @@ function flagName(arg: string): string {
  * How to start this process again with the node's memory settings, or `undefined` when it needs
  * none: not a command that runs a node, or every setting chosen already (each V8 flag on the command
  * line of Node or in `NODE_OPTIONS`, in any spelling, also turned off; each allocator variable in the
- * environment, even empty).
+ * environment, even empty). `jemalloc`: the path of jemalloc's library, when there is one.
  */
 export function serverRelaunch(
   execPath: string,
   execArgv: readonly string[],
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
+  jemalloc?: string,
 ): Relaunch | undefined {
   // The command comes first (the program has no options of its own).
   const command = argv[2]
   if (command === undefined || !SERVER_COMMANDS.has(command)) return undefined
   const given = new Set([...execArgv, ...(env.NODE_OPTIONS ?? '').split(/\s+/)].map(flagName))
   const flags = NODE_V8_FLAGS.filter(({ name }) => !given.has(name)).map(({ arg }) => arg)
-  const missing = Object.entries(NODE_MALLOC_ENV).filter(([name]) => env[name] === undefined)
+  const missing = Object.entries(nodeMallocEnv(jemalloc)).filter(([name]) => env[name] === undefined)
   if (flags.length === 0 && missing.length === 0) return undefined
   return {
     args: [execPath, ...flags, ...execArgv, ...argv.slice(1)],

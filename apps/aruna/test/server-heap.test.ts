@@ -1,6 +1,15 @@
 /** When the `aruna` process starts itself again with the node's memory settings (`server-heap.ts`). */
 import { describe, expect, it } from 'vitest'
-import { NODE_MALLOC_ENV, NODE_SEMI_SPACE_MIB, NODE_V8_FLAGS, serverRelaunch } from '../src/server-heap.js'
+import {
+  findJemalloc,
+  JEMALLOC_CONF,
+  JEMALLOC_PATHS,
+  NODE_MALLOC_ENV,
+  NODE_SEMI_SPACE_MIB,
+  NODE_V8_FLAGS,
+  nodeMallocEnv,
+  serverRelaunch,
+} from '../src/server-heap.js'
 
 const NODE = '/usr/bin/node'
 const SCRIPT = '/opt/aruna/dist/cli.js'
@@ -8,6 +17,7 @@ const SET = { MALLOC_ARENA_MAX: '4' }
 const SEMI = `--max-semi-space-size=${NODE_SEMI_SPACE_MIB}`
 const EXTERNAL = '--external-memory-accounted-in-global-limit'
 const ALL_FLAGS = [SEMI, EXTERNAL]
+const LIB = '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2'
 
 describe('serverRelaunch', () => {
   it('starts `start` and `join` again with the V8 flags, keeping Node flags and arguments', () => {
@@ -103,11 +113,53 @@ describe('serverRelaunch', () => {
   })
 
   it('needs no third start: what it adds is what it then finds', () => {
-    const first = serverRelaunch(NODE, [], [NODE, SCRIPT, 'start'], {})
-    expect(first).toBeDefined()
-    const [, ...rest] = first!.args
-    const flags = rest.slice(0, NODE_V8_FLAGS.length)
-    const argv = rest.slice(NODE_V8_FLAGS.length)
-    expect(serverRelaunch(NODE, flags, [NODE, ...argv], first!.env)).toBeUndefined()
+    for (const jemalloc of [undefined, LIB]) {
+      const first = serverRelaunch(NODE, [], [NODE, SCRIPT, 'start'], {}, jemalloc)
+      expect(first).toBeDefined()
+      const [, ...rest] = first!.args
+      const flags = rest.slice(0, NODE_V8_FLAGS.length)
+      const argv = rest.slice(NODE_V8_FLAGS.length)
+      expect(serverRelaunch(NODE, flags, [NODE, ...argv], first!.env, jemalloc)).toBeUndefined()
+    }
+  })
+
+  it('puts the node on jemalloc where it is installed, unless the environment chose otherwise', () => {
+    const envOf = (env: Record<string, string>, jemalloc: string | null = LIB) =>
+      serverRelaunch(NODE, [], [NODE, SCRIPT, 'start'], env, jemalloc ?? undefined)?.env
+    expect(envOf({ HOME: '/' })).toEqual({
+      HOME: '/',
+      MALLOC_ARENA_MAX: '2',
+      LD_PRELOAD: LIB,
+      MALLOC_CONF: JEMALLOC_CONF,
+    })
+    expect(JEMALLOC_CONF).toContain('background_thread:true')
+    // Not installed: glibc's setting only.
+    expect(envOf({ HOME: '/' }, null)).toEqual({ HOME: '/', MALLOC_ARENA_MAX: '2' })
+    // `LD_PRELOAD=` keeps glibc's allocator; an operator's own library and configuration are kept.
+    expect(envOf({ LD_PRELOAD: '' })?.LD_PRELOAD).toBe('')
+    expect(envOf({ LD_PRELOAD: '/opt/lib/libtcmalloc.so' })?.LD_PRELOAD).toBe('/opt/lib/libtcmalloc.so')
+    expect(envOf({ MALLOC_CONF: 'narenas:1' })).toMatchObject({ LD_PRELOAD: LIB, MALLOC_CONF: 'narenas:1' })
+    // Every variable and flag chosen already: no restart at all.
+    expect(
+      serverRelaunch(
+        NODE,
+        ALL_FLAGS,
+        [NODE, SCRIPT, 'start'],
+        { ...SET, LD_PRELOAD: '', MALLOC_CONF: '' },
+        LIB,
+      ),
+    ).toBeUndefined()
+    expect(nodeMallocEnv(undefined)).toEqual(NODE_MALLOC_ENV)
+  })
+
+  it('finds jemalloc at the first of the places distributions install it', () => {
+    const seen: string[] = []
+    const found = findJemalloc((path) => {
+      seen.push(path)
+      return path === JEMALLOC_PATHS[2]
+    })
+    expect(found).toBe(process.platform === 'linux' ? JEMALLOC_PATHS[2] : undefined)
+    if (process.platform === 'linux') expect(seen).toEqual(JEMALLOC_PATHS.slice(0, 3))
+    expect(findJemalloc(() => false)).toBeUndefined()
   })
 })
