@@ -50,6 +50,9 @@ describe('a single node', () => {
     if (jemalloc !== undefined) {
       expect(environment).toContain(`LD_PRELOAD=${jemalloc}`)
       expect(maps).toContain(jemalloc)
+      // jemalloc names every setting of MALLOC_CONF it cannot use on standard error.
+      expect(environment.some((entry) => entry.startsWith('MALLOC_CONF=narenas:2,'))).toBe(true)
+      expect(node.output()).not.toContain('<jemalloc>')
     } else {
       expect(environment.some((entry) => entry.startsWith('LD_PRELOAD='))).toBe(false)
       expect(maps).not.toContain('libjemalloc')

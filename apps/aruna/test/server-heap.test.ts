@@ -133,6 +133,7 @@ describe('serverRelaunch', () => {
       MALLOC_CONF: JEMALLOC_CONF,
     })
     expect(JEMALLOC_CONF).toContain('background_thread:true')
+    expect(JEMALLOC_CONF).toContain('oversize_threshold:0')
     // Not installed: glibc's setting only.
     expect(envOf({ HOME: '/' }, null)).toEqual({ HOME: '/', MALLOC_ARENA_MAX: '2' })
     // `LD_PRELOAD=` keeps glibc's allocator; an operator's own library and configuration are kept.
