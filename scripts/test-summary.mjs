@@ -33,12 +33,12 @@ for (const dir of roots) {
   console.log(`${dir}: ${report.numPassedTests} passed, ${report.numFailedTests} failed`)
   for (const suite of report.testResults ?? []) {
     const tests = suite.assertionResults ?? []
-    const file = String(suite.name ?? '').replace(`${process.cwd()}/`, '')
+    const testFile = String(suite.name ?? '').replace(`${process.cwd()}/`, '')
     if (suite.status === 'failed' && tests.every((test) => test.status !== 'failed'))
-      failures.push(`  ${file}: the file failed to run\n${firstLines(suite.message)}`)
+      failures.push(`  ${testFile}: the file failed to run\n${firstLines(suite.message)}`)
     for (const test of tests)
       if (test.status === 'failed')
-        failures.push(`  ${file} > ${test.fullName}\n${firstLines(test.failureMessages?.[0])}`)
+        failures.push(`  ${testFile} > ${test.fullName}\n${firstLines(test.failureMessages?.[0])}`)
   }
 }
 if (failures.length > 0) console.log(`Failed tests:\n${failures.join('\n')}`)
