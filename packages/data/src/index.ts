@@ -49,7 +49,14 @@ export {
   type GcSources,
   type PinWatch,
 } from './engine/gc.js'
-export { type ExpectedDigests, type IngestedContent, type IngestInit, ingest } from './engine/ingest.js'
+export {
+  type ExpectedDigests,
+  type IngestedContent,
+  type IngestInit,
+  ingest,
+  isWholeBody,
+  type WholeBody,
+} from './engine/ingest.js'
 export { MemoryMultipartStore } from './engine/memory-multipart-store.js'
 export type {
   CompletedPart,

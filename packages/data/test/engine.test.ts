@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { crc32 } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { parseRangeHeader } from '../src/engine/content-reader.js'
+import type { WholeBody } from '../src/engine/ingest.js'
 import { MemoryMultipartStore } from '../src/engine/memory-multipart-store.js'
 import { ObjectEngine, type ObjectEngineInit } from '../src/engine/object-engine.js'
 import { evaluatePreconditions } from '../src/engine/preconditions.js'
@@ -181,6 +182,57 @@ describe('ObjectEngine write path', () => {
       'EntityTooLarge',
     )
     await expectCode(engine.headObject('bkt', 'k'), 'NoSuchKey')
+  })
+
+  it('takes a body read whole in one piece, with the same checks as a streamed one', async () => {
+    const { engine } = await setup({ maxPutSize: 40 })
+    const data = randomBytes(12)
+    let reads = 0
+    const whole = (bytes: Uint8Array, fail = false): WholeBody => ({
+      whole: async () => {
+        reads++
+        if (fail) throw new Error('socket hang up')
+        return bytes
+      },
+      [Symbol.asyncIterator]: () => {
+        throw new Error('a body read whole is not streamed')
+      },
+    })
+    const version = await engine.putObject({
+      bucket: 'bkt',
+      key: 'k',
+      body: whole(data),
+      size: 12,
+      expected: { contentMd5: md5(data).toString('base64') },
+    })
+    expect(version.manifest.etag).toBe(`"${createHash('md5').update(data).digest('hex')}"`)
+    expect(version.manifest.chunks).toHaveLength(1)
+    expect(await collect(engine.readObject(version).body)).toEqual(Buffer.from(data))
+    expect(reads).toBe(1)
+    const put = (body: WholeBody, size: number, contentMd5?: string) =>
+      engine.putObject({
+        bucket: 'bkt',
+        key: 'k2',
+        body,
+        size,
+        ...(contentMd5 !== undefined ? { expected: { contentMd5 } } : {}),
+      })
+    await expectCode(put(whole(data), 13), 'IncompleteBody')
+    await expectCode(put(whole(data), 11), 'IncompleteBody')
+    await expectCode(put(whole(data, true), 12), 'IncompleteBody')
+    await expectCode(put(whole(data), 12, md5('other').toString('base64')), 'BadDigest')
+    const { engine: small } = await setup({ maxPutSize: 10 })
+    await expectCode(
+      small.putObject({ bucket: 'bkt', key: 'k2', body: whole(data), size: 12 }),
+      'EntityTooLarge',
+    )
+    await expectCode(engine.headObject('bkt', 'k2'), 'NoSuchKey')
+    // More than one chunk announced: streamed through the chunker as any body.
+    const long = randomBytes(30)
+    const longBody: WholeBody = { whole: async () => long, [Symbol.asyncIterator]: () => pieces(long) }
+    const streamed = await engine.putObject({ bucket: 'bkt', key: 'k3', body: longBody, size: 30 })
+    expect(streamed.manifest.chunks).toHaveLength(2)
+    expect(await collect(engine.readObject(streamed).body)).toEqual(long)
   })
 
   it('fails on a missing bucket or a bad key before reading the body', async () => {

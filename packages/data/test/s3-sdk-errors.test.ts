@@ -5,6 +5,7 @@ import {
   CompleteMultipartUploadCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   GetObjectCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
@@ -46,6 +47,18 @@ async function raw(method: string, path: string, headers: Record<string, string>
   })
   const text = await response.text()
   return { status: response.status, code: /<Code>([^<]*)<\/Code>/.exec(text)?.[1], text }
+}
+
+/** The head of a raw PutObject of `length` bytes (the body follows on the same socket). */
+function rawPutHead(key: string, length: number): string {
+  return [
+    `PUT /${BUCKET}/${key} HTTP/1.1`,
+    'Host: 127.0.0.1',
+    ...Object.entries(rawAuthHeaders()).map(([name, value]) => `${name}: ${value}`),
+    `Content-Length: ${length}`,
+    '',
+    '',
+  ].join('\r\n')
 }
 
 function crc32Base64(value: string): string {
@@ -160,6 +173,46 @@ describe('S3 API refuses bad input with the right S3 error and leaves nothing be
     ).rejects.toMatchObject({
       name: 'NotFound',
     })
+  })
+
+  it('stores nothing when the connection drops in the middle of a small body (one read whole)', async () => {
+    const before = s3.requests.length
+    const socket = connect(Number(new URL(s3.endpoint).port), '127.0.0.1')
+    await new Promise((resolve) => socket.once('connect', resolve))
+    socket.write(rawPutHead('truncated-small', 4000))
+    socket.write(Buffer.alloc(1000, 7))
+    for (let waited = 0; s3.requests.length === before && waited < 10_000; waited += 10)
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    expect(s3.requests.length).toBeGreaterThan(before)
+    socket.destroy()
+    // The upload gave up on the body (it did not wait for bytes that cannot come).
+    await s3.idle()
+    await expect(
+      client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'truncated-small' })),
+    ).rejects.toMatchObject({ name: 'NotFound' })
+  })
+
+  it('stores a small body that arrives in several pieces whole and in order', async () => {
+    const data = Buffer.from(Array.from({ length: 3000 }, (_, i) => i % 251))
+    const socket = connect(Number(new URL(s3.endpoint).port), '127.0.0.1')
+    await new Promise((resolve) => socket.once('connect', resolve))
+    let answer = ''
+    socket.on('data', (bytes: Buffer) => {
+      answer += bytes.toString('latin1')
+    })
+    socket.write(rawPutHead('pieces', data.length))
+    for (let at = 0; at < data.length; at += 1000) {
+      socket.write(data.subarray(at, at + 1000))
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    for (let waited = 0; !answer.includes('\r\n\r\n') && waited < 10_000; waited += 10)
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    socket.destroy()
+    expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 200 OK')
+    const stored = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'pieces' }))
+    expect(Buffer.from(await stored.Body!.transformToByteArray())).toEqual(data)
+    expect(stored.ETag).toBe(`"${createHash('md5').update(data).digest('hex')}"`)
+    await client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'pieces' }))
   })
 
   it('answers MalformedXML for a CompleteMultipartUpload body that is not XML', async () => {

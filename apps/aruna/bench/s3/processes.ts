@@ -109,13 +109,15 @@ export async function startArunaNode(options: {
   devLogin?: boolean
   nodeArgs?: string[]
   timeoutMs?: number
+  /** The CLI to run (default this checkout's `bin/aruna.js`): another build's, to compare two builds. */
+  bin?: string
 }): Promise<ArunaNode> {
   const command = options.invite === undefined ? ['start'] : ['join', options.invite]
   const devLogin = options.devLogin ?? options.invite === undefined
   const { child, state, ms } = await launch<{ s3: string; rest: string; key: string; secret: string }>(
     options.name,
     [
-      ARUNA_BIN,
+      options.bin ?? ARUNA_BIN,
       ...command,
       '--data-dir',
       options.dataDir,

@@ -83,6 +83,12 @@ export interface RealmBlobCounters {
   corruptRepaired: number
 }
 
+/** Where a chunk is written (`RealmBlobStore.targets`): the nodes, and how many holders it has. */
+export interface Placement {
+  readonly targets: string[]
+  readonly holders: number
+}
+
 export class RealmBlobStore implements BlobStore {
   readonly #init: RealmBlobStoreInit
   readonly counters: RealmBlobCounters = {
@@ -133,11 +139,13 @@ export class RealmBlobStore implements BlobStore {
     const cid = chunkCidOf(bytes)
     // Small chunks of PutObjects go with their version record (`riders`, which the realm's object index
     // takes them from).
+    // Placed once: both ways write to the same nodes.
+    const placed = this.targets(cid)
     if (options.withVersion === true) {
-      const ridden = await this.#ride(cid, bytes, options)
+      const ridden = await this.#ride(cid, bytes, options, placed)
       if (ridden !== undefined) return ridden
     }
-    return this.#replicate(cid, bytes, options)
+    return this.#replicate(cid, bytes, options, placed)
   }
 
   /**
@@ -145,10 +153,15 @@ export class RealmBlobStore implements BlobStore {
    * to: written here, then left as a rider for the record's push to the others (`ChunkRiders`).
    * Undefined when it goes the usual way.
    */
-  async #ride(cid: string, bytes: Uint8Array, options: PutOptions): Promise<ChunkRef | undefined> {
+  async #ride(
+    cid: string,
+    bytes: Uint8Array,
+    options: PutOptions,
+    placed: Placement,
+  ): Promise<ChunkRef | undefined> {
     if (bytes.byteLength > MAX_RIDING_CHUNK_BYTES) return undefined
     const self = this.#init.nodes.self
-    const { targets, holders } = this.targets(cid)
+    const { targets, holders } = placed
     const peers = targets.filter((target) => target !== self)
     const needed = this.quorum(holders) - 1
     if (peers.length === targets.length || peers.length === 0 || needed < 1) return undefined
@@ -192,7 +205,7 @@ export class RealmBlobStore implements BlobStore {
    * Where a chunk is written: its holders in reach, and for each holder out of reach the next node in
    * reach in the chunk's ranking.
    */
-  targets(cid: string): { targets: string[]; holders: number } {
+  targets(cid: string): Placement {
     const nodes = this.#init.nodes
     const members = nodes.members()
     const holders = chosenHolders(members, { key: cid, factor: this.#init.nodes.factor(), holders: [] })
@@ -207,8 +220,13 @@ export class RealmBlobStore implements BlobStore {
   }
 
   /** Writes to every target at once; resolves when a quorum (of the chunk's holders) has it durable. */
-  #replicate(cid: string, bytes: Uint8Array, options: PutOptions): Promise<ChunkRef> {
-    const { targets: holders, holders: wanted } = this.targets(cid)
+  #replicate(
+    cid: string,
+    bytes: Uint8Array,
+    options: PutOptions,
+    placed: Placement = this.targets(cid),
+  ): Promise<ChunkRef> {
+    const { targets: holders, holders: wanted } = placed
     const needed = this.quorum(wanted)
     const ref: ChunkRef = { cid, size: bytes.length }
     return new Promise<ChunkRef>((resolve, reject) => {

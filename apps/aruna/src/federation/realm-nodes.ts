@@ -13,6 +13,12 @@ import type { Logger } from '../logger.js'
 /** How often the node list is read again from the organisation store. */
 const REFRESH_MS = 5000
 
+/**
+ * `members()` is computed again at most this long after it was last computed (sooner when a node
+ * comes or goes, or a node out of reach reaches its grace period): every PutObject places its chunk.
+ */
+const MEMBERS_TTL_MS = 250
+
 export interface RealmNodesInit {
   readonly network: Network
   /** The realm's node list (peer ids), this node included or not. */
@@ -39,6 +45,8 @@ export class RealmNodes {
   #timer: ReturnType<typeof setInterval> | undefined
   /** The down set as last reported, to tell listeners only of changes. */
   #down = ''
+  /** `members()` as last computed, and until when it holds. */
+  #members: { readonly list: readonly PlacementMember[]; readonly until: number } | undefined
 
   constructor(init: RealmNodesInit) {
     this.#init = init
@@ -55,6 +63,7 @@ export class RealmNodes {
     await this.refresh()
     const network = this.#init.network
     const seen = ({ peer }: { peer: string }): void => {
+      this.#members = undefined
       this.#lastSeen.set(peer, this.#now())
       // A live peer is a member (the network admits no other): a node that just joined counts before
       // the node list shows it.
@@ -89,6 +98,7 @@ export class RealmNodes {
     for (const peer of this.#init.network.peers()) listed.add(peer)
     const before = this.#listed.join(',')
     this.#listed = [...listed].sort()
+    this.#members = undefined
     this.#check(before !== this.#listed.join(','))
   }
 
@@ -121,22 +131,29 @@ export class RealmNodes {
     return this.#listed.filter((id) => id !== this.self)
   }
 
-  /** Every listed or connected node with its placement state (weight 1: nodes declare no capacity yet). */
-  members(): PlacementMember[] {
+  /**
+   * Every listed or connected node with its placement state (weight 1: nodes declare no capacity yet).
+   * Frozen: it is shared until a node comes or goes, a node out of reach turns `down`, or
+   * `MEMBERS_TTL_MS` has passed.
+   */
+  members(): readonly PlacementMember[] {
     const now = this.#now()
+    const cached = this.#members
+    if (cached !== undefined && now < cached.until) return cached.list
     const peers = new Set(this.#init.network.peers())
-    return [...new Set([...this.#listed, ...peers])].sort().map((id) => {
+    let until = now + MEMBERS_TTL_MS
+    const list = [...new Set([...this.#listed, ...peers])].sort().map((id): PlacementMember => {
       if (id === this.self || peers.has(id)) {
         this.#lastSeen.set(id, now)
-        return { id, weight: 1, state: 'live' as const }
+        return Object.freeze({ id, weight: 1, state: 'live' as const })
       }
-      const seen = this.#lastSeen.get(id) ?? this.#startedAt
-      return {
-        id,
-        weight: 1,
-        state: now - seen > this.#init.downAfterMs ? ('down' as const) : ('live' as const),
-      }
+      const downAt = (this.#lastSeen.get(id) ?? this.#startedAt) + this.#init.downAfterMs
+      if (now - downAt <= 0) until = Math.min(until, downAt + 1)
+      return Object.freeze({ id, weight: 1, state: now > downAt ? ('down' as const) : ('live' as const) })
     })
+    Object.freeze(list)
+    this.#members = { list, until }
+    return list
   }
 
   #check(changed: boolean): void {

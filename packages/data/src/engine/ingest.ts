@@ -22,6 +22,20 @@ export interface ExpectedDigests {
   checksums?: Partial<Record<ChecksumAlgorithm, string>>
 }
 
+/**
+ * A body read in one piece rather than streamed (a small request body whose length is announced):
+ * `ingest` takes it whole, with no stream machinery between the socket and the chunk. Still a stream
+ * (one piece) for every other reader. Read once.
+ */
+export interface WholeBody extends AsyncIterable<Uint8Array> {
+  /** The whole body; rejects when it broke off. */
+  whole(): Promise<Uint8Array>
+}
+
+export function isWholeBody(body: AsyncIterable<Uint8Array>): body is WholeBody {
+  return typeof (body as Partial<WholeBody>).whole === 'function'
+}
+
 export interface IngestInit {
   body: AsyncIterable<Uint8Array>
   /** The exact size the body must have (`Content-Length` or `x-amz-decoded-content-length`). */
@@ -88,25 +102,31 @@ export async function ingest(blobs: BlobStore, chunker: Chunker, init: IngestIni
   }
 
   const chunks: ChunkRef[] = []
-  const writes: Array<Promise<ChunkRef>> = []
   let md5: string | undefined
-  try {
-    for await (const chunk of chunker.split(measured(init, digester, counter))) {
-      const write =
-        hashing === undefined
-          ? blobs.put(chunk, options)
-          : hashing.chunk(chunk).then(({ bytes, cid }) => putNamedChunk(blobs, cid, bytes, options))
-      // Failures are read when the write is awaited below; this only keeps them from going unhandled.
-      write.catch(() => {})
-      writes.push(write)
-      if (writes.length >= WRITES_IN_FLIGHT) chunks.push(await writes.shift()!)
+  if (hashing === undefined && isWholeBody(init.body) && (init.size ?? Infinity) <= chunker.chunkSize) {
+    // At most one chunk, read whole: the same checks as `measured`, without a stream per layer.
+    const bytes = await measuredWhole(init, init.body, digester, counter)
+    if (bytes.byteLength > 0) chunks.push(await blobs.put(bytes, options))
+  } else {
+    const writes: Array<Promise<ChunkRef>> = []
+    try {
+      for await (const chunk of chunker.split(measured(init, digester, counter))) {
+        const write =
+          hashing === undefined
+            ? blobs.put(chunk, options)
+            : hashing.chunk(chunk).then(({ bytes, cid }) => putNamedChunk(blobs, cid, bytes, options))
+        // Failures are read when the write is awaited below; this only keeps them from going unhandled.
+        write.catch(() => {})
+        writes.push(write)
+        if (writes.length >= WRITES_IN_FLIGHT) chunks.push(await writes.shift()!)
+      }
+      for (const write of writes.splice(0)) chunks.push(await write)
+      if (hashing !== undefined) md5 = await hashing.md5()
+    } finally {
+      hashing?.discard()
+      // Let writes still in flight finish (and clean up their temp files) before reporting anything.
+      await Promise.allSettled(writes)
     }
-    for (const write of writes.splice(0)) chunks.push(await write)
-    if (hashing !== undefined) md5 = await hashing.md5()
-  } finally {
-    hashing?.discard()
-    // Let writes still in flight finish (and clean up their temp files) before reporting anything.
-    await Promise.allSettled(writes)
   }
 
   checkSize(init, counter.size)
@@ -171,6 +191,32 @@ async function* measured(
     // The connection broke or the client went away mid-body.
     throw new DataError('IncompleteBody', 'the request body ended early', { cause: err })
   }
+}
+
+/** `measured` for a body read whole: the same limits, digests and errors. */
+async function measuredWhole(
+  init: IngestInit,
+  body: WholeBody,
+  digester: ContentDigester,
+  counter: { size: number },
+): Promise<Uint8Array> {
+  let bytes: Uint8Array
+  try {
+    bytes = await body.whole()
+  } catch (err) {
+    if (isDataError(err)) throw err
+    throw new DataError('IncompleteBody', 'the request body ended early', { cause: err })
+  }
+  throwIfAborted(init.signal)
+  counter.size = bytes.byteLength
+  const limit = Math.min(init.size ?? Number.POSITIVE_INFINITY, init.maxSize)
+  if (counter.size > limit) {
+    if (limit === init.maxSize)
+      throw new DataError('EntityTooLarge', `the body exceeds ${init.maxSize} bytes`)
+    throw new DataError('IncompleteBody', `the body is longer than the ${init.size} bytes announced`)
+  }
+  digester.update(bytes)
+  return bytes
 }
 
 const HEX_SHA256 = /^[0-9a-f]{64}$/

@@ -10,7 +10,7 @@ import { errorDocument, toS3Error } from './errors.js'
 import { ALREADY_SENT_HEADER, leasedSourceOf, sendLeased } from './leased-body.js'
 import { checkExpectedOwners } from './owner.js'
 import type { S3Authenticator, S3Identity } from './port.js'
-import { headerRecord, parseTarget } from './request.js'
+import { parseTarget, requestHeaders } from './request.js'
 import { settleBody } from './request-body.js'
 
 /**
@@ -291,7 +291,7 @@ function authenticate(authenticator: S3Authenticator): MiddlewareHandler<S3Env> 
       path: rawPath,
       query,
       rawQuery,
-      headers: headerRecord(c.req.raw.headers),
+      headers: requestHeaders(c.req.raw, c.env?.incoming),
     })
     c.set('identity', identity)
     await next()

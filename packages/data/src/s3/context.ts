@@ -13,7 +13,7 @@ export interface S3Env {
    * `@hono/node-server` passes the Node request as `incoming` (its `url` is the raw request target) and
    * the Node response as `outgoing`.
    */
-  Bindings: { incoming?: { url?: string }; outgoing?: NodeResponse }
+  Bindings: { incoming?: { url?: string; rawHeaders?: readonly string[] }; outgoing?: NodeResponse }
   Variables: {
     requestId: string
     target: S3Target

@@ -1,12 +1,12 @@
 import { type ChecksumAlgorithm, parseChecksumAlgorithm } from '../engine/checksums.js'
-import { collectVerified } from '../engine/ingest.js'
+import { collectVerified, type WholeBody } from '../engine/ingest.js'
 import type { ObjectContent } from '../engine/object-engine.js'
 import { DataError } from '../errors.js'
 import { AwsChunkedDecoder } from './aws-chunked.js'
 import type { S3Context } from './context.js'
 import { isStreaming, payloadSigningOf } from './payload.js'
 import type { PayloadSigning } from './port.js'
-import { integerOf } from './request.js'
+import { integerOf, requestHeaders } from './request.js'
 import { parseXmlRequest } from './xml.js'
 
 /** Largest XML request accepted (a CompleteMultipartUpload of 10000 parts is about 1 MB). */
@@ -25,16 +25,21 @@ const OTHER_CHECKSUM_HEADERS = new Set([
   'x-amz-checksum-algorithm',
 ])
 
-/** The `x-amz-checksum-*` values sent as headers. Other algorithms (e.g. CRC64NVME) are refused. */
-export function checksumHeaders(headers: Headers): Partial<Record<ChecksumAlgorithm, string>> {
+/**
+ * The `x-amz-checksum-*` values sent as headers (names lower-cased, as `requestHeaders` gives them).
+ * Other algorithms (e.g. CRC64NVME) are refused.
+ */
+export function checksumHeaders(
+  headers: Readonly<Record<string, string>>,
+): Partial<Record<ChecksumAlgorithm, string>> {
   const values: Partial<Record<ChecksumAlgorithm, string>> = {}
-  headers.forEach((value, name) => {
-    if (!name.startsWith('x-amz-checksum-') || OTHER_CHECKSUM_HEADERS.has(name)) return
+  for (const name in headers) {
+    if (!name.startsWith('x-amz-checksum-') || OTHER_CHECKSUM_HEADERS.has(name)) continue
     const algorithm = VALUE_HEADERS[name]
     if (algorithm === undefined)
       throw new DataError('InvalidRequest', `the checksum header ${name} is not supported`)
-    values[algorithm] = value.trim()
-  })
+    values[algorithm] = (headers[name] as string).trim()
+  }
   return values
 }
 
@@ -48,7 +53,9 @@ export function objectContentOf(c: S3Context): ObjectContent {
   const headers = c.req.raw.headers
   const identity = c.get('identity')
   const payload = identity.payload
-  const raw: AsyncIterable<Uint8Array> = meteredBody(c.req.raw, c.env?.incoming) ?? emptyBody()
+  const incoming = c.env?.incoming
+  const metered = meteredBody(c.req.raw, incoming)
+  const raw: AsyncIterable<Uint8Array> = metered ?? emptyBody()
   // No abort signal: a client that goes away breaks the body, which fails the upload by itself, and
   // an adapter's signal that fires once the body has been read must not fail the chunk writes.
   const content: ObjectContent = { body: raw, expected: {} }
@@ -56,7 +63,7 @@ export function objectContentOf(c: S3Context): ObjectContent {
   const md5 = headers.get('content-md5')
   if (md5 !== null) content.expected!.contentMd5 = md5.trim()
   if (payload.kind === 'sha256') content.expected!.sha256Hex = payload.sha256
-  content.expected!.checksums = checksumHeaders(headers)
+  content.expected!.checksums = checksumHeaders(requestHeaders(c.req.raw, incoming))
   const sdkAlgorithm = headers.get('x-amz-sdk-checksum-algorithm')
   const algorithms = new Set<ChecksumAlgorithm>()
   if (sdkAlgorithm !== null) algorithms.add(parseChecksumAlgorithm(sdkAlgorithm))
@@ -74,6 +81,8 @@ export function objectContentOf(c: S3Context): ObjectContent {
     }
     content.size = size ?? 0
     content.algorithms = algorithms
+    if (size !== undefined && size <= WHOLE_BODY_MAX && metered !== undefined && isNodeEmitter(incoming))
+      content.body = wholeNodeBody(c.req.raw, incoming)
     return content
   }
 
@@ -190,6 +199,95 @@ function isNodeReadable(
     typeof incoming[Symbol.asyncIterator] === 'function' &&
     typeof incoming.readableEnded === 'boolean'
   )
+}
+
+/**
+ * A body of at most this many bytes (announced in `Content-Length`, not streamed) is read whole
+ * (`WholeBody`): one chunk at most, and the ingest of a small object then runs without a stream per
+ * layer between the socket and the chunk store.
+ */
+export const WHOLE_BODY_MAX = 64 * 1024
+
+/** What `wholeNodeBody` uses of a Node request. */
+interface NodeEmitter {
+  readonly readableEnded: boolean
+  on(event: string, listener: (...args: never[]) => void): unknown
+  off(event: string, listener: (...args: never[]) => void): unknown
+}
+
+function isNodeEmitter(incoming: unknown): incoming is NodeEmitter {
+  const candidate = incoming as Partial<NodeEmitter> | undefined
+  return (
+    typeof candidate?.on === 'function' &&
+    typeof candidate.off === 'function' &&
+    typeof candidate.readableEnded === 'boolean'
+  )
+}
+
+/** The Node request's body read whole on first use, counted for `settleBody` as `meteredBody` counts it. */
+function wholeNodeBody(request: Request, incoming: NodeEmitter): WholeBody {
+  let read: Promise<Uint8Array> | undefined
+  const whole = (): Promise<Uint8Array> => {
+    read ??= readWhole(request, incoming)
+    return read
+  }
+  return {
+    whole,
+    async *[Symbol.asyncIterator]() {
+      const bytes = await whole()
+      if (bytes.byteLength > 0) yield bytes
+    },
+  }
+}
+
+function readWhole(request: Request, incoming: NodeEmitter): Promise<Uint8Array> {
+  const meter: BodyMeter = { bytes: 0, ended: false }
+  meters.set(request, meter)
+  if (incoming.readableEnded) {
+    meter.ended = true
+    return Promise.resolve(new Uint8Array(0))
+  }
+  return new Promise<Uint8Array>((resolve, reject) => {
+    const pieces: Uint8Array[] = []
+    const onData = (piece: Uint8Array): void => {
+      meter.bytes += piece.byteLength
+      pieces.push(piece)
+    }
+    const onEnd = (): void => {
+      stop()
+      meter.ended = true
+      resolve(joined(pieces, meter.bytes))
+    }
+    const onError = (err: Error): void => {
+      stop()
+      reject(err)
+    }
+    const onClose = (): void => {
+      stop()
+      reject(new Error('the connection closed before the request body ended'))
+    }
+    const stop = (): void => {
+      incoming.off('data', onData)
+      incoming.off('end', onEnd)
+      incoming.off('error', onError)
+      incoming.off('close', onClose)
+    }
+    incoming.on('data', onData)
+    incoming.on('end', onEnd)
+    incoming.on('error', onError)
+    incoming.on('close', onClose)
+  })
+}
+
+/** The pieces copied into one fresh buffer of exactly `size` bytes, which the reader owns. */
+function joined(pieces: readonly Uint8Array[], size: number): Uint8Array {
+  const bytes = new Uint8Array(size)
+  let at = 0
+  for (const piece of pieces) {
+    bytes.set(piece, at)
+    at += piece.byteLength
+  }
+  return bytes
 }
 
 /** A body left unread after the answer is read and dropped up to this size, so the connection stays usable. */

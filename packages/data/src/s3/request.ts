@@ -99,6 +99,48 @@ export function headerRecord(headers: Headers): Record<string, string> {
   return record
 }
 
+/** What is read of a Node request's headers: as received, names and values alternating. */
+export interface RawHeaderSource {
+  readonly rawHeaders?: readonly string[]
+}
+
+const recordsOf = new WeakMap<Request, Record<string, string>>()
+
+/**
+ * The request's headers as `headerRecord` gives them, once per request. Served by @hono/node-server it
+ * reads the Node request's raw headers, so the `Headers` object a web `Request` would build for an
+ * enumeration is never made: names lower-cased, values trimmed of HTTP whitespace, repeats joined with
+ * `, `, as `Headers` has them (their order aside).
+ */
+export function requestHeaders(request: Request, incoming?: RawHeaderSource): Record<string, string> {
+  let record = recordsOf.get(request)
+  if (record !== undefined) return record
+  const raw = incoming?.rawHeaders
+  if (Array.isArray(raw)) {
+    record = {}
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const name = (raw[i] as string).toLowerCase()
+      const value = trimHttpWhitespace(raw[i + 1] as string)
+      const before = record[name]
+      record[name] = before === undefined ? value : `${before}, ${value}`
+    }
+  } else record = headerRecord(request.headers)
+  recordsOf.set(request, record)
+  return record
+}
+
+/** Fetch's header value normalisation: leading and trailing tabs, spaces, CRs and LFs go. */
+function trimHttpWhitespace(value: string): string {
+  const last = value.length - 1
+  if (last < 0 || (!isHttpWhitespace(value.charCodeAt(0)) && !isHttpWhitespace(value.charCodeAt(last))))
+    return value
+  return value.replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, '')
+}
+
+function isHttpWhitespace(code: number): boolean {
+  return code === 9 || code === 10 || code === 13 || code === 32
+}
+
 /** What Node and the Fetch `Headers` accept in a header value: no control characters but tab, nothing past U+00FF. */
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/
 
