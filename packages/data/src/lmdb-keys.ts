@@ -62,7 +62,12 @@ export function bucketEnd(bucket: string): Buffer {
 
 /** The key of an object in `current`. */
 export function objectKey(bucket: string, key: string): Buffer {
-  return Buffer.concat([bucketStart(bucket), utf8(key)])
+  // Written in place: every PutObject and GetObject makes one.
+  const out = Buffer.allocUnsafe(Buffer.byteLength(bucket) + 1 + Buffer.byteLength(key))
+  let at = out.write(bucket, 0, 'utf8')
+  out[at++] = SEPARATOR
+  out.write(key, at, 'utf8')
+  return out
 }
 
 /** The object key of a `current` entry of `bucket`. */
@@ -87,7 +92,19 @@ function invertedVersionId(bytes: Uint8Array): Buffer {
 
 /** The key of a version record in `versions` (and of a purge record in `purges`). */
 export function versionKey(bucket: string, key: string, versionId: string): Buffer {
-  return Buffer.concat([bucketStart(bucket), recordId(key, versionId)])
+  // `bucket 00` and `recordId`, written in place: every PutObject and GetObject makes one.
+  const out = Buffer.allocUnsafe(
+    Buffer.byteLength(bucket) + 1 + Buffer.byteLength(key) + 1 + Buffer.byteLength(versionId) + 1,
+  )
+  let at = out.write(bucket, 0, 'utf8')
+  out[at++] = SEPARATOR
+  at += out.write(key, at, 'utf8')
+  out[at++] = SEPARATOR
+  const id = at
+  at += out.write(versionId, at, 'utf8')
+  for (let i = id; i < at; i++) out[i] = TERMINATOR - (out[i] as number)
+  out[at] = TERMINATOR
+  return out
 }
 
 /**

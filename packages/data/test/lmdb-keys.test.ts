@@ -23,6 +23,21 @@ const IDS = [
 ]
 
 describe('LMDB key layout', () => {
+  it('lays out bucket 00 key (current) and bucket 00 key 00 ~versionId FF (versions), byte for byte', () => {
+    const utf8 = (text: string) => Buffer.from(text, 'utf8')
+    for (const bucket of ['bkt', 'my.bucket-1']) {
+      for (const key of KEYS) {
+        expect(objectKey(bucket, key)).toEqual(Buffer.concat([utf8(bucket), Buffer.of(0), utf8(key)]))
+        for (const id of IDS) {
+          const inverted = Buffer.from(utf8(id).map((byte) => 0xff - byte))
+          expect(versionKey(bucket, key, id)).toEqual(
+            Buffer.concat([utf8(bucket), Buffer.of(0), utf8(key), Buffer.of(0), inverted, Buffer.of(0xff)]),
+          )
+        }
+      }
+    }
+  })
+
   it('sorts version keys by object key in UTF-8 order, then newest version first', () => {
     const entries = KEYS.flatMap((key) => IDS.map((id) => ({ key, id })))
     const byBytes = [...entries].sort((x, y) =>

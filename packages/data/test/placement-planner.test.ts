@@ -136,6 +136,32 @@ describe('rendezvousScore', () => {
   })
 })
 
+describe('rankNodes and chosenHolders on lists placement uses again', () => {
+  it('ranks a node on its own first, and still refuses its bad weight', () => {
+    expect(rankNodes('k', [{ id: 'only', weight: 3 }])).toEqual(['only'])
+    for (const weight of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => rankNodes('k', [{ id: 'only', weight }])).toThrow(/weight/)
+    }
+  })
+
+  it('checks a frozen member list once it is valid, and a bad one every time', () => {
+    const live = (id: string): PlacementMember => Object.freeze({ id, weight: 1, state: 'live' })
+    const members = Object.freeze([live('a'), live('b'), live('c')])
+    const first = chosenHolders(members, { key: 'k', factor: 2, holders: [] })
+    expect(chosenHolders(members, { key: 'k', factor: 2, holders: [] })).toEqual(first)
+    expect(first).toEqual(rankNodes('k', members).slice(0, 2))
+    const twice = Object.freeze([live('a'), live('a')])
+    for (let i = 0; i < 2; i++) {
+      expect(() => chosenHolders(twice, { key: 'k', factor: 1, holders: [] })).toThrow(/listed twice/)
+    }
+    // A list that is not frozen may change between calls: checked again.
+    const open = [live('a'), live('b')]
+    expect(chosenHolders(open, { key: 'k', factor: 1, holders: [] })).toHaveLength(1)
+    open.push(live('a'))
+    expect(() => chosenHolders(open, { key: 'k', factor: 1, holders: [] })).toThrow(/listed twice/)
+  })
+})
+
 describe('planPlacement', () => {
   it('plans nothing for keys already on their chosen holders, and copies a key to the best nodes', () => {
     const nodes: PlacementMember[] = ['a', 'b', 'c', 'd'].map((id) => ({ id, weight: 1, state: 'live' }))

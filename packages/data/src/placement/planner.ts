@@ -122,7 +122,12 @@ export function chosenHolders(nodes: readonly PlacementMember[], item: Placement
 
 const STATES: ReadonlySet<string> = new Set(['live', 'full', 'draining', 'down'])
 
-function checkMembers(nodes: readonly PlacementMember[]): Map<string, PlacementMember> {
+/** Member lists already checked, by identity: only frozen lists (and members), which cannot change since. */
+const checkedLists = new WeakMap<readonly PlacementMember[], ReadonlyMap<string, PlacementMember>>()
+
+function checkMembers(nodes: readonly PlacementMember[]): ReadonlyMap<string, PlacementMember> {
+  const checked = checkedLists.get(nodes)
+  if (checked !== undefined) return checked
   const members = new Map<string, PlacementMember>()
   for (const node of nodes) {
     if (typeof node.id !== 'string' || node.id.length === 0)
@@ -133,5 +138,6 @@ function checkMembers(nodes: readonly PlacementMember[]): Map<string, PlacementM
     checkWeight(node)
     members.set(node.id, node)
   }
+  if (Object.isFrozen(nodes) && nodes.every((node) => Object.isFrozen(node))) checkedLists.set(nodes, members)
   return members
 }

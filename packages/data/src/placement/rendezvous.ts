@@ -32,6 +32,12 @@ export interface RankedNode {
  * of `nodes` does not matter. `InvalidArgument` for a weight that is not a positive finite number.
  */
 export function rankNodes(key: string, nodes: Iterable<RankedNode>): string[] {
+  // One node ranks first whatever its score (a node on its own places every chunk and key).
+  if (Array.isArray(nodes) && nodes.length === 1) {
+    const only = nodes[0] as RankedNode
+    checkWeight(only)
+    return [only.id]
+  }
   const scored: [string, number][] = []
   for (const node of nodes) {
     checkWeight(node)
