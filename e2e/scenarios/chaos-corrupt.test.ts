@@ -1,6 +1,6 @@
 /**
  * Chaos: corrupt chunk files on one node's disk. Three real nodes (RF 3, W 2, scrub every minute); 40
- * objects of 64 KiB, each one chunk, on all three disks. On node 2, bytes in the middle of 40 chunk files
+ * objects of 96 KiB (each one chunk, a file: larger than data.smallChunkBytes), on all three disks. On node 2, bytes in the middle of 40 chunk files
  * are overwritten while it runs (same size, so only a hash check can tell). Set A (20) is then read through
  * node 2's S3 API: goal 0 corrupt reads served and 0 errors; node 2 must count the corrupt copies found and
  * repaired (`/health` data) and hold good copies again. Set B (20) is never read: the scrub must find and
@@ -101,7 +101,7 @@ describe('chaos: corrupt chunk files on one node', { timeout: 240_000 }, () => {
       )
       const objects = new Map<string, { body: Buffer; cid: string }>()
       for (let i = 0; i < OBJECTS; i++) {
-        const body = randomBytes(64 * 1024)
+        const body = randomBytes(96 * 1024)
         const key = `obj-${String(i).padStart(2, '0')}.bin`
         await s1.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }))
         objects.set(key, { body, cid: rawCid(body) })

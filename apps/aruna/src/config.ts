@@ -179,7 +179,7 @@ export const ConfigSchema = z
          * Chunks of at most this many bytes are kept in the node's small-chunk database (LMDB: concurrent
          * writes share one synced commit) rather than a file each; 0 keeps every chunk in a file.
          */
-        smallChunkBytes: boundedInteger(0, 1048576, 'bytes').default(16384),
+        smallChunkBytes: boundedInteger(0, 1048576, 'bytes').default(65536),
       })
       .strict()
       .prefault({}),

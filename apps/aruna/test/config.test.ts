@@ -92,8 +92,8 @@ describe('configuration', () => {
     expect(configError(() => parseConfigText('{"rest":{"port":-1}}')).key).toBe('rest.port')
   })
 
-  it('keeps small chunks in the database up to 16 KiB by default; 0 turns it off; anything else outside 0..1 MiB is refused', async () => {
-    expect((await loadConfig({ env: {} })).data.smallChunkBytes).toBe(16384)
+  it('keeps small chunks in the database up to 64 KiB by default; 0 turns it off; anything else outside 0..1 MiB is refused', async () => {
+    expect((await loadConfig({ env: {} })).data.smallChunkBytes).toBe(65536)
     expect((await loadConfig({ env: { ARUNA_DATA_SMALL_CHUNK_BYTES: '0' } })).data.smallChunkBytes).toBe(0)
     const err = await configErrorAsync(loadConfig({ env: { ARUNA_DATA_SMALL_CHUNK_BYTES: '2000000' } }))
     expect(err.key).toBe('data.smallChunkBytes')

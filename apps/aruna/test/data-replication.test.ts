@@ -145,7 +145,8 @@ describe('data replication across five nodes (RF 3, W 2)', () => {
   }, 60_000)
 
   it('never serves a corrupt copy, and scrub finds and replaces one', async () => {
-    const body = await put(cluster.node(0), 'scrub/a.bin', 64 * 1024)
+    // Larger than data.smallChunkBytes (64 KiB): the chunk is a file, which the test damages.
+    const body = await put(cluster.node(0), 'scrub/a.bin', 96 * 1024)
     const [cid] = await chunksOf('scrub/a.bin')
     if (cid === undefined) throw new Error('no chunk')
     await waitFor('the object is on three nodes', async () => (await holdersOnDisk(cid)).length === 3)

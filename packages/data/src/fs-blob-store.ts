@@ -23,7 +23,7 @@ import type {
 const STREAM_PIECE = 256 * 1024
 const SHARD = /^[a-z2-7]{2}$/
 /** Chunks up to this size are kept in the small-chunk database by default (`FsBlobStoreInit.inlineMaxBytes`). */
-export const DEFAULT_INLINE_MAX_BYTES = 16 * 1024
+export const DEFAULT_INLINE_MAX_BYTES = 64 * 1024
 /** The small-chunk database's directory under the store's root. */
 const SMALL = 'small'
 /** The name of the small-chunk database in an object index's environment (`LmdbObjectIndex.smallChunkDatabase`). */
@@ -35,7 +35,7 @@ export interface FsBlobStoreInit {
   /**
    * Chunks of at most this many bytes are kept in the store's small-chunk database (LMDB, one
    * synced commit shared by the chunks written together) instead of a file each; 0 keeps every chunk
-   * in a file. Default `DEFAULT_INLINE_MAX_BYTES` (16 KiB). Chunks already stored either way stay
+   * in a file. Default `DEFAULT_INLINE_MAX_BYTES` (64 KiB). Chunks already stored either way stay
    * readable when this changes.
    */
   inlineMaxBytes?: number
