@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads'
 import { chunkCidFromDigest } from './chunk-id.js'
+import { joinPieces } from './chunker.js'
 
 /**
  * Uploads of at least this many bytes (announced) are hashed on the hash worker: the upload's MD5 (its
@@ -170,7 +171,7 @@ export class OffloadedHashing {
     const owned =
       bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && size === bytes.buffer.byteLength
     // A view into a larger buffer (or shared memory) is copied: handing it over would take the rest away.
-    const sent = owned ? bytes : new Uint8Array(bytes)
+    const sent = owned ? bytes : joinPieces([bytes], size)
     const reply = await this.#worker.call({ op: 'chunk', stream: this.#stream, bytes: sent }, [
       sent.buffer as ArrayBuffer,
     ])

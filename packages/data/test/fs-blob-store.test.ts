@@ -3,7 +3,14 @@ import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { chunkCidOf, chunksOnDisk, FsBlobStore, formatVersionId, LmdbObjectIndex } from '../src/index.js'
+import {
+  chunkCidOf,
+  chunksOnDisk,
+  DEFAULT_INLINE_MAX_BYTES,
+  FsBlobStore,
+  formatVersionId,
+  LmdbObjectIndex,
+} from '../src/index.js'
 import { overwriteChunkFile } from './fs-fixture.js'
 
 async function listAll(store: FsBlobStore): Promise<string[]> {
@@ -400,11 +407,12 @@ describe('chunksOnDisk with the small chunks in an object index environment', ()
         smallChunks: index.smallChunkDatabase(),
       })
       const small = await store.put(new Uint8Array(randomBytes(64)))
-      const large = await store.put(new Uint8Array(randomBytes(20_000)))
+      // One byte over the default limit: a file.
+      const large = await store.put(new Uint8Array(randomBytes(DEFAULT_INLINE_MAX_BYTES + 1)))
       expect(await chunksOnDisk(join(root, 'blobs'), { index: join(root, 'index') })).toEqual(
         new Map([
           [small.cid, 64],
-          [large.cid, 20_000],
+          [large.cid, DEFAULT_INLINE_MAX_BYTES + 1],
         ]),
       )
       // Without the index, only the files.
@@ -487,7 +495,10 @@ describe('FsBlobStore deferred commits (PutOptions.deferCommit)', () => {
     const small = new Uint8Array(randomBytes(100))
     await own.put(small, { withVersion: true, deferCommit })
     await shared.put(new Uint8Array(randomBytes(100)), { deferCommit })
-    await shared.put(new Uint8Array(randomBytes(20_000)), { withVersion: true, deferCommit })
+    await shared.put(new Uint8Array(randomBytes(DEFAULT_INLINE_MAX_BYTES + 1)), {
+      withVersion: true,
+      deferCommit,
+    })
     await shared.put(small)
     await shared.put(small, { withVersion: true, deferCommit })
     expect(commits).toHaveLength(0)

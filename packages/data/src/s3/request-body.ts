@@ -1,3 +1,4 @@
+import { joinPieces } from '../chunker.js'
 import { type ChecksumAlgorithm, parseChecksumAlgorithm } from '../engine/checksums.js'
 import { collectVerified, type WholeBody } from '../engine/ingest.js'
 import type { ObjectContent } from '../engine/object-engine.js'
@@ -256,7 +257,7 @@ function readWhole(request: Request, incoming: NodeEmitter): Promise<Uint8Array>
     const onEnd = (): void => {
       stop()
       meter.ended = true
-      resolve(joined(pieces, meter.bytes))
+      resolve(joinPieces(pieces, meter.bytes))
     }
     const onError = (err: Error): void => {
       stop()
@@ -277,17 +278,6 @@ function readWhole(request: Request, incoming: NodeEmitter): Promise<Uint8Array>
     incoming.on('error', onError)
     incoming.on('close', onClose)
   })
-}
-
-/** The pieces copied into one fresh buffer of exactly `size` bytes, which the reader owns. */
-function joined(pieces: readonly Uint8Array[], size: number): Uint8Array {
-  const bytes = new Uint8Array(size)
-  let at = 0
-  for (const piece of pieces) {
-    bytes.set(piece, at)
-    at += piece.byteLength
-  }
-  return bytes
 }
 
 /** A body left unread after the answer is read and dropped up to this size, so the connection stays usable. */
