@@ -171,6 +171,20 @@ export function hasPresignedParams(params: readonly QueryParam[]): boolean {
  * @throws AuthError(code)
  */
 export function parseCredential(text: string, code: AuthErrorCode): SigV4Credential {
+  // A client signs request after request with the same credential (its key, today's date): parsed once.
+  const known = parsedCredentials.get(text)
+  if (known !== undefined) return known
+  const parsed = parseCredentialText(text, code)
+  if (parsedCredentials.size >= PARSED_CREDENTIALS_MAX) parsedCredentials.clear()
+  parsedCredentials.set(text, parsed)
+  return parsed
+}
+
+/** Credentials parsed, by their text (frozen): at most this many, then forgotten all at once. */
+const PARSED_CREDENTIALS_MAX = 1024
+const parsedCredentials = new Map<string, SigV4Credential>()
+
+function parseCredentialText(text: string, code: AuthErrorCode): SigV4Credential {
   const parts = text.split('/')
   if (parts.length !== 5) {
     throw new AuthError(code, `the credential ${quote(text)} is not AKID/date/region/service/aws4_request`)
@@ -184,7 +198,7 @@ export function parseCredential(text: string, code: AuthErrorCode): SigV4Credent
   if (terminator !== 'aws4_request') {
     throw new AuthError(code, `the credential must end with aws4_request, not ${quote(terminator)}`)
   }
-  return { accessKeyId, scope: { date, region, service } }
+  return Object.freeze({ accessKeyId, scope: Object.freeze({ date, region, service }) })
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   parseQuery,
 } from '../src/index.js'
 import { hmacPads, percentDecode, signHexWithPads, uriEncodeBytes } from '../src/sigv4-canonical.js'
+import { parseCredential } from '../src/sigv4-parse.js'
 import { expectThrowsCode } from './sigv4-fixtures.js'
 
 const SIG = 'a'.repeat(64)
@@ -252,5 +253,34 @@ describe('canonical request parts', () => {
     expect(canonicalHeaders(headers, ['host', 'x-a', 'x-b'])).toBe('host:h\nx-a:1,2 3\nx-b:a b c\n')
     expectThrowsCode(() => canonicalHeaders(headers, ['constructor']), 'SignatureDoesNotMatch')
     expectThrowsCode(() => canonicalHeaders(headers, ['__proto__']), 'SignatureDoesNotMatch')
+  })
+})
+
+describe('parseCredential', () => {
+  it('parses a credential once and hands the same frozen result out again', () => {
+    const text = 'AKIDEXAMPLE/20250101/us-east-1/s3/aws4_request'
+    const first = parseCredential(text, 'AuthorizationHeaderMalformed')
+    expect(first).toEqual({
+      accessKeyId: 'AKIDEXAMPLE',
+      scope: { date: '20250101', region: 'us-east-1', service: 's3' },
+    })
+    expect(parseCredential(text, 'AuthorizationQueryParametersError')).toBe(first)
+    expect(Object.isFrozen(first) && Object.isFrozen(first.scope)).toBe(true)
+  })
+
+  it('refuses a bad credential every time, with the code of the caller', () => {
+    for (const bad of [
+      'AKID/20250230/us-east-1/s3/aws4_request',
+      'AKID/20250101/us-east-1/s3/aws5_request',
+    ]) {
+      expectThrowsCode(
+        () => parseCredential(bad, 'AuthorizationHeaderMalformed'),
+        'AuthorizationHeaderMalformed',
+      )
+      expectThrowsCode(
+        () => parseCredential(bad, 'AuthorizationQueryParametersError'),
+        'AuthorizationQueryParametersError',
+      )
+    }
   })
 })
