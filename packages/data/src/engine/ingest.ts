@@ -173,24 +173,32 @@ async function* measured(
   digester: ContentDigester,
   counter: { size: number },
 ): AsyncGenerator<Uint8Array> {
-  const limit = Math.min(init.size ?? Number.POSITIVE_INFINITY, init.maxSize)
   try {
     for await (const piece of init.body) {
       throwIfAborted(init.signal)
       counter.size += piece.byteLength
-      if (counter.size > limit) {
-        if (limit === init.maxSize)
-          throw new DataError('EntityTooLarge', `the body exceeds ${init.maxSize} bytes`)
-        throw new DataError('IncompleteBody', `the body is longer than the ${init.size} bytes announced`)
-      }
+      checkLimit(init, counter.size)
       digester.update(piece)
       yield piece
     }
   } catch (err) {
-    if (isDataError(err)) throw err
-    // The connection broke or the client went away mid-body.
-    throw new DataError('IncompleteBody', 'the request body ended early', { cause: err })
+    throw asBodyError(err)
   }
+}
+
+/** `EntityTooLarge` past `maxSize`, `IncompleteBody` past the announced size. */
+function checkLimit(init: IngestInit, size: number): void {
+  const limit = Math.min(init.size ?? Number.POSITIVE_INFINITY, init.maxSize)
+  if (size <= limit) return
+  if (limit === init.maxSize) throw new DataError('EntityTooLarge', `the body exceeds ${init.maxSize} bytes`)
+  throw new DataError('IncompleteBody', `the body is longer than the ${init.size} bytes announced`)
+}
+
+/** A failure while reading the body: ours as it is, anything else a broken body. */
+function asBodyError(err: unknown): unknown {
+  if (isDataError(err)) return err
+  // The connection broke or the client went away mid-body.
+  return new DataError('IncompleteBody', 'the request body ended early', { cause: err })
 }
 
 /** `measured` for a body read whole: the same limits, digests and errors. */
@@ -204,17 +212,11 @@ async function measuredWhole(
   try {
     bytes = await body.whole()
   } catch (err) {
-    if (isDataError(err)) throw err
-    throw new DataError('IncompleteBody', 'the request body ended early', { cause: err })
+    throw asBodyError(err)
   }
   throwIfAborted(init.signal)
   counter.size = bytes.byteLength
-  const limit = Math.min(init.size ?? Number.POSITIVE_INFINITY, init.maxSize)
-  if (counter.size > limit) {
-    if (limit === init.maxSize)
-      throw new DataError('EntityTooLarge', `the body exceeds ${init.maxSize} bytes`)
-    throw new DataError('IncompleteBody', `the body is longer than the ${init.size} bytes announced`)
-  }
+  checkLimit(init, counter.size)
   digester.update(bytes)
   return bytes
 }
