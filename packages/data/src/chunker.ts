@@ -67,6 +67,8 @@ export function joinPieces(pieces: readonly Uint8Array[], size: number): Uint8Ar
     chunk.set(piece, at)
     at += piece.byteLength
   }
+  // Memory not cleared first must be covered whole: no byte of it may be left as it was.
+  if (at !== size) throw new DataError('InvalidArgument', `pieces of ${at} bytes cannot fill ${size}`)
   return chunk
 }
 

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
+import { joinPieces } from '../src/chunker.js'
 import { Chunker, DEFAULT_CHUNK_SIZE } from '../src/index.js'
 
 async function split(chunker: Chunker, pieces: Uint8Array[]): Promise<Uint8Array[]> {
@@ -101,5 +102,23 @@ describe('Chunker', () => {
     for (const chunkSize of [0, -1, 1.5, Number.NaN]) {
       expect(() => new Chunker({ chunkSize })).toThrow(expect.objectContaining({ code: 'InvalidArgument' }))
     }
+  })
+})
+
+describe('joinPieces', () => {
+  it('copies the pieces into a buffer of its own, exactly their size', () => {
+    const a = Buffer.from([1, 2, 3])
+    const b = Buffer.from([4, 5])
+    const joined = joinPieces([a, b], 5)
+    expect([...joined]).toEqual([1, 2, 3, 4, 5])
+    expect(joined.byteOffset).toBe(0)
+    expect(joined.buffer.byteLength).toBe(5)
+    a[0] = 9
+    expect(joined[0]).toBe(1)
+  })
+
+  it('refuses pieces that do not fill the size, so no byte of memory not cleared first is left', () => {
+    expect(() => joinPieces([Buffer.from([1, 2])], 3)).toThrow(/cannot fill/)
+    expect(() => joinPieces([Buffer.from([1, 2, 3, 4])], 3)).toThrow(RangeError)
   })
 })
