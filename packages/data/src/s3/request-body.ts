@@ -55,11 +55,11 @@ export function objectContentOf(c: S3Context): ObjectContent {
   const identity = c.get('identity')
   const payload = identity.payload
   const incoming = c.env?.incoming
-  const metered = meteredBody(c.req.raw, incoming)
-  const raw: AsyncIterable<Uint8Array> = metered ?? emptyBody()
-  // No abort signal: a client that goes away breaks the body, which fails the upload by itself, and
-  // an adapter's signal that fires once the body has been read must not fail the chunk writes.
-  const content: ObjectContent = { body: raw, expected: {} }
+  // The body as a stream, counted for the access log (made only where it is read as one). No abort
+  // signal: a client that goes away breaks the body, which fails the upload by itself, and an
+  // adapter's signal that fires once the body has been read must not fail the chunk writes.
+  const streamed = (): AsyncIterable<Uint8Array> => meteredBody(c.req.raw, incoming) ?? emptyBody()
+  const content: ObjectContent = { body: NO_BODY, expected: {} }
   checkFraming(headers, payload)
   const md5 = headers.get('content-md5')
   if (md5 !== null) content.expected!.contentMd5 = md5.trim()
@@ -75,6 +75,7 @@ export function objectContentOf(c: S3Context): ObjectContent {
       // Plain HTTP chunked framing: the size is known once the body has ended, and the engine's size
       // limit (`maxPutSize`, or the XML body limit) stops a body that goes on too long.
       if (isChunkedTransfer(headers)) {
+        content.body = streamed()
         content.algorithms = algorithms
         return content
       }
@@ -82,8 +83,10 @@ export function objectContentOf(c: S3Context): ObjectContent {
     }
     content.size = size ?? 0
     content.algorithms = algorithms
-    if (size !== undefined && size <= WHOLE_BODY_MAX && metered !== undefined && isNodeEmitter(incoming))
-      content.body = wholeNodeBody(c.req.raw, incoming)
+    content.body =
+      size !== undefined && size <= WHOLE_BODY_MAX && hasBody(c.req.method) && isNodeEmitter(incoming)
+        ? wholeNodeBody(c.req.raw, incoming)
+        : streamed()
     return content
   }
 
@@ -108,7 +111,7 @@ export function objectContentOf(c: S3Context): ObjectContent {
     trailers: announced,
     ...(payload.kind === 'streaming-signed' ? { verifier: identity.chunkVerifier! } : {}),
   })
-  content.body = decoder.decode(raw)
+  content.body = decoder.decode(streamed())
   content.size = decodedLength
   content.algorithms = algorithms
   content.trailing = () => {
@@ -155,6 +158,14 @@ export async function xmlBodyOf(
 
 async function* emptyBody(): AsyncGenerator<Uint8Array> {}
 
+/** No body yet: what `objectContentOf` starts from (it always sets one before it returns). */
+const NO_BODY: AsyncIterable<Uint8Array> = { [Symbol.asyncIterator]: () => emptyBody() }
+
+/** GET and HEAD carry no body (an adapter may still give them an empty stream). */
+function hasBody(method: string): boolean {
+  return method !== 'GET' && method !== 'HEAD'
+}
+
 /** How much of a request body was read, and whether to its end. */
 interface BodyMeter {
   bytes: number
@@ -171,8 +182,7 @@ const meters = new WeakMap<Request, BodyMeter>()
 function meteredBody(request: Request, incoming?: NodeRequest): AsyncIterable<Uint8Array> | undefined {
   let body: AsyncIterable<Uint8Array> | null
   if (isNodeReadable(incoming)) {
-    const method = request.method
-    if (method === 'GET' || method === 'HEAD') return undefined
+    if (!hasBody(request.method)) return undefined
     body = incoming
   } else body = request.body
   if (body === null) return undefined
