@@ -62,11 +62,29 @@ export function bucketEnd(bucket: string): Buffer {
 
 /** The key of an object in `current`. */
 export function objectKey(bucket: string, key: string): Buffer {
-  // Written in place: every PutObject and GetObject makes one.
-  const out = Buffer.allocUnsafe(Buffer.byteLength(bucket) + 1 + Buffer.byteLength(key))
-  let at = out.write(bucket, 0, 'utf8')
+  return laidOut(bucket, key, undefined)
+}
+
+/**
+ * `bucket 00` (when a bucket is given), `key`, then `00 ~versionId FF` (when a version id is given),
+ * written into one buffer: every PutObject and GetObject makes such keys.
+ */
+function laidOut(bucket: string | undefined, key: string, versionId: string | undefined): Buffer {
+  const bucketBytes = bucket === undefined ? 0 : Buffer.byteLength(bucket) + 1
+  const idBytes = versionId === undefined ? 0 : 1 + Buffer.byteLength(versionId) + 1
+  const out = Buffer.allocUnsafe(bucketBytes + Buffer.byteLength(key) + idBytes)
+  let at = 0
+  if (bucket !== undefined) {
+    at = out.write(bucket, 0, 'utf8')
+    out[at++] = SEPARATOR
+  }
+  at += out.write(key, at, 'utf8')
+  if (versionId === undefined) return out
   out[at++] = SEPARATOR
-  out.write(key, at, 'utf8')
+  const id = at
+  at += out.write(versionId, at, 'utf8')
+  for (let i = id; i < at; i++) out[i] = TERMINATOR - (out[i] as number)
+  out[at] = TERMINATOR
   return out
 }
 
@@ -92,19 +110,7 @@ function invertedVersionId(bytes: Uint8Array): Buffer {
 
 /** The key of a version record in `versions` (and of a purge record in `purges`). */
 export function versionKey(bucket: string, key: string, versionId: string): Buffer {
-  // `bucket 00` and `recordId`, written in place: every PutObject and GetObject makes one.
-  const out = Buffer.allocUnsafe(
-    Buffer.byteLength(bucket) + 1 + Buffer.byteLength(key) + 1 + Buffer.byteLength(versionId) + 1,
-  )
-  let at = out.write(bucket, 0, 'utf8')
-  out[at++] = SEPARATOR
-  at += out.write(key, at, 'utf8')
-  out[at++] = SEPARATOR
-  const id = at
-  at += out.write(versionId, at, 'utf8')
-  for (let i = id; i < at; i++) out[i] = TERMINATOR - (out[i] as number)
-  out[at] = TERMINATOR
-  return out
+  return laidOut(bucket, key, versionId)
 }
 
 /**
@@ -112,7 +118,7 @@ export function versionKey(bucket: string, key: string, versionId: string): Buff
  * Range digests hash these (`RangeDigest`), whichever index computes them.
  */
 export function recordId(key: string, versionId: string): Buffer {
-  return Buffer.concat([utf8(key), Buffer.of(SEPARATOR), invertedVersionId(utf8(versionId))])
+  return laidOut(undefined, key, versionId)
 }
 
 /** Where the versions of one key start (inclusive), newest first. */

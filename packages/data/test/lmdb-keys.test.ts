@@ -9,6 +9,7 @@ import {
   objectKey,
   objectSeek,
   prefixRange,
+  recordId,
   versionKey,
 } from '../src/lmdb-keys.js'
 
@@ -32,6 +33,9 @@ describe('LMDB key layout', () => {
           const inverted = Buffer.from(utf8(id).map((byte) => 0xff - byte))
           expect(versionKey(bucket, key, id)).toEqual(
             Buffer.concat([utf8(bucket), Buffer.of(0), utf8(key), Buffer.of(0), inverted, Buffer.of(0xff)]),
+          )
+          expect(recordId(key, id)).toEqual(
+            Buffer.concat([utf8(key), Buffer.of(0), inverted, Buffer.of(0xff)]),
           )
         }
       }

@@ -15,6 +15,12 @@ describe('requestHeaders', () => {
     'AAAAAA==',
     'x-empty',
     '',
+    'Constructor',
+    'not inherited',
+    'toString',
+    'twice',
+    'tostring',
+    'joined',
   ]
 
   it('reads a Node request raw headers as a Headers object would have them', () => {
@@ -25,6 +31,9 @@ describe('requestHeaders', () => {
     expect(record).toEqual(headerRecord(headers))
     expect(record['x-amz-meta-colour']).toBe('blue, green')
     expect(record['x-empty']).toBe('')
+    // Names that objects inherit are headers like any other.
+    expect(record.constructor).toBe('not inherited')
+    expect(record.tostring).toBe('twice, joined')
   })
 
   it('reads the Headers object when there is no Node request, and once per request', () => {

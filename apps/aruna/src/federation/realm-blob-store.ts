@@ -137,10 +137,10 @@ export class RealmBlobStore implements BlobStore {
   async put(source: ChunkSource, options: PutOptions = {}): Promise<ChunkRef> {
     const bytes = await collect(source)
     const cid = chunkCidOf(bytes)
+    // Placed once: both ways below write to the same nodes.
+    const placed = this.targets(cid)
     // Small chunks of PutObjects go with their version record (`riders`, which the realm's object index
     // takes them from).
-    // Placed once: both ways write to the same nodes.
-    const placed = this.targets(cid)
     if (options.withVersion === true) {
       const ridden = await this.#ride(cid, bytes, options, placed)
       if (ridden !== undefined) return ridden

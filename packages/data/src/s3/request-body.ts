@@ -84,7 +84,7 @@ export function objectContentOf(c: S3Context): ObjectContent {
     content.size = size ?? 0
     content.algorithms = algorithms
     content.body =
-      size !== undefined && size <= WHOLE_BODY_MAX && hasBody(c.req.method) && isNodeEmitter(incoming)
+      size !== undefined && size <= WHOLE_BODY_MAX && hasBody(c.req.method) && isNodeRequest(incoming)
         ? wholeNodeBody(c.req.raw, incoming)
         : streamed()
     return content
@@ -179,9 +179,9 @@ const meters = new WeakMap<Request, BodyMeter>()
  * @hono/node-server, it is read from the Node request itself (`incoming`): the web `Request` and its
  * stream that `request.body` would build are not needed for a body read once, in order.
  */
-function meteredBody(request: Request, incoming?: NodeRequest): AsyncIterable<Uint8Array> | undefined {
+function meteredBody(request: Request, incoming: unknown): AsyncIterable<Uint8Array> | undefined {
   let body: AsyncIterable<Uint8Array> | null
-  if (isNodeReadable(incoming)) {
+  if (isNodeRequest(incoming)) {
     if (!hasBody(request.method)) return undefined
     body = incoming
   } else body = request.body
@@ -199,16 +199,23 @@ function meteredBody(request: Request, incoming?: NodeRequest): AsyncIterable<Ui
   })()
 }
 
-/** The Node request as @hono/node-server passes it (`env.incoming`): what is read of it here. */
-type NodeRequest = { url?: string } & Partial<AsyncIterable<Uint8Array>> & { readableEnded?: boolean }
+/**
+ * The Node request as @hono/node-server passes it (`env.incoming`), as far as its body is read here:
+ * as a stream (`meteredBody`) or with listeners (`wholeNodeBody`).
+ */
+interface NodeRequest extends AsyncIterable<Uint8Array> {
+  readonly readableEnded: boolean
+  on(event: string, listener: (...args: never[]) => void): unknown
+  off(event: string, listener: (...args: never[]) => void): unknown
+}
 
-function isNodeReadable(
-  incoming: NodeRequest | undefined,
-): incoming is NodeRequest & AsyncIterable<Uint8Array> {
+function isNodeRequest(incoming: unknown): incoming is NodeRequest {
+  const candidate = incoming as Partial<NodeRequest> | undefined
   return (
-    incoming !== undefined &&
-    typeof incoming[Symbol.asyncIterator] === 'function' &&
-    typeof incoming.readableEnded === 'boolean'
+    typeof candidate?.[Symbol.asyncIterator] === 'function' &&
+    typeof candidate.on === 'function' &&
+    typeof candidate.off === 'function' &&
+    typeof candidate.readableEnded === 'boolean'
   )
 }
 
@@ -219,24 +226,8 @@ function isNodeReadable(
  */
 export const WHOLE_BODY_MAX = 64 * 1024
 
-/** What `wholeNodeBody` uses of a Node request. */
-interface NodeEmitter {
-  readonly readableEnded: boolean
-  on(event: string, listener: (...args: never[]) => void): unknown
-  off(event: string, listener: (...args: never[]) => void): unknown
-}
-
-function isNodeEmitter(incoming: unknown): incoming is NodeEmitter {
-  const candidate = incoming as Partial<NodeEmitter> | undefined
-  return (
-    typeof candidate?.on === 'function' &&
-    typeof candidate.off === 'function' &&
-    typeof candidate.readableEnded === 'boolean'
-  )
-}
-
 /** The Node request's body read whole on first use, counted for `settleBody` as `meteredBody` counts it. */
-function wholeNodeBody(request: Request, incoming: NodeEmitter): WholeBody {
+function wholeNodeBody(request: Request, incoming: NodeRequest): WholeBody {
   let read: Promise<Uint8Array> | undefined
   const whole = (): Promise<Uint8Array> => {
     read ??= readWhole(request, incoming)
@@ -251,7 +242,7 @@ function wholeNodeBody(request: Request, incoming: NodeEmitter): WholeBody {
   }
 }
 
-function readWhole(request: Request, incoming: NodeEmitter): Promise<Uint8Array> {
+function readWhole(request: Request, incoming: NodeRequest): Promise<Uint8Array> {
   const meter: BodyMeter = { bytes: 0, ended: false }
   meters.set(request, meter)
   if (incoming.readableEnded) {

@@ -121,8 +121,8 @@ export function requestHeaders(request: Request, incoming?: RawHeaderSource): Re
     for (let i = 0; i + 1 < raw.length; i += 2) {
       const name = (raw[i] as string).toLowerCase()
       const value = trimHttpWhitespace(raw[i + 1] as string)
-      const before = record[name]
-      record[name] = before === undefined ? value : `${before}, ${value}`
+      // Own properties only: a header named `constructor` or `toString` joins nothing inherited.
+      record[name] = Object.hasOwn(record, name) ? `${record[name]}, ${value}` : value
     }
   } else record = headerRecord(request.headers)
   recordsOf.set(request, record)
