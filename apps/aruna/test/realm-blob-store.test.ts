@@ -3,7 +3,14 @@
  * factor's holders, the write quorum, stand-ins for holders out of reach, failover past a node that
  * sends bad bytes, and the grace period before a node counts as down.
  */
-import { chunkCidOf, isDataError, MemoryBlobStore, replicationProtocols } from '@aruna/data'
+import {
+  type ChunkRef,
+  chunkCidOf,
+  isDataError,
+  MemoryBlobStore,
+  type PutOptions,
+  replicationProtocols,
+} from '@aruna/data'
 import { createMemoryNetwork, defineProtocol, type MemoryNetworkHub, messageCodec } from '@aruna/network'
 import { afterEach, describe, expect, it } from 'vitest'
 import { RealmBlobStore } from '../src/federation/realm-blob-store.js'
@@ -118,6 +125,46 @@ describe('RealmBlobStore', () => {
     ).rejects.toMatchObject({
       code: 'InvalidCid',
     })
+  })
+
+  it('gives bytes back to a putHashed caller only once every copy settled and the local store gave them back', async () => {
+    hub = createMemoryNetwork({ livenessTimeoutMs: 5000, pingIntervalMs: 100 })
+    members = await realm(hub, 3)
+    const [entry, , slow] = members as [Member, Member, Member]
+    let released = 0
+    const release = () => {
+      released++
+    }
+    // A local store that keeps the bytes (the memory store) never gives them back: neither does the realm.
+    const kept = new TextEncoder().encode('a chunk the local store keeps as it is')
+    await entry.store.putHashed({ cid: chunkCidOf(kept), size: kept.length }, kept, { release })
+    await entry.store.drain(5000)
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(released).toBe(0)
+
+    // A local store that copies what it keeps and says when it is done.
+    let localReleases = 0
+    Object.assign(entry.local, {
+      putHashed: async (ref: ChunkRef, bytes: Uint8Array, options?: PutOptions) => {
+        const stored = await entry.local.putVerified(ref.cid, bytes.slice())
+        localReleases++
+        options?.release?.()
+        return stored
+      },
+    })
+    // The third holder is slow: the write is acknowledged by two (the quorum) before its copy arrives.
+    hub.delay(entry.id, slow.id, 300)
+    const bytes = new TextEncoder().encode('a chunk written while one holder is slow')
+    const copy = bytes.slice()
+    const cid = chunkCidOf(bytes)
+    await entry.store.putHashed({ cid, size: bytes.length }, bytes, { release })
+    expect(localReleases).toBe(1)
+    expect(released).toBe(0) // the copy to the slow holder is still reading them
+    await waitFor('the bytes given back', () => released === 1)
+    expect(await slow.local.has(cid)).toBe(true)
+    bytes.fill(0)
+    for (const member of members)
+      expect(Buffer.from(await member.local.get(cid)).equals(Buffer.from(copy))).toBe(true)
   })
 
   it('waits out a moment without the other nodes in reach before failing a read', async () => {

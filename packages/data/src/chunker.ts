@@ -30,6 +30,25 @@ export class Chunker {
 
   /** Yields the chunks of `source` in order; an empty source yields none. */
   async *split(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+    for await (const pieces of this.gather(source)) yield this.join(pieces)
+  }
+
+  /**
+   * A chunk that `gather` yielded, as one buffer: the piece itself when it covered a whole chunk, else
+   * the pieces copied together.
+   */
+  join(pieces: readonly Uint8Array[]): Uint8Array {
+    const [first] = pieces
+    if (pieces.length === 1 && first?.byteLength === this.chunkSize) return first
+    return joinPieces(pieces, sumBytes(pieces))
+  }
+
+  /**
+   * Yields each chunk of `source` as the pieces it is made of, in order, without copying: views into
+   * the input pieces (a piece that spans two chunks is cut in two). One piece when a piece covers a
+   * whole chunk.
+   */
+  async *gather(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): AsyncGenerator<Uint8Array[]> {
     const size = this.chunkSize
     let gathered: Uint8Array[] = []
     let filled = 0
@@ -37,7 +56,7 @@ export class Chunker {
       let offset = 0
       while (offset < piece.byteLength) {
         if (filled === 0 && piece.byteLength - offset >= size) {
-          yield piece.subarray(offset, offset + size)
+          yield [piece.subarray(offset, offset + size)]
           offset += size
           continue
         }
@@ -46,14 +65,21 @@ export class Chunker {
         filled += take
         offset += take
         if (filled === size) {
-          yield joinPieces(gathered, filled)
+          yield gathered
           gathered = []
           filled = 0
         }
       }
     }
-    if (filled > 0) yield joinPieces(gathered, filled)
+    if (filled > 0) yield gathered
   }
+}
+
+/** The bytes of all the pieces together. */
+export function sumBytes(pieces: readonly Uint8Array[]): number {
+  let size = 0
+  for (const piece of pieces) size += piece.byteLength
+  return size
 }
 
 /**

@@ -194,7 +194,16 @@ export class FsBlobStore implements BlobStore {
 
   async putHashed(ref: ChunkRef, bytes: Uint8Array, options: PutOptions = {}): Promise<ChunkRef> {
     checkNamedChunk(ref, bytes)
-    return this.#write(bytes, ref.cid, options, true)
+    const { release, ...rest } = options
+    // A chunk written to a file is read no more once the write settled (every write to the file is
+    // awaited, an abort included); a small chunk goes to LMDB, which is not asked when it is done.
+    const written = this.#write(bytes, ref.cid, rest, true)
+    if (release === undefined || bytes.byteLength <= this.#inlineMax) return written
+    try {
+      return await written
+    } finally {
+      release()
+    }
   }
 
   async get(cid: string, options: GetOptions = {}): Promise<Uint8Array> {

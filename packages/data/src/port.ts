@@ -26,6 +26,15 @@ export interface PutOptions extends AbortOptions {
    * never calls it.
    */
   deferCommit?: (committed: Promise<void>) => void
+  /**
+   * With `putHashed`: the caller wants the memory of `bytes` back. A store calls it once, after the put
+   * settled (whatever its outcome), when nothing it started reads `bytes` any more: its own writes and
+   * every copy sent elsewhere, late ones included. The caller may then reuse or free that memory, so a
+   * store that keeps a reference to `bytes`, or cannot tell when it is done with them, never calls it.
+   * A store that hands `bytes` to another store calls it itself rather than passing it on, unless it
+   * reads them no more once that store's put settles.
+   */
+  release?: () => void
 }
 
 export interface GetOptions extends AbortOptions {

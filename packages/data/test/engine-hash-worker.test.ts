@@ -5,7 +5,7 @@ import { Chunker } from '../src/chunker.js'
 import { type IngestInit, ingest } from '../src/engine/ingest.js'
 import { HashWorker, OFFLOAD_MIN_BYTES, OffloadedHashing } from '../src/hash-worker.js'
 import { MemoryBlobStore } from '../src/memory-blob-store.js'
-import type { BlobStore, ChunkRef } from '../src/port.js'
+import type { BlobStore, ChunkRef, PutOptions } from '../src/port.js'
 
 const md5Of = (...parts: Uint8Array[]): string => {
   const hash = createHash('md5')
@@ -61,6 +61,53 @@ describe('the hash worker', () => {
     expect(cid).toBe(chunkCidOf(whole.subarray(1000, 9000)))
     expect(Buffer.from(bytes).equals(Buffer.from(whole.subarray(1000, 9000)))).toBe(true)
     expect(await hashing.md5()).toBe(md5Of(whole.subarray(1000, 9000)))
+  })
+
+  it('takes pieces an upload owns without a copy, copies views, and leaves pieces it does not own alone', async () => {
+    const hashing = new OffloadedHashing()
+    const whole = new Uint8Array(randomBytes(70_000))
+    const larger = new Uint8Array(randomBytes(9000))
+    const view = larger.subarray(100, 8100)
+    const expected = Buffer.concat([whole, view, whole])
+    // The same whole piece twice: it can go over once, the second time it is copied.
+    const owned = await hashing.chunkOf([whole, view, whole], true)
+    expect(Buffer.from(owned.bytes).equals(expected)).toBe(true)
+    expect(owned.cid).toBe(chunkCidOf(expected))
+    expect(whole.byteLength).toBe(0) // handed over
+    expect(larger.byteLength).toBe(9000) // a view is copied: the rest of its buffer stays
+    // Not owned: every piece stays as it was.
+    const a = new Uint8Array(randomBytes(3000))
+    const b = new Uint8Array(randomBytes(5000))
+    const copies = Buffer.concat([a, b])
+    const joined = await hashing.chunkOf([a, b], false)
+    expect(Buffer.from(joined.bytes).equals(copies)).toBe(true)
+    expect(Buffer.concat([a, b]).equals(copies)).toBe(true)
+    expect(await hashing.md5()).toBe(md5Of(expected, copies))
+  })
+
+  it('fills a chunk buffer given back (release) with the next chunk of its size alone', async () => {
+    const hashing = new OffloadedHashing()
+    const size = 200_000
+    const first = await hashing.chunkOf(
+      [new Uint8Array(randomBytes(size / 2)), new Uint8Array(randomBytes(size / 2))],
+      true,
+    )
+    const firstCopy = Buffer.from(first.bytes)
+    hashing.release(first.bytes)
+    expect(first.bytes.byteLength).toBe(0) // the worker has it again
+    for (let i = 0; i < 3; i++) {
+      const parts = [
+        new Uint8Array(randomBytes(size - 1000 * (i + 1))),
+        new Uint8Array(randomBytes(1000 * (i + 1))),
+      ]
+      const content = Buffer.concat(parts)
+      const next = await hashing.chunkOf(parts, true)
+      expect(Buffer.from(next.bytes).equals(content)).toBe(true)
+      expect(next.cid).toBe(chunkCidOf(content))
+      expect(Buffer.from(next.bytes).equals(firstCopy)).toBe(false)
+      hashing.release(next.bytes)
+    }
+    await hashing.md5()
   })
 
   it('keeps the MD5s of concurrent uploads apart, each in its own order', async () => {
@@ -142,6 +189,58 @@ describe('ingest of a large upload', () => {
     // Named on the worker, stored without hashing again; the event-loop path lets the store name them.
     expect(worker.calls).toEqual(Array(6).fill('putHashed'))
     expect(loop.calls).toEqual(Array(6).fill('put'))
+  })
+
+  it('hands the pieces of a body it owns to the worker, and leaves those of a body it does not own', async () => {
+    const parts = () => Array.from({ length: 30 }, () => new Uint8Array(randomBytes(50_000)))
+    const owned = parts()
+    const kept = parts()
+    const keptCopy = Buffer.concat(kept)
+    const ingestOf = (body: Uint8Array[], piecesOwned: boolean) =>
+      ingest(recordingStore().blobs, chunker, {
+        body: (async function* () {
+          yield* body
+        })(),
+        size: 30 * 50_000,
+        maxSize: 64 * 1024 * 1024,
+        piecesOwned,
+      })
+    const ownedCopy = Buffer.concat(owned)
+    const fromOwned = await ingestOf(owned, true)
+    expect(fromOwned.digests.md5).toBe(md5Of(ownedCopy))
+    // Every piece that fell inside one chunk went over whole (those cut in two by a chunk's end were copied).
+    expect(owned.filter((piece) => piece.byteLength === 0).length).toBeGreaterThan(20)
+    const fromKept = await ingestOf(kept, false)
+    expect(fromKept.digests.md5).toBe(md5Of(keptCopy))
+    expect(Buffer.concat(kept).equals(keptCopy)).toBe(true)
+  })
+
+  it('gives each chunk back to the worker once the store is done with it, and reads back every upload whole', async () => {
+    const inner = new MemoryBlobStore()
+    const released: number[] = []
+    const blobs: BlobStore = Object.assign(Object.create(inner) as BlobStore, {
+      putHashed: async (ref: ChunkRef, bytes: Uint8Array, options?: PutOptions) => {
+        // A store that copies what it keeps, and says so.
+        const stored = await inner.putVerified(ref.cid, bytes.slice())
+        options?.release?.()
+        released.push(bytes.byteLength)
+        return stored
+      },
+    })
+    const uploads = Array.from({ length: 3 }, () => new Uint8Array(randomBytes(OFFLOAD_MIN_BYTES + 300_000)))
+    for (const upload of uploads) {
+      const content = await ingest(blobs, chunker, {
+        body: pieces(upload.slice()),
+        size: upload.byteLength,
+        maxSize: 64 * 1024 * 1024,
+        piecesOwned: true,
+      })
+      const back = Buffer.concat(await Promise.all(content.chunks.map((chunk) => inner.get(chunk.cid))))
+      expect(back.equals(upload)).toBe(true)
+    }
+    // Released after the store's put: the buffer is the worker's again (detached here).
+    expect(released).toHaveLength(3 * 6)
+    expect(released.every((length) => length === 0)).toBe(true)
   })
 
   it('holds at most four chunk writes in flight on the worker path too', async () => {

@@ -546,4 +546,39 @@ describe('FsBlobStore putHashed', () => {
       await store.close()
     },
   )
+
+  it("gives a file chunk's bytes back once they are written, whatever the outcome, and a small chunk's never", async () => {
+    root = await mkdtemp(join(tmpdir(), 'aruna-fs-hashed-'))
+    const store = await FsBlobStore.open({ directory: root, inlineMaxBytes: 1024 })
+    let released = 0
+    const release = () => {
+      released++
+    }
+    const bytes = new Uint8Array(randomBytes(5000))
+    const copy = bytes.slice()
+    const ref = { cid: chunkCidOf(bytes), size: bytes.byteLength }
+    const put = store.putHashed(ref, bytes, { release })
+    expect(released).toBe(0)
+    await put
+    expect(released).toBe(1)
+    // The caller may now reuse the memory: the stored chunk is what was written.
+    bytes.fill(0)
+    expect(Buffer.from(await store.get(ref.cid)).equals(Buffer.from(copy))).toBe(true)
+
+    // A put that fails gives them back too.
+    const other = new Uint8Array(randomBytes(5000))
+    await expect(
+      store.putHashed({ cid: chunkCidOf(other), size: other.byteLength }, other, {
+        release,
+        signal: AbortSignal.abort(),
+      }),
+    ).rejects.toMatchObject({ code: 'Aborted' })
+    expect(released).toBe(2)
+
+    // A small chunk goes to LMDB, which does not say when it is done with the bytes.
+    const small = new Uint8Array(randomBytes(500))
+    await store.putHashed({ cid: chunkCidOf(small), size: small.byteLength }, small, { release })
+    expect(released).toBe(2)
+    await store.close()
+  })
 })

@@ -229,6 +229,14 @@ export class RealmBlobStore implements BlobStore {
     const { targets: holders, holders: wanted } = placed
     const needed = this.quorum(wanted)
     const ref: ChunkRef = { cid, size: bytes.length }
+    // The caller gets `bytes` back once every copy settled, late ones included, and the local store
+    // gave them back too (a store that keeps them never does).
+    const { release, ...writeOptions } = options
+    const writes: Promise<void>[] = []
+    let localDone: (() => void) | undefined
+    const localReleased = new Promise<void>((resolve) => {
+      if (release !== undefined) localDone = resolve
+    })
     return new Promise<ChunkRef>((resolve, reject) => {
       let stored = 0
       let pending = holders.length
@@ -250,8 +258,14 @@ export class RealmBlobStore implements BlobStore {
           reject(aborted ?? new DataError('ServiceUnavailable', why))
         }
       }
+      const self = this.#init.nodes.self
       for (const holder of holders) {
-        const write = this.#writeTo(holder, cid, bytes, options).then(
+        const write = this.#writeTo(
+          holder,
+          cid,
+          bytes,
+          holder === self && localDone !== undefined ? { ...writeOptions, release: localDone } : writeOptions,
+        ).then(
           () => {
             stored++
             pending--
@@ -272,6 +286,11 @@ export class RealmBlobStore implements BlobStore {
           },
         )
         this.#track(write)
+        writes.push(write)
+      }
+      if (release !== undefined) {
+        if (!holders.includes(self)) localDone?.()
+        void Promise.all([localReleased, Promise.allSettled(writes)]).then(() => release())
       }
       check()
     })

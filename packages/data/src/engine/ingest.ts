@@ -51,6 +51,12 @@ export interface IngestInit {
   /** The object version recording this content is written next (PutObject): `PutOptions.withVersion`. */
   withVersion?: boolean
   /**
+   * The body's pieces are this ingest's to give away and free: fresh memory no one else reads (a Node
+   * request's body, which the HTTP parser copies out of the socket). A large upload's pieces then go to
+   * the hash worker without a copy.
+   */
+  piecesOwned?: boolean
+  /**
    * Hash an upload of at least `OFFLOAD_MIN_BYTES` (announced in `size`) on the hash worker (default);
    * `false` hashes everything on the event loop.
    */
@@ -110,11 +116,16 @@ export async function ingest(blobs: BlobStore, chunker: Chunker, init: IngestIni
   } else {
     const writes: Array<Promise<ChunkRef>> = []
     try {
-      for await (const chunk of chunker.split(measured(init, digester, counter))) {
+      const body = measured(init, digester, counter)
+      for await (const pieces of chunker.gather(body)) {
         const write =
           hashing === undefined
-            ? blobs.put(chunk, options)
-            : hashing.chunk(chunk).then(({ bytes, cid }) => putNamedChunk(blobs, cid, bytes, options))
+            ? blobs.put(chunker.join(pieces), options)
+            : hashing
+                .chunkOf(pieces, init.piecesOwned === true)
+                .then(({ bytes, cid }) =>
+                  putNamedChunk(blobs, cid, bytes, { ...options, release: () => hashing.release(bytes) }),
+                )
         // Failures are read when the write is awaited below; this only keeps them from going unhandled.
         write.catch(() => {})
         writes.push(write)

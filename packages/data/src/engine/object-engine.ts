@@ -114,6 +114,8 @@ export interface ObjectContent {
   /** Checksum values that arrive after the body (aws-chunked trailers); read once it has ended. */
   trailing?: () => Partial<Record<ChecksumAlgorithm, string>>
   signal?: AbortSignal
+  /** The body's pieces are the engine's to give away and free (`IngestInit.piecesOwned`). */
+  piecesOwned?: boolean
 }
 
 /** What is stored with an object besides its bytes. */

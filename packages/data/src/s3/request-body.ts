@@ -60,6 +60,9 @@ export function objectContentOf(c: S3Context): ObjectContent {
   // adapter's signal that fires once the body has been read must not fail the chunk writes.
   const streamed = (): AsyncIterable<Uint8Array> => meteredBody(c.req.raw, incoming) ?? emptyBody()
   const content: ObjectContent = { body: NO_BODY, expected: {} }
+  // Node's HTTP parser copies each piece of a body out of the socket, into memory of its own that
+  // nothing else reads once it is passed on (the aws-chunked decoder included).
+  if (isNodeRequest(incoming)) content.piecesOwned = true
   checkFraming(headers, payload)
   const md5 = headers.get('content-md5')
   if (md5 !== null) content.expected!.contentMd5 = md5.trim()
