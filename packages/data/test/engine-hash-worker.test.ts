@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { chunkCidOf } from '../src/chunk-id.js'
 import { Chunker } from '../src/chunker.js'
-import { type IngestInit, ingest } from '../src/engine/ingest.js'
+import { CHUNK_BYTES_IN_FLIGHT, type IngestInit, ingest } from '../src/engine/ingest.js'
 import { HashWorker, OFFLOAD_MIN_BYTES, OffloadedHashing } from '../src/hash-worker.js'
 import { MemoryBlobStore } from '../src/memory-blob-store.js'
 import type { BlobStore, ChunkRef, PutOptions } from '../src/port.js'
@@ -241,6 +241,48 @@ describe('ingest of a large upload', () => {
     // Released after the store's put: the buffer is the worker's again (detached here).
     expect(released).toHaveLength(3 * 6)
     expect(released.every((length) => length === 0)).toBe(true)
+  })
+
+  it('holds at most CHUNK_BYTES_IN_FLIGHT of chunk writes over all uploads at once, yet always lets one chunk go', async () => {
+    const inner = new MemoryBlobStore()
+    let bytesInFlight = 0
+    let most = 0
+    const slowly = async <T>(size: number, write: () => Promise<T>): Promise<T> => {
+      bytesInFlight += size
+      most = Math.max(most, bytesInFlight)
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      bytesInFlight -= size
+      return write()
+    }
+    const blobs: BlobStore = Object.assign(Object.create(inner) as BlobStore, {
+      put: (bytes: Uint8Array) => slowly(bytes.byteLength, () => inner.put(bytes)),
+      putHashed: (ref: ChunkRef, bytes: Uint8Array) =>
+        slowly(bytes.byteLength, () => inner.putVerified(ref.cid, bytes)),
+    })
+    const chunkSize = 2 * 1024 * 1024
+    const uploads = Array.from({ length: 6 }, () => new Uint8Array(randomBytes(4 * chunkSize)))
+    const contents = await Promise.all(
+      uploads.map((upload, i) =>
+        ingest(blobs, new Chunker({ chunkSize }), {
+          body: pieces(upload),
+          size: upload.byteLength,
+          maxSize: upload.byteLength,
+          offloadHashing: i % 2 === 0,
+        }),
+      ),
+    )
+    expect(contents.map((content) => content.digests.md5)).toEqual(uploads.map((upload) => md5Of(upload)))
+    // Six uploads of four chunks each would have 6 x 4 chunks in flight by their own limit alone.
+    expect(most).toBeLessThanOrEqual(CHUNK_BYTES_IN_FLIGHT)
+    expect(most).toBeGreaterThan(chunkSize)
+    // One chunk larger than the whole budget still goes.
+    const large = new Uint8Array(randomBytes(CHUNK_BYTES_IN_FLIGHT + 1))
+    const alone = await ingest(blobs, new Chunker({ chunkSize: large.byteLength }), {
+      body: pieces(large, 1024 * 1024),
+      size: large.byteLength,
+      maxSize: large.byteLength,
+    })
+    expect(alone.chunks).toEqual([{ cid: chunkCidOf(large), size: large.byteLength }])
   })
 
   it('holds at most four chunk writes in flight on the worker path too', async () => {
