@@ -16,7 +16,8 @@ const SCRIPT = '/opt/aruna/dist/cli.js'
 const SET = { MALLOC_ARENA_MAX: '4' }
 const SEMI = `--max-semi-space-size=${NODE_SEMI_SPACE_MIB}`
 const EXTERNAL = '--external-memory-accounted-in-global-limit'
-const ALL_FLAGS = [SEMI, EXTERNAL]
+const GROWING = '--heap-growing-percent=50'
+const ALL_FLAGS = [SEMI, EXTERNAL, GROWING]
 const LIB = '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2'
 
 describe('serverRelaunch', () => {
@@ -32,7 +33,9 @@ describe('serverRelaunch', () => {
       '0',
     ])
     expect(
-      serverRelaunch(NODE, [], [NODE, SCRIPT, 'join', 'x', '--log-level', 'info'], SET)?.args.slice(3),
+      serverRelaunch(NODE, [], [NODE, SCRIPT, 'join', 'x', '--log-level', 'info'], SET)?.args.slice(
+        1 + ALL_FLAGS.length,
+      ),
     ).toEqual([SCRIPT, 'join', 'x', '--log-level', 'info'])
   })
 
@@ -42,6 +45,7 @@ describe('serverRelaunch', () => {
     expect(args(['--max-semi-space-size=16'])).toEqual([
       NODE,
       EXTERNAL,
+      GROWING,
       '--max-semi-space-size=16',
       SCRIPT,
       'start',
@@ -49,6 +53,7 @@ describe('serverRelaunch', () => {
     expect(args(['--max_semi_space_size=16'])).toEqual([
       NODE,
       EXTERNAL,
+      GROWING,
       '--max_semi_space_size=16',
       SCRIPT,
       'start',
@@ -56,6 +61,7 @@ describe('serverRelaunch', () => {
     expect(args(['--no-external-memory-accounted-in-global-limit'])).toEqual([
       NODE,
       SEMI,
+      GROWING,
       '--no-external-memory-accounted-in-global-limit',
       SCRIPT,
       'start',
@@ -63,6 +69,7 @@ describe('serverRelaunch', () => {
     expect(args([], { ...SET, NODE_OPTIONS: '--max-semi-space-size=4  --inspect' })).toEqual([
       NODE,
       EXTERNAL,
+      GROWING,
       SCRIPT,
       'start',
     ])
@@ -84,14 +91,19 @@ describe('serverRelaunch', () => {
     const own = serverRelaunch(NODE, [], [NODE, SCRIPT, 'start'], { MALLOC_ARENA_MAX: '8' })
     expect(own?.env).toEqual({ MALLOC_ARENA_MAX: '8' })
     // Every flag chosen and an allocator setting missing: no flag is added twice.
-    const chosen = serverRelaunch(NODE, ['--max-semi-space-size=16', EXTERNAL], [NODE, SCRIPT, 'start'], {
-      HOME: '/',
-    })
-    expect(chosen?.args).toEqual([NODE, '--max-semi-space-size=16', EXTERNAL, SCRIPT, 'start'])
+    const chosen = serverRelaunch(
+      NODE,
+      ['--max-semi-space-size=16', EXTERNAL, GROWING],
+      [NODE, SCRIPT, 'start'],
+      {
+        HOME: '/',
+      },
+    )
+    expect(chosen?.args).toEqual([NODE, '--max-semi-space-size=16', EXTERNAL, GROWING, SCRIPT, 'start'])
     expect(chosen?.env).toEqual({ HOME: '/', MALLOC_ARENA_MAX: '2' })
     // An empty value is a value chosen.
     expect(
-      serverRelaunch(NODE, ['--max-semi-space-size=16', EXTERNAL], [NODE, SCRIPT, 'start'], {
+      serverRelaunch(NODE, ['--max-semi-space-size=16', EXTERNAL, GROWING], [NODE, SCRIPT, 'start'], {
         MALLOC_ARENA_MAX: '',
       }),
     ).toBeUndefined()
@@ -102,11 +114,11 @@ describe('serverRelaunch', () => {
     expect(serverRelaunch(NODE, [], [NODE, SCRIPT], {})).toBeUndefined()
     expect(serverRelaunch(NODE, [], [NODE, SCRIPT, '--help', 'start'], {})).toBeUndefined()
     expect(
-      serverRelaunch(NODE, ['--max-semi-space-size=16', EXTERNAL], [NODE, SCRIPT, 'start'], SET),
+      serverRelaunch(NODE, ['--max-semi-space-size=16', EXTERNAL, GROWING], [NODE, SCRIPT, 'start'], SET),
     ).toBeUndefined()
     expect(
       serverRelaunch(NODE, [], [NODE, SCRIPT, 'start'], {
-        NODE_OPTIONS: `--max-semi-space-size=8 ${EXTERNAL}`,
+        NODE_OPTIONS: `--max-semi-space-size=8 ${EXTERNAL} ${GROWING}`,
         ...SET,
       }),
     ).toBeUndefined()
