@@ -40,7 +40,7 @@ describe('a single node', () => {
     const commandLine = (await readFile(`/proc/${node.pid}/cmdline`, 'utf8')).split('\0')
     expect(commandLine).toContain('--max-semi-space-size=8')
     expect(commandLine).toContain('--external-memory-accounted-in-global-limit')
-    expect(commandLine).toContain('--heap-growing-percent=50')
+    expect(commandLine).toContain('--heap-growing-percent=30')
     expect(commandLine).toContain('start')
     // glibc's allocator setting, in the environment the process was started with.
     const environment = (await readFile(`/proc/${node.pid}/environ`, 'utf8')).split('\0')

@@ -47,13 +47,14 @@ export const NODE_SEMI_SPACE_MIB = 8
 /**
  * How far V8 lets its heap (with the memory outside it, see above) grow past what a full collection
  * left before it starts the next one, in per cent. V8 chooses this itself from how fast it collects,
- * and chose about 20% here: with 40 MiB of heap and 24 MiB of memory outside it (LMDB's buffers,
- * Automerge's WebAssembly memory) that left 13 MiB of room, less than one large upload's chunks in
- * flight, and a node storing 64 MiB objects ran a full collection for every one or two of them, each
- * finding nothing to free. At 50%, alternating runs of the S3 bench: PUT 64 MiB c=1 435 -> 322 ms of CPU
- * per object, PUT 10 MiB c=8 +17% PUT/s, PUT 1 KiB c=20 the same.
+ * and chose about 20% here: with 40 MiB of heap and 24 MiB outside it (LMDB's buffers, Automerge's
+ * WebAssembly memory) that left 13 MiB of room, less than one large upload's chunks in flight, and a
+ * node storing 64 MiB objects ran a full collection for every one or two of them (35 in 48), each
+ * finding nothing to free; at 30% it ran 3. Alternating runs of the S3 bench: PUT 64 MiB c=1 435 -> 322
+ * ms of CPU per object and PUT 10 MiB c=8 +17% PUT/s at 50%, 30% the same as 50%; PUT 1 KiB c=20 and the
+ * GETs unchanged. 50% held 20-55 MiB more RSS than V8's own choice after the 1-10 MiB workloads.
  */
-export const NODE_HEAP_GROWING_PERCENT = 50
+export const NODE_HEAP_GROWING_PERCENT = 30
 
 /** The V8 flags a node runs with, each by its name (as `--name`, `--no-name` or `--name=…`) and as given. */
 export const NODE_V8_FLAGS: readonly { readonly name: string; readonly arg: string }[] = Object.freeze([

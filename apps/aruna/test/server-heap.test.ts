@@ -4,6 +4,7 @@ import {
   findJemalloc,
   JEMALLOC_CONF,
   JEMALLOC_PATHS,
+  NODE_HEAP_GROWING_PERCENT,
   NODE_MALLOC_ENV,
   NODE_SEMI_SPACE_MIB,
   NODE_V8_FLAGS,
@@ -16,7 +17,7 @@ const SCRIPT = '/opt/aruna/dist/cli.js'
 const SET = { MALLOC_ARENA_MAX: '4' }
 const SEMI = `--max-semi-space-size=${NODE_SEMI_SPACE_MIB}`
 const EXTERNAL = '--external-memory-accounted-in-global-limit'
-const GROWING = '--heap-growing-percent=50'
+const GROWING = `--heap-growing-percent=${NODE_HEAP_GROWING_PERCENT}`
 const ALL_FLAGS = [SEMI, EXTERNAL, GROWING]
 const LIB = '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2'
 
