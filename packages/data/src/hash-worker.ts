@@ -246,20 +246,13 @@ export class OffloadedHashing {
   }
 
   /**
-   * Adds the chunk to the upload's MD5 and names it. Resolves with the chunk's bytes (the same memory,
-   * handed back: `bytes` itself may be unusable once this is called) and its id.
-   */
-  chunk(bytes: Uint8Array): Promise<{ bytes: Uint8Array; cid: string }> {
-    return this.chunkOf([bytes], false)
-  }
-
-  /**
    * Adds the chunk made of `pieces` (in order) to the upload's MD5 and names it. Resolves with the
    * chunk's bytes, in memory of their own (handed over: the worker's `release` takes it back), and its
    * id. With `owned` the pieces are this upload's to give away (a request body's, which Node's HTTP
    * parser copied out of the socket): each one that is a whole `ArrayBuffer` goes to the worker without
    * a copy and is unusable after this; the others are copied here. Without it, several pieces are
-   * joined here first (and one piece that is a whole buffer is handed over as `chunk` does).
+   * joined here first, and one piece that is a whole buffer is handed over as it is (the piece may be
+   * unusable after this, the chunk comes back in the same memory).
    */
   async chunkOf(pieces: readonly Uint8Array[], owned: boolean): Promise<{ bytes: Uint8Array; cid: string }> {
     const size = sumBytes(pieces)
@@ -290,7 +283,7 @@ export class OffloadedHashing {
     this.#worker.release(bytes)
   }
 
-  /** The hex MD5 of every chunk given, in order. Call once, after the last `chunk` has resolved. */
+  /** The hex MD5 of every chunk given, in order. Call once, after the last `chunkOf` has resolved. */
   async md5(): Promise<string> {
     this.#ended = true
     const reply = await this.#worker.call({ op: 'end', stream: this.#stream })

@@ -43,8 +43,8 @@ describe('the hash worker', () => {
     const b = new Uint8Array(randomBytes(5))
     const copyA = a.slice()
     const copyB = b.slice()
-    const first = await hashing.chunk(a)
-    const second = await hashing.chunk(b)
+    const first = await hashing.chunkOf([a], false)
+    const second = await hashing.chunkOf([b], false)
     expect(first.cid).toBe(chunkCidOf(copyA))
     expect(second.cid).toBe(chunkCidOf(copyB))
     expect(Buffer.from(first.bytes).equals(Buffer.from(copyA))).toBe(true)
@@ -56,7 +56,7 @@ describe('the hash worker', () => {
     const hashing = new OffloadedHashing()
     const whole = new Uint8Array(randomBytes(10_000))
     const view = whole.subarray(1000, 9000)
-    const { bytes, cid } = await hashing.chunk(view)
+    const { bytes, cid } = await hashing.chunkOf([view], false)
     expect(whole.byteLength).toBe(10_000) // not detached
     expect(cid).toBe(chunkCidOf(whole.subarray(1000, 9000)))
     expect(Buffer.from(bytes).equals(Buffer.from(whole.subarray(1000, 9000)))).toBe(true)
@@ -118,7 +118,8 @@ describe('the hash worker', () => {
     const expected = uploads.map(({ parts }) => md5Of(...parts.map((p) => p.slice())))
     // Interleaved: part i of every upload before part i + 1 of any.
     const sends: Promise<unknown>[] = []
-    for (let i = 0; i < 5; i++) for (const { hashing, parts } of uploads) sends.push(hashing.chunk(parts[i]!))
+    for (let i = 0; i < 5; i++)
+      for (const { hashing, parts } of uploads) sends.push(hashing.chunkOf([parts[i]!], false))
     await Promise.all(sends)
     expect(await Promise.all(uploads.map(({ hashing }) => hashing.md5()))).toEqual(expected)
   })
@@ -127,10 +128,10 @@ describe('the hash worker', () => {
     const empty = new OffloadedHashing()
     expect(await empty.md5()).toBe(md5Of())
     const dropped = new OffloadedHashing()
-    await dropped.chunk(new Uint8Array([1, 2, 3]))
+    await dropped.chunkOf([new Uint8Array([1, 2, 3])], false)
     dropped.discard()
     const after = new OffloadedHashing()
-    await after.chunk(new Uint8Array([4]))
+    await after.chunkOf([new Uint8Array([4])], false)
     expect(await after.md5()).toBe(md5Of(new Uint8Array([4])))
   })
 })
@@ -141,16 +142,18 @@ describe('a hash worker that stops', () => {
     try {
       // Stopped with a chunk in hand: that chunk fails.
       const cut = new OffloadedHashing(worker)
-      const pending = cut.chunk(new Uint8Array(randomBytes(200_000)))
+      const pending = cut.chunkOf([new Uint8Array(randomBytes(200_000))], false)
       await worker.terminate()
       await expect(pending).rejects.toThrow(/exited/)
 
       // Stopped between two chunks: the next worker would hold only the second one's MD5.
       const split = new OffloadedHashing(worker)
-      await split.chunk(new Uint8Array([1, 2, 3]))
+      await split.chunkOf([new Uint8Array([1, 2, 3])], false)
       const before = worker.generation
       await worker.terminate()
-      await expect(split.chunk(new Uint8Array([4, 5]))).rejects.toThrow(/restarted during the upload/)
+      await expect(split.chunkOf([new Uint8Array([4, 5])], false)).rejects.toThrow(
+        /restarted during the upload/,
+      )
       expect(worker.generation).toBe(before + 1)
       await expect(split.md5()).rejects.toThrow(/restarted during the upload/)
 
@@ -158,7 +161,7 @@ describe('a hash worker that stops', () => {
       const fresh = new OffloadedHashing(worker)
       const bytes = new Uint8Array(randomBytes(10_000))
       const copy = bytes.slice()
-      expect((await fresh.chunk(bytes)).cid).toBe(chunkCidOf(copy))
+      expect((await fresh.chunkOf([bytes], false)).cid).toBe(chunkCidOf(copy))
       expect(await fresh.md5()).toBe(md5Of(copy))
     } finally {
       await worker.terminate()

@@ -231,12 +231,12 @@ export class RealmBlobStore implements BlobStore {
     const ref: ChunkRef = { cid, size: bytes.length }
     // The caller gets `bytes` back once every copy settled, late ones included, and the local store
     // gave them back too (a store that keeps them never does).
+    // (Only for a caller that asks: nothing of this is made on the way of every other write.)
     const { release, ...writeOptions } = options
-    const writes: Promise<void>[] = []
     let localDone: (() => void) | undefined
-    const localReleased = new Promise<void>((resolve) => {
-      if (release !== undefined) localDone = resolve
-    })
+    const localReleased =
+      release === undefined ? undefined : new Promise<void>((resolve) => (localDone = resolve))
+    const writes: Promise<void>[] | undefined = release === undefined ? undefined : []
     return new Promise<ChunkRef>((resolve, reject) => {
       let stored = 0
       let pending = holders.length
@@ -286,9 +286,9 @@ export class RealmBlobStore implements BlobStore {
           },
         )
         this.#track(write)
-        writes.push(write)
+        writes?.push(write)
       }
-      if (release !== undefined) {
+      if (release !== undefined && writes !== undefined) {
         if (!holders.includes(self)) localDone?.()
         void Promise.all([localReleased, Promise.allSettled(writes)]).then(() => release())
       }
